@@ -1,0 +1,126 @@
+# postern - top-level Makefile (GNU make, parallel-safe).
+#
+#   make          build every program into build/
+#   make test     install missing Debian packages, build, run unit and
+#                 end-to-end tests, print a summary line
+#   make asan     the same with AddressSanitizer and UBSan, in build-asan/
+#   make run      build, create ./run (postern init) when absent, start the
+#                 instance in the foreground
+#   make install  PREFIX (default /usr/local) and DESTDIR honoured
+#   make deps     install the Debian packages the build and tests need
+#   make bench    benchmarks side by side with Postfix (bench/run)
+
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+LIBEXECDIR  ?= $(PREFIX)/libexec/postern
+SYSCONFDIR  ?= /etc/postern
+DESTDIR     ?=
+
+B           ?= build
+CC          ?= cc
+PKGS        := openssl libcares
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_CFLAGS:= $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
+
+OPT         ?= -O2
+SAN         ?=
+CFLAGS_BASE := -std=c17 $(OPT) -g -D_GNU_SOURCE -MMD -MP -Ilib $(PKG_CFLAGS) \
+               -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+               -Wshadow -Wformat=2 -Wformat-security -Wpointer-arith \
+               -Wno-format-nonliteral \
+               -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
+               -DSYSCONFDIR='"$(SYSCONFDIR)"' $(SAN)
+LDFLAGS_BASE:= -pie -Wl,-z,relro,-z,now $(SAN)
+LDLIBS      := $(PKG_LIBS) -ldb
+
+# Every daemon lives in its own directory; user commands live in cmd/.
+DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq
+COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat
+
+LIB_SRC     := $(wildcard lib/*.c)
+LIB_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
+LIBA        := $(B)/libpostern.a
+
+daemon_src   = $(filter-out $(1)/$(1)_main.c,$(wildcard $(1)/*.c))
+DAEMON_BINS := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/$(d).c),$(B)/libexec/$(d)))
+CMD_BINS    := $(foreach c,$(COMMANDS),$(if $(wildcard cmd/$(c).c),$(B)/bin/$(c)))
+
+UNIT_SRC    := $(wildcard tests/unit/*_test.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+.PHONY: all test unit e2e asan run install deps bench clean fuzz
+all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(B)/bin/mailq $(B)/bin/newaliases
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+# A daemon is every .c in its directory; files other than DIR/DIR.c hold
+# logic that unit tests link directly (see tests/unit).
+define daemon_rule
+$(B)/libexec/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
+
+# A command is cmd/NAME.c plus any cmd/NAME_*.c helpers.
+define cmd_rule
+$(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,cmd/$(1).c $(wildcard cmd/$(1)_*.c)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach c,$(COMMANDS),$(eval $(call cmd_rule,$(c))))
+
+$(B)/bin/mailq $(B)/bin/newaliases: $(B)/bin/sendmail
+	ln -sf sendmail $@
+
+# A unit test tests/unit/X_test.c links the library and, when X names a
+# daemon file (for example smtpd_proto), that daemon's objects except main.
+unit_deps = $(filter-out $(B)/obj/$(firstword $(subst _, ,$(1)))/$(firstword $(subst _, ,$(1))).o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(firstword $(subst _, ,$(1)))/*.c)))
+define unit_rule
+$(B)/tests/$(1): tests/unit/$(1).c $(call unit_deps,$(1)) $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_BASE) $$(CFLAGS) -Itests/unit $$(CHECK_CFLAGS) $$(LDFLAGS_BASE) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LDLIBS) $$(CHECK_LIBS)
+endef
+$(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
+
+deps:
+	@tools/deps
+
+test: deps
+	$(MAKE) all
+	B=$(B) tests/run
+
+unit: all
+	B=$(B) tests/run --unit
+
+e2e: all
+	B=$(B) tests/run --e2e
+
+asan: deps
+	$(MAKE) B=build-asan OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" all
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 B=build-asan tests/run
+
+run: deps
+	$(MAKE) all
+	@[ -f run/etc/main.cf ] || $(B)/bin/postern init ./run
+	$(B)/bin/postern -c run/etc start-fg
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+install: all
+	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)"
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

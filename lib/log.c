@@ -1,0 +1,255 @@
+/*
+ * NAME
+ *	log - logging to syslog, a mail log file and stderr
+ * DESCRIPTION
+ *	See log.h.  A process opens syslog and the mail log file before
+ *	it chroots; both descriptors stay valid afterwards.  Each line is
+ *	written to the file with one write() on an O_APPEND descriptor,
+ *	so lines from many processes never interleave.
+ * SECURITY
+ *	Log text often carries client-supplied strings.  Control
+ *	characters are replaced, so a client cannot make a line that a
+ *	log reader (fail2ban, pflogsumm) takes for another event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "str.h"
+
+#define ERROR_LIMIT	13
+
+static char program[64] = "postern";
+static char syslog_name[64] = "postern";
+static char tag[160] = "postern/postern";
+static char hostname[256] = "localhost";
+static unsigned dest;
+static int file_fd = -1;
+static int error_count;
+static void (*fatal_hook)(void);
+static int syslog_open;
+
+static void
+make_tag(void)
+{
+	(void) str_fmt(tag, sizeof(tag), "%s/%s", syslog_name, program);
+	if (syslog_open) {
+		closelog();
+		syslog_open = 0;
+	}
+	if (dest & LOG_DEST_SYSLOG) {
+		/* LOG_NDELAY: connect now, before any chroot. */
+		openlog(tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		syslog_open = 1;
+	}
+}
+
+void
+log_init(const char *prog, unsigned d)
+{
+	const char *slash = strrchr(prog, '/');
+
+	(void) str_copy(program, sizeof(program), slash ? slash + 1 : prog);
+	dest = d;
+	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
+		(void) str_copy(hostname, sizeof(hostname), "localhost");
+	hostname[strcspn(hostname, ".")] = '\0';	/* syslog shows the short name */
+	tzset();			/* localtime_r() must work inside a chroot */
+	make_tag();
+}
+
+void
+log_set_syslog_name(const char *name)
+{
+	(void) str_copy(syslog_name, sizeof(syslog_name), name);
+	make_tag();
+}
+
+void
+log_set_dest(unsigned d)
+{
+	dest = d;
+	make_tag();
+}
+
+unsigned
+log_get_dest(void)
+{
+	return dest;
+}
+
+const char *
+log_program(void)
+{
+	return program;
+}
+
+int
+log_open_file(const char *path)
+{
+	int     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+
+	if (fd < 0)
+		return -1;
+	if (file_fd >= 0)
+		close(file_fd);
+	file_fd = fd;
+	return 0;
+}
+
+void
+log_close_file(void)
+{
+	if (file_fd >= 0)
+		close(file_fd);
+	file_fd = -1;
+}
+
+void
+log_set_fatal_hook(void (*hook)(void))
+{
+	fatal_hook = hook;
+}
+
+static const char *level_prefix[] = {"", "warning: ", "error: ", "fatal: ", "panic: "};
+static const int level_prio[] = {LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_CRIT};
+
+void
+log_vmsg(enum log_level level, const char *fmt, va_list ap)
+{
+	char    text[LOG_LINE_MAX];
+	char    line[LOG_LINE_MAX + 512];
+	int     saved = errno;
+	size_t  plen, n;
+	int     r;
+
+	plen = strlen(level_prefix[level]);
+	memcpy(text, level_prefix[level], plen);
+	errno = saved;			/* for %m */
+	r = vsnprintf(text + plen, sizeof(text) - plen, fmt, ap);
+	if (r < 0)
+		(void) str_copy(text + plen, sizeof(text) - plen, "(unprintable log text)");
+	else if ((size_t) r >= sizeof(text) - plen)
+		memcpy(text + sizeof(text) - 4, "...", 4);
+	n = strlen(text);
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char) text[i] < 0x20 || text[i] == 0x7f)
+			text[i] = '?';
+
+	if (syslog_open)
+		syslog(level_prio[level], "%s", text);
+
+	if (file_fd >= 0 || (dest & LOG_DEST_STDERR)) {
+		struct timespec ts;
+		struct tm tm;
+		char    stamp[32];
+		int     len;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		localtime_r(&ts.tv_sec, &tm);
+		if (strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
+			stamp[0] = '\0';
+		if (file_fd >= 0) {
+			len = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n",
+				       stamp, hostname, tag, (long) getpid(), text);
+			if (len > 0)
+				(void) !write(file_fd, line, (size_t) len < sizeof(line) ? (size_t) len : sizeof(line) - 1);
+		}
+		if (dest & LOG_DEST_STDERR) {
+			len = snprintf(line, sizeof(line), "%s[%ld]: %s\n", tag, (long) getpid(), text);
+			if (len > 0)
+				(void) !write(STDERR_FILENO, line, (size_t) len < sizeof(line) ? (size_t) len : sizeof(line) - 1);
+		}
+	}
+	errno = saved;
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_ERROR, fmt, ap);
+	va_end(ap);
+	if (++error_count >= ERROR_LIMIT)
+		log_fatal("too many errors (%d) - giving up", error_count);
+}
+
+void
+log_fatal(const char *fmt, ...)
+{
+	static int busy;
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_FATAL, fmt, ap);
+	va_end(ap);
+	if (fatal_hook && !busy++)
+		fatal_hook();
+	exit(1);
+}
+
+void
+log_panic(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_PANIC, fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+void
+log_rate_init(struct log_rate *r, unsigned burst, unsigned per_minute)
+{
+	r->tokens = burst;
+	r->last_ms = 0;
+	r->burst = burst;
+	r->per_minute = per_minute;
+	r->dropped = 0;
+}
+
+bool
+log_rate_ok(struct log_rate *r, uint64_t now_ms)
+{
+	if (r->last_ms != 0 && now_ms > r->last_ms) {
+		r->tokens += (double) (now_ms - r->last_ms) * r->per_minute / 60000.0;
+		if (r->tokens > r->burst)
+			r->tokens = r->burst;
+	}
+	r->last_ms = now_ms;
+	if (r->tokens >= 1.0) {
+		r->tokens -= 1.0;
+		return true;
+	}
+	r->dropped++;
+	return false;
+}

@@ -1,0 +1,82 @@
+/*
+ * NAME
+ *	log - logging to syslog, a mail log file and stderr
+ * SYNOPSIS
+ *	#include "log.h"
+ *
+ *	log_init("smtpd", LOG_DEST_SYSLOG | LOG_DEST_STDERR);
+ *	log_open_file("/var/log/postern.log");	// before chroot
+ *	log_info("%s: from=<%s>, size=%zu, nrcpt=%d", qid, from, size, n);
+ * DESCRIPTION
+ *	One line per event, tagged "SYSLOG_NAME/PROGRAM[PID]:" where
+ *	SYSLOG_NAME is "postern" unless log_set_syslog_name() changes it
+ *	(main.cf syslog_name).  Lines go to syslog (facility mail), to the
+ *	mail log file when one is open (main.cf maillog_file; the same
+ *	"Mon DD HH:MM:SS host tag[pid]: text" lines as a syslog file), and
+ *	to stderr when LOG_DEST_STDERR is set (foreground).
+ *
+ *	Levels have one meaning each:
+ *	log_info   normal events.
+ *	log_warn   bad input or a condition worth attention; go on.
+ *		   Prefixed "warning: ".
+ *	log_error  a real error; go on, but after 13 of them the process
+ *		   gives up (fatal).  Prefixed "error: ".
+ *	log_fatal  the environment failed (no memory, missing file, lost
+ *		   peer): run the fatal hook, exit(1).  The master restarts
+ *		   the process, with throttling.  Prefixed "fatal: ".
+ *	log_panic  our own bug (an impossible state): abort() for a core.
+ *		   Prefixed "panic: ".
+ *	None appends errno by itself: write "%m" in the format.
+ *
+ *	Text is sanitised before output: control characters (which an
+ *	attacker could use to forge extra log lines) become '?', and a
+ *	line is cut at LOG_LINE_MAX bytes.  Never pass mail data as the
+ *	format: log_info("%s", text).
+ *
+ *	log_rate_ok() is a token bucket for rate-limiting the log lines
+ *	caused by one abusive client: at most burst lines, refilled at
+ *	per_minute lines a minute.
+ */
+#ifndef POSTERN_LOG_H
+#define POSTERN_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LOG_DEST_SYSLOG	0x1
+#define LOG_DEST_STDERR	0x2
+
+#define LOG_LINE_MAX	2048
+
+enum log_level { LOG_L_INFO, LOG_L_WARN, LOG_L_ERROR, LOG_L_FATAL, LOG_L_PANIC };
+
+void	log_init(const char *program, unsigned dest);
+void	log_set_syslog_name(const char *name);
+void	log_set_dest(unsigned dest);
+unsigned log_get_dest(void);
+int	log_open_file(const char *path);
+void	log_close_file(void);
+void	log_set_fatal_hook(void (*hook)(void));
+const char *log_program(void);
+
+void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void	log_vmsg(enum log_level level, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
+
+struct log_rate {
+	double	tokens;
+	uint64_t last_ms;
+	unsigned burst;
+	unsigned per_minute;
+	unsigned dropped;	/* lines suppressed since the last one let through */
+};
+
+void	log_rate_init(struct log_rate *r, unsigned burst, unsigned per_minute);
+bool	log_rate_ok(struct log_rate *r, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,66 @@
+/*
+ * NAME
+ *	params - the typed main.cf parameter set
+ * SYNOPSIS
+ *	#include "params.h"
+ *
+ *	if (cfg->message_size_limit && size > cfg->message_size_limit) ...
+ * DESCRIPTION
+ *	struct params holds one field per line of params.def, with the
+ *	field named after the parameter:
+ *	  PARAM_STR, PARAM_LIST	const char * (expanded, never NULL)
+ *	  PARAM_INT		long long
+ *	  PARAM_SIZE		uint64_t (bytes)
+ *	  PARAM_TIME		uint64_t (seconds)
+ *	  PARAM_BOOL		bool
+ *
+ *	cfg points at the set in force in this process.  It is filled
+ *	once at start-up by config_load() + config_install() and is
+ *	read-only afterwards; a reload is a new process.
+ *
+ *	param_table[] describes every parameter (name, type, default,
+ *	bounds, field offset); param_count is its length.
+ *	param_find(name) returns an entry or NULL.
+ */
+#ifndef POSTERN_PARAMS_H
+#define POSTERN_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct params {
+#define PARAM_STR(n, d)			const char *n;
+#define PARAM_LIST(n, d)		const char *n;
+#define PARAM_INT(n, d, lo, hi)		long long n;
+#define PARAM_SIZE(n, d, lo, hi)	uint64_t n;
+#define PARAM_TIME(n, d, u, lo, hi)	uint64_t n;
+#define PARAM_BOOL(n, d)		bool n;
+#include "params.def"
+#undef PARAM_STR
+#undef PARAM_LIST
+#undef PARAM_INT
+#undef PARAM_SIZE
+#undef PARAM_TIME
+#undef PARAM_BOOL
+	void   *storage;	/* owned strings; see config.c */
+};
+
+enum param_type { PT_STR, PT_LIST, PT_INT, PT_SIZE, PT_TIME, PT_BOOL };
+
+struct param_info {
+	const char *name;
+	enum param_type type;
+	const char *def;
+	int	unit;		/* PT_TIME: unit of a bare number */
+	long long min, max;	/* PT_INT, PT_SIZE, PT_TIME */
+	size_t	offset;		/* offsetof(struct params, name) */
+};
+
+extern const struct param_info param_table[];
+extern const size_t param_count;
+extern const struct params *cfg;
+
+const struct param_info *param_find(const char *name);
+
+#endif

@@ -1,0 +1,49 @@
+/*
+ * NAME
+ *	priv - chroot and privilege drop, done once and verified
+ * SYNOPSIS
+ *	#include "priv.h"
+ *
+ *	struct priv_user u;
+ *	if (priv_lookup(cfg->mail_owner, &u) < 0) log_fatal(...);
+ *	priv_drop(&u, cfg->queue_directory);	// or NULL: no chroot
+ * DESCRIPTION
+ *	priv_lookup() finds a user by name (getpwnam) and fills uid, gid
+ *	and home; it returns -1 when there is no such user.  It must run
+ *	before any chroot, where the user database is out of reach.
+ *
+ *	priv_drop() is the only way a daemon gives up root: it chdirs to
+ *	and chroots into root_dir (when not NULL), then setgroups() to
+ *	exactly the user's primary group, setresgid(), setresuid(), and
+ *	verifies the result: real, effective and saved ids are the user's,
+ *	the supplementary groups are only that group, setuid(0) and
+ *	setgid(0) fail, and the root directory is root_dir.  Any failure
+ *	is fatal.  A uid of 0 is refused (fatal): postern's unprivileged
+ *	daemons must never run as root.  It also sets PR_SET_DUMPABLE off
+ *	and PR_SET_NO_NEW_PRIVS on.
+ *
+ *	priv_drop_ids() is priv_drop() for a uid/gid pair (local delivery
+ *	children dropping to a recipient; root is refused there too) with
+ *	no chroot.
+ *
+ *	priv_check_not_root() is fatal when any of the process's ids is 0,
+ *	for code that must never run privileged.
+ */
+#ifndef POSTERN_PRIV_H
+#define POSTERN_PRIV_H
+
+#include <sys/types.h>
+
+struct priv_user {
+	uid_t	uid;
+	gid_t	gid;
+	char	name[64];
+	char	home[1024];
+};
+
+int	priv_lookup(const char *name, struct priv_user *u);
+void	priv_drop(const struct priv_user *u, const char *root_dir);
+void	priv_drop_ids(uid_t uid, gid_t gid);
+void	priv_check_not_root(void);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * NAME
+ *	str - bounded string helpers
+ * SYNOPSIS
+ *	#include "str.h"
+ * DESCRIPTION
+ *	str_copy(dst, size, src) copies like strlcpy(); it returns 0, or
+ *	-1 when src did not fit (dst then holds a truncated, terminated
+ *	copy).  str_append() is the same for concatenation.
+ *	str_fmt(dst, size, fmt, ...) is snprintf() that returns 0 or -1 on
+ *	truncation.
+ *
+ *	str_casecmp()/str_ncasecmp() compare ASCII case-insensitively
+ *	(locale never matters to mail).  str_lower() lowercases ASCII
+ *	letters in place.  str_has_prefix_nocase() tests an ASCII prefix.
+ *	str_has_ctl(p, n) is true when p[0..n) holds a byte < 0x20 or 0x7f.
+ *	str_trim() removes leading and trailing ASCII white space in place
+ *	and returns the first non-space character.
+ *	str_split(&p, delims) returns the next token of *p separated by any
+ *	of delims (empty tokens skipped) and advances *p; NULL at the end.
+ *	str_eq(a, b) is strcmp(a, b) == 0.
+ */
+#ifndef POSTERN_STR_H
+#define POSTERN_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+int	str_copy(char *dst, size_t size, const char *src);
+int	str_append(char *dst, size_t size, const char *src);
+int	str_fmt(char *dst, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+int	str_casecmp(const char *a, const char *b);
+int	str_ncasecmp(const char *a, const char *b, size_t n);
+void	str_lower(char *s);
+bool	str_has_prefix_nocase(const char *s, const char *prefix);
+bool	str_has_ctl(const char *p, size_t n);
+char   *str_trim(char *s);
+char   *str_split(char **p, const char *delims);
+
+#define str_eq(a, b)	(strcmp((a), (b)) == 0)
+
+#endif
