@@ -38,13 +38,52 @@
  *	config_install() makes p the process's cfg (see params.h).
  *	config_free() releases a set that is not installed.
  *	config_value_string() formats the current value of a parameter of
- *	p (for `postern check` and postconf-like listings) into out.
+ *	p (for `postern check` and postconf-like listings) into out: it
+ *	appends the text, in a form main.cf accepts (times in seconds
+ *	with an "s", sizes in bytes, booleans as yes or no), and returns
+ *	0, or -1 when out has no room (out is then unchanged).
  *
  *	config_list_split() splits a list value (comma and/or white space
  *	separated, as Postfix lists are) into at most max items stored in
  *	a new array of xstrdup'd strings; returns the count, or -1 if
  *	there are more than max.  config_list_free() frees it.
  *	config_list_contains() tests membership, ASCII case-insensitive.
+ *
+ *	Two parameters are stored as written, without expansion:
+ *	forward_path and mailbox_command hold $user, $home, $extension
+ *	... that local(8) expands per delivery, so config_load() cannot
+ *	expand them (their $name references would all be unknown here).
+ *	config_install(NULL) clears cfg (for tests).
+ *
+ *	Defaults that start with '@' are computed at load time:
+ *	"@hostname" is the host's fully-qualified name (gethostname(),
+ *	then getaddrinfo(AI_CANONNAME) when that name has no dot, else the
+ *	bare name); "@domain" is myhostname without its first label, or
+ *	"localdomain" when it has one label only.
+ *
+ *	For mastercf.c (and other readers of configuration text):
+ *
+ *	config_check_value() checks value against pi's type and bounds;
+ *	it returns 0, or -1 with a reason and what to do in why[size].
+ *	A value holding '$' passes: it can only be checked after
+ *	expansion, which config_load() does in the process that uses it.
+ *
+ *	config_file_open() reads PATH (a regular file, at most max_size
+ *	bytes); config_file_next() returns its next logical line (1, with
+ *	the text in f->line and its first physical line number in *line),
+ *	or 0 at the end.  It applies the continuation, blank line and
+ *	comment rules above; a logical line longer than max_line bytes or
+ *	holding a NUL byte is skipped with a problem appended to err (and
+ *	counted in f->errors).  config_file_close() releases f.  Both
+ *	functions append "PATH: problem" or "PATH, line N: problem" lines.
+ *
+ *	config_problem() appends one formatted line and a newline to err,
+ *	or nothing when the whole line does not fit.
+ * BOUNDS
+ *	CONFIG_FILE_MAX bytes of main.cf; logical lines of CONFIG_LINE_MAX
+ *	bytes after joining continuations; CONFIG_SETTINGS_MAX settings
+ *	(main.cf lines plus overrides); expansion nested CONFIG_DEPTH_MAX
+ *	deep; CONFIG_VALUE_MAX bytes per value after expansion.
  */
 #ifndef POSTERN_CONFIG_H
 #define POSTERN_CONFIG_H
@@ -55,6 +94,12 @@
 #include "buf.h"
 #include "params.h"
 
+#define CONFIG_FILE_MAX		(16 * 1024 * 1024)
+#define CONFIG_LINE_MAX		(64 * 1024)
+#define CONFIG_VALUE_MAX	(64 * 1024)
+#define CONFIG_SETTINGS_MAX	10000
+#define CONFIG_DEPTH_MAX	100
+
 struct params *config_load(const char *config_dir, const char *const *overrides,
 			   size_t n_overrides, struct buf *err);
 void	config_install(struct params *p);
@@ -64,5 +109,25 @@ int	config_value_string(const struct params *p, const struct param_info *pi,
 int	config_list_split(const char *list, size_t max, char ***items);
 void	config_list_free(char **items, int n);
 bool	config_list_contains(const char *list, const char *item);
+
+int	config_check_value(const struct param_info *pi, const char *value,
+			   char *why, size_t size);
+
+struct config_file {
+	const char *path;
+	char   *data;		/* the whole file, NUL-terminated */
+	size_t	len;
+	size_t	pos;		/* first byte not yet read */
+	int	lineno;		/* physical lines read so far */
+	struct buf line;	/* the current logical line */
+	int	errors;		/* problems config_file_next() reported */
+};
+
+int	config_file_open(struct config_file *f, const char *path,
+			 size_t max_size, size_t max_line, struct buf *err);
+int	config_file_next(struct config_file *f, int *line, struct buf *err);
+void	config_file_close(struct config_file *f);
+void	config_problem(struct buf *err, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -38,8 +38,20 @@
  *	service name and type are an error.
  *
  *	mastercf_load() returns 0, or -1 after appending every problem to
- *	err as "FILE, line N: what is wrong".  It does not bind or create
- *	anything.  mastercf_free() releases the table.
+ *	err as "FILE, line N: what is wrong" (out is then empty).  It does
+ *	not bind or create anything.  mastercf_free() releases the table.
+ *	p supplies default_process_limit; when p is NULL the built-in
+ *	default of params.def is used.  An inet service named by a port
+ *	name is looked up with getservbyname(name, "tcp") at load time.
+ *	Two inet services on the same host and port (for example "smtp"
+ *	and "25"), and two unix/fifo/pass services that would use the same
+ *	name in the same directory, are duplicates too.
+ * BOUNDS
+ *	MASTERCF_FILE_MAX bytes; logical lines of CONFIG_LINE_MAX bytes;
+ *	MASTERCF_SERVICES_MAX services; MASTERCF_ARGS_MAX command
+ *	arguments and as many -o options per service; wakeup at most
+ *	MASTERCF_WAKEUP_MAX seconds; maxproc at most MASTERCF_MAXPROC_MAX;
+ *	unix/fifo/pass names of MASTERCF_NAME_MAX bytes.
  */
 #ifndef POSTERN_MASTERCF_H
 #define POSTERN_MASTERCF_H
@@ -49,6 +61,13 @@
 
 #include "buf.h"
 #include "params.h"
+
+#define MASTERCF_FILE_MAX	(1024 * 1024)
+#define MASTERCF_SERVICES_MAX	1000
+#define MASTERCF_ARGS_MAX	100
+#define MASTERCF_WAKEUP_MAX	86400
+#define MASTERCF_MAXPROC_MAX	10000
+#define MASTERCF_NAME_MAX	64
 
 enum svc_type { SVC_INET, SVC_UNIX, SVC_FIFO, SVC_PASS };
 
