@@ -32,7 +32,11 @@
  *	inside any callback, including its own.
  *
  *	ev_signal: signals are blocked and delivered through a signalfd;
- *	cb(loop, sig) runs in the loop like any other event.
+ *	cb(loop, sig) runs in the loop like any other event.  One
+ *	callback per signal (a later call replaces it); a NULL callback
+ *	stops handling the signal and unblocks it.  Returns 0, or -1 with
+ *	errno (bad signal number, signalfd failure).  Like any blocked
+ *	signal, two deliveries before the loop reads them count as one.
  *
  *	ev_now() is the loop's cached CLOCK_MONOTONIC time in ms, updated
  *	once per wakeup.  ev_break() makes ev_run() return after the
@@ -42,7 +46,33 @@
  *
  *	A watcher may be stopped, or its memory freed after stopping it,
  *	from inside any callback: the loop does not touch a watcher after
- *	it was stopped during the same dispatch round.
+ *	it was stopped during the same dispatch round.  (ev_io_stop()
+ *	removes the watcher's pending events from the round being
+ *	dispatched, so nothing refers to it afterwards.)
+ *
+ *	One ev_io per descriptor: epoll registers a descriptor once, so
+ *	one watcher carries both EV_READ and EV_WRITE interest.  A
+ *	callback only sees the events it is still interested in: when an
+ *	earlier callback of the same round changed the interest, the
+ *	pending events are masked accordingly.
+ *
+ *	Order within a round: descriptor callbacks first (so data that
+ *	arrived wins over a deadline that expired at the same moment),
+ *	then every timer that is due, earliest first; timers due at the
+ *	same millisecond run in the order they were started.  A timer
+ *	(re)started from a callback with a delay of 0 runs in the next
+ *	round, never in the current one, so a timer that re-arms itself
+ *	cannot starve the descriptors.  ev_run_once() and ev_run() must
+ *	not be called from inside a callback.
+ *
+ *	The epoll_wait() timeout is the time to the earliest timer (or
+ *	timeout_ms if sooner); the system calls per round are one
+ *	epoll_wait() plus one read() of the signalfd when a signal came.
+ * BUGS
+ *	Signals handled with ev_signal() stay blocked in a child after
+ *	fork() and across execve(): a process that runs another program
+ *	must unblock them in the child (sigprocmask) before execve().
+ *	ev_loop_free() unblocks them in the calling process.
  */
 #ifndef POSTERN_EVENT_H
 #define POSTERN_EVENT_H
@@ -67,13 +97,13 @@ struct ev_io {
 	int	fd;
 	unsigned events;	/* interest mask while active */
 	bool	active;
-	uint32_t gen;		/* internal: guards stale epoll events */
 	ev_io_cb *cb;
 	void   *data;
 };
 
 struct ev_timer {
 	uint64_t when;		/* absolute ms, CLOCK_MONOTONIC */
+	uint64_t seq;		/* internal: start order, breaks ties */
 	size_t	heap_index;	/* internal; 0 when not armed */
 	ev_timer_cb *cb;
 	void   *data;
