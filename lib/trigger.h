@@ -1,0 +1,62 @@
+/*
+ * NAME
+ *	trigger - one-byte wake-ups through a FIFO
+ * SYNOPSIS
+ *	#include "trigger.h"
+ *
+ *	// cleanup, after a new file is in incoming/:
+ *	if (trigger_once("public/qmgr", TRIGGER_WAKE) < 0 && errno != ENXIO)
+ *		log_warn("cannot wake qmgr: %m");
+ *
+ *	// qmgr, when its FIFO is readable:
+ *	char codes[64];
+ *	int n = trigger_read(fd, codes, sizeof(codes));
+ * DESCRIPTION
+ *	cleanup wakes qmgr, postdrop wakes pickup, and postqueue -f asks
+ *	qmgr to flush, each by writing one byte to the reader's FIFO
+ *	(public/qmgr, public/pickup).  The byte says what to do:
+ *
+ *	TRIGGER_WAKE	'W'  new mail: look at incoming/ (or maildrop/)
+ *	TRIGGER_FLUSH	'F'  deliver the deferred queue now
+ *	TRIGGER_SCAN	'S'  rescan the whole queue
+ *
+ *	A reader must treat any other byte as TRIGGER_WAKE: a FIFO in
+ *	public/ can be written by local users.
+ *
+ *	trigger_open() opens fifo_path for writing, non-blocking and
+ *	close-on-exec, without following a symlink, and checks with
+ *	fstat() that it is a FIFO.  It returns the descriptor, or -1 with
+ *	errno: ENXIO when no reader has the FIFO open (the daemon is not
+ *	running; worth a debug note at most, since the daemon scans its
+ *	queue when it starts), ELOOP for a symlink, EPERM for anything
+ *	that is not a FIFO, or the error of open().
+ *
+ *	trigger_send() writes one byte.  EAGAIN, a full FIFO, counts as
+ *	success: the reader has wake-ups waiting already.  It returns 0,
+ *	or -1 with errno (EPIPE when the reader went away; SIGPIPE is
+ *	neither raised nor left pending).
+ *
+ *	trigger_once() is trigger_open(), trigger_send() and close().
+ *
+ *	trigger_read() reads the bytes waiting in fd, at most max, into
+ *	codes without ever blocking (the descriptor may be in blocking
+ *	mode) and returns how many, possibly 0; -1 with errno on a read
+ *	error.  A reader calls it again while it returns max.  A reader
+ *	opens its FIFO read-write, so that it never sees end-of-file when
+ *	the last writer closes.
+ */
+#ifndef POSTERN_TRIGGER_H
+#define POSTERN_TRIGGER_H
+
+#include <stddef.h>
+
+#define TRIGGER_WAKE	'W'
+#define TRIGGER_FLUSH	'F'
+#define TRIGGER_SCAN	'S'
+
+int	trigger_open(const char *fifo_path);
+int	trigger_send(int fd, char code);
+int	trigger_once(const char *fifo_path, char code);
+int	trigger_read(int fd, char *codes, size_t max);
+
+#endif
