@@ -386,10 +386,10 @@ where(const struct loader *L, size_t i, char *w, size_t size)
 	return w;
 }
 
-/* fail - report a problem with parameter i's value */
+/* fail - report a problem with parameter i's value (see warn_unknown) */
 static void
 fail(struct loader *L, size_t i, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4), noinline));
 
 static void
 fail(struct loader *L, size_t i, const char *fmt, ...)
@@ -409,13 +409,26 @@ fail(struct loader *L, size_t i, const char *fmt, ...)
 static char *local_hostname(void);
 static const char *expand_param(struct loader *L, size_t i);
 
+/*
+ * warn_unknown - log a reference to an unknown name.  Not inlined: its
+ * message buffer must not sit in every frame of the expansion recursion.
+ */
+static __attribute__((noinline)) void
+warn_unknown(const struct loader *L, size_t owner, const char *s, size_t n)
+{
+	char    w[PATH_MAX + 300];
+
+	log_warn("%s: parameter %s: unknown parameter $%.*s expands to "
+		 "nothing (check the name)", where(L, owner, w, sizeof(w)),
+		 param_table[owner].name, (int) (n < 100 ? n : 100), s);
+}
+
 /* reference - the value of the parameter named s[0..n), or NULL */
 static const char *
 reference(struct loader *L, size_t owner, const char *s, size_t n)
 {
 	const struct param_info *pi = NULL;
 	char    name[NAME_MAX_LEN];
-	char    w[PATH_MAX + 300];
 
 	if (n < sizeof(name)) {
 		memcpy(name, s, n);
@@ -423,9 +436,7 @@ reference(struct loader *L, size_t owner, const char *s, size_t n)
 		pi = param_find(name);
 	}
 	if (pi == NULL) {
-		log_warn("%s: parameter %s: unknown parameter $%.*s expands to "
-			 "nothing (check the name)", where(L, owner, w, sizeof(w)),
-			 param_table[owner].name, (int) (n < 100 ? n : 100), s);
+		warn_unknown(L, owner, s, n);
 		return "";
 	}
 	return expand_param(L, (size_t) (pi - param_table));
