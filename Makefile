@@ -51,7 +51,9 @@ UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all test unit e2e asan run install deps bench clean fuzz
-all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(B)/bin/mailq $(B)/bin/newaliases
+TEST_BINS   := $(B)/tests/libexec/testsvc
+
+all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(TEST_BINS) $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -90,6 +92,11 @@ $(B)/tests/$(1): tests/unit/$(1).c $(call unit_deps,$(1)) $(LIBA)
 	$$(CC) $$(CFLAGS_BASE) $$(CFLAGS) -Itests/unit $$(CHECK_CFLAGS) $$(LDFLAGS_BASE) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LDLIBS) $$(CHECK_LIBS)
 endef
 $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t))))
+
+# Test-only programs (not installed).
+$(B)/tests/libexec/testsvc: $(B)/obj/tests/testsvc/testsvc.o $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
 	@tools/deps

@@ -1,0 +1,128 @@
+/*
+ * NAME
+ *	instance - load and check a whole instance's configuration
+ * DESCRIPTION
+ *	See instance.h.  One function serves `postern check` and the
+ *	master's refusal to start, so they can never disagree.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "instance.h"
+#include "mem.h"
+#include "qtree.h"
+#include "str.h"
+
+int
+instance_load(const char *config_dir, struct instance *in, struct buf *problems)
+{
+	char    path[4096];
+
+	memset(in, 0, sizeof(*in));
+	in->params = config_load(config_dir, NULL, 0, problems);
+	if (in->params == NULL)
+		return -1;
+	if (str_fmt(path, sizeof(path), "%s/master.cf", config_dir) < 0) {
+		buf_appendf(problems, "configuration directory name too long: %s\n", config_dir);
+		goto fail;
+	}
+	if (mastercf_load(path, in->params, &in->mc, problems) < 0)
+		goto fail;
+	return 0;
+
+fail:
+	config_free(in->params);
+	in->params = NULL;
+	return -1;
+}
+
+static int
+check_abs(const char *name, const char *value, struct buf *problems)
+{
+	if (value[0] != '/') {
+		buf_appendf(problems, "main.cf: %s = %s: must be an absolute path\n", name, value);
+		return 1;
+	}
+	return 0;
+}
+
+int
+instance_check(const struct instance *in, struct buf *problems)
+{
+	const struct params *p = in->params;
+	int     n = 0;
+
+	n += check_abs("queue_directory", p->queue_directory, problems);
+	n += check_abs("data_directory", p->data_directory, problems);
+	n += check_abs("daemon_directory", p->daemon_directory, problems);
+	n += check_abs("command_directory", p->command_directory, problems);
+	if (n > 0)
+		return n;
+	n += qtree_check(p, problems);
+	for (size_t i = 0; i < in->mc.n; i++) {
+		const struct mastercf_entry *e = &in->mc.v[i];
+		char    path[4096];
+
+		if (str_fmt(path, sizeof(path), "%s/%s", p->daemon_directory, e->argv[0]) < 0
+		    || access(path, X_OK) < 0) {
+			buf_appendf(problems, "master.cf, line %d: service %s: command %s: %s "
+				    "(check daemon_directory = %s)\n", e->line, e->name,
+				    path, strerror(errno), p->daemon_directory);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+instance_free(struct instance *in)
+{
+	if (in->params) {
+		mastercf_free(&in->mc);
+		config_free(in->params);
+	}
+	memset(in, 0, sizeof(*in));
+}
+
+int
+instance_table_files(const struct params *p, char **out, int max)
+{
+	const char *lists[] = {p->alias_maps, p->virtual_alias_maps, p->canonical_maps,
+		p->sender_canonical_maps, p->recipient_canonical_maps, p->transport_maps,
+	p->local_recipient_maps};
+	int     n = 0;
+
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++) {
+		char  **items;
+		int     k = config_list_split(lists[l], 64, &items);
+
+		for (int i = 0; i < k; i++) {
+			const char *spec = items[i];
+			const char *colon = strchr(spec, ':');
+			struct buf b;
+			bool    dup = false;
+
+			if (colon == NULL || n >= max)
+				continue;
+			if (strncmp(spec, "hash:", 5) != 0 && strncmp(spec, "btree:", 6) != 0)
+				continue;
+			buf_init(&b, 4200);
+			if (buf_appendf(&b, "%s.db", colon + 1) < 0) {
+				buf_free(&b);
+				continue;
+			}
+			for (int j = 0; j < n; j++)
+				dup |= strcmp(out[j], b.data) == 0;
+			if (dup)
+				buf_free(&b);
+			else
+				out[n++] = buf_steal(&b), buf_free(&b);
+		}
+		if (k > 0)
+			config_list_free(items, k);
+	}
+	return n;
+}

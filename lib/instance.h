@@ -1,0 +1,44 @@
+/*
+ * NAME
+ *	instance - load and check a whole instance's configuration
+ * SYNOPSIS
+ *	#include "instance.h"
+ *
+ *	struct instance in;
+ *	if (instance_load(dir, &in, &problems) < 0) ... every problem ...
+ *	n = instance_check(&in, &problems);
+ * DESCRIPTION
+ *	instance_load() reads DIR/main.cf and DIR/master.cf; it returns -1
+ *	with every problem appended to problems when either is bad.
+ *	instance_check() then looks at what the files point to: the queue
+ *	tree's owners and modes (qtree_check), that each master.cf command
+ *	exists and is executable in daemon_directory, and that the
+ *	important paths are absolute.  It appends one line per problem and
+ *	returns their number.  `postern check` prints them; the master
+ *	refuses to start while there are any.
+ *	instance_free() releases what instance_load() made.
+ *	instance_table_files() lists the files behind hash:/btree: tables
+ *	named in main.cf (alias_maps, virtual_alias_maps ...) into out
+ *	(xstrdup'd paths of the .db files) and returns the count, at most
+ *	max; the master watches them for changes.
+ */
+#ifndef POSTERN_INSTANCE_H
+#define POSTERN_INSTANCE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+#include "mastercf.h"
+#include "params.h"
+
+struct instance {
+	struct params *params;
+	struct mastercf mc;
+};
+
+int	instance_load(const char *config_dir, struct instance *in, struct buf *problems);
+int	instance_check(const struct instance *in, struct buf *problems);
+void	instance_free(struct instance *in);
+int	instance_table_files(const struct params *p, char **out, int max);
+
+#endif

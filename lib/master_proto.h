@@ -1,0 +1,56 @@
+/*
+ * NAME
+ *	master_proto - what the master and its children agree on
+ * DESCRIPTION
+ *	The master execs a daemon as
+ *
+ *	  COMMAND -c CONFIG_DIR -n SERVICE -t TYPE [-u] [-z] [-S]
+ *		  [-o name=value]... [args]
+ *
+ *	with MASTER_STATUS_FD open on the service's status pipe and
+ *	POSTERN_LISTEN_FDS listening descriptors starting at
+ *	MASTER_LISTEN_FD.  POSTERN_GENERATION is the configuration
+ *	generation the child belongs to.
+ *
+ *	The child writes struct master_status records (atomic: smaller
+ *	than PIPE_BUF) to MASTER_STATUS_FD: MS_READY once it is
+ *	initialised and serving, MS_BUSY / MS_IDLE around each client of a
+ *	single-client server, MS_HEARTBEAT from event servers every
+ *	MASTER_HEARTBEAT_MS.  A child heard from for longer than
+ *	daemon_wedge_time is killed as wedged.
+ *
+ *	The control socket (data_directory/master.ctl, root only) takes one
+ *	MASTER_CTL_STATUS request and answers with MASTER_CTL_REPLY:
+ *	repeated groups of records "service" (str), "command" (str), "pid"
+ *	(num), "generation" (num), "state" (str), ending with "end" (num 0).
+ */
+#ifndef POSTERN_MASTER_PROTO_H
+#define POSTERN_MASTER_PROTO_H
+
+#include <stdint.h>
+
+#define MASTER_STATUS_FD	3
+#define MASTER_LISTEN_FD	4
+#define MASTER_MAX_LISTEN	64
+#define MASTER_HEARTBEAT_MS	5000
+
+#define MASTER_ENV_GENERATION	"POSTERN_GENERATION"
+#define MASTER_ENV_LISTEN_FDS	"POSTERN_LISTEN_FDS"
+
+enum master_status_code {
+	MS_READY = 1,
+	MS_BUSY = 2,
+	MS_IDLE = 3,
+	MS_HEARTBEAT = 4,
+};
+
+struct master_status {
+	uint32_t pid;
+	uint32_t generation;
+	uint32_t code;
+};
+
+#define MASTER_CTL_STATUS	1
+#define MASTER_CTL_REPLY	2
+
+#endif

@@ -1,0 +1,371 @@
+/*
+ * NAME
+ *	server - the skeleton every postern daemon runs on
+ * DESCRIPTION
+ *	See server.h.  The privilege story of every daemon is told here,
+ *	once: configuration and logging are opened as root, the daemon's
+ *	pre-jail hook runs as root, then chroot and privilege drop, then
+ *	the post-jail hook and only then the first client byte.
+ * SECURITY
+ *	A daemon other than local that is started without -u refuses to
+ *	run.  The environment given by the master is already minimal; the
+ *	skeleton reads only POSTERN_GENERATION and POSTERN_LISTEN_FDS.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "log.h"
+#include "master_proto.h"
+#include "mem.h"
+#include "num.h"
+#include "params.h"
+#include "priv.h"
+#include "server.h"
+
+static const struct server_ops *ops;
+static int listen_fds[MASTER_MAX_LISTEN];
+static int n_listen;
+static char service[128] = "-";
+static unsigned generation;
+static bool foreground;
+static struct ev_loop *loop;
+static volatile sig_atomic_t got_term;
+static bool stopping;
+static int svc_argc;
+static char **svc_argv;
+
+int
+server_listen_count(void)
+{
+	return n_listen;
+}
+
+int
+server_listen_fd(int i)
+{
+	return (i >= 0 && i < n_listen) ? listen_fds[i] : -1;
+}
+
+const char *
+server_service(void)
+{
+	return service;
+}
+
+unsigned
+server_generation(void)
+{
+	return generation;
+}
+
+struct ev_loop *
+server_loop(void)
+{
+	return loop;
+}
+
+bool
+server_stopping(void)
+{
+	return stopping;
+}
+
+bool
+server_foreground(void)
+{
+	return foreground;
+}
+
+int
+server_argc(void)
+{
+	return svc_argc;
+}
+
+char **
+server_argv(void)
+{
+	return svc_argv;
+}
+
+/* report - one status record to the master; a lost master is fatal */
+static void
+report(uint32_t code)
+{
+	struct master_status st = {
+		.pid = (uint32_t) getpid(),
+		.generation = generation,
+		.code = code,
+	};
+	ssize_t n;
+
+	do
+		n = write(MASTER_STATUS_FD, &st, sizeof(st));
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EPIPE)
+		log_fatal("master went away; exiting");
+}
+
+void
+server_progress(void)
+{
+	report(MS_HEARTBEAT);
+}
+
+void
+server_exit(int code)
+{
+	if (ops && ops->on_exit)
+		ops->on_exit();
+	exit(code);
+}
+
+static void
+close_listeners(void)
+{
+	for (int i = 0; i < n_listen; i++)
+		if (listen_fds[i] >= 0) {
+			close(listen_fds[i]);
+			listen_fds[i] = -1;
+		}
+}
+
+static void
+usage(void)
+{
+	log_fatal("usage: %s -c config_dir -n service -t type [-u] [-z] [-S] "
+		  "[-o name=value] [args] (this program is started by the postern master)",
+		  log_program());
+}
+
+/* setup - arguments, configuration, logging, jail */
+static void
+setup(int argc, char **argv)
+{
+	const char *config_dir = NULL;
+	bool    unpriv = false, jail = false;
+	const char **overrides = xcalloc((size_t) argc + 1, sizeof(*overrides));
+	size_t  n_over = 0;
+	const char *env, *why;
+	struct params *p;
+	struct buf err;
+	long long v;
+	int     c;
+
+	/* Until main.cf is read, complain on stderr and in syslog. */
+	log_init(argv[0], LOG_DEST_SYSLOG | LOG_DEST_STDERR);
+
+	opterr = 0;
+	while ((c = getopt(argc, argv, "+c:n:t:uzSo:")) != -1) {
+		switch (c) {
+		case 'c':
+			config_dir = optarg;
+			break;
+		case 'n':
+			if (strlen(optarg) >= sizeof(service))
+				log_fatal("service name too long: %.64s...", optarg);
+			memcpy(service, optarg, strlen(optarg) + 1);
+			break;
+		case 't':
+			break;
+		case 'u':
+			unpriv = true;
+			break;
+		case 'z':
+			jail = true;
+			break;
+		case 'S':
+			foreground = true;
+			break;
+		case 'o':
+			overrides[n_over++] = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	svc_argc = argc - optind;
+	svc_argv = argv + optind;
+	if (config_dir == NULL)
+		usage();
+
+	if (fcntl(MASTER_STATUS_FD, F_GETFD) < 0)
+		log_fatal("no status descriptor %d: this program is started by the "
+			  "postern master, not by hand", MASTER_STATUS_FD);
+	(void) fcntl(MASTER_STATUS_FD, F_SETFD, FD_CLOEXEC);
+
+	if ((env = getenv(MASTER_ENV_GENERATION)) != NULL
+	    && num_parse_int(env, 0, UINT32_MAX, &v, &why) == 0)
+		generation = (unsigned) v;
+	if ((env = getenv(MASTER_ENV_LISTEN_FDS)) != NULL) {
+		if (num_parse_int(env, 0, MASTER_MAX_LISTEN, &v, &why) < 0)
+			log_fatal("bad %s value \"%.32s\": %s", MASTER_ENV_LISTEN_FDS, env, why);
+		n_listen = (int) v;
+	}
+	for (int i = 0; i < n_listen; i++) {
+		listen_fds[i] = MASTER_LISTEN_FD + i;
+		if (fcntl(listen_fds[i], F_SETFD, FD_CLOEXEC) < 0)
+			log_fatal("listening descriptor %d missing: %m", listen_fds[i]);
+	}
+
+	buf_init(&err, 64 * 1024);
+	p = config_load(config_dir, overrides, n_over, &err);
+	if (p == NULL)
+		log_fatal("configuration errors:\n%s", buf_str(&err));
+	buf_free(&err);
+	free(overrides);
+	config_install(p);
+
+	log_set_dest(LOG_DEST_SYSLOG | (foreground ? LOG_DEST_STDERR : 0));
+	log_set_syslog_name(cfg->syslog_name);
+	if (cfg->maillog_file[0] && log_open_file(cfg->maillog_file) < 0)
+		log_warn("cannot open maillog_file %s: %m", cfg->maillog_file);
+
+	if (chdir(cfg->queue_directory) < 0)
+		log_fatal("chdir %s: %m (check queue_directory in %s/main.cf)",
+			  cfg->queue_directory, config_dir);
+	if (!unpriv && !ops->allow_root)
+		log_fatal("refusing to run as root: master.cf must mark service %s "
+			  "unprivileged (unpriv column y or -)", service);
+
+	if (ops->pre_jail)
+		ops->pre_jail();
+
+	if (unpriv) {
+		struct priv_user u;
+
+		if (priv_lookup(cfg->mail_owner, &u) < 0)
+			log_fatal("mail_owner %s: no such user (create it, or run "
+				  "postern init as root)", cfg->mail_owner);
+		priv_drop(&u, jail ? cfg->queue_directory : NULL);
+	} else if (jail) {
+		if (chroot(cfg->queue_directory) < 0 || chdir("/") < 0)
+			log_fatal("chroot %s: %m", cfg->queue_directory);
+	}
+
+	if (ops->post_jail)
+		ops->post_jail();
+}
+
+static void
+on_term(int sig)
+{
+	(void) sig;
+	got_term = 1;
+}
+
+/* single_loop - serve one client at a time until retired */
+static void
+single_loop(void)
+{
+	struct pollfd pfd[MASTER_MAX_LISTEN];
+	struct sigaction sa;
+	sigset_t block, unblocked;
+	long long uses = 0;
+	struct timespec idle = {.tv_sec = (time_t) cfg->max_idle};
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &unblocked);
+	sigdelset(&unblocked, SIGTERM);
+
+	for (int i = 0; i < n_listen; i++) {
+		pfd[i].fd = listen_fds[i];
+		pfd[i].events = POLLIN;
+	}
+	report(MS_READY);
+	report(MS_IDLE);
+	while (!got_term && uses < cfg->max_use) {
+		int     r = ppoll(pfd, (nfds_t) n_listen, &idle, &unblocked);
+
+		if (r == 0)
+			break;			/* idle too long: retire */
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			log_fatal("poll: %m");
+		}
+		for (int i = 0; i < n_listen && !got_term; i++) {
+			int     fd;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			fd = accept4(pfd[i].fd, NULL, NULL, SOCK_CLOEXEC);
+			if (fd < 0) {
+				if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+					log_warn("accept on service %s: %m", service);
+				continue;
+			}
+			report(MS_BUSY);
+			ops->serve(fd);
+			close(fd);
+			uses++;
+			report(MS_IDLE);
+		}
+	}
+	server_exit(0);
+}
+
+static void
+heartbeat(struct ev_loop *l, struct ev_timer *t)
+{
+	report(MS_HEARTBEAT);
+	ev_timer_start(l, t, MASTER_HEARTBEAT_MS);
+}
+
+static void
+event_term(struct ev_loop *l, int sig)
+{
+	(void) sig;
+	if (stopping)
+		return;
+	stopping = true;
+	if (ops->stop == NULL)
+		server_exit(0);
+	ops->stop(l);
+	close_listeners();
+}
+
+static void
+event_loop(void)
+{
+	static struct ev_timer hb;
+
+	loop = ev_loop_new();
+	if (ev_signal(loop, SIGTERM, event_term) < 0)
+		log_fatal("cannot watch SIGTERM: %m");
+	ev_timer_init(&hb, heartbeat, NULL);
+	ev_timer_start(loop, &hb, MASTER_HEARTBEAT_MS);
+	ops->start(loop);
+	report(MS_READY);
+	ev_run(loop);
+	server_exit(0);
+}
+
+int
+server_main(int argc, char **argv, const struct server_ops *o)
+{
+	ops = o;
+	signal(SIGPIPE, SIG_IGN);
+	umask(077);
+	setup(argc, argv);
+	if (ops->model == SERVER_SINGLE)
+		single_loop();
+	else
+		event_loop();
+	return 0;
+}

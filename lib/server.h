@@ -1,0 +1,82 @@
+/*
+ * NAME
+ *	server - the skeleton every postern daemon runs on
+ * SYNOPSIS
+ *	#include "server.h"
+ *
+ *	static const struct server_ops ops = {
+ *		.model = SERVER_EVENT,
+ *		.pre_jail = smtpd_pre_jail,	// as root: open keys, tables
+ *		.post_jail = smtpd_post_jail,	// unprivileged
+ *		.start = smtpd_start,		// register accept watchers
+ *		.stop = smtpd_stop,		// SIGTERM: stop accepting
+ *	};
+ *	int main(int argc, char **argv) { return server_main(argc, argv, &ops); }
+ * DESCRIPTION
+ *	server_main() does, in this order and in one place for all
+ *	daemons: parse the master's arguments (master_proto.h), refuse to
+ *	run without the master's status descriptor, load main.cf with the -o overrides, open logging (syslog,
+ *	maillog_file, stderr with -S), chdir to the queue directory, run
+ *	ops->pre_jail as root, chroot (-z) and drop to mail_owner (-u)
+ *	through priv_drop(), run ops->post_jail, report MS_READY, and then
+ *	serve:
+ *
+ *	SERVER_SINGLE: one client at a time.  Waits on every listening
+ *	descriptor; for each accepted connection reports MS_BUSY, calls
+ *	ops->serve(fd) (the skeleton closes fd afterwards) and reports
+ *	MS_IDLE.  Exits after max_use clients or max_idle seconds without
+ *	one.  SIGTERM: exit at once when idle, else after the current
+ *	client.
+ *
+ *	SERVER_EVENT: creates the event loop, arms a heartbeat timer
+ *	(MS_HEARTBEAT), calls ops->start(loop) and runs the loop.  SIGTERM
+ *	calls ops->stop(loop) (the daemon stops accepting and calls
+ *	server_exit() once it holds nothing; the skeleton closes the
+ *	listening descriptors after stop returns).  Without ops->stop,
+ *	SIGTERM exits at once.
+ *
+ *	A daemon with ops->allow_root may run without -u (local); every
+ *	other daemon started without -u is refused: postern never runs
+ *	internet-facing code as root.
+ *
+ *	Helpers for the daemon: server_listen_count()/server_listen_fd(i),
+ *	server_service() (master.cf service name), server_generation(),
+ *	server_loop() (event model), server_stopping(), server_exit(code)
+ *	(runs ops->on_exit, then exit), server_progress() (a heartbeat now),
+ *	server_foreground() (-S given), server_argc()/server_argv() (the
+ *	service's own arguments from master.cf, after the options).
+ */
+#ifndef POSTERN_SERVER_H
+#define POSTERN_SERVER_H
+
+#include <stdbool.h>
+
+#include "event.h"
+
+enum server_model { SERVER_SINGLE, SERVER_EVENT };
+
+struct server_ops {
+	enum server_model model;
+	bool	allow_root;		/* may run without -u (local) */
+	void	(*pre_jail)(void);
+	void	(*post_jail)(void);
+	void	(*serve)(int fd);			/* SERVER_SINGLE */
+	void	(*start)(struct ev_loop *loop);		/* SERVER_EVENT */
+	void	(*stop)(struct ev_loop *loop);		/* SERVER_EVENT */
+	void	(*on_exit)(void);
+};
+
+int	server_main(int argc, char **argv, const struct server_ops *ops);
+int	server_listen_count(void);
+int	server_listen_fd(int i);
+const char *server_service(void);
+unsigned server_generation(void);
+struct ev_loop *server_loop(void);
+bool	server_stopping(void);
+bool	server_foreground(void);
+int	server_argc(void);
+char  **server_argv(void);
+void	server_progress(void);
+_Noreturn void server_exit(int code);
+
+#endif

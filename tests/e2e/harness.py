@@ -1,0 +1,263 @@
+"""harness - start real postern instances for end-to-end tests.
+
+Every test gets its own instance, made by `postern init` in a fresh
+temporary directory, with SMTP on a free loopback port.  The instance runs
+as in production: master as root, every daemon chrooted and unprivileged.
+Everything started is stopped again (postern stop, then abort, then SIGKILL
+of any process left that belongs to the instance), temporary users are
+deleted and the directory is removed.  When a test fails, the tail of the
+instance's mail log is printed.
+"""
+
+import os
+import pwd
+import random
+import shutil
+import signal
+import smtplib
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("POSTERN_BUILD", os.path.join(TOP, "build"))
+BIN = os.path.join(BUILD, "bin")
+LIBEXEC = os.path.join(BUILD, "libexec")
+TESTLIBEXEC = os.path.join(BUILD, "tests", "libexec")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, step=0.05, what="condition"):
+    """Poll pred() until it returns a true value; fail after timeout."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(step)
+
+
+def run(argv, check=True, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("timeout", 120)
+    p = subprocess.run(argv, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError("%s exited %d\nstdout: %s\nstderr: %s" % (
+            " ".join(argv), p.returncode, _s(p.stdout), _s(p.stderr)))
+    return p
+
+
+def _s(b):
+    if b is None:
+        return ""
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+
+
+class Instance:
+    """One postern instance in a temporary directory."""
+
+    def __init__(self, test=None, main_cf=None, master_cf=None, port=None,
+                 extra_libexec=None):
+        self.port = port or free_port()
+        self.dir = tempfile.mkdtemp(prefix="postern-e2e-")
+        os.chmod(self.dir, 0o755)
+        self.etc = os.path.join(self.dir, "etc")
+        self.queue = os.path.join(self.dir, "queue")
+        self.maillog = os.path.join(self.dir, "log", "maillog")
+        self.users = []
+        self.started = False
+        self._children = []
+        run([os.path.join(BIN, "postern"), "init", "-p", str(self.port), self.dir])
+        if extra_libexec:
+            # A daemon directory with the real daemons plus test services.
+            d = os.path.join(self.dir, "libexec")
+            os.mkdir(d)
+            for name in os.listdir(LIBEXEC):
+                os.symlink(os.path.join(LIBEXEC, name), os.path.join(d, name))
+            for name in extra_libexec:
+                os.symlink(os.path.join(TESTLIBEXEC, name), os.path.join(d, name))
+            self.set_main({"daemon_directory": d})
+        if main_cf:
+            self.set_main(main_cf)
+        if master_cf is not None:
+            self.write_master(master_cf)
+        if test is not None:
+            test.addCleanup(self.cleanup, test)
+
+    # -- configuration -------------------------------------------------
+
+    def set_main(self, settings):
+        """Append name = value lines to main.cf (later lines win)."""
+        with open(os.path.join(self.etc, "main.cf"), "a") as f:
+            for k, v in settings.items():
+                f.write("%s = %s\n" % (k, v))
+
+    def write_master(self, text):
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(text.replace("PORT", str(self.port)))
+
+    def master_cf(self):
+        with open(os.path.join(self.etc, "master.cf")) as f:
+            return f.read()
+
+    # -- control -------------------------------------------------------
+
+    def postern(self, *args, check=True):
+        return run([os.path.join(BIN, "postern"), "-c", self.etc] + list(args), check=check)
+
+    def start(self):
+        self.postern("start")
+        self.started = True
+
+    def stop(self):
+        p = self.postern("stop", check=False)
+        self.started = False
+        return p
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.dir, "data", "master.pid")) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def status(self):
+        """postern status as a list of dicts (one per process)."""
+        out = _s(self.postern("status").stdout).splitlines()
+        head = out[0].split()
+        rows = []
+        for line in out[1:]:
+            parts = line.split(None, len(head) - 1)
+            rows.append(dict(zip([h.lower() for h in head], parts)))
+        return rows
+
+    def procs(self, role):
+        return [r for r in self.status() if r["role"] == role]
+
+    def instance_pids(self):
+        """Every process whose command line points into this instance."""
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    cmd = f.read()
+            except OSError:
+                continue
+            if self.etc.encode() in cmd:
+                pids.append(int(d))
+        return pids
+
+    # -- mail ----------------------------------------------------------
+
+    def smtp(self, timeout=30):
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=timeout)
+
+    def log(self):
+        try:
+            with open(self.maillog, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def wait_log(self, text, timeout=10.0):
+        return wait_for(lambda: text in self.log(), timeout, what="log line %r" % text)
+
+    def queue_files(self, state):
+        d = os.path.join(self.queue, state)
+        try:
+            return sorted(n for n in os.listdir(d) if not n.startswith("."))
+        except OSError:
+            return []
+
+    # -- users ---------------------------------------------------------
+
+    def add_user(self, prefix="pt"):
+        """Create a real system user with a home under the instance."""
+        name = prefix + "".join(random.choice(string.ascii_lowercase) for _ in range(6))
+        home = os.path.join(self.dir, "home", name)
+        os.makedirs(os.path.dirname(home), exist_ok=True)
+        os.chmod(os.path.dirname(home), 0o755)
+        run(["/usr/sbin/useradd", "--create-home", "--home-dir", home,
+             "--shell", "/bin/sh", name])
+        self.users.append(name)
+        pw = pwd.getpwnam(name)
+        return name, pw.pw_uid, pw.pw_gid, home
+
+    # -- teardown ------------------------------------------------------
+
+    def spawn(self, argv, **kw):
+        """Start a helper process that cleanup() will end by its pid."""
+        p = subprocess.Popen(argv, **kw)
+        self._children.append(p)
+        return p
+
+    def cleanup(self, test=None):
+        failed = test is not None and _failed(test)
+        if failed:
+            sys.stderr.write("\n---- %s: last lines of %s ----\n" % (test.id(), self.maillog))
+            sys.stderr.write("\n".join(self.log().splitlines()[-80:]) + "\n")
+        for p in self._children:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        if self.master_pid():
+            self.postern("stop", check=False)
+        if self.master_pid() and self.instance_pids():
+            self.postern("abort", check=False)
+        for pid in self.instance_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for u in self.users:
+            run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _failed(test):
+    """True when the running test has failed or errored (Python 3.11)."""
+    outcome = getattr(test, "_outcome", None)
+    if outcome is None:
+        return False
+    result = getattr(outcome, "result", None)
+    if result is None:
+        return False
+    for t, _ in list(result.failures) + list(result.errors):
+        if t is test:
+            return True
+    return not getattr(outcome, "success", True)
+
+
+def proc_info(pid):
+    """uid, gid (real) and root directory of a process, from /proc."""
+    uid = gid = None
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                uid = int(line.split()[1])
+            elif line.startswith("Gid:"):
+                gid = int(line.split()[1])
+    root = os.readlink("/proc/%d/root" % pid)
+    return uid, gid, root
+
+
+def main():
+    if os.geteuid() != 0:
+        print("FAIL: end-to-end tests need root (real chroot and privilege drop)")
+        sys.exit(1)
+    unittest.main(verbosity=2)

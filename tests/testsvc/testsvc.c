@@ -1,0 +1,67 @@
+/*
+ * NAME
+ *	testsvc - a small service for testing the master
+ * SYNOPSIS
+ *	master.cf:  echo  unix  -  -  y  -  -  testsvc [crash]
+ * DESCRIPTION
+ *	A single-client service on the standard skeleton.  For each client
+ *	it says "testsvc pid=PID generation=GEN uid=UID" and echoes every
+ *	line it gets back until "quit" or EOF.  With the argument "crash"
+ *	it exits with status 1 right after start-up, every time: the master
+ *	must throttle its restarts.
+ *	Only the end-to-end tests of the master use it; it is not installed.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "linebuf.h"
+#include "log.h"
+#include "safefile.h"
+#include "server.h"
+#include "str.h"
+
+static void
+post_jail(void)
+{
+	if (server_argc() > 0 && strcmp(server_argv()[0], "crash") == 0)
+		log_fatal("testsvc: crashing on purpose");
+}
+
+static void
+serve(int fd)
+{
+	struct linebuf lb;
+	struct lb_line l;
+	char    hello[128];
+
+	(void) str_fmt(hello, sizeof(hello), "testsvc pid=%ld generation=%u uid=%ld\n",
+		       (long) getpid(), server_generation(), (long) getuid());
+	if (sf_write_all(fd, hello, strlen(hello)) < 0)
+		return;
+	linebuf_init(&lb, fd, 1024, NULL, NULL);
+	for (;;) {
+		if (linebuf_get(&lb, &l) == LB_NEED) {
+			if (linebuf_fill(&lb) <= 0)
+				break;
+			continue;
+		}
+		if (l.len == 4 && memcmp(l.data, "quit", 4) == 0)
+			break;
+		if (sf_write_all(fd, l.data, l.len) < 0 || sf_write_all(fd, "\n", 1) < 0)
+			break;
+	}
+	linebuf_free(&lb);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_SINGLE,
+	.post_jail = post_jail,
+	.serve = serve,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}
