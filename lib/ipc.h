@@ -30,50 +30,95 @@
  *		  u8 name length (1..IPC_NAME_MAX)  u32 data length
  *		  name bytes, data bytes
  *
- *	A string record holds no NUL byte and is sent with a trailing NUL
- *	that the reader checks, so ipc_get_str() returns a C string that
- *	points into the message (valid until the next receive).  A number
- *	is 8 bytes.  IPC_F_FD says one descriptor travels with the
- *	message (SCM_RIGHTS on its first byte).
+ *	The payload is the records; its length does not count the
+ *	12-byte header, and every bound below is a payload bound.  A name
+ *	is 1..IPC_NAME_MAX printable ASCII characters other than space
+ *	(0x21..0x7e).  A string record holds no NUL byte and is sent with
+ *	a trailing NUL that the reader checks, so ipc_get_str() returns a
+ *	C string that points into the message (valid until the next
+ *	receive into the same ipc_in).  A number is 8 bytes.  IPC_F_FD
+ *	says one descriptor travels with the message (SCM_RIGHTS on its
+ *	first byte); no other flag bit is defined.
  *
- *	Readers are strict: ipc_get_*() take the records in the order the
- *	protocol defines, and fail when the next record has another name
- *	or kind, is longer than the caller's bound, or is truncated;
- *	ipc_get_end() fails when anything is left.  A message longer than
- *	the receiver's bound (IPC_MSG_MAX unless set lower), a bad magic
- *	or version, a record count that does not match, or a descriptor
- *	that arrives unannounced is a protocol error: the connection is
- *	dropped (unexpected descriptors are closed).  ipc_error() names
- *	what was wrong.  Each protocol documents its messages in its
- *	server's manual comment.
+ *	Readers are strict.  On receipt the whole message is checked
+ *	before the caller sees it: magic, version, flags, length against
+ *	the receiver's bound, every record's kind, name, length and (for
+ *	strings) NUL, records that exactly fill the payload, and their
+ *	number against the header's count.  Then ipc_get_*() take the
+ *	records in the order the protocol defines, and fail when the next
+ *	record has another name or kind, is longer than the caller's
+ *	bound (for strings: bytes without the NUL), or is missing;
+ *	ipc_get_end() fails when anything is left.  Any fault is a
+ *	protocol error: the caller drops the connection.  ipc_error()
+ *	names what was wrong (kind, name, sizes; never message data).
+ *	Each protocol documents its messages in its server's manual
+ *	comment.
+ *
+ *	Descriptors: a message flagged IPC_F_FD must bring exactly one
+ *	descriptor (received close-on-exec), and the receiver must be
+ *	willing to take one (fd_out not NULL).  A descriptor that arrives
+ *	unannounced or in excess, or a flagged message without one, is a
+ *	protocol error, and every such descriptor is closed.
  *
  *	ipc_peek_name() returns the name of the next record, or NULL at
  *	the end, for repeated records (recipients).  ipc_put_*() return
- *	-1 when the message would exceed IPC_MSG_MAX or the name is
- *	invalid.
+ *	-1 when the message would exceed IPC_MSG_MAX or 65535 records
+ *	(EMSGSIZE), or the name or string is invalid (EINVAL); the first
+ *	failure sticks in m->failed (its errno), later puts fail too, and
+ *	ipc_send() and ipc_conn_queue() refuse the message with that errno.
+ *	A message may be sent several times.
  *
  *	Blocking use: ipc_send() writes the whole message (and passes
- *	pass_fd unless it is -1); ipc_recv() reads exactly one message.
- *	Both wait at most timeout_ms in all (-1: no limit) and return 0,
+ *	pass_fd unless it is -1; the caller keeps its descriptor);
+ *	ipc_recv() reads exactly one message, never a byte of the next
+ *	one (header, then payload).  Both wait at most timeout_ms in all
+ *	(-1: no limit; the socket may be blocking or not) and return 0,
  *	or -1 with errno (ETIMEDOUT, EPROTO for a malformed message,
- *	EMSGSIZE, ECONNRESET); ipc_recv() returns 1 on a clean EOF before
- *	any byte of a message.
+ *	EMSGSIZE for one over the bound, ECONNRESET when the peer went
+ *	away, also in the middle of a message; others from the system);
+ *	ipc_recv() returns 1 on a clean EOF before any byte of a message.
+ *	ipc_recv()'s bound is IPC_MSG_MAX, or what ipc_in_init_max() set.
+ *	Cost: ipc_send() is usually one sendmsg(); ipc_recv() one poll()
+ *	(none without a timeout) and two recvmsg().
  *
  *	Non-blocking use (event loops): struct ipc_conn buffers input and
- *	output for one socket.  ipc_conn_read() reads what is available
- *	(with any descriptors); ipc_conn_next() extracts the next complete
- *	message into in (1), says none is complete yet (0), or reports a
- *	protocol error (-1).  ipc_conn_queue() appends a message to the
- *	output; a message with a descriptor is sent with sendmsg() at once
- *	when no output is pending, otherwise when it reaches the head.
+ *	output for one socket.  max_msg is the receive bound (0 means
+ *	IPC_MSG_MAX).  ipc_conn_read() does one read of what is available
+ *	(with any descriptors) and returns the byte count, 0 at EOF, or -1
+ *	with errno (EAGAIN: nothing there; EPROTO: descriptor trouble;
+ *	ENOBUFS: the caller did not drain complete messages).
+ *	ipc_conn_next() extracts the next complete message into in (1),
+ *	says none is complete yet (0), or reports a protocol error (-1,
+ *	errno EPROTO or EMSGSIZE, c->err and in's ipc_error() say why;
+ *	the error sticks).  Call it until it returns 0 after each read.
+ *	ipc_conn_queue() appends a message to the output (bounded by
+ *	IPC_CONN_OUT_MAX, else -1 ENOBUFS: the peer does not read); a
+ *	message with a descriptor is sent with sendmsg() at once when no
+ *	output is pending, otherwise the descriptor is duplicated and
+ *	sent when its message reaches the head, so the caller may close
+ *	its own copy as soon as ipc_conn_queue() returns.  At most
+ *	IPC_MAX_FDS descriptors wait at a time (else -1 ENOBUFS).
  *	ipc_conn_flush() writes pending output: 0 all written, 1 more
- *	pending (wait for EV_WRITE), -1 error.
+ *	pending (wait for EV_WRITE), -1 error (errno; ECONNRESET when the
+ *	peer went away).
  *
  *	ipc_socketpair() makes a connected SOCK_STREAM pair (CLOEXEC).
  *	ipc_connect() connects to a UNIX socket path (blocking connect;
- *	fd left blocking unless nonblock) and returns the fd or -1.
+ *	fd left blocking unless nonblock; CLOEXEC) and returns the fd or
+ *	-1 (ENAMETOOLONG when the path does not fit a socket address).
  *	ipc_listen() creates a listening UNIX stream socket at path with
- *	the given mode (replacing a stale socket file) and returns it.
+ *	the given mode and backlog and returns it (CLOEXEC, non-blocking),
+ *	or -1.  A socket file left at path by an earlier run is removed
+ *	first; any other kind of file there is left alone (-1, EEXIST).
+ * SECURITY
+ *	Everything received is checked before use; a peer daemon can make
+ *	a receiver drop the connection, but not read out of bounds, leak
+ *	descriptors or make it keep more than its bound.  ipc_listen()
+ *	sets the process umask around bind() so that the socket never
+ *	exists with wider permissions than mode (not thread-safe; postern
+ *	daemons are single-threaded).  The directory holding the socket
+ *	must not be writable by others, or the stale-socket removal
+ *	races with them.
  */
 #ifndef POSTERN_IPC_H
 #define POSTERN_IPC_H
@@ -91,6 +136,7 @@
 #define IPC_NAME_MAX	32
 #define IPC_F_FD	0x01
 #define IPC_MAX_FDS	8	/* descriptors queued per connection */
+#define IPC_CONN_OUT_MAX (4 * (IPC_HDR_LEN + IPC_MSG_MAX))
 
 struct ipc_msg {
 	struct buf b;
@@ -102,9 +148,11 @@ struct ipc_in {
 	uint16_t type;
 	uint8_t	flags;
 	uint16_t nrec_left;
-	struct buf store;	/* the whole message */
+	struct buf store;	/* the payload: the records */
 	size_t	pos;		/* parse position in store */
 	const char *err;	/* why the last call failed */
+	char	name[IPC_NAME_MAX + 1];	/* ipc_peek_name() result */
+	char	errbuf[160];
 };
 
 struct ipc_conn {
@@ -114,8 +162,13 @@ struct ipc_conn {
 	size_t	max_msg;
 	int	fds[IPC_MAX_FDS];	/* received, not yet claimed */
 	int	nfds;
-	int	out_fd;		/* descriptor to send with the head of out */
-	const char *err;
+	struct {
+		size_t	off;	/* in out: first byte of its message */
+		int	fd;	/* our duplicate, closed once sent */
+	}	out_fds[IPC_MAX_FDS];
+	int	n_out_fds;
+	const char *err;	/* why the connection failed */
+	char	errbuf[160];
 };
 
 void	ipc_msg_init(struct ipc_msg *m, uint16_t type);
@@ -126,6 +179,7 @@ int	ipc_put_num(struct ipc_msg *m, const char *name, uint64_t v);
 int	ipc_put_blob(struct ipc_msg *m, const char *name, const void *p, size_t n);
 
 void	ipc_in_init(struct ipc_in *in);
+void	ipc_in_init_max(struct ipc_in *in, size_t max);
 void	ipc_in_free(struct ipc_in *in);
 int	ipc_get_str(struct ipc_in *in, const char *name, const char **s, size_t max);
 int	ipc_get_num(struct ipc_in *in, const char *name, uint64_t *v);
