@@ -50,7 +50,7 @@ dsn_valid(const char *s)
 {
 	size_t  n = strnlen(s, DSN_MAX + 1);
 
-	return n <= DSN_MAX && prefix(s, n) == n;
+	return n > 0 && n <= DSN_MAX && prefix(s, n) == n;
 }
 
 char
