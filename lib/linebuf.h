@@ -30,13 +30,50 @@
  *	a DATA reader passes the pieces on, so long body lines are
  *	handled in chunks and never buffered whole.
  *
- *	linebuf_fill() reads once (through readfn when one was given, for
- *	TLS; else read(2)) and returns the byte count, 0 at EOF, or -1
- *	with errno (EAGAIN on a non-blocking socket with nothing to read).
+ *	Line ends and pieces, exactly.  Take a line's content to be the
+ *	bytes before its LF, less one CR right before that LF.  Every
+ *	other CR (alone, doubled, or before anything but LF) is content.
+ *	A content of at most max_line bytes comes as one line.  A longer
+ *	one comes as pieces: each but the last has exactly max_line bytes
+ *	and LB_END_NONE, the last has 1..max_line bytes and the real end,
+ *	all have LB_TOO_LONG, and they concatenate to the content.  How
+ *	the input was split into reads never changes the result: a piece
+ *	is cut only when max_line + 2 bytes without an LF are buffered
+ *	(or an LF comes right after max_line + 1 content bytes), so a CR
+ *	at the end of a read, or at the edge of a piece, waits for the
+ *	next byte before it is taken for content.  Until then the answer
+ *	is LB_NEED.
+ *
+ *	At EOF, bytes after the last LF are never returned as a line:
+ *	when linebuf_fill() returns 0 and linebuf_pending() is not 0, the
+ *	input ended inside a line (fewer than max_line + 2 bytes of it
+ *	remain; earlier pieces of it were returned).  linebuf_take() can
+ *	fetch them.
+ *
+ *	linebuf_fill() moves the unread bytes to the start of the buffer
+ *	and reads once into the rest (through readfn when one was given,
+ *	for TLS; else read(2), retried on EINTR), and returns the byte
+ *	count, 0 at EOF, or -1 with errno (EAGAIN on a non-blocking
+ *	socket with nothing to read; ENOBUFS when the buffer is full,
+ *	which does not happen after linebuf_get() said LB_NEED).
+ *	linebuf_get() does no I/O.
  *	linebuf_pending() is the number of unread bytes buffered (for
  *	pipelining checks).  linebuf_take() removes and returns up to n
- *	raw bytes (for BDAT-like raw reads).  linebuf_bytes_in() counts all
- *	bytes read so far.
+ *	raw bytes (for BDAT-like raw reads; p may be NULL to discard) and
+ *	ends any too-long line in progress.  linebuf_bytes_in() counts
+ *	all bytes read so far.
+ *
+ *	Size: the buffer is max_line + 2 + LB_READ_SIZE bytes, allocated
+ *	once by linebuf_init().  After LB_NEED at most max_line + 1 bytes
+ *	are pending, so every read can take at least LB_READ_SIZE (64 KiB)
+ *	bytes: a whole pipelined command group, or a large chunk of DATA,
+ *	in one system call.
+ * SECURITY
+ *	Bytes buffered beyond the current line are the client's pipelined
+ *	input.  A reader that switches to TLS (sets readfn and readctx)
+ *	must first make sure linebuf_pending() is 0 and refuse or discard
+ *	otherwise, or plaintext sent before the handshake would be taken
+ *	as if it came through TLS.
  */
 #ifndef POSTERN_LINEBUF_H
 #define POSTERN_LINEBUF_H
@@ -48,6 +85,7 @@
 enum { LB_NEED = 0, LB_LINE = 1 };
 enum lb_end { LB_END_NONE, LB_END_LF, LB_END_CRLF };
 #define LB_TOO_LONG	0x1
+#define LB_READ_SIZE	65536
 
 typedef ssize_t lb_read_fn(void *ctx, void *p, size_t n);
 
@@ -61,7 +99,7 @@ struct lb_line {
 struct linebuf {
 	int	fd;
 	char   *buf;
-	size_t	size;		/* max_line + 2 + read slack */
+	size_t	size;		/* max_line + 2 + LB_READ_SIZE */
 	size_t	start, end;	/* unread bytes are buf[start..end) */
 	size_t	max_line;
 	unsigned state;		/* internal: inside a too-long line */
