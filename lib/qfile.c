@@ -31,6 +31,7 @@
 
 #define TIME_MAX	32		/* bytes in a T record */
 #define VERSION_MAX	16		/* bytes in a V record */
+#define QFILE_SMALL_MAX	(1024 * 1024)	/* sanity bound on addr_max, attr_max */
 
 /*
  * Writer.
@@ -884,6 +885,9 @@ qfile_read(int fd, unsigned flags, const char *expect_qid,
 	r.why = why;
 	r.whylen = whylen;
 	/* The buffer holds any small record whole. */
+	if (lim->addr_max > QFILE_SMALL_MAX || lim->attr_max > QFILE_SMALL_MAX)
+		log_panic("qfile_read: address or attribute limit over %d bytes",
+			  QFILE_SMALL_MAX);
 	small = lim->addr_max > lim->attr_max ? lim->addr_max : lim->attr_max;
 	if (small < QFILE_STATUS_MAX)
 		small = QFILE_STATUS_MAX;
@@ -945,7 +949,6 @@ qfile_append_status(int fd, int type, const char *data)
 {
 	char    rec[QFILE_HDR_LEN + QFILE_STATUS_MAX];
 	size_t  len = strlen(data);
-	struct stat st;
 	ssize_t n;
 
 	if ((type != QF_REC_DONE && type != QF_REC_FAIL && type != QF_REC_DEFER
@@ -955,16 +958,20 @@ qfile_append_status(int fd, int type, const char *data)
 	}
 	put_header(rec, type, (uint32_t) len);
 	memcpy(rec + QFILE_HDR_LEN, data, len);
-	if (fstat(fd, &st) < 0)
-		return -1;
 	do
 		n = write(fd, rec, QFILE_HDR_LEN + len);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
 	if ((size_t) n < QFILE_HDR_LEN + len) {
-		/* Take the part back: a later record must not follow it. */
-		(void) !ftruncate(fd, st.st_size);
+		/*
+		 * Take the part back, so that a later record does not follow
+		 * it.  With O_APPEND the offset is now the end of the file.
+		 */
+		off_t	end = lseek(fd, 0, SEEK_CUR);
+
+		if (end >= n)
+			(void) !ftruncate(fd, end - n);
 		errno = ENOSPC;
 		return -1;
 	}

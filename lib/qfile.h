@@ -98,6 +98,12 @@
  *	corruption), and zero R records are allowed (sendmail -t takes
  *	the recipients from the headers).
  *
+ *	lim NULL means qfile_limits_default(): addresses and attributes
+ *	1,024 bytes, 1,000 attributes, 100,000 recipients, H 100 KiB +
+ *	64 KiB, B 10,240,000 + 64 KiB (Postfix's default limits plus
+ *	slack); B never more than QFILE_BODY_ABS_MAX whatever lim says.
+ *	addr_max and attr_max over 1 MiB are a bug (log_panic).
+ *
  *	qfile_read() returns 0, or -1 with why set to what is wrong and
  *	where ("record 7 (R) at offset 212: recipient longer than 1024
  *	bytes") and env empty; an I/O error sets why to the errno text and
@@ -108,10 +114,12 @@
  *	first attribute called name, or NULL.
  *
  *	qfile_append_status() appends one status record with a single
- *	write() to fd, which must be open with O_APPEND.  data is at most
- *	QFILE_STATUS_MAX bytes.  On a short write (a full disk) it cuts
- *	the file back to its size before the write, so no partial record
- *	is left for a later append to follow; it returns -1 with errno.
+ *	write() (and no other system call) to fd, which must be open
+ *	with O_APPEND.  data is at most QFILE_STATUS_MAX bytes; type is
+ *	d, f, w or b (else EINVAL).  On a short write (a full disk) it
+ *	cuts the file back to its size before the write, so no partial
+ *	record is left for a later append to follow, and returns -1 with
+ *	errno ENOSPC.  It does not fsync.
  *	qfile_repair_tail() truncates fd to env->status_end when
  *	env->status_truncated (and returns 0 when there is nothing to do).
  * SECURITY

@@ -118,9 +118,10 @@
  *	gives a private table.  When run as root on a source owned by
  *	another user, the build runs with that user's effective uid and
  *	gid (and only that group) and the .db belongs to that user, as
- *	Postfix's postmap does: root never creates files in a directory
- *	that a user controls.  A root-owned source gives a .db owned by
- *	root and the source's group.
+ *	Postfix's postmap does: root does not create or follow names in
+ *	a directory on behalf of a file that a user controls.  A
+ *	root-owned source gives a .db owned by root and the source's
+ *	group.
  *
  *	table_build() returns TABLE_OK; TABLE_EDATA (malformed source:
  *	postmap exits 65); TABLE_EUSAGE (no type, or a type that cannot
@@ -139,6 +140,10 @@
  *	Values come from files that an administrator wrote, but a table
  *	may be large or damaged: every key and value is bounded, and a
  *	value with a NUL byte inside is an error, never truncated.
+ * BUGS
+ *	Berkeley DB handles must not be used on both sides of a fork():
+ *	a child process that needs a table opens its own.  Key folding
+ *	is ASCII only.
  */
 #ifndef POSTERN_TABLE_H
 #define POSTERN_TABLE_H

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -791,6 +793,42 @@ START_TEST(test_append_status_errors)
 	ck_assert_int_eq(qfile_append_status(fd, 'd', "0"), -1);
 	ck_assert_int_eq(errno, ENOSPC);
 	(void) close(fd);
+
+	/* A short write (the file size limit stands in for a full disk)
+	 * is taken back, so no partial record stays in the file. */
+	{
+		struct rlimit old, lim;
+		struct stat st;
+		struct qfile_env env;
+		char    why[256];
+		int     r = 0, saved = 0;
+
+		core(&fb, 0);
+		fd = scratch();
+		ck_assert_int_eq(write(fd, fb.data, fb.len), (ssize_t) fb.len);
+		ck_assert_int_eq(fcntl(fd, F_SETFL, O_APPEND), 0);
+		ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &old), 0);
+		lim = old;
+		lim.rlim_cur = fb.len + 3;
+		(void) signal(SIGXFSZ, SIG_IGN);
+		/* No ck_assert while the limit holds: check writes files too. */
+		if (setrlimit(RLIMIT_FSIZE, &lim) == 0) {
+			errno = 0;
+			r = qfile_append_status(fd, 'd', "0");
+			saved = errno;
+			(void) setrlimit(RLIMIT_FSIZE, &old);
+		}
+		ck_assert_int_eq(r, -1);
+		ck_assert_int_eq(saved, ENOSPC);
+		ck_assert_int_eq(fstat(fd, &st), 0);
+		ck_assert_int_eq(st.st_size, (off_t) fb.len);
+		ck_assert_int_eq(qfile_append_status(fd, 'd', "1"), 0);
+		ck_assert_int_eq(qfile_read(fd, 0, QID, NULL, &env, why, sizeof(why)), 0);
+		ck_assert_int_eq(env.rcpts[0].status, QF_RCPT_PENDING);
+		ck_assert_int_eq(env.rcpts[1].status, QF_RCPT_DELIVERED);
+		qfile_env_free(&env);
+		(void) close(fd);
+	}
 }
 END_TEST
 
