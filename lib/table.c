@@ -97,8 +97,8 @@ valid_type(const char *p, size_t n)
 
 /*
  * find_backend - split spec into type and name, find the backend.
- * Returns NULL with err set (and *usage true for a spec that can never
- * work, which is every failure here).
+ * Returns NULL with err set; every failure here is a spec that can
+ * never work.
  */
 static const struct table_backend *
 find_backend(const char *spec, const char **name, char *err, size_t errlen)
@@ -285,6 +285,7 @@ table_list_open(const char *list_value, unsigned flags, char *err,
 		if (l->count == TABLE_LIST_MAX) {
 			errfmt(err, errlen, "table list '%.200s' has more than %d "
 			       "tables", list_value, TABLE_LIST_MAX);
+			errno = EINVAL;
 			goto fail;
 		}
 		spec = xmemdup(start, (size_t) n);
@@ -297,6 +298,7 @@ table_list_open(const char *list_value, unsigned flags, char *err,
 	if (n < 0) {
 		errfmt(err, errlen, "table list '%.200s' has unbalanced braces",
 		       list_value);
+		errno = EINVAL;
 		goto fail;
 	}
 	return l;
@@ -306,7 +308,7 @@ fail:
 		int     saved = errno;
 
 		table_list_close(l);
-		errno = saved ? saved : EINVAL;
+		errno = saved;
 	}
 	return NULL;
 }
