@@ -40,7 +40,7 @@
 static bool
 known_type(int type)
 {
-	return type != 0 && strchr("VTQASONRHBEdfwb", type) != NULL;
+	return type != 0 && strchr("VTQASONRHBMEdfwb", type) != NULL;
 }
 
 static void
@@ -139,7 +139,8 @@ begin(struct qfile_writer *w, int type, uint64_t len)
 	}
 	if (!known_type(type))
 		log_panic("qfile_put: bad record type %d", type);
-	if (len > UINT32_MAX || (type == QF_REC_BODY && len > QFILE_BODY_ABS_MAX))
+	if (len > UINT32_MAX || ((type == QF_REC_BODY || type == QF_REC_MSG)
+				 && len > QFILE_BODY_ABS_MAX))
 		return fail(w, EFBIG);
 	if (QFILE_WBUF - w->len < QFILE_HDR_LEN && flush(w, NULL, 0) < 0)
 		return -1;
@@ -555,7 +556,7 @@ read_core(struct reader *r, const char *expect_qid)
 			goto fail;
 		if (h > 0) {
 			r->recno++;
-			r->type = QF_REC_HEADER;
+			r->type = (r->flags & QF_MAILDROP) ? QF_REC_MSG : QF_REC_HEADER;
 			(void) bad(r, "the file ends inside the recipient list");
 			goto fail;
 		}
@@ -607,7 +608,7 @@ read_core(struct reader *r, const char *expect_qid)
 			rc->notify = notify;
 			rc->status = QF_RCPT_PENDING;
 			orig = notify = NULL;
-		} else if (r->type == QF_REC_HEADER) {
+		} else if (r->type == ((r->flags & QF_MAILDROP) ? QF_REC_MSG : QF_REC_HEADER)) {
 			if (orig != NULL || notify != NULL) {
 				(void) bad(r, "O or N without its R");
 				goto fail;
@@ -621,6 +622,20 @@ read_core(struct reader *r, const char *expect_qid)
 			(void) bad(r, "unexpected record in the recipient list");
 			goto fail;
 		}
+	}
+
+	/* M: a maildrop file holds the whole message in one record. */
+	if (r->flags & QF_MAILDROP) {
+		body_max = lim->hdr_max + lim->body_max;
+		if (body_max > QFILE_BODY_ABS_MAX)
+			body_max = QFILE_BODY_ABS_MAX;
+		if (r->len > body_max)
+			return bad(r, "message longer than %llu bytes",
+				   (unsigned long long) body_max);
+		env->msg_off = r->off + QFILE_HDR_LEN;
+		env->msg_len = r->len;
+		skip(r);
+		goto end;
 	}
 
 	/* H */
@@ -643,6 +658,7 @@ read_core(struct reader *r, const char *expect_qid)
 	skip(r);
 
 	/* E */
+end:
 	if (expect(r, QF_REC_END, "the end of the core section") < 0)
 		return -1;
 	if (r->len != 0)

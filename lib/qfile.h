@@ -95,8 +95,11 @@
  *
  *	flags: QF_MAILDROP reads a maildrop file (postdrop): no Q record
  *	(expect_qid must be NULL), no status section (anything after E is
- *	corruption), and zero R records are allowed (sendmail -t takes
- *	the recipients from the headers).
+ *	corruption), zero R records are allowed (sendmail -t takes the
+ *	recipients from the headers), and one M record (the whole message:
+ *	header, empty line, body; at most lim->hdr_max + lim->body_max
+ *	bytes) takes the place of H and B: its data is at env->msg_off,
+ *	env->msg_len bytes long.
  *
  *	lim NULL means qfile_limits_default(): addresses and attributes
  *	1,024 bytes, 1,000 attributes, 100,000 recipients, H 100 KiB +
@@ -158,6 +161,7 @@
 #define QF_REC_RCPT	'R'
 #define QF_REC_HEADER	'H'
 #define QF_REC_BODY	'B'
+#define QF_REC_MSG	'M'		/* maildrop files only */
 #define QF_REC_END	'E'
 /* Record types: the status section. */
 #define QF_REC_DONE	'd'
@@ -215,6 +219,8 @@ struct qfile_env {
 	uint64_t hdr_len;
 	off_t	body_off;
 	uint64_t body_len;
+	off_t	msg_off;		/* maildrop: the M record's data */
+	uint64_t msg_len;
 	off_t	core_end;		/* offset just past E */
 	off_t	status_end;		/* offset past the last good status record */
 	off_t	file_size;		/* st_size when read */

@@ -843,11 +843,12 @@ START_TEST(test_maildrop)
 	recs(&fb, 'A', "uid=1000");
 	recs(&fb, 'A', "flags=t");
 	recs(&fb, 'S', "user");
-	recs(&fb, 'H', "To: x@y\n");
-	recs(&fb, 'B', "hello\n");
+	recs(&fb, 'M', "To: x@y\n\nhello\n");
 	rec(&fb, 'E', "", 0);
 	expect_good(&fb, QF_MAILDROP, NULL, NULL, &env);
 	ck_assert_str_eq(env.qid, "");
+	ck_assert_uint_eq(env.msg_len, 15);
+	ck_assert_int_eq(env.msg_off, (off_t) fb.len - 5 - 15);
 	ck_assert_uint_eq(env.nrcpts, 0);
 	ck_assert_str_eq(qfile_env_attr(&env, "uid"), "1000");
 	ck_assert_str_eq(qfile_env_attr(&env, "flags"), "t");
@@ -863,6 +864,58 @@ START_TEST(test_maildrop)
 	buf_reset(&fb);
 	core(&fb, 0);
 	expect_corrupt(&fb, QF_MAILDROP, NULL, NULL, "has no queue ID record");
+
+	/* H and B do not belong in a maildrop file, M nowhere else. */
+	buf_reset(&fb);
+	recs(&fb, 'V', "1");
+	recs(&fb, 'T', "1700000000.000001");
+	recs(&fb, 'S', "");
+	recs(&fb, 'R', "a@b");
+	recs(&fb, 'H', "To: x@y\n");
+	recs(&fb, 'B', "hello\n");
+	rec(&fb, 'E', "", 0);
+	expect_corrupt(&fb, QF_MAILDROP, NULL, NULL, "unexpected record");
+	buf_reset(&fb);
+	recs(&fb, 'V', "1");
+	recs(&fb, 'T', "1700000000.000001");
+	recs(&fb, 'Q', QID);
+	recs(&fb, 'S', "");
+	recs(&fb, 'R', "a@b");
+	recs(&fb, 'M', "To: x@y\n\nhello\n");
+	rec(&fb, 'E', "", 0);
+	expect_corrupt(&fb, 0, NULL, NULL, "unexpected record");
+
+	/* The message bound is header + body limits; a missing M or E. */
+	{
+		struct qfile_limits lim;
+
+		qfile_limits_default(&lim);
+		lim.hdr_max = 4;
+		lim.body_max = 8;
+		buf_reset(&fb);
+		recs(&fb, 'V', "1");
+		recs(&fb, 'T', "1700000000.000001");
+		recs(&fb, 'S', "");
+		recs(&fb, 'M', "123456789012");
+		rec(&fb, 'E', "", 0);
+		expect_good(&fb, QF_MAILDROP, NULL, &lim, &env);
+		qfile_env_free(&env);
+		buf_reset(&fb);
+		recs(&fb, 'V', "1");
+		recs(&fb, 'T', "1700000000.000001");
+		recs(&fb, 'S', "");
+		recs(&fb, 'M', "1234567890123");
+		rec(&fb, 'E', "", 0);
+		expect_corrupt(&fb, QF_MAILDROP, NULL, &lim, "message longer than 12 bytes");
+	}
+	buf_reset(&fb);
+	recs(&fb, 'V', "1");
+	recs(&fb, 'T', "1700000000.000001");
+	recs(&fb, 'S', "");
+	recs(&fb, 'R', "a@b");
+	expect_corrupt(&fb, QF_MAILDROP, NULL, NULL, "ends inside the recipient list");
+	recs(&fb, 'M', "x\n");
+	expect_corrupt(&fb, QF_MAILDROP, NULL, NULL, "where E");
 }
 END_TEST
 
