@@ -29,6 +29,7 @@
  *	supported; neither are user-defined parameters (an unknown name in
  *	main.cf is ignored with a warning, so $it expands to nothing).
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -48,6 +49,7 @@
 #include "log.h"
 #include "mem.h"
 #include "num.h"
+#include "safefile.h"
 #include "str.h"
 
 #define NAME_MAX_LEN	64		/* longer than any parameter name */
@@ -74,6 +76,7 @@ struct loader {
 	int	depth;			/* entries in chain */
 	int	nest;			/* expand_text() frames active */
 	int	settings;		/* settings seen, for CONFIG_SETTINGS_MAX */
+	int	src_fd;			/* main.cf snapshot, or -1: read the file */
 };
 
 static inline bool
@@ -114,14 +117,63 @@ config_problem(struct buf *err, const char *fmt, ...)
  * Configuration files.
  */
 
+/* read_all - the whole of fd (pread: the offset may be shared) into f */
+static int
+read_all(struct config_file *f, const char *path, int fd, size_t max_size,
+	 size_t max_line, struct buf *err)
+{
+	struct buf data;
+	off_t   off = 0;
+	ssize_t n;
+
+	buf_init(&data, max_size);
+	for (;;) {
+		size_t  want = buf_room(&data) < READ_CHUNK ? buf_room(&data) : READ_CHUNK;
+		char    extra;
+
+		if (want == 0) {
+			/* Full: one more byte means the file is too large. */
+			n = pread(fd, &extra, 1, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				config_problem(err, "%s: larger than %zu bytes "
+					       "(shorten it)", path, max_size);
+				goto fail;
+			}
+		} else {
+			n = pread(fd, buf_reserve(&data, want), want, off);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n > 0) {
+				buf_commit(&data, (size_t) n);
+				off += n;
+				continue;
+			}
+		}
+		if (n < 0) {
+			config_problem(err, "%s: read error: %s", path, strerror(errno));
+			goto fail;
+		}
+		break;
+	}
+	f->len = data.len;
+	f->data = buf_steal(&data);
+	buf_free(&data);
+	buf_init(&f->line, max_line);
+	return 0;
+
+fail:
+	buf_free(&data);
+	return -1;
+}
+
 int
 config_file_open(struct config_file *f, const char *path, size_t max_size,
 		 size_t max_line, struct buf *err)
 {
-	struct buf data;
 	struct stat st;
-	ssize_t n;
-	int     fd;
+	int     fd, r;
 
 	memset(f, 0, sizeof(*f));
 	f->path = path;
@@ -138,47 +190,46 @@ config_file_open(struct config_file *f, const char *path, size_t max_size,
 		close(fd);
 		return -1;
 	}
-	buf_init(&data, max_size);
-	for (;;) {
-		size_t  want = buf_room(&data) < READ_CHUNK ? buf_room(&data) : READ_CHUNK;
-		char    extra;
+	r = read_all(f, path, fd, max_size, max_line, err);
+	close(fd);
+	return r;
+}
 
-		if (want == 0) {
-			/* Full: one more byte means the file is too large. */
-			n = read(fd, &extra, 1);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n > 0) {
-				config_problem(err, "%s: larger than %zu bytes "
-					       "(shorten it)", path, max_size);
-				goto fail;
-			}
-		} else {
-			n = read(fd, buf_reserve(&data, want), want);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n > 0) {
-				buf_commit(&data, (size_t) n);
-				continue;
-			}
-		}
-		if (n < 0) {
-			config_problem(err, "%s: read error: %s", path, strerror(errno));
-			goto fail;
-		}
-		break;
+int
+config_file_open_fd(struct config_file *f, const char *path, int fd,
+		    size_t max_size, size_t max_line, struct buf *err)
+{
+	memset(f, 0, sizeof(*f));
+	f->path = path;
+	return read_all(f, path, fd, max_size, max_line, err);
+}
+
+int
+config_snapshot(const char *config_dir, struct buf *err)
+{
+	struct config_file f;
+	char    path[PATH_MAX];
+	int     fd;
+
+	if (str_fmt(path, sizeof(path), "%s/main.cf", config_dir) < 0) {
+		config_problem(err, "configuration directory \"%.100s...\": "
+			       "name too long (use a shorter path)", config_dir);
+		return -1;
 	}
-	close(fd);
-	f->len = data.len;
-	f->data = buf_steal(&data);
-	buf_free(&data);
-	buf_init(&f->line, max_line);
-	return 0;
-
-fail:
-	close(fd);
-	buf_free(&data);
-	return -1;
+	if (config_file_open(&f, path, CONFIG_FILE_MAX, CONFIG_LINE_MAX, err) < 0)
+		return -1;
+	fd = memfd_create("postern-main.cf", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || sf_write_all(fd, f.data, f.len) < 0
+	    || fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE
+		     | F_SEAL_SEAL) < 0) {
+		config_problem(err, "%s: cannot make a snapshot: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		config_file_close(&f);
+		return -1;
+	}
+	config_file_close(&f);
+	return fd;
 }
 
 void
@@ -726,8 +777,11 @@ read_main_cf(struct loader *L, size_t cfdir)
 	const struct param_info *pi;
 	int     line;
 
-	if (config_file_open(&f, L->path, CONFIG_FILE_MAX, CONFIG_LINE_MAX,
-			     L->err) < 0) {
+	if ((L->src_fd >= 0
+	     ? config_file_open_fd(&f, L->path, L->src_fd, CONFIG_FILE_MAX,
+				   CONFIG_LINE_MAX, L->err)
+	     : config_file_open(&f, L->path, CONFIG_FILE_MAX, CONFIG_LINE_MAX,
+				L->err)) < 0) {
 		L->errors++;
 		return;
 	}
@@ -837,6 +891,13 @@ struct params *
 config_load(const char *config_dir, const char *const *overrides,
 	    size_t n_overrides, struct buf *err)
 {
+	return config_load_fd(config_dir, -1, overrides, n_overrides, err);
+}
+
+struct params *
+config_load_fd(const char *config_dir, int src_fd, const char *const *overrides,
+	       size_t n_overrides, struct buf *err)
+{
 	struct loader L;
 	struct params *p;
 	char    path[PATH_MAX];
@@ -855,6 +916,7 @@ config_load(const char *config_dir, const char *const *overrides,
 	cfdir = (size_t) (pi - param_table);
 
 	memset(&L, 0, sizeof(L));
+	L.src_fd = src_fd;
 	L.path = path;
 	L.overrides = overrides;
 	L.err = err;

@@ -77,6 +77,19 @@
  *	counted in f->errors).  config_file_close() releases f.  Both
  *	functions append "PATH: problem" or "PATH, line N: problem" lines.
  *
+ *	config_file_open_fd() does the same for text read (with pread, so a
+ *	shared descriptor's offset does not matter) from fd; path is only
+ *	used in messages.
+ *
+ *	Snapshots: config_snapshot() copies DIR/main.cf into a sealed,
+ *	read-only memory file and returns its descriptor (-1 with a
+ *	problem in err).  config_load_fd() is config_load() reading main.cf
+ *	from such a descriptor instead of the file.  The master validates
+ *	a snapshot and hands the same descriptor to every child of that
+ *	configuration generation, so a child started later never reads an
+ *	edited, unchecked main.cf: a broken main.cf on disk cannot affect
+ *	the running suite.
+ *
  *	config_problem() appends one formatted line and a newline to err,
  *	or nothing when the whole line does not fit.
  * BOUNDS
@@ -123,6 +136,12 @@ struct config_file {
 	int	errors;		/* problems config_file_next() reported */
 };
 
+int	config_file_open_fd(struct config_file *f, const char *path, int fd,
+			    size_t max_size, size_t max_line, struct buf *err);
+int	config_snapshot(const char *config_dir, struct buf *err);
+struct params *config_load_fd(const char *config_dir, int src_fd,
+			      const char *const *overrides, size_t n_overrides,
+			      struct buf *err);
 int	config_file_open(struct config_file *f, const char *path,
 			 size_t max_size, size_t max_line, struct buf *err);
 int	config_file_next(struct config_file *f, int *line, struct buf *err);

@@ -19,10 +19,17 @@
 int
 instance_load(const char *config_dir, struct instance *in, struct buf *problems)
 {
+	return instance_load_fd(config_dir, -1, in, problems);
+}
+
+int
+instance_load_fd(const char *config_dir, int main_cf_fd, struct instance *in,
+		 struct buf *problems)
+{
 	char    path[4096];
 
 	memset(in, 0, sizeof(*in));
-	in->params = config_load(config_dir, NULL, 0, problems);
+	in->params = config_load_fd(config_dir, main_cf_fd, NULL, 0, problems);
 	if (in->params == NULL)
 		return -1;
 	if (str_fmt(path, sizeof(path), "%s/master.cf", config_dir) < 0) {

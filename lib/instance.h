@@ -10,6 +10,8 @@
  * DESCRIPTION
  *	instance_load() reads DIR/main.cf and DIR/master.cf; it returns -1
  *	with every problem appended to problems when either is bad.
+ *	instance_load_fd() reads main.cf from a config_snapshot()
+ *	descriptor instead (the master's way: see config.h).
  *	instance_check() then looks at what the files point to: the queue
  *	tree's owners and modes (qtree_check), that each master.cf command
  *	exists and is executable in daemon_directory, and that the
@@ -37,6 +39,8 @@ struct instance {
 };
 
 int	instance_load(const char *config_dir, struct instance *in, struct buf *problems);
+int	instance_load_fd(const char *config_dir, int main_cf_fd, struct instance *in,
+			 struct buf *problems);
 int	instance_check(const struct instance *in, struct buf *problems);
 void	instance_free(struct instance *in);
 int	instance_table_files(const struct params *p, char **out, int max);

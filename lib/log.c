@@ -170,6 +170,36 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	errno = saved;
 }
 
+static void
+log_level_fmt(enum log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+log_level_fmt(enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vmsg(level, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_multiline(enum log_level level, const char *prefix, const char *text)
+{
+	if (level > LOG_L_ERROR)
+		level = LOG_L_ERROR;
+	while (*text) {
+		size_t  n = strcspn(text, "\n");
+
+		if (n > 0)
+			log_level_fmt(level, "%s%.*s", prefix, (int) n, text);
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+}
+
 void
 log_info(const char *fmt, ...)
 {

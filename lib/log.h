@@ -33,6 +33,11 @@
  *	line is cut at LOG_LINE_MAX bytes.  Never pass mail data as the
  *	format: log_info("%s", text).
  *
+ *	log_multiline() logs each line of a multi-line text (a list of
+ *	configuration problems, say) as its own log line, after prefix.
+ *	It never counts as log_error() and is never fatal: level is only
+ *	the line's prefix.
+ *
  *	log_rate_ok() is a token bucket for rate-limiting the log lines
  *	caused by one abusive client: at most burst lines, refilled at
  *	per_minute lines a minute.
@@ -67,6 +72,7 @@ _Noreturn void log_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 
 _Noreturn void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+void	log_multiline(enum log_level level, const char *prefix, const char *text);
 
 struct log_rate {
 	double	tokens;

@@ -10,7 +10,11 @@
  *	with MASTER_STATUS_FD open on the service's status pipe and
  *	POSTERN_LISTEN_FDS listening descriptors starting at
  *	MASTER_LISTEN_FD.  POSTERN_GENERATION is the configuration
- *	generation the child belongs to.
+ *	generation the child belongs to.  POSTERN_CONFIG_FD names the
+ *	descriptor holding that generation's main.cf, as validated by the
+ *	master (a sealed snapshot, see config.h); the child reads main.cf
+ *	from it, never from the file, so an edited but unchecked main.cf
+ *	cannot reach a running suite.
  *
  *	The child writes struct master_status records (atomic: smaller
  *	than PIPE_BUF) to MASTER_STATUS_FD: MS_READY once it is
@@ -36,6 +40,7 @@
 
 #define MASTER_ENV_GENERATION	"POSTERN_GENERATION"
 #define MASTER_ENV_LISTEN_FDS	"POSTERN_LISTEN_FDS"
+#define MASTER_ENV_CONFIG_FD	"POSTERN_CONFIG_FD"
 
 enum master_status_code {
 	MS_READY = 1,

@@ -77,6 +77,14 @@ qtree_user_ids(const struct params *p, uid_t *owner, gid_t *owner_gid,
 	return bad ? -1 : 0;
 }
 
+static int
+qdir_path(char *path, size_t size, const struct params *p, const struct qdir *d)
+{
+	if (strcmp(d->name, ".") == 0)
+		return str_copy(path, size, p->queue_directory);
+	return str_fmt(path, size, "%s/%s", p->queue_directory, d->name);
+}
+
 static void
 want_ids(const struct qdir *d, uid_t owner, gid_t ogid, gid_t sgid, uid_t *u, gid_t *g)
 {
@@ -97,7 +105,7 @@ qtree_create(const struct params *p, struct buf *err)
 	for (size_t i = 0; i < sizeof(qdirs) / sizeof(qdirs[0]); i++) {
 		const struct qdir *d = &qdirs[i];
 
-		if (str_fmt(path, sizeof(path), "%s/%s", p->queue_directory, d->name) < 0) {
+		if (qdir_path(path, sizeof(path), p, d) < 0) {
 			buf_appendf(err, "queue_directory path too long: %s\n", p->queue_directory);
 			return -1;
 		}
@@ -161,7 +169,7 @@ qtree_check(const struct params *p, struct buf *out)
 	for (size_t i = 0; i < sizeof(qdirs) / sizeof(qdirs[0]); i++) {
 		const struct qdir *d = &qdirs[i];
 
-		if (str_fmt(path, sizeof(path), "%s/%s", p->queue_directory, d->name) < 0) {
+		if (qdir_path(path, sizeof(path), p, d) < 0) {
 			buf_appendf(out, "queue_directory path too long: %s\n", p->queue_directory);
 			return n + 1;
 		}

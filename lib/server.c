@@ -160,7 +160,7 @@ setup(int argc, char **argv)
 	struct params *p;
 	struct buf err;
 	long long v;
-	int     c;
+	int     c, config_fd = -1;
 
 	/* Until main.cf is read, complain on stderr and in syslog. */
 	log_init(argv[0], LOG_DEST_SYSLOG | LOG_DEST_STDERR);
@@ -218,10 +218,20 @@ setup(int argc, char **argv)
 			log_fatal("listening descriptor %d missing: %m", listen_fds[i]);
 	}
 
+	if ((env = getenv(MASTER_ENV_CONFIG_FD)) != NULL) {
+		if (num_parse_int(env, 3, 1024, &v, &why) < 0)
+			log_fatal("bad %s value \"%.32s\": %s", MASTER_ENV_CONFIG_FD, env, why);
+		config_fd = (int) v;
+		(void) fcntl(config_fd, F_SETFD, FD_CLOEXEC);
+	}
 	buf_init(&err, 64 * 1024);
-	p = config_load(config_dir, overrides, n_over, &err);
-	if (p == NULL)
-		log_fatal("configuration errors:\n%s", buf_str(&err));
+	p = config_load_fd(config_dir, config_fd, overrides, n_over, &err);
+	if (config_fd >= 0)
+		close(config_fd);
+	if (p == NULL) {
+		log_multiline(LOG_L_ERROR, "configuration: ", buf_str(&err));
+		log_fatal("configuration errors in %s/main.cf (see above)", config_dir);
+	}
 	buf_free(&err);
 	free(overrides);
 	config_install(p);

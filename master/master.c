@@ -80,6 +80,7 @@ unsigned master_generation;
 struct service *master_services;
 struct service *master_retired;
 bool    master_shutting_down;
+int     master_config_fd = -1;
 
 static struct instance current;
 static int ready_fd = -1;
@@ -112,7 +113,8 @@ startup_failed(const char *what, const struct buf *problems)
 
 	buf_init(&b, 128 * 1024);
 	buf_appendf(&b, "%s:\n%s", what, buf_str(problems));
-	log_error("%s", buf_str(&b));
+	log_warn("cannot start: %s", what);
+	log_multiline(LOG_L_WARN, "", buf_str(problems));
 	tell_ready(buf_str(&b));
 	exit(1);
 }
@@ -137,27 +139,28 @@ reload(const char *why)
 {
 	struct instance next;
 	struct buf problems;
-	struct service *list, *s;
+	struct service *list = NULL, *s;
+	int     snap = -1;
 
 	buf_init(&problems, 128 * 1024);
-	if (instance_load(master_config_dir, &next, &problems) < 0
-	    || instance_check(&next, &problems) > 0) {
-		log_error("reload (%s) refused; the running configuration stays in force. "
-			  "Problems:\n%s", why, buf_str(&problems));
+	memset(&next, 0, sizeof(next));
+	if ((snap = config_snapshot(master_config_dir, &problems)) < 0
+	    || instance_load_fd(master_config_dir, snap, &next, &problems) < 0
+	    || instance_check(&next, &problems) > 0
+	    || (list = master_services_build(next.params, &next.mc, master_services,
+					     &problems)) == NULL) {
+		log_warn("reload (%s) refused; the running configuration stays in force", why);
+		log_multiline(LOG_L_WARN, "reload refused: ", buf_str(&problems));
 		if (next.params)
 			instance_free(&next);
-		buf_free(&problems);
-		return;
-	}
-	list = master_services_build(next.params, &next.mc, master_services, &problems);
-	if (list == NULL) {
-		log_error("reload (%s) refused; the running configuration stays in force. "
-			  "Problems:\n%s", why, buf_str(&problems));
-		instance_free(&next);
+		if (snap >= 0)
+			close(snap);
 		buf_free(&problems);
 		return;
 	}
 	buf_free(&problems);
+	close(master_config_fd);
+	master_config_fd = snap;
 	master_generation++;
 	while ((s = master_services) != NULL) {
 		master_services = s->next;
@@ -350,7 +353,8 @@ main(int argc, char **argv)
 		log_set_dest(LOG_DEST_SYSLOG);
 
 	buf_init(&problems, 128 * 1024);
-	if (instance_load(master_config_dir, &current, &problems) < 0)
+	if ((master_config_fd = config_snapshot(master_config_dir, &problems)) < 0
+	    || instance_load_fd(master_config_dir, master_config_fd, &current, &problems) < 0)
 		startup_failed("configuration errors", &problems);
 	if (instance_check(&current, &problems) > 0)
 		startup_failed("the instance fails postern check", &problems);

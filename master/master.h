@@ -71,6 +71,7 @@ extern unsigned master_generation;
 extern struct service *master_services;		/* current generation */
 extern struct service *master_retired;		/* draining generations */
 extern bool master_shutting_down;
+extern int master_config_fd;		/* sealed main.cf of the current generation */
 
 /* master_service.c */
 struct service *master_services_build(const struct params *p, const struct mastercf *mc,

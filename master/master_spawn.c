@@ -43,9 +43,9 @@ counts_available(enum proc_state st)
 static _Noreturn void
 child_exec(struct service *s)
 {
-	char    gen_env[64], fds_env[64], tz_env[256];
-	char   *envp[5];
-	int     n = 0, hi[16], status_hi;
+	char    gen_env[64], fds_env[64], cf_env[64], tz_env[256];
+	char   *envp[6];
+	int     n = 0, hi[16], status_hi, cf_hi, cf_fd = MASTER_LISTEN_FD + s->n_listen;
 	const char *tz = getenv("TZ");
 	sigset_t none;
 
@@ -53,12 +53,15 @@ child_exec(struct service *s)
 	status_hi = fcntl(s->status_pipe[1], F_DUPFD, 100);
 	for (int i = 0; i < s->n_listen; i++)
 		hi[i] = fcntl(s->listen_fds[i], F_DUPFD, 100);
+	cf_hi = fcntl(master_config_fd, F_DUPFD, 100);
 	if (status_hi < 0 || dup2(status_hi, MASTER_STATUS_FD) < 0)
 		_exit(126);
 	for (int i = 0; i < s->n_listen; i++)
 		if (hi[i] < 0 || dup2(hi[i], MASTER_LISTEN_FD + i) < 0)
 			_exit(126);
-	close_range((unsigned) (MASTER_LISTEN_FD + s->n_listen), ~0U, 0);
+	if (cf_hi < 0 || dup2(cf_hi, cf_fd) < 0)
+		_exit(126);
+	close_range((unsigned) cf_fd + 1, ~0U, 0);
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -68,8 +71,10 @@ child_exec(struct service *s)
 
 	(void) str_fmt(gen_env, sizeof(gen_env), "%s=%u", MASTER_ENV_GENERATION, s->generation);
 	(void) str_fmt(fds_env, sizeof(fds_env), "%s=%d", MASTER_ENV_LISTEN_FDS, s->n_listen);
+	(void) str_fmt(cf_env, sizeof(cf_env), "%s=%d", MASTER_ENV_CONFIG_FD, cf_fd);
 	envp[n++] = gen_env;
 	envp[n++] = fds_env;
+	envp[n++] = cf_env;
 	envp[n++] = "PATH=/usr/bin:/bin";
 	if (tz != NULL && str_fmt(tz_env, sizeof(tz_env), "TZ=%s", tz) == 0)
 		envp[n++] = tz_env;
