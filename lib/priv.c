@@ -27,7 +27,8 @@
  *	resets it), so that another process of the same user cannot
  *	ptrace the daemon or read its memory through /proc.
  *	PR_SET_NO_NEW_PRIVS makes any later execve() unable to gain
- *	privilege through a set-id file or file capabilities.
+ *	privilege through a set-id file or file capabilities (except
+ *	after priv_drop_ids_deliver(): see priv.h for why).
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -39,6 +40,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,21 +98,23 @@ caps_all_clear(void)
  * target in messages.
  */
 static void
-set_ids(uid_t uid, gid_t gid, const char *who)
+set_ids(uid_t uid, gid_t gid, gid_t extra, bool nnp, const char *who)
 {
+	gid_t   groups[2] = {gid, extra};
+
 	if (uid == 0)
 		log_fatal("refusing to run as %s: uid 0 (root); "
 			  "set mail_owner to an unprivileged user", who);
-	if (gid == 0)
+	if (gid == 0 || extra == 0)
 		log_fatal("refusing to run as %s: gid 0 (root); "
 			  "give the user an unprivileged primary group", who);
-	if (setgroups(1, &gid) < 0)
+	if (setgroups(extra == (gid_t) -1 || extra == gid ? 1 : 2, groups) < 0)
 		log_fatal("privilege drop to %s: setgroups(%ld): %m", who, (long) gid);
 	if (setresgid(gid, gid, gid) < 0)
 		log_fatal("privilege drop to %s: setresgid(%ld): %m", who, (long) gid);
 	if (setresuid(uid, uid, uid) < 0)
 		log_fatal("privilege drop to %s: setresuid(%ld): %m", who, (long) uid);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
+	if (nnp && prctl(PR_SET_NO_NEW_PRIVS, 1L, 0L, 0L, 0L) < 0)
 		log_fatal("privilege drop to %s: PR_SET_NO_NEW_PRIVS: %m", who);
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
 		log_fatal("privilege drop to %s: PR_SET_DUMPABLE: %m", who);
@@ -118,12 +122,12 @@ set_ids(uid_t uid, gid_t gid, const char *who)
 
 /* verify_ids - prove that the drop happened and cannot be undone */
 static void
-verify_ids(uid_t uid, gid_t gid, const char *who)
+verify_ids(uid_t uid, gid_t gid, gid_t extra, bool nnp, const char *who)
 {
 	uid_t   ru, eu, su;
 	gid_t   rg, eg, sg;
-	gid_t   groups[2];
-	int     n;
+	gid_t   groups[3];
+	int     n, want = extra == (gid_t) -1 || extra == gid ? 1 : 2;
 
 	if (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0)
 		log_fatal("privilege drop to %s: cannot read ids back: %m", who);
@@ -134,10 +138,14 @@ verify_ids(uid_t uid, gid_t gid, const char *who)
 		log_fatal("privilege drop to %s failed: gids are %ld/%ld/%ld, "
 			  "want %ld", who, (long) rg, (long) eg, (long) sg, (long) gid);
 
-	/* Two slots: a second group, if the kernel kept one, must show. */
-	if ((n = getgroups(2, groups)) < 0 && errno != EINVAL)
+	/* One slot more than wanted: a group the kernel kept must show. */
+	if ((n = getgroups(want + 1, groups)) < 0 && errno != EINVAL)
 		log_fatal("privilege drop to %s: getgroups: %m", who);
-	if (n < 0 || n > 1 || (n == 1 && groups[0] != gid))
+	/* The kernel keeps the list sorted: compare as a set. */
+	if (n < 0 || n > want
+	    || (n == 1 && groups[0] != gid)
+	    || (n == 2 && !((groups[0] == gid && groups[1] == extra)
+			    || (groups[0] == extra && groups[1] == gid))))
 		log_fatal("privilege drop to %s failed: supplementary groups "
 			  "are not just %ld", who, (long) gid);
 
@@ -152,7 +160,7 @@ verify_ids(uid_t uid, gid_t gid, const char *who)
 	if (setgroups(0, NULL) == 0 || errno != EPERM)
 		log_fatal("privilege drop to %s failed: setgroups() was not refused", who);
 
-	if (prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
+	if (nnp && prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) != 1)
 		log_fatal("privilege drop to %s failed: no_new_privs is not set", who);
 	if (prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L) != 0)
 		log_fatal("privilege drop to %s failed: process is still dumpable", who);
@@ -183,8 +191,8 @@ priv_drop(const struct priv_user *u, const char *root_dir)
 				  root_dir, root_dir);
 	}
 
-	set_ids(u->uid, u->gid, u->name);
-	verify_ids(u->uid, u->gid, u->name);
+	set_ids(u->uid, u->gid, (gid_t) -1, true, u->name);
+	verify_ids(u->uid, u->gid, (gid_t) -1, true, u->name);
 
 	/* Checked again as the user: the drop must not have moved the root. */
 	if (root_dir != NULL) {
@@ -204,8 +212,19 @@ priv_drop_ids(uid_t uid, gid_t gid)
 	char    who[64];
 
 	(void) str_fmt(who, sizeof(who), "uid %ld gid %ld", (long) uid, (long) gid);
-	set_ids(uid, gid, who);
-	verify_ids(uid, gid, who);
+	set_ids(uid, gid, (gid_t) -1, true, who);
+	verify_ids(uid, gid, (gid_t) -1, true, who);
+}
+
+/* priv_drop_ids_deliver - see priv.h: no no_new_privs, one extra group */
+void
+priv_drop_ids_deliver(uid_t uid, gid_t gid, gid_t extra_gid)
+{
+	char    who[64];
+
+	(void) str_fmt(who, sizeof(who), "uid %ld gid %ld", (long) uid, (long) gid);
+	set_ids(uid, gid, extra_gid, false, who);
+	verify_ids(uid, gid, extra_gid, false, who);
 }
 
 void

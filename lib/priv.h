@@ -26,6 +26,20 @@
  *	children dropping to a recipient; root is refused there too) with
  *	no chroot.
  *
+ *	priv_drop_ids_deliver() is the variant for local delivery
+ *	children.  It differs in two ways.  It does not set
+ *	PR_SET_NO_NEW_PRIVS: a command from a user's .forward runs as that
+ *	user anyway, and must be able to run what the user could run at a
+ *	shell, such as a setgid procmail or dotlockfile (no_new_privs
+ *	would silently take their set-id bits away); nothing is gained,
+ *	since the user can exec them directly.  And it may keep one
+ *	supplementary group, extra_gid (-1 for none): the group of a
+ *	mail spool directory that is group-writable but not
+ *	world-writable (Debian's /var/mail is root:mail 2775), so that the
+ *	child can create a mailbox or its dot-lock there as the
+ *	recipient.  Everything else (root refused, ids verified, the way
+ *	back closed, not dumpable) is as priv_drop_ids().
+ *
  *	priv_check_not_root() is fatal when any of the process's ids is 0,
  *	for code that must never run privileged.
  */
@@ -44,6 +58,7 @@ struct priv_user {
 int	priv_lookup(const char *name, struct priv_user *u);
 void	priv_drop(const struct priv_user *u, const char *root_dir);
 void	priv_drop_ids(uid_t uid, gid_t gid);
+void	priv_drop_ids_deliver(uid_t uid, gid_t gid, gid_t extra_gid);
 void	priv_check_not_root(void);
 
 #endif

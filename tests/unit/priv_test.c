@@ -356,6 +356,66 @@ START_TEST(test_drop_ids)
 }
 END_TEST
 
+/* The delivery variant: no no_new_privs, an optional extra group. */
+static void
+child_drop_deliver(const void *arg)
+{
+	const gid_t *extra = arg;
+	uid_t   ru, eu, su;
+	gid_t   groups[8];
+	int     n;
+
+	priv_drop_ids_deliver(NOBODY_ID, NOBODY_ID, *extra);
+	CHILD_CHECK(getresuid(&ru, &eu, &su) == 0 && ru == NOBODY_ID
+		    && eu == NOBODY_ID && su == NOBODY_ID, "uids not dropped");
+	n = getgroups(8, groups);
+	if (*extra == (gid_t) -1)
+		CHILD_CHECK(n == 1 && groups[0] == NOBODY_ID, "groups: %d", n);
+	else
+		CHILD_CHECK(n == 2 && ((groups[0] == NOBODY_ID && groups[1] == *extra)
+				       || (groups[1] == NOBODY_ID && groups[0] == *extra)),
+			    "groups: %d", n);
+	CHILD_CHECK(prctl(PR_GET_NO_NEW_PRIVS, 0L, 0L, 0L, 0L) == 0,
+		    "no_new_privs set: a setgid delivery program would lose its bit");
+	CHILD_CHECK(prctl(PR_GET_DUMPABLE, 0L, 0L, 0L, 0L) == 0, "still dumpable");
+	errno = 0;
+	CHILD_CHECK(setuid(0) == -1 && errno == EPERM, "setuid(0) was not refused");
+	CHILD_CHECK(setgroups(0, NULL) == -1, "setgroups() was not refused");
+}
+
+static void
+child_drop_deliver_root(const void *arg)
+{
+	const uid_t *ids = arg;
+
+	priv_drop_ids_deliver(ids[0], ids[1], (gid_t) -1);
+	fail_child("priv_drop_ids_deliver(%ld, %ld) returned", (long) ids[0], (long) ids[1]);
+}
+
+START_TEST(test_drop_ids_deliver)
+{
+	gid_t   extra;
+	uid_t   ids[2];
+	char    out[4096];
+	int     st;
+
+	NEED_ROOT();
+	extra = (gid_t) -1;
+	st = run_child(child_drop_deliver, &extra, out, sizeof(out));
+	ASSERT_EXIT(st, 0, out);
+	extra = 8;				/* Debian's "mail" group */
+	st = run_child(child_drop_deliver, &extra, out, sizeof(out));
+	ASSERT_EXIT(st, 0, out);
+	extra = 0;				/* root's group: refused */
+	st = run_child(child_drop_deliver, &extra, out, sizeof(out));
+	ASSERT_EXIT(st, 1, out);
+	ids[0] = 0, ids[1] = NOBODY_ID;
+	st = run_child(child_drop_deliver_root, ids, out, sizeof(out));
+	ASSERT_EXIT(st, 1, out);
+	ck_assert_ptr_nonnull(strstr(out, "uid 0"));
+}
+END_TEST
+
 static void
 child_check_not_root(const void *arg)
 {
@@ -402,6 +462,7 @@ suite(void)
 	tcase_add_test(tc, test_drop_to_root_refused);
 	tcase_add_test(tc, test_drop_gid0_refused);
 	tcase_add_test(tc, test_drop_ids);
+	tcase_add_test(tc, test_drop_ids_deliver);
 	tcase_add_test(tc, test_check_not_root);
 	suite_add_tcase(s, tc);
 	return s;
