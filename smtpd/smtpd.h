@@ -1,0 +1,240 @@
+/*
+ * NAME
+ *	smtpd.h - the SMTP server's private interfaces
+ * SYNOPSIS
+ *	#include "smtpd.h"
+ * DESCRIPTION
+ *	One header for the files of smtpd/:
+ *
+ *	smtpd.c		main(), the manual, master and standalone start-up
+ *	smtpd_session.c	sessions: accept, I/O, timers, replies, logging
+ *	smtpd_proto.c	command parsing, dispatch and replies
+ *	smtpd_data.c	the DATA state machine (end of data, unstuffing)
+ *	smtpd_check.c	access: relay, local recipients, free space
+ *	smtpd_deliver.c	the spool file and the hand-off to cleanup
+ *
+ *	struct smtpd_conf holds what start-up derived from main.cf (the
+ *	parsed lists); cfg (params.h) holds the rest.  struct
+ *	smtpd_session is one SMTP conversation; everything it owns is
+ *	bounded (see smtpd.c, LIMITS).
+ */
+#ifndef POSTERN_SMTPD_H
+#define POSTERN_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "buf.h"
+#include "event.h"
+#include "ipc.h"
+#include "linebuf.h"
+#include "log.h"
+#include "netmatch.h"
+
+/* ------------------------------------------------------------------ */
+/* Start-up state (smtpd_check.c: smtpd_conf_init).                   */
+
+struct smtpd_conf {
+	struct netlist *mynetworks;	/* may relay; may pipeline freely */
+	struct netlist *bare_exclusions; /* smtpd_forbid_bare_newline_exclusions */
+	char  **mydestination;		/* local domains (exact match) */
+	int	n_mydestination;
+	char  **relay_domains;		/* relay domains (and subdomains) */
+	int	n_relay_domains;
+	char  **discard_ehlo;		/* smtpd_discard_ehlo_keywords */
+	int	n_discard_ehlo;
+	bool	bare_reject;		/* smtpd_forbid_bare_newline = reject */
+	uint64_t minfree;		/* refuse MAIL below this many free bytes */
+	const char *spool_dir;		/* where DATA is spooled (O_TMPFILE) */
+	const char *deliver_dir;	/* -D: messages become files here */
+	const char *cleanup_path;	/* "private/cleanup" */
+	bool	standalone;		/* -s: one session on stdin/stdout */
+};
+
+extern struct smtpd_conf smtpd_conf;
+
+void	smtpd_conf_init(void);
+void	smtpd_conf_free(void);
+
+/* ------------------------------------------------------------------ */
+/* The DATA state machine (smtpd_data.c).                             */
+
+#define SMTPD_DATA_WBUF		(64 * 1024)
+
+#define SMTPD_DATA_BARE_LF	0x01
+#define SMTPD_DATA_BARE_CR	0x02
+#define SMTPD_DATA_TOO_BIG	0x04
+#define SMTPD_DATA_HDR_TOO_BIG	0x08
+#define SMTPD_DATA_WRITE_ERR	0x10
+
+struct smtpd_data {
+	int	fd;			/* spool file */
+	bool	reject_bare;
+	uint64_t size_limit;		/* 0: none */
+	uint64_t header_limit;
+	bool	prev_crlf;		/* the last line ended in CR LF */
+	bool	mid_line;		/* inside a too-long line */
+	bool	in_header;
+	uint64_t size;			/* content bytes, Unix form */
+	uint64_t header_size;
+	uint64_t lines;
+	unsigned flags;
+	int	write_errno;
+	char   *wbuf;
+	size_t	wlen;
+};
+
+void	smtpd_data_begin(struct smtpd_data *d, int fd, bool prev_crlf,
+			 bool reject_bare, uint64_t size_limit,
+			 uint64_t header_limit);
+int	smtpd_data_line(struct smtpd_data *d, const struct lb_line *l);
+int	smtpd_data_finish(struct smtpd_data *d);
+bool	smtpd_data_verdict(const struct smtpd_data *d, int *code,
+			   const char **dsn, const char **text);
+void	smtpd_data_free(struct smtpd_data *d);
+
+/* ------------------------------------------------------------------ */
+/* Sessions (smtpd_session.c).                                        */
+
+enum smtpd_cmd {
+	SMTPD_CMD_HELO, SMTPD_CMD_EHLO, SMTPD_CMD_MAIL, SMTPD_CMD_RCPT,
+	SMTPD_CMD_DATA, SMTPD_CMD_RSET, SMTPD_CMD_NOOP, SMTPD_CMD_VRFY,
+	SMTPD_CMD_HELP, SMTPD_CMD_QUIT, SMTPD_CMD_UNKNOWN, SMTPD_CMD_COUNT
+};
+
+enum smtpd_state {
+	SMTPD_ST_CMD,			/* reading commands */
+	SMTPD_ST_DATA,			/* reading message content */
+	SMTPD_ST_DELIVER,		/* waiting for cleanup's answer */
+};
+
+#define SMTPD_HELO_MAX		255	/* longest HELO/EHLO argument kept */
+#define SMTPD_OUT_MAX		(256 * 1024)	/* replies waiting to be sent */
+#define SMTPD_OUT_HIGH		(32 * 1024)	/* stop reading above this */
+#define SMTPD_RCPT_INIT		8
+
+struct smtpd_session {
+	/* Who. */
+	char	addr[64];		/* "192.0.2.1", "2001:db8::1" */
+	char	name[256];		/* "unknown" without a lookup */
+	char	port[8];
+	bool	trusted;		/* in mynetworks */
+	bool	bare_reject;		/* reject mode applies to this client */
+
+	/* I/O. */
+	struct ev_loop *loop;
+	int	rfd, wfd;		/* the same socket, or stdin/stdout */
+	struct ev_io rio, wio;		/* wio is used only when wfd != rfd */
+	struct linebuf lb;
+	struct buf out;			/* replies not yet written */
+	struct ev_timer deadline;	/* request, session and cleanup deadlines */
+	struct ev_timer sleep;		/* error delay before replies go out */
+	uint64_t request_deadline;	/* absolute ms */
+	uint64_t session_deadline;	/* absolute ms */
+	uint64_t start_ms;
+	bool	sleeping;		/* replies held until the sleep ends */
+	bool	closing;		/* flush the replies, then close */
+	bool	eof;			/* the client closed its side */
+	bool	skip_long;		/* discarding the rest of a too-long command */
+	bool	in_group;		/* lines were pending when this one was read */
+	enum smtpd_state state;
+	const char *where;		/* "CONNECT", "EHLO", "DATA" ... for logs */
+
+	/* HELO/EHLO. */
+	char	helo[SMTPD_HELO_MAX + 1];
+	bool	esmtp;
+
+	/* The transaction. */
+	bool	in_mail;
+	char	sender[ADDR_CANON_MAX + 1];
+	bool	smtputf8;
+	uint64_t declared_size;
+	char  **rcpt;
+	size_t	nrcpt, rcpt_cap;
+	size_t	rcpt_tried;		/* RCPT commands in this transaction */
+	struct smtpd_data data;
+	int	spool_fd;
+	bool	data_crlf;		/* the DATA command ended in CR LF */
+
+	/* Hand-off to cleanup (smtpd_deliver.c). */
+	int	cl_fd;
+	struct ev_io cl_io;
+	struct ipc_conn cl_conn;
+
+	/* Counters. */
+	unsigned cmd_ok[SMTPD_CMD_COUNT];
+	unsigned cmd_total[SMTPD_CMD_COUNT];
+	unsigned errors;
+	unsigned junk;
+	unsigned messages;
+	struct log_rate lograte;
+
+	struct smtpd_session *next, *prev;	/* all sessions of the process */
+};
+
+extern struct ev_loop *smtpd_loop;
+extern unsigned smtpd_session_count;
+
+struct smtpd_session *smtpd_session_new(struct ev_loop *loop, int rfd, int wfd,
+					const char *addr, const char *port);
+void	smtpd_session_free(struct smtpd_session *s);
+void	smtpd_listen_start(struct ev_loop *loop);
+void	smtpd_listen_stop(struct ev_loop *loop);
+void	smtpd_session_resume(struct smtpd_session *s);
+void	smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	smtpd_reply_lines(struct smtpd_session *s, int code,
+			  const char *const *lines, size_t n);
+void	smtpd_log(struct smtpd_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtpd_set_deadline(struct smtpd_session *s, uint64_t ms_from_now);
+void	smtpd_drop(struct smtpd_session *s, int code, const char *dsn,
+		   const char *text);
+void	smtpd_error_delay(struct smtpd_session *s);
+void	smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out);
+
+/* ------------------------------------------------------------------ */
+/* Commands (smtpd_proto.c).                                          */
+
+enum smtpd_cmd smtpd_cmd_lookup(const char *verb, size_t n);
+const char *smtpd_cmd_name(enum smtpd_cmd c);
+void	smtpd_proto_greet(struct smtpd_session *s);
+void	smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l);
+void	smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l);
+void	smtpd_proto_reset(struct smtpd_session *s);
+size_t	smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf,
+			    size_t sizebuf_len);
+
+/* ------------------------------------------------------------------ */
+/* Access (smtpd_check.c).                                            */
+
+/*
+ * A lookup: 1 found, 0 not found, -1 temporary failure.  param names
+ * the main.cf parameter whose tables are searched (lookup protocol).
+ */
+typedef int smtpd_lookup_fn(const char *param, const char *address);
+extern smtpd_lookup_fn *smtpd_lookup;
+
+struct smtpd_verdict {
+	int	code;			/* 0: accepted */
+	char	dsn[10];
+	char	text[512];
+};
+
+bool	smtpd_domain_local(const char *domain);
+bool	smtpd_domain_relay(const char *domain);
+void	smtpd_check_rcpt(const struct smtpd_session *s, const struct addr *a,
+			 struct smtpd_verdict *v);
+int	smtpd_check_space(uint64_t declared, uint64_t now_ms);
+void	smtpd_check_space_reset(void);
+
+/* ------------------------------------------------------------------ */
+/* Spool and hand-off (smtpd_deliver.c).                              */
+
+int	smtpd_spool_open(void);
+void	smtpd_deliver(struct smtpd_session *s);
+void	smtpd_deliver_abort(struct smtpd_session *s);
+
+#endif
