@@ -362,6 +362,71 @@ START_TEST(test_list)
 }
 END_TEST
 
+static unsigned long long rnd_state = 88172645463325252ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned) (rnd_state % n);
+}
+
+struct again {
+	char	first[HDR_ADDR_MAX + 1];
+	int	n;
+};
+
+static int
+keep_first(void *ctx, const char *addr, unsigned aflags)
+{
+	struct again *g = ctx;
+
+	(void) aflags;
+	if (g->n++ == 0)
+		str_copy(g->first, sizeof(g->first), addr);
+	return 0;
+}
+
+static int
+check_again(void *ctx, const char *addr, unsigned aflags)
+{
+	struct again g = {.n = 0};
+	unsigned flags = *(unsigned *) ctx;
+	struct hdr_addr_stats st;
+
+	(void) aflags;
+	ck_assert(!str_has_ctl(addr, strlen(addr)));
+	ck_assert_uint_le(strlen(addr), HDR_ADDR_MAX);
+	/* The canonical form is a list of one: itself. */
+	hdr_addr_walk(addr, strlen(addr), flags, 10, keep_first, &g, &st);
+	ck_assert_msg(g.n == 1 && strcmp(g.first, addr) == 0 && st.skipped == 0,
+		      "<%s> reparsed as %d: <%s>", addr, g.n, g.first);
+	return 0;
+}
+
+/* Random lists: never a crash, and every address reparses to itself. */
+START_TEST(test_random_lists)
+{
+	static const char alpha[] = "<>@\",.;:()[]\\ab- \t\r\n\0\x7f\xc3\xa9\x80`$1";
+	char    in[80];
+	struct hdr_addr_stats st;
+	size_t  found = 0;
+
+	for (int round = 0; round < 200000; round++) {
+		size_t  n = rnd(sizeof(in));
+		unsigned flags = rnd(2) ? HDR_ADDR_UTF8 : 0;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alpha[rnd(sizeof(alpha) - 1)];
+		hdr_addr_walk(in, n, flags, 100, check_again, &flags, &st);
+		found += st.found;
+	}
+	ck_assert_uint_gt(found, 1000);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -373,6 +438,7 @@ suite(void)
 	tcase_add_test(tc, test_address_length);
 	tcase_add_test(tc, test_max_and_stop);
 	tcase_add_test(tc, test_list);
+	tcase_add_test(tc, test_random_lists);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -453,6 +453,61 @@ START_TEST(test_accumulate_bounds)
 }
 END_TEST
 
+static unsigned long long rnd_state = 88172645463325252ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return (unsigned) (rnd_state % n);
+}
+
+/* What we build, we parse back: same code, same dsn, bounded lines. */
+START_TEST(test_roundtrip_random)
+{
+	static const int codes[] = {250, 221, 354, 421, 451, 550, 554};
+	static const char *const dsns[] = {NULL, "2.0.0", "4.7.1", "5.1.1", "5.999.999"};
+	char    text[3000];
+	struct buf b;
+	struct smtp_reply r;
+
+	buf_init(&b, SMTP_REPLY_MAX * 2);
+	smtp_reply_init(&r, SMTP_REPLY_LINES_MAX, SMTP_REPLY_MAX);
+	for (int round = 0; round < 20000; round++) {
+		int     code = codes[rnd(7)];
+		const char *dsn = dsns[rnd(5)];
+		size_t  n = rnd(sizeof(text));
+		const char *p, *e;
+		int     rc = 0;
+
+		for (size_t i = 0; i < n; i++)
+			text[i] = (char) (rnd(4) ? 'a' + rnd(3) : (rnd(2) ? ' ' : rnd(256)));
+		buf_reset(&b);
+		smtp_reply_reset(&r);
+		if (smtp_reply_format(&b, code, dsn, "%.*s", (int) n, text) < 0) {
+			/* Only a dsn of another class is refused. */
+			ck_assert(dsn != NULL && dsn[0] != '0' + code / 100);
+			continue;
+		}
+		for (p = buf_str(&b); *p; p = e + 2) {
+			e = strstr(p, "\r\n");
+			ck_assert_ptr_nonnull(e);
+			ck_assert_uint_le((size_t) (e - p) + 2, SMTP_REPLY_LINE_MAX);
+			ck_assert_int_eq(rc, 0);
+			rc = smtp_reply_add(&r, p, (size_t) (e - p));
+			ck_assert_int_ge(rc, 0);
+		}
+		ck_assert_int_eq(rc, 1);
+		ck_assert_int_eq(r.code, code);
+		ck_assert_str_eq(r.dsn, dsn ? dsn : "");
+	}
+	smtp_reply_free(&r);
+	buf_free(&b);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -473,6 +528,7 @@ suite(void)
 	tcase_add_test(tp, test_accumulate);
 	tcase_add_test(tp, test_accumulate_errors);
 	tcase_add_test(tp, test_accumulate_bounds);
+	tcase_add_test(tp, test_roundtrip_random);
 	suite_add_tcase(s, tp);
 	return s;
 }
