@@ -1,0 +1,135 @@
+/*
+ * NAME
+ *	lookup - table and local-user lookups for chrooted daemons
+ * SYNOPSIS
+ *	lookup -c config_dir -n lookup -t unix -u [-S]	(started by master)
+ * DESCRIPTION
+ *	The chrooted daemons (smtpd, cleanup, qmgr) cannot open lookup
+ *	tables or read the user database: those live outside the queue
+ *	directory.  lookup runs outside the chroot, opens the tables that
+ *	main.cf names and answers their questions over private/lookup.
+ *	It is an event-driven server: persistent connections from many
+ *	clients, one process (master.cf maxproc 1 is enough; more work
+ *	as well).
+ *
+ *	A client names a main.cf parameter, never a table.  Served:
+ *	alias_maps, virtual_alias_maps, canonical_maps,
+ *	sender_canonical_maps, recipient_canonical_maps, transport_maps
+ *	and local_recipient_maps (default "unix:passwd.byname
+ *	$alias_maps": local users are found through unix:passwd.byname).
+ *	The tables are opened before the privilege drop, so a table that
+ *	only root may read is still served; a table is reopened when its
+ *	file changed (checked at most every lookup_reopen_check_time),
+ *	so postmap, postalias and newaliases take effect at once, without
+ *	a reload.  A table that cannot be opened makes lookups of its
+ *	parameter fail with a temporary error (logged once), and is tried
+ *	again later.
+ * WIRE PROTOCOL
+ *	lib/ipc.h messages on private/lookup (docs/INTERNALS.md, "lookup"):
+ *
+ *	LOOKUP_REQ_GET	"param" str (a served parameter name, at most
+ *			64 bytes), "key" str (at most 1,024 bytes); nothing
+ *			else.
+ *	LOOKUP_REP	"status" num (0 found, 1 not found, 2 temporary
+ *			error), "value" str (the result when found, the
+ *			reason of a temporary error, else empty).
+ *
+ *	Any number of requests per connection, answered in order.  A
+ *	request of another type, with records missing, extra, too long or
+ *	out of order, or naming a parameter that is not served, is logged
+ *	and the client's connection is closed: a well-behaved client
+ *	(lib/lookup_clnt.c) never sends one.
+ * SECURITY
+ *	Unprivileged (mail_owner), not chrooted: it needs the table files
+ *	and the user database.  It reads nothing but the tables main.cf
+ *	lists for the parameters above, read-only, and every request is
+ *	checked before use.  The socket is in private/ (mail_owner only).
+ * LIMITS
+ *	Connections: at most LOOKUP_CLIENTS_MAX (or the descriptor limit,
+ *	when lower); a client idle for ipc_timeout is closed; a client
+ *	that does not read its replies is not served until it does.
+ * CONFIGURATION PARAMETERS
+ *	alias_maps, virtual_alias_maps, canonical_maps,
+ *	sender_canonical_maps, recipient_canonical_maps, transport_maps,
+ *	local_recipient_maps, lookup_reopen_check_time, ipc_timeout.
+ * SEE ALSO
+ *	lib/lookup_clnt.h (the client), lib/lookup_maps.h (the tables).
+ */
+#include <sys/resource.h>
+
+#include "log.h"
+#include "lookup_maps.h"
+#include "lookup_server.h"
+#include "params.h"
+#include "server.h"
+
+#define LOOKUP_CLIENTS_MAX	4096
+#define FDS_RESERVED		64	/* tables, logging, listeners */
+
+static struct lookup_maps *maps;
+
+static void
+lookup_pre_jail(void)
+{
+	maps = lookup_maps_new(cfg, cfg->lookup_reopen_check_time * 1000);
+	(void) lookup_maps_open_all(maps);
+}
+
+static size_t
+max_clients(void)
+{
+	struct rlimit rl;
+	size_t  n = LOOKUP_CLIENTS_MAX;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		if (rl.rlim_cur <= FDS_RESERVED + 16)
+			n = 16;
+		else if (rl.rlim_cur - FDS_RESERVED < n)
+			n = (size_t) (rl.rlim_cur - FDS_RESERVED);
+	}
+	return n;
+}
+
+static void
+lookup_start(struct ev_loop *loop)
+{
+	lookup_server_init(maps, cfg->ipc_timeout * 1000, max_clients());
+	for (int i = 0; i < server_listen_count(); i++)
+		lookup_server_listen(loop, server_listen_fd(i));
+	if (server_listen_count() == 0)
+		log_fatal("no listening socket: master.cf must define lookup as a "
+			  "unix service");
+}
+
+static void
+stopped(void)
+{
+	server_exit(0);
+}
+
+static void
+lookup_stop(struct ev_loop *loop)
+{
+	lookup_server_stop(loop, stopped);
+}
+
+static void
+lookup_on_exit(void)
+{
+	lookup_maps_free(maps);
+	maps = NULL;
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_EVENT,
+	.pre_jail = lookup_pre_jail,
+	.start = lookup_start,
+	.stop = lookup_stop,
+	.on_exit = lookup_on_exit,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}

@@ -1,0 +1,274 @@
+/*
+ * lookup_clnt_test - check suite for lib/lookup_clnt: Postfix's address
+ * lookup order and result rewriting (direct mode), and the client's
+ * connection handling against a real lookup server in a child process
+ * (reconnect once after the service restarts, failure when it is gone).
+ */
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_main.h"
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "ipc.h"
+#include "log.h"
+#include "lookup_clnt.h"
+#include "lookup_maps.h"
+#include "../../lookup/lookup_server.h"
+#include "params.h"
+#include "str.h"
+#include "table.h"
+
+static char dir[64];
+
+static int
+rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void) st;
+	(void) type;
+	(void) f;
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	if (dir[0])
+		(void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+setup_cfg(const char *lines)
+{
+	char    path[128];
+	struct params *p;
+	struct buf err;
+	FILE   *f;
+
+	(void) str_copy(dir, sizeof(dir), "/tmp/lookup_clnt.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "alias_maps =\n%s", lines);
+	fclose(f);
+	buf_init(&err, 8192);
+	p = config_load(dir, NULL, 0, &err);
+	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
+	buf_free(&err);
+	config_install(p);
+}
+
+static const char *virt =
+	"mydestination = localhost, example.com\n"
+	"recipient_delimiter = +\n"
+	"virtual_alias_maps = inline:{ a@example.org=x@y, b@example.org=@other.net,"
+	" {c@example.org = c1@y, c2}, @catch.org=all@y, local=l@y, plain=p@y,"
+	" postmaster=pm@y, {multi@example.org = m1@y, m2@z}, "
+	" {q@example.org = \"a b\"@y} }\n";
+
+/* addr - lookup_addr() result and value (or "" when not found) */
+static int
+addr(const char *a, char *out, size_t size)
+{
+	struct buf v;
+	int     r;
+
+	buf_init(&v, TABLE_VALUE_MAX);
+	r = lookup_addr("virtual_alias_maps", a, &v);
+	(void) str_copy(out, size, r > 0 ? buf_str(&v) : "");
+	buf_free(&v);
+	return r;
+}
+
+START_TEST(test_addr_order_and_rewriting)
+{
+	char    v[512];
+
+	setup_cfg(virt);
+	lookup_clnt_direct(true);
+
+	ck_assert_int_eq(addr("a@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "x@y");
+	/* user@domain after user+ext@domain; the extension propagates. */
+	ck_assert_int_eq(addr("a+ext@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "x+ext@y");
+	ck_assert_int_eq(addr("multi+e@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "m1+e@y, m2+e@z");
+	/* Quoted results keep their quotes; no extension inside them. */
+	ck_assert_int_eq(addr("q+e@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "\"a b\"@y");
+	/* "@otherdomain": the same local part, extension included. */
+	ck_assert_int_eq(addr("b@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "b@other.net");
+	ck_assert_int_eq(addr("b+e@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "b+e@other.net");
+	/* Several results, no rewriting: as the table has them. */
+	ck_assert_int_eq(addr("c@example.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "c1@y, c2");
+	/* @domain last, and without extension propagation. */
+	ck_assert_int_eq(addr("zz@catch.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "all@y");
+	ck_assert_int_eq(addr("zz+e@catch.org", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "all@y");
+	/* The bare user only in a local domain (mydestination). */
+	ck_assert_int_eq(addr("local@example.com", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "l@y");
+	ck_assert_int_eq(addr("local@EXAMPLE.COM", v, sizeof(v)), 1);
+	ck_assert_int_eq(addr("local@example.org", v, sizeof(v)), 0);
+	ck_assert_int_eq(addr("local+x@localhost", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "l+x@y");
+	/* No domain at all. */
+	ck_assert_int_eq(addr("plain", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "p@y");
+	ck_assert_int_eq(addr("plain+x", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "p+x@y");
+	ck_assert_int_eq(addr("postmaster@example.com", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "pm@y");
+	ck_assert_int_eq(addr("postmaster+x@example.com", v, sizeof(v)), 1);
+	ck_assert_str_eq(v, "pm+x@y");
+	/* Nothing for the null address or strangers. */
+	ck_assert_int_eq(addr("", v, sizeof(v)), 0);
+	ck_assert_int_eq(addr("nobody@nowhere.test", v, sizeof(v)), 0);
+}
+END_TEST
+
+START_TEST(test_addr_without_delimiter)
+{
+	char    v[512];
+
+	setup_cfg("mydestination = localhost\n"
+		  "virtual_alias_maps = inline:{ a@example.org=x@y }\n");
+	lookup_clnt_direct(true);
+	ck_assert_int_eq(addr("a@example.org", v, sizeof(v)), 1);
+	ck_assert_int_eq(addr("a+ext@example.org", v, sizeof(v)), 0);
+}
+END_TEST
+
+START_TEST(test_get_bounds_and_params)
+{
+	struct buf v;
+
+	setup_cfg("virtual_alias_maps = inline:{ a=0123456789 }\n");
+	lookup_clnt_direct(true);
+	buf_init(&v, 10);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), 1);
+	ck_assert_str_eq(buf_str(&v), "0123456789");
+	buf_free(&v);
+	buf_init(&v, 9);			/* one byte short */
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), -1);
+	ck_assert_int_eq(lookup_get("mydestination", "a", &v), -1);
+	ck_assert_msg(strstr(lookup_clnt_error(), "mydestination") != NULL, "%s",
+		      lookup_clnt_error());
+	/* An empty parameter answers "not found" without any service. */
+	lookup_clnt_direct(false);
+	lookup_clnt_set_path("/nonexistent/lookup");
+	ck_assert_int_eq(lookup_get("canonical_maps", "a", &v), 0);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), -1);
+	ck_assert_msg(strstr(lookup_clnt_error(), "cannot connect") != NULL, "%s",
+		      lookup_clnt_error());
+	buf_free(&v);
+}
+END_TEST
+
+/* server - a child running the real lookup server on path */
+static pid_t
+server(const char *path)
+{
+	pid_t   pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ev_loop *loop = ev_loop_new();
+		struct lookup_maps *m = lookup_maps_new(cfg, 0);
+		int     fd = ipc_listen(path, 0600, 16);
+
+		if (fd < 0)
+			_exit(2);
+		lookup_server_init(m, 60000, 16);
+		lookup_server_listen(loop, fd);
+		ev_run(loop);
+		_exit(0);
+	}
+	/* Wait until it listens. */
+	for (int i = 0; i < 200; i++) {
+		int     fd = ipc_connect(path, false);
+
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+		usleep(5000);
+	}
+	return pid;
+}
+
+static void
+kill_server(pid_t pid)
+{
+	int     st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+START_TEST(test_remote_reconnects_once)
+{
+	char    path[128];
+	struct buf v;
+	pid_t   pid;
+
+	setup_cfg("virtual_alias_maps = inline:{ a=b }\n");
+	(void) str_fmt(path, sizeof(path), "%s/lookup", dir);
+	lookup_clnt_set_path(path);
+	buf_init(&v, TABLE_VALUE_MAX);
+
+	pid = server(path);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), 1);
+	ck_assert_str_eq(buf_str(&v), "b");
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "zz", &v), 0);
+
+	/* The service restarts: the kept connection is dead, one retry. */
+	kill_server(pid);
+	pid = server(path);
+	ck_assert_msg(lookup_get("virtual_alias_maps", "a", &v) == 1, "%s",
+		      lookup_clnt_error());
+	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "a", &v), 1);
+
+	/* Gone for good: a temporary failure, never "not found". */
+	kill_server(pid);
+	unlink(path);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), -1);
+	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "x@y", &v), -1);
+	buf_free(&v);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite  *s = suite_create("lookup_clnt");
+	TCase  *tc = tcase_create("core");
+
+	log_init("lookup_clnt_test", LOG_DEST_STDERR);
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_addr_order_and_rewriting);
+	tcase_add_test(tc, test_addr_without_delimiter);
+	tcase_add_test(tc, test_get_bounds_and_params);
+	tcase_add_test(tc, test_remote_reconnects_once);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(suite)
