@@ -24,6 +24,8 @@ fail(struct addr_error *e, size_t pos, const char *fmt, ...)
 {
 	va_list ap;
 
+	if (e == NULL)
+		return -1;
 	e->code = 501;
 	str_copy(e->dsn, sizeof(e->dsn), "5.5.4");
 	va_start(ap, fmt);
@@ -53,9 +55,11 @@ esmtp_params_parse(const char *s, size_t n, struct esmtp_param *out,
 	size_t  i = 0, got = 0;
 
 	*count = 0;
-	e->code = 0;
-	e->dsn[0] = e->text[0] = '\0';
-	e->pos = 0;
+	if (e != NULL) {
+		e->code = 0;
+		e->dsn[0] = e->text[0] = '\0';
+		e->pos = 0;
+	}
 	for (;;) {
 		struct esmtp_param *prm;
 		size_t  k0, klen, v0, vlen;

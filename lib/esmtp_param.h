@@ -28,7 +28,8 @@
  *	Keywords are stored as written: compare with esmtp_param_find()
  *	or str_casecmp().  No keyword is interpreted here.
  *
- *	Returns 0 with *count set, or -1 with *count = 0 and *e filled:
+ *	Returns 0 with *count set, or -1 with *count = 0 and *e (when e
+ *	is not NULL) filled:
  *	501 5.5.4 ("Invalid command arguments", RFC 3463) and a short text
  *	such as "malformed parameter: empty value for ORCPT" or "too many
  *	parameters (limit 10)"; e->pos is the offset in s.

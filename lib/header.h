@@ -47,9 +47,11 @@
  *	  HEADER_JUNK	a line that is neither "name:" nor a continuation
  *			(including a continuation line before any header):
  *			h->raw, h->raw_len hold it (cut at the bound, with
- *			HEADER_TRUNCATED), h->name is NULL.  The caller
- *			decides: cleanup ends the header section there, as
- *			Postfix does; a reader may skip it.
+ *			HEADER_TRUNCATED), h->name is NULL.  A header
+ *			whose name and ':' alone pass the bound is
+ *			reported this way too.  The caller decides:
+ *			Postfix ends the header section at such a line
+ *			(the rest is body); a reader may skip it.
  *	  HEADER_END	the header section is over: an empty line was
  *			read (it is consumed) or the input ended.  Every
  *			later call returns HEADER_END again.

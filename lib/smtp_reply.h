@@ -38,6 +38,7 @@
  *	dsn repeated on every line (RFC 2034 section 4).  The formatted
  *	text is cut at SMTP_REPLY_TEXT_MAX octets.  Returns 0, or -1 when
  *	code or dsn is invalid or out has no room (out is then unchanged).
+ *	smtp_reply_vformat() is the same with a va_list.
  *
  *	smtp_reply_lines() appends a multi-line reply with one line per
  *	lines[i] (n >= 1), made safe and, if need be, wrapped the same
