@@ -83,11 +83,16 @@ $(foreach c,$(COMMANDS),$(eval $(call cmd_rule,$(c))))
 $(B)/bin/mailq $(B)/bin/newaliases: $(B)/bin/sendmail
 	ln -sf sendmail $@
 
-# A unit test tests/unit/X_test.c links the library and, when X names a
-# daemon file (for example smtpd_proto), that daemon's objects except main.
-unit_deps = $(filter-out $(B)/obj/$(firstword $(subst _, ,$(1)))/$(firstword $(subst _, ,$(1))).o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(firstword $(subst _, ,$(1)))/*.c)))
+# A unit test tests/unit/X_test.c links the library.  When X is not a lib
+# module (no lib/X.c) and starts with a daemon's name (smtpd_data_test), it
+# also links that daemon's objects except its main file DIR/DIR.o.
+unit_dir = $(firstword $(subst _, ,$(1)))
+unit_deps = $(if $(wildcard lib/$(patsubst %_test,%,$(1)).c),,$(filter-out $(B)/obj/$(call unit_dir,$(1))/$(call unit_dir,$(1)).o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call unit_dir,$(1))/*.c))))
+# A unit test tests/unit/CMD_X_test.c of a command's logic links the
+# command's helper objects cmd/CMD_*.o (never cmd/CMD.o, which holds main).
+cmd_unit_deps = $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(firstword $(subst _, ,$(1)))_*.c))
 define unit_rule
-$(B)/tests/$(1): tests/unit/$(1).c $(call unit_deps,$(1)) $(LIBA)
+$(B)/tests/$(1): tests/unit/$(1).c $(call unit_deps,$(1)) $(call cmd_unit_deps,$(1)) $(LIBA)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(CFLAGS_BASE) $$(CFLAGS) -Itests/unit $$(CHECK_CFLAGS) $$(LDFLAGS_BASE) -o $$@ $$(filter %.c %.o %.a,$$^) $$(LDLIBS) $$(CHECK_LIBS)
 endef
