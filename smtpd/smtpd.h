@@ -137,8 +137,7 @@ struct smtpd_session {
 	bool	sleeping;		/* replies held until the sleep ends */
 	bool	closing;		/* flush the replies, then close */
 	bool	eof;			/* the client closed its side */
-	bool	skip_long;		/* discarding the rest of a too-long command */
-	bool	in_group;		/* lines were pending when this one was read */
+	bool	need_input;		/* the reader holds no complete line */
 	enum smtpd_state state;
 	const char *where;		/* "CONNECT", "EHLO", "DATA" ... for logs */
 
@@ -161,6 +160,7 @@ struct smtpd_session {
 	/* Hand-off to cleanup (smtpd_deliver.c). */
 	int	cl_fd;
 	struct ev_io cl_io;
+	struct ev_timer cl_retry;	/* cleanup's listen queue was full */
 	struct ipc_conn cl_conn;
 
 	/* Counters. */
@@ -177,8 +177,8 @@ struct smtpd_session {
 extern struct ev_loop *smtpd_loop;
 extern unsigned smtpd_session_count;
 
-struct smtpd_session *smtpd_session_new(struct ev_loop *loop, int rfd, int wfd,
-					const char *addr, const char *port);
+void	smtpd_session_new(struct ev_loop *loop, int rfd, int wfd,
+			  const char *addr, const char *port);
 void	smtpd_session_free(struct smtpd_session *s);
 void	smtpd_listen_start(struct ev_loop *loop);
 void	smtpd_listen_stop(struct ev_loop *loop);
@@ -204,6 +204,8 @@ void	smtpd_proto_greet(struct smtpd_session *s);
 void	smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_reset(struct smtpd_session *s);
+void	smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
+			   const char *reason);
 size_t	smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf,
 			    size_t sizebuf_len);
 

@@ -1,0 +1,263 @@
+/*
+ * NAME
+ *	smtpd - postern's SMTP server
+ * SYNOPSIS
+ *	smtpd -c CONFIG_DIR -n SERVICE -t inet -u -z [-S] [-o name=value]...
+ *		(started by the postern master, never by hand)
+ *
+ *	smtpd -s CLIENT_ADDR -c CONFIG_DIR [-D DIR] [-o name=value]...
+ *		(standalone: one session on standard input and output)
+ * DESCRIPTION
+ *	smtpd receives mail from the network (RFC 5321 with PIPELINING,
+ *	SIZE, 8BITMIME, ENHANCEDSTATUSCODES and SMTPUTF8), decides per
+ *	recipient whether to take it (relay control and local recipient
+ *	validation), spools the content into an unnamed file and hands
+ *	it, with its envelope, to cleanup, which writes the queue file.
+ *	smtpd answers "250 Ok: queued as ID" only after cleanup said the
+ *	queue file is on disk.
+ *
+ *	It is event-driven: one process holds up to smtpd_client_limit
+ *	sessions on one epoll loop (smtpd_session.c); nothing a client
+ *	does makes it block, except a table lookup through the lookup
+ *	service (bounded by LOOKUP_TIMEOUT_MS).  The hand-off to cleanup
+ *	is itself an event, so a session waiting for cleanup holds up no
+ *	other.  The commands, replies and their enhanced status codes
+ *	are described in smtpd_proto.c; the end of data and the
+ *	smuggling rules in smtpd_data.c; the access rules in
+ *	smtpd_check.c; the spool and hand-off in smtpd_deliver.c.
+ *
+ *	Standalone mode (-s) serves one session on standard input and
+ *	output for tests: no master, no chroot, no privilege change, the
+ *	same protocol code.  CLIENT_ADDR is the client's address as far
+ *	as every check is concerned.  Lookups are made in this process
+ *	(lookup_clnt's direct mode).  With -D DIR each accepted message
+ *	becomes a file DIR/QUEUEID (envelope lines, an empty line, the
+ *	content; see smtpd_deliver.c) and DIR holds the spool files too;
+ *	without -D, smtpd works in queue_directory and hands messages to
+ *	private/cleanup as usual.  Logging goes to standard error.
+ * TRUST
+ *	Nothing the client sends is trusted: every line is bounded
+ *	(line_length_limit), every address is parsed by addr.h before it
+ *	is used, and reply text that echoes client data is made printable
+ *	by smtp_reply.h.  Answers from cleanup and lookup are parsed by
+ *	their client libraries with bounds.  Clients in mynetworks are
+ *	trusted to relay and to pipeline; nothing else.
+ * SECURITY
+ *	smtpd is the internet-facing process.  It runs as mail_owner,
+ *	chrooted into the queue directory (master.cf: unpriv, chroot);
+ *	started without -u it refuses to run (lib/server.c).  It can
+ *	create unnamed files in its spool directory and talk to cleanup
+ *	and lookup; it writes no named file.  The end of data is
+ *	<CR><LF>.<CR><LF> and nothing else (SMTP smuggling,
+ *	CVE-2023-51764 and kin): see smtpd_data.c.
+ * LIMITS
+ *	Per session: line_length_limit bytes per command line (longer
+ *	ones are discarded: 500 5.5.2) and per piece of a content line
+ *	(longer content lines pass in pieces); smtpd_recipient_limit
+ *	recipients per message (452 4.5.3); message_size_limit bytes of
+ *	content (552 5.3.4, also for a larger SIZE=); header_size_limit
+ *	bytes of header section (552 5.3.4 Error: message header too big:
+ *	a header that large is refused rather than cut, so that what is
+ *	queued is what was sent); smtpd_timeout per command line, or per
+ *	DATA with smtpd_min_data_rate; smtpd_session_deadline per
+ *	session; smtpd_hard_error_limit errors (421 4.7.0), delays after
+ *	smtpd_soft_error_limit; smtpd_junk_command_limit NOOP/RSET/VRFY/
+ *	HELP before they count as errors; SMTPD_OUT_HIGH bytes of unread
+ *	replies before reading pauses.  Per process: smtpd_client_limit
+ *	sessions (421 4.3.2 beyond).  Per queue file system: MAIL is
+ *	refused with 452 4.3.1 when less than max(queue_minfree, 1.5 *
+ *	message_size_limit) plus the declared SIZE is free.
+ * DIAGNOSTICS
+ *	Postfix's log shapes: "connect from NAME[ADDR]", "QUEUEID:
+ *	client=NAME[ADDR]", "NOQUEUE: reject: RCPT from NAME[ADDR]: 550
+ *	5.1.1 <x@y>: ...; from=<s> to=<x@y> proto=ESMTP helo=<h>",
+ *	"improper command pipelining after EHLO from ...", "timeout
+ *	after DATA (N bytes) from ...", "lost connection after RCPT from
+ *	...", "too many errors after ... from ...", "disconnect from
+ *	NAME[ADDR] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".  Lines
+ *	about one session are rate-limited.
+ * CONFIGURATION PARAMETERS
+ *	myhostname, smtpd_banner		greeting and replies
+ *	queue_directory, smtpd_spool_directory	where it works and spools
+ *	mynetworks				who may relay and pipeline
+ *	mydestination, relay_domains		local and relayed domains
+ *	local_recipient_maps, virtual_alias_maps, recipient_delimiter,
+ *	smtpd_reject_unlisted_recipient		local recipient validation
+ *	line_length_limit, message_size_limit, header_size_limit,
+ *	queue_minfree, smtpd_recipient_limit,
+ *	smtpd_recipient_overshoot_limit		bounds
+ *	smtpd_timeout, smtpd_per_request_deadline, smtpd_min_data_rate,
+ *	smtpd_session_deadline			time
+ *	smtpd_hard_error_limit, smtpd_soft_error_limit,
+ *	smtpd_error_sleep_time, smtpd_junk_command_limit	errors
+ *	smtpd_client_limit			sessions per process
+ *	smtpd_forbid_unauth_pipelining		RFC 2920 enforcement
+ *	smtpd_forbid_bare_newline (normalize | reject),
+ *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling
+ *	disable_vrfy_command, smtpd_helo_required, smtputf8_enable,
+ *	smtpd_discard_ehlo_keywords		protocol options
+ *	syslog_name, maillog_file, mail_owner	via lib/server.c
+ *	Not used yet: smtpd_peername_lookup (the client name is always
+ *	"unknown": a blocking reverse lookup has no place on the event
+ *	loop) and smtpd_client_connection_count_limit (needs anvil).
+ * WIRE PROTOCOL
+ *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
+ *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
+ *	To lookup: LOOKUP_REQ_GET for local_recipient_maps and
+ *	virtual_alias_maps (lib/lookup_clnt.h).
+ * SIGNALS
+ *	SIGTERM: stop accepting, let the sessions finish within their
+ *	deadlines, then exit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "config.h"
+#include "event.h"
+#include "log.h"
+#include "lookup_clnt.h"
+#include "mem.h"
+#include "params.h"
+#include "server.h"
+#include "smtpd.h"
+#include "str.h"
+
+static void
+post_jail(void)
+{
+	int	fd;
+
+	smtpd_conf_init();
+	/* A spool directory that cannot hold O_TMPFILE files is fatal now. */
+	if ((fd = smtpd_spool_open()) < 0)
+		log_fatal("cannot create an unnamed file in %s/%s: %m (check "
+			  "smtpd_spool_directory, its owner and file system)",
+			  cfg->queue_directory, smtpd_conf.spool_dir);
+	close(fd);
+}
+
+static void
+start(struct ev_loop *loop)
+{
+	smtpd_listen_start(loop);
+}
+
+static void
+stop(struct ev_loop *loop)
+{
+	smtpd_listen_stop(loop);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_EVENT,
+	.post_jail = post_jail,
+	.start = start,
+	.stop = stop,
+};
+
+static _Noreturn void
+usage(void)
+{
+	fprintf(stderr, "usage: smtpd -s CLIENT_ADDR -c CONFIG_DIR [-D DIR] "
+		"[-o name=value]...\n"
+		"(without -s, smtpd is started by the postern master)\n");
+	exit(64);
+}
+
+static void
+nonblock(int fd)
+{
+	int	fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		log_fatal("descriptor %d: %m", fd);
+}
+
+/* standalone - smtpd -s: one session on stdin/stdout */
+static int
+standalone(int argc, char **argv)
+{
+	const char *client = NULL, *config_dir = NULL, *dir = NULL;
+	const char **over = xcalloc((size_t) argc + 1, sizeof(*over));
+	size_t	n_over = 0;
+	unsigned char sa[16];
+	struct params *p;
+	struct buf err;
+	struct ev_loop *loop;
+	int	c;
+
+	log_init("smtpd", LOG_DEST_STDERR);
+	while ((c = getopt(argc, argv, "s:c:D:o:")) != -1) {
+		switch (c) {
+		case 's':
+			client = optarg;
+			break;
+		case 'c':
+			config_dir = optarg;
+			break;
+		case 'D':
+			dir = optarg;
+			break;
+		case 'o':
+			over[n_over++] = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (client == NULL || config_dir == NULL || optind != argc)
+		usage();
+	if (inet_pton(AF_INET, client, sa) != 1 && inet_pton(AF_INET6, client, sa) != 1) {
+		fprintf(stderr, "smtpd: -s %s: not an IPv4 or IPv6 address\n", client);
+		exit(64);
+	}
+	buf_init(&err, 64 * 1024);
+	if ((p = config_load(config_dir, over, n_over, &err)) == NULL) {
+		fprintf(stderr, "smtpd: configuration errors:\n%s", buf_str(&err));
+		exit(78);
+	}
+	buf_free(&err);
+	free(over);
+	config_install(p);
+	log_set_syslog_name(cfg->syslog_name);
+
+	if (dir != NULL) {
+		if (chdir(dir) < 0)
+			log_fatal("-D %s: %m", dir);
+		smtpd_conf.deliver_dir = ".";
+		smtpd_conf.spool_dir = ".";
+	} else if (chdir(cfg->queue_directory) < 0)
+		log_fatal("chdir %s: %m (check queue_directory, or use -D DIR)",
+			  cfg->queue_directory);
+	smtpd_conf.standalone = true;
+	lookup_clnt_direct(true);
+	smtpd_conf_init();
+
+	signal(SIGPIPE, SIG_IGN);
+	nonblock(0);
+	nonblock(1);
+	loop = ev_loop_new();
+	smtpd_loop = loop;
+	smtpd_session_new(loop, 0, 1, client, "0");
+	if (smtpd_session_count > 0)
+		ev_run(loop);
+	lookup_clnt_direct(false);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (str_eq(argv[i], "-s"))
+			return standalone(argc, argv);
+	return server_main(argc, argv, &ops);
+}

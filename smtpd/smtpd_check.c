@@ -1,0 +1,272 @@
+/*
+ * NAME
+ *	smtpd_check - who may send where: relay control, local recipients,
+ *	free space
+ * SYNOPSIS
+ *	#include "smtpd.h"
+ *
+ *	smtpd_conf_init();		// once, after main.cf is loaded
+ *	struct smtpd_verdict v;
+ *	smtpd_check_rcpt(s, &addr, &v);
+ *	if (v.code) reply(v.code, v.dsn, "%s", v.text);
+ *	if (smtpd_check_space(declared_size, ev_now(loop)) < 0) ... 452 ...
+ * DESCRIPTION
+ *	smtpd_conf_init() turns the main.cf lists smtpd needs into their
+ *	parsed form (struct smtpd_conf); a bad list is fatal at start-up
+ *	with a message naming the parameter, never a surprise later.
+ *
+ *	smtpd_check_rcpt() decides one recipient, in this order:
+ *	  - <postmaster> without a domain is always accepted (RFC 5321
+ *	    section 4.5.1);
+ *	  - a recipient with no domain, or whose domain is in
+ *	    mydestination, is local: when local_recipient_maps is not
+ *	    empty (and smtpd_reject_unlisted_recipient is yes) it must be
+ *	    found there or be a key of virtual_alias_maps (lookup_clnt's
+ *	    address forms: with and without a recipient_delimiter
+ *	    extension, user@domain and user), else "550 5.1.1 <rcpt>:
+ *	    Recipient address rejected: User unknown in local recipient
+ *	    table"; a lookup that fails gives "451 4.3.0 <rcpt>:
+ *	    Temporary lookup failure", never a rejection;
+ *	  - any other domain is relaying: allowed for clients in
+ *	    mynetworks and for domains in relay_domains (a name there
+ *	    matches itself and its subdomains, ".name" only subdomains,
+ *	    as Postfix's parent_domain_matches_subdomains default does),
+ *	    else "554 5.7.1 <rcpt>: Relay access denied".
+ *	An address literal is local only when mydestination lists it as
+ *	written ("[192.0.2.1]").  mydestination entries are names; table
+ *	lookups there are not supported and are skipped with a warning.
+ *
+ *	smtpd_check_space() refuses MAIL (-1) when the file system that
+ *	holds the queue (the working directory, which is the queue
+ *	directory) has fewer free bytes than the declared SIZE plus the
+ *	larger of queue_minfree and 1.5 * message_size_limit (Postfix's
+ *	rule: room for a message of the largest size, and then some).
+ *	statvfs() is called at most once a second per process, not per
+ *	command.
+ *
+ *	smtpd_lookup points at the lookup function (lookup_clnt's
+ *	lookup_addr() by default); tests replace it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "lookup_clnt.h"
+#include "mem.h"
+#include "params.h"
+#include "safefile.h"
+#include "smtpd.h"
+#include "str.h"
+#include "table.h"
+
+#define LIST_MAX	10000		/* domains per list */
+
+struct smtpd_conf smtpd_conf;
+
+static int
+default_lookup(const char *param, const char *address)
+{
+	struct buf v;
+	int	r;
+
+	buf_init(&v, TABLE_VALUE_MAX);
+	r = lookup_addr(param, address, &v);
+	buf_free(&v);
+	if (r < 0)
+		log_warn("lookup of %s in %s failed: %s", address, param,
+			 lookup_clnt_error());
+	return r < 0 ? -1 : r;
+}
+
+smtpd_lookup_fn *smtpd_lookup = default_lookup;
+
+/* domain_list - split a domain list, lowercased, tables skipped */
+static int
+domain_list(const char *name, const char *value, char ***out)
+{
+	char  **items;
+	int	n, k = 0;
+
+	if ((n = config_list_split(value, LIST_MAX, &items)) < 0)
+		log_fatal("%s: more than %d entries (use fewer, or a relay host)",
+			  name, LIST_MAX);
+	for (int i = 0; i < n; i++) {
+		if (strchr(items[i], ':') != NULL && items[i][0] != '[') {
+			log_warn("%s: table \"%s\" is not supported here and is "
+				 "ignored (list the domains by name)", name, items[i]);
+			free(items[i]);
+			continue;
+		}
+		str_lower(items[i]);
+		items[k++] = items[i];
+	}
+	*out = items;
+	return k;
+}
+
+static struct netlist *
+net_list(const char *name, const char *value)
+{
+	char	err[256];
+	struct netlist *nl = netlist_parse(value, err, sizeof(err));
+
+	if (nl == NULL)
+		log_fatal("%s: %s (fix it in main.cf)", name, err);
+	return nl;
+}
+
+void
+smtpd_conf_init(void)
+{
+	const char *bare = cfg->smtpd_forbid_bare_newline;
+	uint64_t minfree;
+
+	smtpd_conf.mynetworks = net_list("mynetworks", cfg->mynetworks);
+	smtpd_conf.bare_exclusions = net_list("smtpd_forbid_bare_newline_exclusions",
+					      cfg->smtpd_forbid_bare_newline_exclusions);
+	smtpd_conf.n_mydestination = domain_list("mydestination", cfg->mydestination,
+						 &smtpd_conf.mydestination);
+	smtpd_conf.n_relay_domains = domain_list("relay_domains", cfg->relay_domains,
+						 &smtpd_conf.relay_domains);
+	if ((smtpd_conf.n_discard_ehlo = config_list_split(cfg->smtpd_discard_ehlo_keywords,
+						64, &smtpd_conf.discard_ehlo)) < 0)
+		log_fatal("smtpd_discard_ehlo_keywords: more than 64 entries");
+
+	if (str_casecmp(bare, "reject") == 0)
+		smtpd_conf.bare_reject = true;
+	else if (str_casecmp(bare, "normalize") == 0 || str_casecmp(bare, "yes") == 0)
+		smtpd_conf.bare_reject = false;
+	else if (str_casecmp(bare, "no") == 0) {
+		log_warn("smtpd_forbid_bare_newline = no is taken as normalize: "
+			 "the end of data is always <CR><LF>.<CR><LF>");
+		smtpd_conf.bare_reject = false;
+	} else
+		log_fatal("smtpd_forbid_bare_newline = %s: want normalize or reject",
+			  bare);
+
+	/* Postfix: room for 1.5 messages of the largest size, at least. */
+	minfree = cfg->message_size_limit + cfg->message_size_limit / 2;
+	smtpd_conf.minfree = cfg->queue_minfree > minfree ? cfg->queue_minfree : minfree;
+	if (smtpd_conf.spool_dir == NULL)
+		smtpd_conf.spool_dir = cfg->smtpd_spool_directory;
+	if (smtpd_conf.cleanup_path == NULL)
+		smtpd_conf.cleanup_path = "private/cleanup";
+	smtpd_check_space_reset();
+}
+
+void
+smtpd_conf_free(void)
+{
+	netlist_free(smtpd_conf.mynetworks);
+	netlist_free(smtpd_conf.bare_exclusions);
+	config_list_free(smtpd_conf.mydestination, smtpd_conf.n_mydestination);
+	config_list_free(smtpd_conf.relay_domains, smtpd_conf.n_relay_domains);
+	config_list_free(smtpd_conf.discard_ehlo, smtpd_conf.n_discard_ehlo);
+	memset(&smtpd_conf, 0, sizeof(smtpd_conf));
+}
+
+bool
+smtpd_domain_local(const char *domain)
+{
+	if (domain[0] == 0)
+		return true;
+	for (int i = 0; i < smtpd_conf.n_mydestination; i++)
+		if (str_casecmp(domain, smtpd_conf.mydestination[i]) == 0)
+			return true;
+	return false;
+}
+
+bool
+smtpd_domain_relay(const char *domain)
+{
+	size_t	dl = strlen(domain);
+
+	for (int i = 0; i < smtpd_conf.n_relay_domains; i++) {
+		const char *e = smtpd_conf.relay_domains[i];
+		bool	sub_only = e[0] == '.';
+		size_t	el;
+
+		if (sub_only)
+			e++;
+		el = strlen(e);
+		if (el == 0)
+			continue;
+		if (!sub_only && dl == el && str_casecmp(domain, e) == 0)
+			return true;
+		if (dl > el && domain[dl - el - 1] == '.'
+		    && str_casecmp(domain + dl - el, e) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void
+verdict(struct smtpd_verdict *v, int code, const char *dsn, const char *addr,
+	const char *text)
+{
+	v->code = code;
+	(void) str_copy(v->dsn, sizeof(v->dsn), dsn);
+	(void) str_fmt(v->text, sizeof(v->text), "<%s>: %s", addr, text);
+}
+
+void
+smtpd_check_rcpt(const struct smtpd_session *s, const struct addr *a,
+		 struct smtpd_verdict *v)
+{
+	int	r;
+
+	memset(v, 0, sizeof(*v));
+	if (!a->has_domain && str_casecmp(a->local, "postmaster") == 0)
+		return;
+	if (a->has_domain && !smtpd_domain_local(a->domain)) {
+		if (s->trusted || smtpd_domain_relay(a->domain))
+			return;
+		verdict(v, 554, "5.7.1", a->addr, "Relay access denied");
+		return;
+	}
+	if (cfg->local_recipient_maps[0] == 0 || !cfg->smtpd_reject_unlisted_recipient)
+		return;
+	if ((r = smtpd_lookup("local_recipient_maps", a->addr)) == 1)
+		return;
+	if (r == 0 && cfg->virtual_alias_maps[0] != 0)
+		r = smtpd_lookup("virtual_alias_maps", a->addr);
+	if (r == 1)
+		return;
+	if (r < 0) {
+		verdict(v, 451, "4.3.0", a->addr, "Temporary lookup failure");
+		return;
+	}
+	verdict(v, 550, "5.1.1", a->addr,
+		"Recipient address rejected: User unknown in local recipient table");
+}
+
+static int64_t space_free = -1;
+static uint64_t space_checked;		/* ms; 0: never */
+
+void
+smtpd_check_space_reset(void)
+{
+	space_free = -1;
+	space_checked = 0;
+}
+
+int
+smtpd_check_space(uint64_t declared, uint64_t now_ms)
+{
+	if (space_checked == 0 || now_ms >= space_checked + 1000 || now_ms < space_checked) {
+		space_free = sf_free_space(".");
+		space_checked = now_ms ? now_ms : 1;
+		if (space_free < 0)
+			log_warn("cannot tell the free space of the queue file "
+				 "system: %m");
+	}
+	if (space_free < 0)
+		return 0;		/* don't refuse mail on a statvfs hiccup */
+	if ((uint64_t) space_free < smtpd_conf.minfree
+	    || (uint64_t) space_free - smtpd_conf.minfree < declared)
+		return -1;
+	return 0;
+}

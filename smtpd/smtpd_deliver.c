@@ -1,0 +1,245 @@
+/*
+ * NAME
+ *	smtpd_deliver - the spool file and the hand-off of a message to
+ *	cleanup
+ * SYNOPSIS
+ *	#include "smtpd.h"
+ *
+ *	int fd = smtpd_spool_open();	// at DATA
+ *	smtpd_deliver(s);		// at the end of data
+ *	smtpd_deliver_abort(s);		// session over or cleanup too slow
+ * DESCRIPTION
+ *	smtpd_spool_open() creates an unnamed file (O_TMPFILE, mode 0600)
+ *	in smtpd_spool_directory, relative to the working directory (the
+ *	queue directory, which is the root of the chroot).  It has no
+ *	name, so nothing needs removing when a session dies, and nobody
+ *	else can open it.
+ *
+ *	smtpd_deliver() hands the finished message to cleanup without
+ *	blocking: it connects to private/cleanup, sends the envelope
+ *	(client_name, client_addr, helo, protocol for the Received:
+ *	header; sender; recipients) with the spool descriptor, and puts
+ *	the session in SMTPD_ST_DELIVER, where it reads nothing more from
+ *	its client.  Cleanup's answer arrives as an event and becomes the
+ *	client's reply (smtpd_proto_queued()); the session's deadline
+ *	timer bounds the wait (smtpd_session.c).  When cleanup's listen
+ *	queue is full, the connection is retried every
+ *	SMTPD_CLEANUP_RETRY_MS until the deadline.
+ *
+ *	With -D DIR (standalone tests) the message is written to a file
+ *	DIR/QUEUEID instead, synchronously: envelope lines
+ *	"client_name=", "client_addr=", "helo=", "protocol=",
+ *	"smtputf8=", "sender=", one "rcpt=" per recipient, an empty line,
+ *	then the content exactly as spooled.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup_clnt.h"
+#include "log.h"
+#include "mem.h"
+#include "params.h"
+#include "qid.h"
+#include "smtpd.h"
+#include "str.h"
+
+#define SMTPD_CLEANUP_RETRY_MS	100
+
+int
+smtpd_spool_open(void)
+{
+	return open(smtpd_conf.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* write_all - the whole of p[0..n) to fd */
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t k = write(fd, c, n);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		c += k;
+		n -= (size_t) k;
+	}
+	return 0;
+}
+
+/* write_dir - -D: the message as a file in the working directory */
+static void
+write_dir(struct smtpd_session *s)
+{
+	char	qid[QID_LEN + 1], tmp[QID_LEN + 8];
+	char	buf[64 * 1024];
+	struct buf env;
+	int	fd;
+	ssize_t n;
+	off_t	off = 0;
+
+	qid_new(qid);
+	(void) str_fmt(tmp, sizeof(tmp), ".%s.tmp", qid);
+	buf_init(&env, 4 * 1024 * 1024);
+	(void) buf_appendf(&env, "client_name=%s\nclient_addr=%s\nhelo=%s\n"
+			   "protocol=%s\nsmtputf8=%d\nsender=%s\n", s->name, s->addr,
+			   s->helo, s->esmtp ? "ESMTP" : "SMTP", s->smtputf8, s->sender);
+	for (size_t i = 0; i < s->nrcpt; i++)
+		(void) buf_appendf(&env, "rcpt=%s\n", s->rcpt[i]);
+	(void) buf_putc(&env, '\n');
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || write_all(fd, env.data, env.len) < 0)
+		goto fail;
+	while ((n = pread(s->spool_fd, buf, sizeof(buf), off)) > 0) {
+		if (write_all(fd, buf, (size_t) n) < 0)
+			goto fail;
+		off += n;
+	}
+	if (n < 0 || fsync(fd) < 0 || close(fd) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, qid) < 0) {
+		fd = -1;
+		goto fail;
+	}
+	buf_free(&env);
+	smtpd_proto_queued(s, 0, qid, "");
+	return;
+
+fail:
+	log_warn("cannot write message file %s in the -D directory: %m", tmp);
+	if (fd >= 0)
+		close(fd);
+	(void) unlink(tmp);
+	buf_free(&env);
+	smtpd_proto_queued(s, 4, "", "4.3.0 Error: queue file write error");
+}
+
+static void on_cleanup(struct ev_loop *loop, struct ev_io *io, unsigned revents);
+
+/* done - cleanup answered, or the hand-off failed: reply and go on */
+static void
+done(struct smtpd_session *s, const struct cleanup_result *res)
+{
+	smtpd_deliver_abort(s);
+	smtpd_proto_queued(s, res->status, res->queue_id, res->reason);
+	smtpd_session_resume(s);
+}
+
+/* start - connect and send; false when it must be retried later */
+static bool
+start(struct smtpd_session *s, struct cleanup_result *res)
+{
+	struct cleanup_rcpt_in *rc = xcalloc(s->nrcpt, sizeof(*rc));
+	struct cleanup_envelope env = {
+		.flags = 0,
+		.offset = 0,
+		.length = s->data.size,
+		.client_name = s->name,
+		.client_addr = s->addr,
+		.helo = s->helo[0] ? s->helo : NULL,
+		.protocol = s->esmtp ? "ESMTP" : "SMTP",
+		.uid = -1,
+		.smtputf8 = s->smtputf8,
+		.sender = s->sender,
+		.rcpts = rc,
+		.nrcpts = s->nrcpt,
+	};
+	int	fd;
+
+	for (size_t i = 0; i < s->nrcpt; i++)
+		rc[i].addr = s->rcpt[i];
+	fd = cleanup_clnt_start(&env, s->spool_fd, &s->cl_conn, res);
+	free(rc);
+	if (fd < 0)
+		return errno != EAGAIN;
+	s->cl_fd = fd;
+	ev_io_init(&s->cl_io, fd, on_cleanup, s);
+	ev_io_start(s->loop, &s->cl_io, ipc_conn_pending(&s->cl_conn) ? EV_WRITE : EV_READ);
+	return true;
+}
+
+static void
+on_retry(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct smtpd_session *s = t->data;
+	struct cleanup_result res;
+
+	if (!start(s, &res)) {
+		ev_timer_start(loop, t, SMTPD_CLEANUP_RETRY_MS);
+		return;
+	}
+	if (s->cl_fd < 0)
+		done(s, &res);
+}
+
+static void
+on_cleanup(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	struct smtpd_session *s = io->data;
+	struct cleanup_result res;
+	int	r;
+
+	if (revents & EV_WRITE) {
+		if ((r = ipc_conn_flush(&s->cl_conn)) < 0) {
+			cleanup_clnt_fail(&res, "Error: cannot send to cleanup: %s",
+					  strerror(errno));
+			log_warn("cannot send a message to cleanup: %m");
+			done(s, &res);
+			return;
+		}
+		if (r == 0)
+			ev_io_start(loop, io, EV_READ);
+		return;
+	}
+	if ((r = cleanup_clnt_result(&s->cl_conn, &res)) == 0)
+		return;
+	if (r < 0)
+		log_warn("no valid answer from cleanup for a message from %s[%s]: %s",
+			 s->name, s->addr, res.reason);
+	done(s, &res);
+}
+
+void
+smtpd_deliver(struct smtpd_session *s)
+{
+	struct cleanup_result res;
+
+	if (smtpd_conf.deliver_dir != NULL) {
+		write_dir(s);
+		return;
+	}
+	s->state = SMTPD_ST_DELIVER;
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	ev_timer_init(&s->cl_retry, on_retry, s);
+	if (!start(s, &res)) {
+		ev_timer_start(s->loop, &s->cl_retry, SMTPD_CLEANUP_RETRY_MS);
+		return;
+	}
+	if (s->cl_fd < 0) {			/* refused at once */
+		log_warn("cannot hand a message to cleanup: %s", res.reason);
+		s->state = SMTPD_ST_CMD;
+		smtpd_proto_queued(s, res.status, res.queue_id, res.reason);
+	}
+}
+
+void
+smtpd_deliver_abort(struct smtpd_session *s)
+{
+	ev_timer_stop(s->loop, &s->cl_retry);
+	if (s->cl_fd >= 0) {
+		ev_io_stop(s->loop, &s->cl_io);
+		cleanup_clnt_close(&s->cl_conn);
+		s->cl_fd = -1;
+	}
+}

@@ -1,0 +1,628 @@
+/*
+ * NAME
+ *	smtpd_proto - SMTP commands: parsing, checks, replies
+ * SYNOPSIS
+ *	#include "smtpd.h"
+ *
+ *	smtpd_proto_greet(s);		// 220 banner
+ *	smtpd_proto_line(s, &line);	// one command line
+ *	smtpd_proto_data_line(s, &line);	// one line of message content
+ * DESCRIPTION
+ *	smtpd_proto_line() handles one command line as the line reader
+ *	delivered it and appends the reply to s->out.  Commands (RFC 5321
+ *	section 4.1, with RFC 1869/1870/1652/2034/2920/6531 extensions):
+ *
+ *	EHLO/HELO host	250; the EHLO reply lists PIPELINING, SIZE N,
+ *			VRFY (only when enabled), ENHANCEDSTATUSCODES,
+ *			8BITMIME, SMTPUTF8 (smtputf8_enable), less
+ *			smtpd_discard_ehlo_keywords.  Resets the
+ *			transaction.
+ *	MAIL FROM:<a>	after HELO/EHLO when smtpd_helo_required; the
+ *			null sender <> is allowed.  Parameters: SIZE=N
+ *			(over message_size_limit: 552 5.3.4), BODY=7BIT
+ *			or 8BITMIME, SMTPUTF8; others get 555 5.5.4.
+ *			Too little free space in the queue file system:
+ *			452 4.3.1 Insufficient system storage.
+ *	RCPT TO:<a>	after MAIL; smtpd_check_rcpt() decides; past
+ *			smtpd_recipient_limit: 452 4.5.3 Error: too many
+ *			recipients (counted as an error after
+ *			smtpd_recipient_overshoot_limit more).
+ *	DATA		after an accepted RCPT: 354, then the content
+ *			(smtpd_data.c) until <CR><LF>.<CR><LF>; then the
+ *			message goes to cleanup (smtpd_deliver.c).
+ *	RSET, NOOP	250 2.0.0 Ok
+ *	VRFY		disable_vrfy_command = yes (the default):
+ *			502 5.5.1 VRFY command is disabled, as Postfix.
+ *			Else the address is checked like a recipient:
+ *			252 2.0.0 <address>, or the rejection.
+ *	HELP		214 2.0.0 with the command list
+ *	QUIT		221 2.0.0 Bye, then the connection is closed
+ *	anything else	502 5.5.2 Error: command not recognized; an
+ *			empty line or one holding NUL: 500 5.5.2 Error:
+ *			bad syntax
+ *	A command line longer than line_length_limit is read to its end
+ *	and discarded: 500 5.5.2 Error: command too long.  With
+ *	smtpd_forbid_bare_newline = reject, a command line that ended in
+ *	a bare LF or holds a bare CR is refused with 550 5.5.2 Error:
+ *	bare <LF> received (or <CR>).
+ *
+ *	Every refused command counts as an error.  NOOP, VRFY, RSET
+ *	and HELP past smtpd_junk_command_limit count as errors too.  At
+ *	smtpd_hard_error_limit errors the session ends with 421 4.7.0
+ *	HOSTNAME Error: too many errors; past smtpd_soft_error_limit the
+ *	replies are delayed (smtpd_session.c).
+ *
+ *	Pipelining (RFC 2920 section 3.1): EHLO, HELO, DATA, VRFY, NOOP
+ *	and QUIT may only be the last command of a group.  With
+ *	smtpd_forbid_unauth_pipelining = yes, a client outside mynetworks
+ *	that has sent more input when one of them is read (in the reader
+ *	or in the socket) gets 554 5.5.0 Error: SMTP protocol
+ *	synchronization and is disconnected; the same goes for input
+ *	sent before the greeting (smtpd_session.c).
+ *
+ *	Policy refusals are logged as Postfix does: "NOQUEUE: reject:
+ *	RCPT from NAME[ADDR]: 550 5.1.1 <x@y>: ...; from=<s> to=<x@y>
+ *	proto=ESMTP helo=<h>".
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "dsn.h"
+#include "esmtp_param.h"
+#include "log.h"
+#include "mem.h"
+#include "num.h"
+#include "params.h"
+#include "smtpd.h"
+#include "str.h"
+
+static const struct {
+	const char *verb;
+	enum smtpd_cmd cmd;
+} verbs[] = {
+	{"EHLO", SMTPD_CMD_EHLO}, {"HELO", SMTPD_CMD_HELO},
+	{"MAIL", SMTPD_CMD_MAIL}, {"RCPT", SMTPD_CMD_RCPT},
+	{"DATA", SMTPD_CMD_DATA}, {"RSET", SMTPD_CMD_RSET},
+	{"NOOP", SMTPD_CMD_NOOP}, {"VRFY", SMTPD_CMD_VRFY},
+	{"HELP", SMTPD_CMD_HELP}, {"QUIT", SMTPD_CMD_QUIT},
+};
+
+enum smtpd_cmd
+smtpd_cmd_lookup(const char *verb, size_t n)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (n == 4 && str_ncasecmp(verb, verbs[i].verb, 4) == 0)
+			return verbs[i].cmd;
+	return SMTPD_CMD_UNKNOWN;
+}
+
+static const char *
+proto_name(const struct smtpd_session *s)
+{
+	return s->esmtp ? "ESMTP" : "SMTP";
+}
+
+/* reject_log - the NOQUEUE line Postfix's log readers look for */
+static void
+reject_log(struct smtpd_session *s, const char *stage, int code, const char *dsn,
+	   const char *text, const char *rcpt)
+{
+	smtpd_log(s, "NOQUEUE: reject: %s from %s[%s]: %d %s %s; from=<%s>%s%s%s "
+		  "proto=%s helo=<%s>", stage, s->name, s->addr, code, dsn, text,
+		  s->sender, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "",
+		  proto_name(s), s->helo);
+}
+
+void
+smtpd_proto_reset(struct smtpd_session *s)
+{
+	s->in_mail = false;
+	s->sender[0] = 0;
+	s->smtputf8 = false;
+	s->declared_size = 0;
+	for (size_t i = 0; i < s->nrcpt; i++)
+		free(s->rcpt[i]);
+	s->nrcpt = 0;
+	s->rcpt_tried = 0;
+	if (s->spool_fd >= 0) {
+		close(s->spool_fd);
+		s->spool_fd = -1;
+	}
+	smtpd_data_free(&s->data);
+}
+
+void
+smtpd_proto_greet(struct smtpd_session *s)
+{
+	smtpd_reply(s, 220, NULL, "%s", cfg->smtpd_banner);
+}
+
+size_t
+smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf, size_t sizebuf_len)
+{
+	const char *cand[8];
+	size_t	nc = 0, n = 0;
+
+	if (cfg->message_size_limit > 0)
+		(void) str_fmt(sizebuf, sizebuf_len, "SIZE %llu",
+			       (unsigned long long) cfg->message_size_limit);
+	else
+		(void) str_copy(sizebuf, sizebuf_len, "SIZE");
+	cand[nc++] = "PIPELINING";
+	cand[nc++] = sizebuf;
+	if (!cfg->disable_vrfy_command)
+		cand[nc++] = "VRFY";
+	cand[nc++] = "ENHANCEDSTATUSCODES";
+	cand[nc++] = "8BITMIME";
+	if (cfg->smtputf8_enable)
+		cand[nc++] = "SMTPUTF8";
+	for (size_t i = 0; i < nc && n < max; i++) {
+		size_t	kl = strcspn(cand[i], " ");
+		bool	drop = false;
+
+		for (int d = 0; d < smtpd_conf.n_discard_ehlo; d++)
+			if (strlen(smtpd_conf.discard_ehlo[d]) == kl
+			    && str_ncasecmp(smtpd_conf.discard_ehlo[d], cand[i], kl) == 0)
+				drop = true;
+		if (!drop)
+			out[n++] = cand[i];
+	}
+	return n;
+}
+
+/* ill_pipelining - more input waits where RFC 2920 allows none */
+static bool
+ill_pipelining(struct smtpd_session *s)
+{
+	int	avail = 0;
+	size_t	pend = linebuf_pending(&s->lb);
+
+	if (!cfg->smtpd_forbid_unauth_pipelining || s->trusted)
+		return false;
+	if (pend == 0 && (ioctl(s->rfd, FIONREAD, &avail) < 0 || avail <= 0))
+		return false;
+	smtpd_log(s, "improper command pipelining after %s from %s[%s]: %.*s",
+		  s->where, s->name, s->addr, (int) (pend < 100 ? pend : 100),
+		  s->lb.buf + s->lb.start);
+	smtpd_drop(s, 554, "5.5.0", "Error: SMTP protocol synchronization");
+	return true;
+}
+
+static bool
+cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
+{
+	const char *verb = c == SMTPD_CMD_EHLO ? "EHLO" : "HELO";
+
+	if (n == 0 || n > SMTPD_HELO_MAX || str_has_ctl(arg, n)) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
+		return false;
+	}
+	smtpd_proto_reset(s);
+	memcpy(s->helo, arg, n);
+	s->helo[n] = 0;
+	s->esmtp = c == SMTPD_CMD_EHLO;
+	if (!s->esmtp) {
+		smtpd_reply(s, 250, NULL, "%s", cfg->myhostname);
+	} else {
+		const char *lines[10];
+		char	sizebuf[40];
+		size_t	k;
+
+		lines[0] = cfg->myhostname;
+		k = smtpd_ehlo_keywords(lines + 1, 9, sizebuf, sizeof(sizebuf));
+		smtpd_reply_lines(s, 250, lines, k + 1);
+	}
+	return true;
+}
+
+/* parse_path - "FROM:" / "TO:" then a path; false after a 5xx reply */
+static bool
+parse_path(struct smtpd_session *s, const char *arg, size_t n, const char *prefix,
+	   unsigned flags, struct addr *a, size_t *used)
+{
+	size_t	pl = strlen(prefix);
+	struct addr_error e;
+
+	if (n < pl || str_ncasecmp(arg, prefix, pl) != 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: %s", prefix[0] == 'F'
+			    ? "MAIL FROM:<address>" : "RCPT TO:<address>");
+		return false;
+	}
+	if (addr_parse_path(arg + pl, n - pl, flags, a, used, &e) < 0) {
+		smtpd_reply(s, e.code, e.dsn, "<%.*s>: %s", (int) (n - pl < 256 ? n - pl : 256),
+			    arg + pl, e.text);
+		return false;
+	}
+	*used += pl;
+	return true;
+}
+
+static bool
+cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
+{
+	struct esmtp_param prm[ESMTP_PARAMS_MAX];
+	struct addr_error e;
+	struct addr a;
+	size_t	used, count;
+	uint64_t size = 0;
+	bool	utf8 = false;
+
+	if (cfg->smtpd_helo_required && s->helo[0] == 0) {
+		smtpd_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+		return false;
+	}
+	if (s->in_mail) {
+		smtpd_reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return false;
+	}
+	if (!parse_path(s, arg, n, "FROM:", ADDR_ALLOW_NULL | ADDR_SENDER
+			| (cfg->smtputf8_enable ? ADDR_SMTPUTF8 : 0), &a, &used))
+		return false;
+	if (esmtp_params_parse(arg + used, n - used, prm, ESMTP_PARAMS_MAX, &count, &e) < 0) {
+		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
+		return false;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const char *why;
+
+		if (str_casecmp(prm[i].key, "SIZE") == 0) {
+			if (!prm[i].has_value
+			    || num_parse_u64(prm[i].value, 0, UINT64_MAX, &size, &why) < 0) {
+				smtpd_reply(s, 501, "5.5.4", "Bad message size syntax");
+				return false;
+			}
+		} else if (str_casecmp(prm[i].key, "BODY") == 0) {
+			if (!prm[i].has_value || (str_casecmp(prm[i].value, "7BIT") != 0
+				&& str_casecmp(prm[i].value, "8BITMIME") != 0)) {
+				smtpd_reply(s, 501, "5.5.4", "Unsupported BODY parameter");
+				return false;
+			}
+		} else if (str_casecmp(prm[i].key, "SMTPUTF8") == 0 && cfg->smtputf8_enable
+			   && !prm[i].has_value) {
+			utf8 = true;
+		} else {
+			smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[i].key);
+			return false;
+		}
+	}
+	if (a.has_utf8 && !utf8) {
+		smtpd_reply(s, 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address");
+		return false;
+	}
+	(void) str_copy(s->sender, sizeof(s->sender), a.addr);
+	if (cfg->message_size_limit > 0 && size > cfg->message_size_limit) {
+		reject_log(s, "MAIL", 552, "5.3.4", "Message size exceeds fixed limit", NULL);
+		smtpd_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
+		s->sender[0] = 0;
+		return false;
+	}
+	if (smtpd_check_space(size, ev_now(s->loop)) < 0) {
+		reject_log(s, "MAIL", 452, "4.3.1", "Insufficient system storage", NULL);
+		smtpd_reply(s, 452, "4.3.1", "Insufficient system storage");
+		s->sender[0] = 0;
+		return false;
+	}
+	s->in_mail = true;
+	s->smtputf8 = utf8;
+	s->declared_size = size;
+	smtpd_reply(s, 250, "2.1.0", "Ok");
+	return true;
+}
+
+static bool
+cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
+{
+	struct esmtp_param prm[ESMTP_PARAMS_MAX];
+	struct smtpd_verdict v;
+	struct addr_error e;
+	struct addr a;
+	size_t	used, count;
+
+	if (!s->in_mail) {
+		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return false;
+	}
+	s->rcpt_tried++;
+	if (s->nrcpt >= (size_t) cfg->smtpd_recipient_limit) {
+		smtpd_reply(s, 452, "4.5.3", "Error: too many recipients");
+		/* Postfix: only recipients past the overshoot count as errors. */
+		return s->rcpt_tried <= (size_t) (cfg->smtpd_recipient_limit
+					+ cfg->smtpd_recipient_overshoot_limit);
+	}
+	if (!parse_path(s, arg, n, "TO:", ADDR_ALLOW_NO_DOMAIN
+			| (s->smtputf8 ? ADDR_SMTPUTF8 : 0), &a, &used))
+		return false;
+	if (esmtp_params_parse(arg + used, n - used, prm, ESMTP_PARAMS_MAX, &count, &e) < 0) {
+		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
+		return false;
+	}
+	if (count > 0) {
+		smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[0].key);
+		return false;
+	}
+	smtpd_check_rcpt(s, &a, &v);
+	if (v.code) {
+		reject_log(s, "RCPT", v.code, v.dsn, v.text, a.addr);
+		smtpd_reply(s, v.code, v.dsn, "%s", v.text);
+		return false;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? 2 * s->rcpt_cap : SMTPD_RCPT_INIT;
+		s->rcpt = xreallocarray(s->rcpt, s->rcpt_cap, sizeof(*s->rcpt));
+	}
+	s->rcpt[s->nrcpt++] = xstrdup(a.addr);
+	smtpd_reply(s, 250, "2.1.5", "Ok");
+	return true;
+}
+
+static bool
+cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_line *l)
+{
+	(void) arg;
+	if (n > 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
+		return false;
+	}
+	if (!s->in_mail || (s->nrcpt == 0 && s->rcpt_tried == 0)) {
+		smtpd_reply(s, 503, "5.5.1", "Error: need RCPT command");
+		return false;
+	}
+	if (s->nrcpt == 0) {
+		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
+		return false;
+	}
+	if ((s->spool_fd = smtpd_spool_open()) < 0) {
+		smtpd_log(s, "warning: cannot create a spool file in %s: %m "
+			  "(check smtpd_spool_directory and its owner)", smtpd_conf.spool_dir);
+		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
+		return false;
+	}
+	smtpd_data_begin(&s->data, s->spool_fd, l->end == LB_END_CRLF, s->bare_reject,
+			 cfg->message_size_limit, cfg->header_size_limit);
+	s->state = SMTPD_ST_DATA;
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
+	return true;
+}
+
+static bool
+cmd_vrfy(struct smtpd_session *s, const char *arg, size_t n)
+{
+	struct smtpd_verdict v;
+	struct addr_error e;
+	struct addr a;
+
+	if (cfg->disable_vrfy_command) {
+		smtpd_reply(s, 502, "5.5.1", "VRFY command is disabled");
+		return false;
+	}
+	if (n == 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: VRFY address");
+		return false;
+	}
+	if (addr_parse_path(arg, n, ADDR_ALLOW_NO_DOMAIN | ADDR_ALLOW_NO_BRACKETS
+			    | (cfg->smtputf8_enable ? ADDR_SMTPUTF8 : 0), &a, NULL, &e) < 0) {
+		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
+		return false;
+	}
+	smtpd_check_rcpt(s, &a, &v);
+	if (v.code) {
+		reject_log(s, "VRFY", v.code, v.dsn, v.text, a.addr);
+		smtpd_reply(s, v.code, v.dsn, "%s", v.text);
+		return false;
+	}
+	smtpd_reply(s, 252, "2.0.0", "<%s>", a.addr);
+	return true;
+}
+
+/* after - the error limits, after any command */
+static void
+after(struct smtpd_session *s)
+{
+	char	text[300];
+
+	if (s->closing)
+		return;
+	if (s->errors >= (unsigned) cfg->smtpd_hard_error_limit) {
+		smtpd_log(s, "too many errors after %s from %s[%s]", s->where,
+			  s->name, s->addr);
+		(void) str_fmt(text, sizeof(text), "%s Error: too many errors",
+			       cfg->myhostname);
+		smtpd_drop(s, 421, "4.7.0", text);
+		return;
+	}
+	smtpd_error_delay(s);
+}
+
+void
+smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
+{
+	const char *p = l->data, *arg;
+	size_t	n = l->len, vlen = 0, alen;
+	enum smtpd_cmd c;
+	bool	ok = false;
+
+	if (l->flags & LB_TOO_LONG) {
+		if (l->end == LB_END_NONE)
+			return;			/* discard up to its end */
+		s->errors++;
+		smtpd_reply(s, 500, "5.5.2", "Error: command too long");
+		after(s);
+		return;
+	}
+	if (s->bare_reject && (l->end == LB_END_LF || memchr(p, '\r', n) != NULL)) {
+		bool	lf = l->end == LB_END_LF;
+
+		smtpd_log(s, "warning: bare <%s> received in a command from %s[%s]",
+			  lf ? "LF" : "CR", s->name, s->addr);
+		s->errors++;
+		smtpd_reply(s, 550, "5.5.2", "Error: bare <%s> received", lf ? "LF" : "CR");
+		after(s);
+		return;
+	}
+	while (vlen < n && p[vlen] != ' ')
+		vlen++;
+	c = n == 0 || memchr(p, 0, n) ? SMTPD_CMD_UNKNOWN : smtpd_cmd_lookup(p, vlen);
+	arg = p + vlen;
+	alen = n - vlen;
+	while (alen > 0 && arg[0] == ' ')
+		arg++, alen--;
+	while (alen > 0 && (arg[alen - 1] == ' ' || arg[alen - 1] == '\t'))
+		alen--;
+	s->cmd_total[c]++;
+
+	switch (c) {
+	case SMTPD_CMD_UNKNOWN:
+		s->where = "UNKNOWN";
+		if (n == 0 || memchr(p, 0, n))
+			smtpd_reply(s, 500, "5.5.2", "Error: bad syntax");
+		else
+			smtpd_reply(s, 502, "5.5.2", "Error: command not recognized");
+		break;
+	case SMTPD_CMD_HELO:
+	case SMTPD_CMD_EHLO:
+		s->where = c == SMTPD_CMD_EHLO ? "EHLO" : "HELO";
+		if (ill_pipelining(s))
+			return;
+		ok = cmd_helo(s, c, arg, alen);
+		break;
+	case SMTPD_CMD_MAIL:
+		s->where = "MAIL";
+		ok = cmd_mail(s, arg, alen);
+		break;
+	case SMTPD_CMD_RCPT:
+		s->where = "RCPT";
+		ok = cmd_rcpt(s, arg, alen);
+		break;
+	case SMTPD_CMD_DATA:
+		s->where = "DATA";
+		if (ill_pipelining(s))
+			return;
+		/* Counted good when the message is queued. */
+		if (!cmd_data(s, arg, alen, l))
+			break;
+		return;
+	case SMTPD_CMD_RSET:
+		s->where = "RSET";
+		if (alen > 0) {
+			smtpd_reply(s, 501, "5.5.4", "Syntax: RSET");
+			break;
+		}
+		smtpd_proto_reset(s);
+		smtpd_reply(s, 250, "2.0.0", "Ok");
+		ok = true;
+		break;
+	case SMTPD_CMD_NOOP:
+		s->where = "NOOP";
+		if (ill_pipelining(s))
+			return;
+		smtpd_reply(s, 250, "2.0.0", "Ok");
+		ok = true;
+		break;
+	case SMTPD_CMD_VRFY:
+		s->where = "VRFY";
+		if (ill_pipelining(s))
+			return;
+		ok = cmd_vrfy(s, arg, alen);
+		break;
+	case SMTPD_CMD_HELP:
+		s->where = "HELP";
+		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA "
+			    "RSET NOOP VRFY HELP QUIT");
+		ok = true;
+		break;
+	case SMTPD_CMD_QUIT:
+		s->where = "QUIT";
+		if (ill_pipelining(s))
+			return;
+		smtpd_reply(s, 221, "2.0.0", "Bye");
+		s->cmd_ok[c]++;
+		s->closing = true;
+		return;
+	case SMTPD_CMD_COUNT:
+		log_panic("smtpd_proto_line: bad command");
+	}
+	if (ok)
+		s->cmd_ok[c]++;
+	else
+		s->errors++;
+	if ((c == SMTPD_CMD_NOOP || c == SMTPD_CMD_VRFY || c == SMTPD_CMD_RSET
+	     || c == SMTPD_CMD_HELP) && ++s->junk > (unsigned) cfg->smtpd_junk_command_limit)
+		s->errors++;
+	after(s);
+}
+
+void
+smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
+{
+	int	code;
+	const char *dsn, *text;
+
+	if (!smtpd_data_line(&s->data, l))
+		return;
+	s->where = "END-OF-MESSAGE";
+	s->state = SMTPD_ST_CMD;
+	(void) smtpd_data_finish(&s->data);
+	if (smtpd_data_verdict(&s->data, &code, &dsn, &text)) {
+		if (s->data.flags & SMTPD_DATA_WRITE_ERR) {
+			errno = s->data.write_errno;
+			smtpd_log(s, "warning: spool file write error for %s[%s]: %m",
+				  s->name, s->addr);
+		}
+		reject_log(s, "END-OF-MESSAGE", code, dsn, text, NULL);
+		smtpd_reply(s, code, dsn, "%s", text);
+		smtpd_proto_reset(s);
+		s->errors++;
+		after(s);
+		return;
+	}
+	smtpd_data_free(&s->data);
+	smtpd_deliver(s);
+}
+
+/*
+ * smtpd_proto_queued - cleanup (or the -D writer) has answered for
+ * the message: status 0 queued as qid, 4 or 5 refused with reason
+ * ("4.3.0 text").
+ */
+void
+smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
+		   const char *reason)
+{
+	s->state = SMTPD_ST_CMD;
+	if (status == 0) {
+		log_info("%s: client=%s[%s]", qid, s->name, s->addr);
+		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", qid);
+		s->cmd_ok[SMTPD_CMD_DATA]++;
+		s->messages++;
+	} else {
+		char	dsn[DSN_MAX + 1];
+		size_t	k = dsn_scan(reason, strlen(reason));
+		int	code = status == 5 ? 554 : 451;
+
+		if (k > 0 && dsn_class(reason) == (status == 5 ? '5' : '4') && k <= DSN_MAX) {
+			memcpy(dsn, reason, k);
+			dsn[k] = 0;
+			reason += k;
+			while (*reason == ' ')
+				reason++;
+		} else
+			(void) str_copy(dsn, sizeof(dsn), status == 5 ? "5.0.0" : "4.3.0");
+		if (str_eq(dsn, "5.3.4"))
+			code = 552;
+		else if (str_eq(dsn, "4.3.1"))
+			code = 452;
+		if (reason[0] == 0)
+			reason = status == 5 ? "Error: message refused"
+			    : "Error: queue file write error";
+		reject_log(s, "END-OF-MESSAGE", code, dsn, reason, NULL);
+		smtpd_reply(s, code, dsn, "%s", reason);
+		s->errors++;
+	}
+	smtpd_proto_reset(s);
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	after(s);
+}

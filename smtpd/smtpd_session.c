@@ -1,0 +1,625 @@
+/*
+ * NAME
+ *	smtpd_session - SMTP sessions on the event loop: accept, I/O,
+ *	deadlines, error delays, replies, logging
+ * SYNOPSIS
+ *	#include "smtpd.h"
+ *
+ *	smtpd_listen_start(loop);	// accept on the master's sockets
+ *	smtpd_listen_stop(loop);	// SIGTERM: take nothing new
+ *	smtpd_session_new(loop, rfd, wfd, "192.0.2.1", "25");
+ * DESCRIPTION
+ *	Every session of the process lives on one event loop.  A session
+ *	owns its socket, a line reader (linebuf.h: line_length_limit plus
+ *	one 64 KiB read area), a bounded reply buffer, two timers and the
+ *	state of one mail transaction; nothing else, so a slow client
+ *	costs only itself.
+ *
+ *	Input: when the reader has no complete line, one read() takes
+ *	whatever the client sent (a whole pipelined command group, or a
+ *	large piece of DATA).  The lines are then handled one by one
+ *	(smtpd_proto.c), their replies collected in s->out, and written
+ *	with one write() when the input runs dry (RFC 2920 section 3.2:
+ *	replies are flushed before the server would wait for input).
+ *	Reading stops while replies above SMTPD_OUT_HIGH wait (a client
+ *	that does not read its replies cannot make us buffer without
+ *	bound), while an error delay runs, and while cleanup is working
+ *	on the message.
+ *
+ *	Deadlines (one timer per session, set to the earliest):
+ *	  - with smtpd_per_request_deadline = yes, a command line must
+ *	    arrive whole within smtpd_timeout of the previous one being
+ *	    handled; during DATA the deadline starts at smtpd_timeout and
+ *	    each byte received adds 1/smtpd_min_data_rate seconds, never
+ *	    beyond smtpd_timeout from now (a client trickling bytes is
+ *	    cut off; one sending at the minimum rate is not).  With
+ *	    smtpd_min_data_rate = 0 or smtpd_per_request_deadline = no,
+ *	    every read restarts a full smtpd_timeout.
+ *	  - smtpd_session_deadline bounds the whole session.
+ *	  - while cleanup works on a message, smtpd_timeout bounds its
+ *	    answer instead.
+ *	A deadline that passes ends the session with "421 4.4.2 ... Error:
+ *	timeout exceeded" and a "timeout after COMMAND from CLIENT" log
+ *	line.
+ *
+ *	Error delay (smtpd_error_delay()): once a session has made
+ *	smtpd_soft_error_limit errors, each reply waits
+ *	smtpd_error_sleep_time times the number of errors past the limit
+ *	(plus one), at most smtpd_timeout / 2, before it is sent.  The
+ *	wait is a timer: other sessions go on.
+ *
+ *	Logging: "connect from NAME[ADDR]" and "disconnect from
+ *	NAME[ADDR] ehlo=1 mail=1 rcpt=0/1 ... commands=N/M" (counts of
+ *	good/all commands, "/M" only when some failed) always; every other
+ *	line about a session goes through smtpd_log(), a token bucket per
+ *	session (20 lines, then 10 a minute) so that one abusive client
+ *	cannot flood the log; the disconnect line says how many were
+ *	dropped.
+ *
+ *	The process takes at most smtpd_client_limit sessions; a
+ *	connection beyond that gets "421 4.3.2 Service temporarily
+ *	unavailable" and is closed.  smtpd_listen_stop() stops accepting;
+ *	the process exits when its last session is over.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "master_proto.h"
+#include "mem.h"
+#include "params.h"
+#include "server.h"
+#include "smtp_reply.h"
+#include "smtpd.h"
+#include "str.h"
+
+#define ACCEPT_BURST	64		/* accepts per event: fairness */
+#define LOG_BURST	20
+#define LOG_PER_MINUTE	10
+
+struct ev_loop *smtpd_loop;
+unsigned smtpd_session_count;
+
+static struct smtpd_session *sessions;
+static struct ev_io listeners[MASTER_MAX_LISTEN];
+static int n_listeners;
+static bool stopping;
+static struct log_rate refuse_rate;
+
+static bool step(struct smtpd_session *s);
+
+/* ------------------------------------------------------------------ */
+/* Replies and log lines.                                             */
+
+void
+smtpd_reply(struct smtpd_session *s, int code, const char *dsn, const char *fmt, ...)
+{
+	va_list ap;
+	int	r;
+
+	va_start(ap, fmt);
+	r = smtp_reply_vformat(&s->out, code, dsn, fmt, ap);
+	va_end(ap);
+	if (r < 0 && buf_room(&s->out) > SMTP_REPLY_TEXT_MAX * 2)
+		log_panic("smtpd_reply: cannot format reply %d %s", code, dsn ? dsn : "");
+	if (r < 0)
+		s->closing = true;	/* not reading replies at all: give up */
+}
+
+void
+smtpd_reply_lines(struct smtpd_session *s, int code, const char *const *lines,
+		  size_t n)
+{
+	if (smtp_reply_lines(&s->out, code, NULL, lines, n) < 0)
+		s->closing = true;
+}
+
+void
+smtpd_log(struct smtpd_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!log_rate_ok(&s->lograte, ev_time_ms()))
+		return;
+	va_start(ap, fmt);
+	log_vmsg(LOG_L_INFO, fmt, ap);
+	va_end(ap);
+}
+
+static const char *const cmd_names[SMTPD_CMD_COUNT] = {
+	"helo", "ehlo", "mail", "rcpt", "data", "rset", "noop", "vrfy",
+	"help", "quit", "unknown",
+};
+
+const char *
+smtpd_cmd_name(enum smtpd_cmd c)
+{
+	return (unsigned) c < SMTPD_CMD_COUNT ? cmd_names[c] : "?";
+}
+
+/* smtpd_disconnect_summary - " ehlo=1 mail=1 rcpt=0/1 ... commands=2/3" */
+void
+smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out)
+{
+	unsigned ok = 0, total = 0;
+
+	for (int c = 0; c < SMTPD_CMD_COUNT; c++) {
+		if (s->cmd_total[c] == 0)
+			continue;
+		ok += s->cmd_ok[c];
+		total += s->cmd_total[c];
+		if (s->cmd_ok[c] == s->cmd_total[c])
+			(void) buf_appendf(out, " %s=%u", cmd_names[c], s->cmd_ok[c]);
+		else
+			(void) buf_appendf(out, " %s=%u/%u", cmd_names[c],
+					   s->cmd_ok[c], s->cmd_total[c]);
+	}
+	if (ok == total)
+		(void) buf_appendf(out, " commands=%u", total);
+	else
+		(void) buf_appendf(out, " commands=%u/%u", ok, total);
+}
+
+/* ------------------------------------------------------------------ */
+/* Deadlines and delays.                                              */
+
+void
+smtpd_set_deadline(struct smtpd_session *s, uint64_t ms_from_now)
+{
+	s->request_deadline = ev_now(s->loop) + ms_from_now;
+}
+
+static void
+arm_timer(struct smtpd_session *s)
+{
+	uint64_t now = ev_now(s->loop);
+	uint64_t when = s->request_deadline;
+
+	if (s->state != SMTPD_ST_DELIVER && s->session_deadline < when)
+		when = s->session_deadline;
+	ev_timer_start(s->loop, &s->deadline, when > now ? when - now : 0);
+}
+
+/* data_read - a read of n bytes during DATA moves the deadline */
+static void
+data_read(struct smtpd_session *s, size_t n)
+{
+	uint64_t now = ev_now(s->loop);
+	uint64_t full = now + cfg->smtpd_timeout * 1000;
+	uint64_t when;
+
+	if (!cfg->smtpd_per_request_deadline || cfg->smtpd_min_data_rate <= 0) {
+		s->request_deadline = full;
+		return;
+	}
+	when = s->request_deadline + (uint64_t) n * 1000 / (uint64_t) cfg->smtpd_min_data_rate;
+	s->request_deadline = when < full ? when : full;
+}
+
+void
+smtpd_error_delay(struct smtpd_session *s)
+{
+	uint64_t ms, cap;
+
+	if (s->errors < (unsigned) cfg->smtpd_soft_error_limit
+	    || cfg->smtpd_error_sleep_time == 0 || s->closing)
+		return;
+	ms = cfg->smtpd_error_sleep_time * 1000
+	    * (s->errors - (unsigned) cfg->smtpd_soft_error_limit + 1);
+	cap = cfg->smtpd_timeout * 1000 / 2;
+	if (ms > cap)
+		ms = cap;
+	s->sleeping = true;
+	ev_timer_start(s->loop, &s->sleep, ms);
+}
+
+static void
+on_sleep(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct smtpd_session *s = t->data;
+
+	(void) loop;
+	s->sleeping = false;
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	(void) step(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Session life.                                                      */
+
+static void
+update_io(struct smtpd_session *s)
+{
+	bool	rd = s->need_input && !s->eof && !s->closing && !s->sleeping
+	    && s->state != SMTPD_ST_DELIVER && s->out.len < SMTPD_OUT_HIGH;
+	bool	wr = s->out.len > 0 && !s->sleeping;
+
+	if (s->rfd == s->wfd) {
+		unsigned ev = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
+
+		if (ev == 0)
+			ev_io_stop(s->loop, &s->rio);
+		else if (!ev_io_active(&s->rio) || s->rio.events != ev)
+			ev_io_start(s->loop, &s->rio, ev);
+		return;
+	}
+	if (rd && !ev_io_active(&s->rio))
+		ev_io_start(s->loop, &s->rio, EV_READ);
+	else if (!rd)
+		ev_io_stop(s->loop, &s->rio);
+	if (wr && !ev_io_active(&s->wio))
+		ev_io_start(s->loop, &s->wio, EV_WRITE);
+	else if (!wr)
+		ev_io_stop(s->loop, &s->wio);
+}
+
+/* flush - 0 all written, 1 more to write, -1 the client is gone */
+static int
+flush(struct smtpd_session *s)
+{
+	while (s->out.len > 0) {
+		ssize_t n = write(s->wfd, s->out.data, s->out.len);
+
+		if (n > 0)
+			buf_consume(&s->out, (size_t) n);
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 1;
+		else
+			return -1;
+	}
+	return 0;
+}
+
+static void
+free_rcpts(struct smtpd_session *s)
+{
+	for (size_t i = 0; i < s->nrcpt; i++)
+		free(s->rcpt[i]);
+	s->nrcpt = 0;
+}
+
+void
+smtpd_session_free(struct smtpd_session *s)
+{
+	struct buf line;
+
+	if (s->state == SMTPD_ST_DELIVER)
+		smtpd_deliver_abort(s);
+	if (s->spool_fd >= 0) {
+		close(s->spool_fd);
+		s->spool_fd = -1;
+	}
+	smtpd_data_free(&s->data);
+
+	buf_init(&line, LOG_LINE_MAX);
+	(void) buf_appendf(&line, "disconnect from %s[%s]", s->name, s->addr);
+	smtpd_disconnect_summary(s, &line);
+	if (s->lograte.dropped)
+		(void) buf_appendf(&line, " (%u log lines suppressed)", s->lograte.dropped);
+	log_info("%s", buf_str(&line));
+	buf_free(&line);
+
+	ev_io_stop(s->loop, &s->rio);
+	ev_io_stop(s->loop, &s->wio);
+	ev_timer_stop(s->loop, &s->deadline);
+	ev_timer_stop(s->loop, &s->sleep);
+	if (s->rfd >= 0)
+		close(s->rfd);
+	if (s->wfd >= 0 && s->wfd != s->rfd)
+		close(s->wfd);
+	free_rcpts(s);
+	free(s->rcpt);
+	linebuf_free(&s->lb);
+	buf_free(&s->out);
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	smtpd_session_count--;
+	free(s);
+
+	if (smtpd_conf.standalone)
+		ev_break(smtpd_loop);
+	else if (stopping && smtpd_session_count == 0)
+		server_exit(0);
+}
+
+void
+smtpd_drop(struct smtpd_session *s, int code, const char *dsn, const char *text)
+{
+	smtpd_reply(s, code, dsn, "%s", text);
+	s->closing = true;
+	s->sleeping = false;
+	ev_timer_stop(s->loop, &s->sleep);
+}
+
+/* lost - the client went away or stopped reading */
+static void
+lost(struct smtpd_session *s)
+{
+	if (s->state == SMTPD_ST_DATA)
+		smtpd_log(s, "lost connection after DATA (%llu bytes) from %s[%s]",
+			  (unsigned long long) s->data.size, s->name, s->addr);
+	else
+		smtpd_log(s, "lost connection after %s from %s[%s]", s->where,
+			  s->name, s->addr);
+	smtpd_session_free(s);
+}
+
+/*
+ * step - handle every complete line the reader holds, as far as the
+ * session may go on, then write the replies and set up the events.
+ * Returns false when the session is gone.
+ */
+static bool
+step(struct smtpd_session *s)
+{
+	struct lb_line l;
+	int	r;
+
+	while (!s->closing && !s->sleeping && s->state != SMTPD_ST_DELIVER
+	       && s->out.len < SMTPD_OUT_HIGH) {
+		if (linebuf_get(&s->lb, &l) != LB_LINE) {
+			s->need_input = true;
+			break;
+		}
+		s->need_input = false;
+		if (s->state == SMTPD_ST_DATA)
+			smtpd_proto_data_line(s, &l);
+		else {
+			smtpd_proto_line(s, &l);
+			if (s->state == SMTPD_ST_CMD)
+				smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+		}
+	}
+	if (s->eof && s->need_input && !s->closing && !s->sleeping
+	    && s->state != SMTPD_ST_DELIVER) {
+		(void) flush(s);		/* the client may still read */
+		lost(s);
+		return false;
+	}
+	if (!s->sleeping) {
+		if ((r = flush(s)) < 0) {
+			if (!s->closing) {
+				lost(s);
+				return false;
+			}
+		}
+		if (s->closing && (r != 1)) {
+			smtpd_session_free(s);
+			return false;
+		}
+	}
+	update_io(s);
+	arm_timer(s);
+	return true;
+}
+
+void
+smtpd_session_resume(struct smtpd_session *s)
+{
+	(void) step(s);
+}
+
+static void
+on_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	struct smtpd_session *s = io->data;
+	ssize_t n;
+
+	(void) loop;
+	if (io == &s->rio && (revents & (EV_READ | EV_ERROR)) && s->need_input
+	    && !s->eof) {
+		n = linebuf_fill(&s->lb);
+		if (n > 0) {
+			if (s->state == SMTPD_ST_DATA)
+				data_read(s, (size_t) n);
+			else if (!cfg->smtpd_per_request_deadline)
+				smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK
+				      && errno != EINTR))
+			s->eof = true;
+	}
+	(void) step(s);
+}
+
+static void
+on_deadline(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct smtpd_session *s = t->data;
+	uint64_t now = ev_now(loop);
+
+	if (s->state == SMTPD_ST_DELIVER) {
+		smtpd_log(s, "warning: no answer from cleanup within %llus for "
+			  "a message from %s[%s]; the client was told to retry",
+			  (unsigned long long) cfg->smtpd_timeout, s->name, s->addr);
+		smtpd_deliver_abort(s);
+		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
+		smtpd_proto_reset(s);
+		s->state = SMTPD_ST_CMD;
+		smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+		(void) step(s);
+		return;
+	}
+	if (now >= s->session_deadline) {
+		smtpd_log(s, "session deadline exceeded after %s from %s[%s]",
+			  s->where, s->name, s->addr);
+		smtpd_reply(s, 421, "4.4.2", "%s Error: session time limit exceeded",
+			    cfg->myhostname);
+	} else {
+		if (s->state == SMTPD_ST_DATA)
+			smtpd_log(s, "timeout after DATA (%llu bytes) from %s[%s]",
+				  (unsigned long long) s->data.size, s->name, s->addr);
+		else
+			smtpd_log(s, "timeout after %s from %s[%s]", s->where,
+				  s->name, s->addr);
+		smtpd_reply(s, 421, "4.4.2", "%s Error: timeout exceeded",
+			    cfg->myhostname);
+	}
+	(void) flush(s);		/* one try: the client may be gone */
+	smtpd_session_free(s);
+}
+
+/* pregreet - the client spoke before the greeting (RFC 5321 4.3.1) */
+static bool
+pregreet(struct smtpd_session *s)
+{
+	ssize_t n;
+	struct lb_line l;
+
+	if (!cfg->smtpd_forbid_unauth_pipelining || s->trusted)
+		return false;
+	n = linebuf_fill(&s->lb);
+	if (n == 0) {
+		s->eof = true;
+		return false;
+	}
+	if (n < 0)
+		return false;
+	l.data = s->lb.buf + s->lb.start;
+	l.len = linebuf_pending(&s->lb) < 100 ? linebuf_pending(&s->lb) : 100;
+	smtpd_log(s, "improper command pipelining after CONNECT from %s[%s]: %.*s",
+		  s->name, s->addr, (int) l.len, l.data);
+	smtpd_drop(s, 554, "5.5.0", "Error: SMTP protocol synchronization");
+	return true;
+}
+
+void
+smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
+		  const char *port)
+{
+	struct smtpd_session *s = xcalloc(1, sizeof(*s));
+	uint64_t now = ev_now(loop);
+
+	s->loop = loop;
+	s->rfd = rfd;
+	s->wfd = wfd;
+	(void) str_copy(s->addr, sizeof(s->addr), addr);
+	(void) str_copy(s->port, sizeof(s->port), port);
+	(void) str_copy(s->name, sizeof(s->name), "unknown");
+	s->trusted = netlist_match_str(smtpd_conf.mynetworks, addr);
+	s->bare_reject = smtpd_conf.bare_reject
+	    && !netlist_match_str(smtpd_conf.bare_exclusions, addr);
+	s->spool_fd = -1;
+	s->cl_fd = -1;
+	s->where = "CONNECT";
+	s->state = SMTPD_ST_CMD;
+	s->start_ms = now;
+	s->session_deadline = now + cfg->smtpd_session_deadline * 1000;
+	s->request_deadline = now + cfg->smtpd_timeout * 1000;
+	linebuf_init(&s->lb, rfd, (size_t) cfg->line_length_limit, NULL, NULL);
+	buf_init(&s->out, SMTPD_OUT_MAX);
+	ev_io_init(&s->rio, rfd, on_io, s);
+	ev_io_init(&s->wio, wfd, on_io, s);
+	ev_timer_init(&s->deadline, on_deadline, s);
+	ev_timer_init(&s->sleep, on_sleep, s);
+	log_rate_init(&s->lograte, LOG_BURST, LOG_PER_MINUTE);
+
+	s->next = sessions;
+	if (sessions)
+		sessions->prev = s;
+	sessions = s;
+	smtpd_session_count++;
+
+	log_info("connect from %s[%s]", s->name, s->addr);
+	if (!pregreet(s))
+		smtpd_proto_greet(s);
+	s->need_input = true;
+	(void) step(s);
+}
+
+/* ------------------------------------------------------------------ */
+/* Accepting.                                                         */
+
+/* client_addr - the peer's address as text; v4-mapped shown as IPv4 */
+static void
+client_addr(const struct sockaddr_storage *ss, socklen_t len, char *addr,
+	    size_t asz, char *port, size_t psz)
+{
+	if (ss->ss_family == AF_UNIX
+	    || getnameinfo((const struct sockaddr *) ss, len, addr, (socklen_t) asz,
+			   port, (socklen_t) psz, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		(void) str_copy(addr, asz, "unknown");
+		(void) str_copy(port, psz, "0");
+		return;
+	}
+	if (str_has_prefix_nocase(addr, "::ffff:") && strchr(addr + 7, '.') != NULL)
+		memmove(addr, addr + 7, strlen(addr + 7) + 1);
+}
+
+static void
+on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	(void) revents;
+	for (int i = 0; i < ACCEPT_BURST && !stopping; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		char	addr[64], port[8];
+		int	fd = accept4(io->fd, (struct sockaddr *) &ss, &len,
+				     SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK
+			    && log_rate_ok(&refuse_rate, ev_now(loop)))
+				log_warn("accept on %s: %m", server_service());
+			break;
+		}
+		client_addr(&ss, len, addr, sizeof(addr), port, sizeof(port));
+		if (smtpd_session_count >= (unsigned) cfg->smtpd_client_limit) {
+			static const char busy[] = "421 4.3.2 Service temporarily unavailable\r\n";
+
+			if (log_rate_ok(&refuse_rate, ev_now(loop)))
+				log_warn("too many sessions in this process (%u, "
+					 "smtpd_client_limit): refused %s", smtpd_session_count,
+					 addr);
+			(void) !write(fd, busy, sizeof(busy) - 1);
+			close(fd);
+			continue;
+		}
+		(void) smtpd_session_new(loop, fd, fd, addr, port);
+	}
+}
+
+void
+smtpd_listen_start(struct ev_loop *loop)
+{
+	smtpd_loop = loop;
+	log_rate_init(&refuse_rate, 10, 10);
+	n_listeners = server_listen_count();
+	for (int i = 0; i < n_listeners; i++) {
+		int	fd = server_listen_fd(i);
+		int	fl = fcntl(fd, F_GETFL);
+
+		/* Other smtpd processes accept from the same socket. */
+		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+			log_fatal("listening descriptor %d: %m", fd);
+		ev_io_init(&listeners[i], fd, on_accept, NULL);
+		ev_io_start(loop, &listeners[i], EV_READ);
+	}
+}
+
+void
+smtpd_listen_stop(struct ev_loop *loop)
+{
+	stopping = true;
+	for (int i = 0; i < n_listeners; i++)
+		ev_io_stop(loop, &listeners[i]);
+	if (smtpd_session_count == 0)
+		server_exit(0);
+	log_info("stopping: %u session%s to finish", smtpd_session_count,
+		 smtpd_session_count == 1 ? "" : "s");
+}
