@@ -9,6 +9,8 @@
 #   make install  PREFIX (default /usr/local) and DESTDIR honoured
 #   make deps     install the Debian packages the build and tests need
 #   make bench    benchmarks side by side with Postfix (bench/run)
+#   make fuzz     coverage-guided fuzzing of the parsers (clang, libFuzzer),
+#                 FUZZ_SECONDS per harness; new inputs join fuzz/corpus/
 
 PREFIX      ?= /usr/local
 SBINDIR     ?= $(PREFIX)/sbin
@@ -52,8 +54,11 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all test unit e2e asan run install deps bench clean fuzz
 TEST_BINS   := $(B)/tests/libexec/testsvc
+FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst %,$(B)/fuzz/%,$(FUZZ_NAMES))
+FUZZ_SECONDS ?= 60
 
-all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(TEST_BINS) $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
+all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(TEST_BINS) $(FUZZ_BINS) $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -103,6 +108,25 @@ $(B)/tests/libexec/testsvc: $(B)/obj/tests/testsvc/testsvc.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# Fuzz harnesses: with the replay driver for `make test` (every corpus
+# input stays a regression test), with libFuzzer for `make fuzz`.
+define fuzz_rule
+$(B)/fuzz/$(1): $(B)/obj/fuzz/fuzz_$(1).o $(B)/obj/fuzz/driver.o $(LIBA)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach f,$(FUZZ_NAMES),$(eval $(call fuzz_rule,$(f))))
+
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang (apt-get install clang)"; exit 1; }
+	$(MAKE) B=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" build-fuzz/libpostern.a $(patsubst %,build-fuzz/obj/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+	@for f in $(FUZZ_NAMES); do \
+	    clang -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-$$f build-fuzz/obj/fuzz/fuzz_$$f.o build-fuzz/libpostern.a $(LDLIBS) || exit 1; \
+	    mkdir -p fuzz/corpus/$$f; \
+	    echo "== fuzzing $$f for $(FUZZ_SECONDS)s"; \
+	    build-fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 fuzz/corpus/$$f || exit 1; \
+	done
+
 deps:
 	@tools/deps
 
@@ -133,6 +157,6 @@ install: all
 	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)"
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
