@@ -1,0 +1,212 @@
+/*
+ * NAME
+ *	local - the local delivery agent
+ * SYNOPSIS
+ *	local -c config_dir -n local -t unix	(started by the master)
+ * DESCRIPTION
+ *	local delivers mail for local recipients: to mailboxes (mbox in
+ *	mail_spool_directory or in the home directory, or maildir, per
+ *	home_mailbox), to mailbox_command, and to the files, commands,
+ *	:include: lists and addresses that aliases (alias_maps) and
+ *	users' .forward files name.  Addresses in other domains named
+ *	there are sent on as a new message through cleanup.
+ *
+ *	It serves qmgr over private/local, one connection at a time (a
+ *	single-client server; the master starts more processes as qmgr
+ *	opens more connections, up to local_destination_concurrency_limit
+ *	of them).  A connection carries any number of requests, one
+ *	recipient each, until qmgr closes it.
+ *
+ *	How a recipient is expanded and delivered: local_deliver.c and
+ *	local_expand.c.  Result for each request: delivered, deferred or
+ *	bounced, with an RFC 3463 status code and a reason that qmgr logs
+ *	and puts in a bounce.
+ * PROTOCOL
+ *	private/local (lib/local_clnt.h, docs/INTERNALS.md):
+ *
+ *	LOCAL_REQ_DELIVER, with the queue file's descriptor: "queue_id",
+ *	"sender", "rcpt", "orcpt" str; "index", "arrival", "hdr_off",
+ *	"hdr_len", "body_off", "body_len" num.
+ *
+ *	LOCAL_REP: "status" num (0 delivered, 4 deferred, 5 bounced),
+ *	"dsn" str, "reason" str.
+ *
+ *	A malformed request ends the connection (after a warning).
+ * SECURITY
+ *	local is the only postern daemon that keeps root: it must become
+ *	each recipient in turn.  It is not chrooted (it needs the user
+ *	database, home directories and alias tables) and does not listen
+ *	on anything but private/local (mode 0600, mail_owner), and it
+ *	takes connections only from mail_owner or root (SO_PEERCRED).
+ *
+ *	It trusts nothing in a request: it looks the recipient up
+ *	itself, checks every offset against the descriptor, and never
+ *	lets an envelope address name a file or a command.  Each delivery
+ *	runs in a child that first drops to the recipient's uid and gid
+ *	(or, for files and commands from aliases, to the alias table's
+ *	owner or default_privs), verified as lib/priv.c does, and only
+ *	then opens a mailbox or runs a command.  Mailboxes are opened
+ *	without following symbolic links and checked after the open
+ *	(regular file, one link, the recipient's).  Commands run as
+ *	`/bin/sh -c TEXT` only for text that the administrator (aliases)
+ *	or the user (.forward) wrote, with a clean environment (local_env.c)
+ *	whose values were checked, a time limit, and bounded output.
+ * LOGGING
+ *	qmgr logs the result of each recipient ("to=<...>, relay=local,
+ *	... status=sent (delivered to maildir)").  local logs warnings,
+ *	and one line per destination of an expanded recipient
+ *	("QUEUEID: expanded <RCPT>: mailbox of alice: sent, dsn=2.0.0
+ *	(delivered to mailbox)").
+ * CONFIGURATION PARAMETERS
+ *	alias_maps, allow_mail_to_commands, allow_mail_to_files,
+ *	command_output_limit, command_path, command_time_limit,
+ *	default_privs, deliver_lock_attempts, deliver_lock_delay,
+ *	duplicate_filter_limit, expansion_limit, forward_path,
+ *	home_mailbox, local_recursion_limit, mail_spool_directory,
+ *	mailbox_command, mailbox_delivery_lock, mailbox_size_limit,
+ *	mydestination, myhostname, recipient_delimiter, max_idle, max_use.
+ * BUGS
+ *	A recipient that expands to several destinations is retried as a
+ *	whole after a temporary failure of one of them, so the others may
+ *	get the message twice.  Mail for root is deferred until root has
+ *	an alias: postern never writes a mailbox as root.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "local.h"
+#include "local_clnt.h"
+#include "local_lookup.h"
+#include "log.h"
+#include "params.h"
+#include "priv.h"
+#include "server.h"
+
+#define LOCAL_REQ_MAX		(16 * 1024)	/* request payload bound */
+#define LOCAL_IO_MS		10000		/* one message, once it started */
+
+static uid_t mail_owner_uid = (uid_t) -1;
+
+static void
+local_pre_jail(void)
+{
+	struct priv_user u;
+
+	if (geteuid() != 0)
+		log_fatal("local must run as root (it becomes each recipient in "
+			  "turn); master.cf must say unpriv=n for it");
+	if (priv_lookup(cfg->mail_owner, &u) == 0)
+		mail_owner_uid = u.uid;
+	local_lookup_open();
+}
+
+/* term_pending - SIGTERM arrived (it stays blocked while we serve) */
+static bool
+term_pending(void)
+{
+	sigset_t set;
+
+	return sigpending(&set) == 0 && sigismember(&set, SIGTERM);
+}
+
+/* peer_ok - only qmgr (mail_owner) and root may ask for deliveries */
+static bool
+peer_ok(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == mail_owner_uid)
+		return true;
+	log_warn("refusing a delivery request from uid %ld (not mail_owner)",
+		 (long) cr.uid);
+	return false;
+}
+
+/* wait_request - true when a request is there to read */
+static bool
+wait_request(int fd)
+{
+	uint64_t idle = 0;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int     r = poll(&pfd, 1, 1000);
+
+		if (r > 0)
+			return true;
+		if (r < 0 && errno != EINTR)
+			return false;
+		if (term_pending())
+			return false;
+		if (r == 0 && ++idle >= cfg->max_idle)
+			return false;
+	}
+}
+
+static void
+local_serve(int fd)
+{
+	struct ipc_in in;
+
+	if (!peer_ok(fd))
+		return;
+	ipc_in_init_max(&in, LOCAL_REQ_MAX);
+	while (!term_pending() && wait_request(fd)) {
+		struct local_request rq;
+		struct local_outcome out;
+		struct ipc_msg m;
+		char    why[256];
+		int     qfd = -1, r;
+
+		r = ipc_recv(fd, &in, &qfd, LOCAL_IO_MS);
+		if (r == 1)
+			break;			/* qmgr closed an idle connection */
+		if (r < 0) {
+			if (errno != ECONNRESET)
+				log_warn("delivery request: %s", errno == EPROTO
+					 ? ipc_error(&in) : strerror(errno));
+			break;
+		}
+		if (qfd < 0 || local_request_parse(&in, &rq, why, sizeof(why)) < 0) {
+			log_warn("%s", qfd < 0 ? "delivery request without a queue file" : why);
+			if (qfd >= 0)
+				(void) close(qfd);
+			break;
+		}
+		local_deliver(&rq, qfd, &out);
+		(void) close(qfd);
+		if (local_reply_build(&m, out.status, out.dsn, out.reason) < 0)
+			log_panic("cannot build a delivery reply (dsn %s)", out.dsn);
+		r = ipc_send(fd, &m, -1, LOCAL_IO_MS);
+		ipc_msg_free(&m);
+		if (r < 0) {
+			log_warn("%s: cannot send the delivery result to qmgr: %m", rq.queue_id);
+			break;
+		}
+	}
+	ipc_in_free(&in);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_SINGLE,
+	.allow_root = true,
+	.pre_jail = local_pre_jail,
+	.serve = local_serve,
+	.on_exit = local_lookup_close,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}

@@ -1,0 +1,161 @@
+/*
+ * local_maildir_test - check suite for local/local_maildir.c: unique
+ * names, the maildir tree made on demand, the file in new/ with the
+ * right content and nothing left in tmp/.
+ */
+#include <sys/stat.h>
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check_main.h"
+
+#include "buf.h"
+#include "../../local/local.h"
+#include "safefile.h"
+#include "str.h"
+
+static char dir[] = "/tmp/local_maildir_test.XXXXXX";
+
+static void
+setup(void)
+{
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char    cmd[256];
+
+	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (strncmp(dir, "/tmp/local_maildir_test.", 24) == 0)
+		(void) !system(cmd);
+	(void) str_copy(dir, sizeof(dir), "/tmp/local_maildir_test.XXXXXX");
+}
+
+START_TEST(test_names)
+{
+	char    out[256];
+
+	ck_assert_int_eq(local_maildir_name(out, sizeof(out), 1700000000, 4242, 1,
+					    "mx.example.com"), 0);
+	ck_assert_str_eq(out, "1700000000.4242_1.mx.example.com");
+	ck_assert_int_eq(local_maildir_name(out, sizeof(out), 1, 2, 3, "a/b:c\nd"), 0);
+	ck_assert_str_eq(out, "1.2_3.a\\057b\\072cd");
+	ck_assert_int_eq(local_maildir_name(out, sizeof(out), 1, 2, 3, ""), 0);
+	ck_assert_str_eq(out, "1.2_3.localhost");
+	/* Too small: an error, never a cut name. */
+	ck_assert_int_eq(local_maildir_name(out, 10, 1700000000, 4242, 1, "host"), -1);
+	/* Different sequence numbers give different names. */
+	{
+		char    a[64], b[64];
+
+		(void) local_maildir_name(a, sizeof(a), 5, 6, 1, "h");
+		(void) local_maildir_name(b, sizeof(b), 5, 6, 2, "h");
+		ck_assert_str_ne(a, b);
+	}
+}
+END_TEST
+
+static int
+count(const char *path, char *first, size_t size)
+{
+	DIR    *d = opendir(path);
+	struct dirent *e;
+	int     n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (n++ == 0 && first)
+			(void) str_copy(first, size, e->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+START_TEST(test_deliver)
+{
+	struct local_result r;
+	struct local_msg m;
+	struct stat st;
+	char    qpath[256], md[256], sub[300], name[256], file[600], data[512];
+	int     fd;
+	ssize_t n;
+
+	(void) str_fmt(qpath, sizeof(qpath), "%s/q", dir);
+	fd = open(qpath, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_eq(sf_write_all(fd, "Subject: s\nbody\n", 16), 0);
+	memset(&m, 0, sizeof(m));
+	m.qfd = fd;
+	m.sender = "";
+	m.rcpt = "bob@example.com";
+	m.hdr_off = 0;
+	m.hdr_len = 11;
+	m.body_off = 11;
+	m.body_len = 5;
+
+	(void) str_fmt(md, sizeof(md), "%s/home/Maildir/", dir);
+	/* The parent does not exist: a clean failure, no partial tree. */
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 4);
+	(void) str_fmt(sub, sizeof(sub), "%s/home", dir);
+	ck_assert_int_eq(mkdir(sub, 0755), 0);
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_msg(r.status == 0, "%s %s", r.dsn, r.text);
+	ck_assert_str_eq(r.text, "delivered to maildir");
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 0);
+
+	(void) str_fmt(sub, sizeof(sub), "%stmp", md);
+	ck_assert_int_eq(count(sub, NULL, 0), 0);
+	(void) str_fmt(sub, sizeof(sub), "%scur", md);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	(void) str_fmt(sub, sizeof(sub), "%snew", md);
+	ck_assert_int_eq(count(sub, name, sizeof(name)), 2);
+	ck_assert_ptr_nonnull(strstr(name, ".host"));
+	(void) str_fmt(file, sizeof(file), "%s/%s", sub, name);
+	fd = open(file, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, data, sizeof(data) - 1);
+	ck_assert_int_gt(n, 0);
+	data[n] = '\0';
+	close(fd);
+	ck_assert_str_eq(data, "Return-Path: <>\nDelivered-To: bob@example.com\n"
+			 "Subject: s\n\nbody\n");
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+
+	/* A file where the maildir should be: temporary failure. */
+	(void) str_fmt(md, sizeof(md), "%s/home/notadir", dir);
+	fd = open(md, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 4);
+	close(m.qfd);
+}
+END_TEST
+
+static Suite *
+suite(void)
+{
+	Suite  *s = suite_create("local_maildir");
+	TCase  *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_deliver);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(suite)
