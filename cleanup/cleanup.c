@@ -1,0 +1,210 @@
+/*
+ * NAME
+ *	cleanup - check new mail and write it into the queue
+ * SYNOPSIS
+ *	cleanup -c config_dir -n cleanup -t unix -u -z [-S]	(started by master)
+ * DESCRIPTION
+ *	cleanup is the only writer of incoming/.  smtpd (mail from the
+ *	network), pickup (mail from local users), qmgr (bounces) and local
+ *	(forwarding) hand it a message: the envelope in a SUBMIT request
+ *	and the content as a descriptor.  cleanup trusts none of it: it
+ *	checks every attribute and address, reads the content itself
+ *	within bounds, adds what a message must have, rewrites and expands
+ *	the envelope through the tables, writes the queue file, makes it
+ *	durable, and only then answers "queued".  Then it wakes qmgr.
+ *
+ *	Content: Unix form (LF line ends, no dot-stuffing), header
+ *	section, empty line, body.  cleanup
+ *	  - refuses a message over message_size_limit (5.3.4) and, with a
+ *	    temporary error (4.3.1), one that would leave less than
+ *	    queue_minfree free in the queue file system (0, the default,
+ *	    means 1.5 x message_size_limit, as in Postfix);
+ *	  - keeps at most header_size_limit bytes of headers: the rest is
+ *	    discarded and logged, and the message goes on;
+ *	  - refuses a message with more than hopcount_limit Received:
+ *	    headers (ours included): a mail loop, 5.4.6;
+ *	  - with cleanup_replace_stray_cr_lf (default yes) replaces a CR
+ *	    that does not end a line by a space and drops a CR before an
+ *	    LF, in headers and body: what is stored has LF line ends and
+ *	    nothing that a later hop could read as a line end (SMTP
+ *	    smuggling);
+ *	  - adds Received: at the top, Message-ID: and Date: when
+ *	    missing, and for local submissions From: when missing;
+ *	  - with CLEANUP_F_EXTRACT (sendmail -t) adds the recipients of
+ *	    To:/Cc:/Bcc: (or Resent-To:/Resent-Cc:/Resent-Bcc:) and
+ *	    appends @$myorigin to bare names; Bcc: headers are removed for
+ *	    -t and for every local submission; Return-Path: is removed;
+ *	  - rewrites the sender through sender_canonical_maps and
+ *	    canonical_maps, recipients through recipient_canonical_maps
+ *	    and canonical_maps, then expands recipients through
+ *	    virtual_alias_maps (recursively; a loop or an expansion larger
+ *	    than expansion_limit is a temporary error, as in Postfix),
+ *	    through the lookup service; duplicate recipients are removed.
+ *
+ *	The queue file (lib/qfile.h, docs/INTERNALS.md) is written to
+ *	incoming/.tmp-PID-N, fsynced, renamed to incoming/QUEUEID, and
+ *	the directory fsynced: "queued" is said only after that.  Any
+ *	failure (a full disk, an I/O error, a table that cannot be read)
+ *	is a temporary error, and the temporary file is removed; files left
+ *	by a process that was killed are removed when the next cleanup
+ *	process starts.
+ * WIRE PROTOCOL
+ *	lib/ipc.h messages on private/cleanup (docs/INTERNALS.md,
+ *	"cleanup"; lib/cleanup_clnt.h is the client).  Any number of
+ *	requests per connection, one at a time.
+ *
+ *	CLEANUP_REQ_SUBMIT, with the content descriptor:
+ *	  "flags" num		CLEANUP_F_EXTRACT 1, CLEANUP_F_LOCAL 2,
+ *				CLEANUP_F_BOUNCE 4
+ *	  "offset" num, "length" num	where the message is in the file
+ *	  optional, at most once each, in this order:
+ *	  "client_name" str (host name or "unknown"), "client_addr" str
+ *	  (IPv4 or IPv6), "helo" str, "protocol" str, "sasl_method" str,
+ *	  "sasl_username" str, "uid" num, "fullname" str, "envid" str,
+ *	  "ret" str (FULL or HDRS), "smtputf8" num (0 or 1)
+ *	  "sender" str		"" for the null sender
+ *	  per recipient: optional "orcpt" str, optional "notify" str
+ *	  (NEVER or SUCCESS,FAILURE,DELAY), then "rcpt" str
+ *	CLEANUP_REP:
+ *	  "status" num		0 queued, 4 temporary failure, 5 permanent
+ *	  "queue_id" str	the new queue ID when queued, else ""
+ *	  "reason" str		"X.Y.Z text" when not queued, else ""
+ *
+ *	A request that breaks the protocol (unknown, missing, repeated or
+ *	misordered records, a value outside its syntax or bound, no
+ *	descriptor) is answered with a temporary error and the connection
+ *	is closed; a bad address is answered 5.1.3 (5.1.7 for the sender).
+ * SECURITY
+ *	Unprivileged (mail_owner) and chrooted to the queue directory.
+ *	Every value received is checked before use (cleanup_req.c); the
+ *	content is read with pread() within offset..offset+length, checked
+ *	against fstat(), never trusted to end where the client says, and
+ *	never passed to a shell or used as a format.
+ * LIMITS
+ *	A connection that sends no request for min(ipc_timeout, 300 s) is
+ *	closed.  Recipients per message: cleanup_recipient_limit (5.5.3
+ *	beyond it).  Addresses: 1,024 bytes; attributes: 256 bytes.
+ * CONFIGURATION PARAMETERS
+ *	myhostname, myorigin, mydestination, recipient_delimiter,
+ *	message_size_limit, header_size_limit, hopcount_limit,
+ *	queue_minfree, cleanup_replace_stray_cr_lf,
+ *	cleanup_recipient_limit, expansion_limit, canonical_maps,
+ *	sender_canonical_maps, recipient_canonical_maps,
+ *	virtual_alias_maps, ipc_timeout.
+ * SEE ALSO
+ *	cleanup/cleanup.h (the modules), lib/cleanup_clnt.h, lib/qfile.h.
+ */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "ipc.h"
+#include "log.h"
+#include "params.h"
+#include "server.h"
+#include "str.h"
+
+#define IDLE_MAX_MS	(300 * 1000)
+#define REPLY_MS	10000
+
+static int
+idle_ms(void)
+{
+	uint64_t ms = cfg->ipc_timeout * 1000;
+
+	return (int) (ms < IDLE_MAX_MS ? ms : IDLE_MAX_MS);
+}
+
+static void
+cleanup_pre_jail(void)
+{
+	/* Read the time zone while /etc/localtime is still reachable. */
+	tzset();
+}
+
+static void
+cleanup_post_jail(void)
+{
+	if (cleanup_queue_init() < 0)
+		log_fatal("cannot open the incoming queue directory %s/incoming: %m "
+			  "(run postern init, or check queue_directory)",
+			  cfg->queue_directory);
+	(void) cleanup_queue_sweep();
+}
+
+/* reply - send a result; -1 when the client is gone */
+static int
+reply(int fd, const struct cleanup_result *res)
+{
+	struct ipc_msg m;
+	int     r;
+
+	ipc_msg_init(&m, CLEANUP_REP);
+	(void) ipc_put_num(&m, "status", (uint64_t) res->status);
+	(void) ipc_put_str(&m, "queue_id", res->queue_id);
+	(void) ipc_put_str(&m, "reason", res->reason);
+	r = ipc_send(fd, &m, -1, REPLY_MS);
+	ipc_msg_free(&m);
+	if (r < 0 && res->status == CLEANUP_STAT_OK)
+		log_warn("%s: the client went away before the reply: %m (the "
+			 "message is queued and will be delivered)", res->queue_id);
+	return r;
+}
+
+static void
+cleanup_serve(int fd)
+{
+	struct ipc_in in;
+
+	ipc_in_init_max(&in, CLEANUP_REQ_MAX);
+	for (;;) {
+		struct cleanup_req req;
+		struct cleanup_result res;
+		char    why[256];
+		int     cfd = -1, r;
+
+		r = ipc_recv(fd, &in, &cfd, idle_ms());
+		if (r == 1)
+			break;			/* the client is done */
+		if (r < 0) {
+			if (errno == EPROTO || errno == EMSGSIZE)
+				log_warn("bad request from a client: %s", ipc_error(&in));
+			else if (errno == ETIMEDOUT)
+				log_warn("client sent no request for %d s: closing",
+					 idle_ms() / 1000);
+			break;
+		}
+		if (cleanup_req_parse(&in, &req, why, sizeof(why)) < 0 || cfd < 0) {
+			log_warn("%s from a client: closing the connection",
+				 cfd < 0 ? "a request without a content descriptor" : why);
+			if (cfd >= 0)
+				(void) close(cfd);
+			else
+				cleanup_req_free(&req);
+			cleanup_clnt_fail(&res, "Error: malformed request");
+			(void) reply(fd, &res);
+			break;
+		}
+		cleanup_message(&req, cfd, &res);
+		(void) close(cfd);
+		cleanup_req_free(&req);
+		if (reply(fd, &res) < 0)
+			break;
+	}
+	ipc_in_free(&in);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_SINGLE,
+	.pre_jail = cleanup_pre_jail,
+	.post_jail = cleanup_post_jail,
+	.serve = cleanup_serve,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}

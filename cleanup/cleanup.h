@@ -1,0 +1,215 @@
+/*
+ * NAME
+ *	cleanup.h - the cleanup service's modules
+ * SYNOPSIS
+ *	#include "cleanup.h"
+ * DESCRIPTION
+ *	cleanup.c holds main() and the manual.  The logic lives in files
+ *	that tests/unit/cleanup_*_test.c link directly:
+ *
+ *	cleanup_req.c	the SUBMIT request: strict parsing and checks of
+ *			every attribute (cleanup_req_parse()).
+ *	cleanup_src.c	the content: a bounded pread() reader of
+ *			offset..offset+length of the client's descriptor,
+ *			line by line (cleanup_src_*).
+ *	cleanup_hdr.c	the header section: fed one physical line at a
+ *			time; header_size_limit, hop count, stray CR,
+ *			Bcc removal, recipient extraction, then the added
+ *			Received:, Message-ID:, Date:, From: (cleanup_hdr_*).
+ *	cleanup_body.c	the body: stray CR replacement, copied into the
+ *			queue file (cleanup_body_put()).
+ *	cleanup_addr.c	envelope addresses: syntax, @myorigin, canonical
+ *			maps, virtual alias expansion, duplicate removal
+ *			(cleanup_addr_*, cleanup_rcpts_*).
+ *	cleanup_queue.c	the queue file: temporary name in incoming/,
+ *			fsync, rename, directory fsync, sweep of stale
+ *			temporary files (cleanup_queue_*).
+ *	cleanup_msg.c	one message from request to reply, the log
+ *			lines and the qmgr wake-up (cleanup_message()).
+ */
+#ifndef POSTERN_CLEANUP_H
+#define POSTERN_CLEANUP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "cleanup_clnt.h"
+#include "ipc.h"
+#include "qfile.h"
+#include "qid.h"
+
+#define CLEANUP_ADDR_MAX	1024	/* one envelope address (qfile) */
+#define CLEANUP_ATTR_MAX	256	/* one attribute value */
+#define CLEANUP_HOST_MAX	255	/* client_name, helo */
+#define CLEANUP_FULLNAME_MAX	256
+#define CLEANUP_ENVID_MAX	100	/* RFC 3461 4.4 */
+#define CLEANUP_NOTIFY_MAX	QFILE_NOTIFY_MAX
+#define CLEANUP_MSGID_MAX	998	/* kept for the log line */
+#define CLEANUP_READ_BUF	(64 * 1024)
+#define CLEANUP_CANON_ROUNDS	10	/* canonical mapping applied at most */
+#define CLEANUP_VIRTUAL_DEPTH	1000	/* virtual alias nesting */
+#define CLEANUP_REQ_MAX		IPC_MSG_MAX
+
+/* -- cleanup_req.c ---------------------------------------------------- */
+
+struct cleanup_rcpt {
+	char   *addr;
+	char   *orcpt;			/* or NULL */
+	char   *notify;			/* or NULL */
+};
+
+struct cleanup_req {
+	unsigned flags;
+	uint64_t offset;
+	uint64_t length;
+	char   *client_name;		/* each NULL when absent */
+	char   *client_addr;
+	char   *helo;
+	char   *protocol;
+	char   *sasl_method;
+	char   *sasl_username;
+	long long uid;			/* -1 when absent */
+	char   *fullname;
+	char   *envid;
+	char   *ret;
+	bool	smtputf8;
+	char   *sender;
+	struct cleanup_rcpt *rcpts;
+	size_t	nrcpts;
+};
+
+int	cleanup_req_parse(struct ipc_in *in, struct cleanup_req *req, char *why,
+			  size_t whylen);
+void	cleanup_req_free(struct cleanup_req *req);
+
+/* -- cleanup_src.c ---------------------------------------------------- */
+
+struct cleanup_src {
+	int	fd;
+	uint64_t end;			/* file offset just past the content */
+	uint64_t buf_pos;		/* file offset of buf[0] */
+	char   *buf;
+	size_t	cap;
+	size_t	off;			/* first unread byte in buf */
+	size_t	len;			/* bytes in buf */
+	bool	line_start;		/* the next fragment starts a line */
+	uint64_t frag_pos;		/* file offset of the last fragment */
+};
+
+void	cleanup_src_init(struct cleanup_src *s, int fd, uint64_t offset,
+			 uint64_t length, size_t cap);
+int	cleanup_src_line(struct cleanup_src *s, const char **p, size_t *n,
+			 bool *start, bool *eol);
+uint64_t cleanup_src_tell(const struct cleanup_src *s);
+void	cleanup_src_free(struct cleanup_src *s);
+
+/* -- cleanup_hdr.c ---------------------------------------------------- */
+
+enum { CLEANUP_HDR_MORE, CLEANUP_HDR_END, CLEANUP_HDR_JUNK };
+
+struct cleanup_hdr {
+	unsigned flags;			/* CLEANUP_F_* */
+	size_t	limit;			/* header_size_limit */
+	long long hop_limit;		/* hopcount_limit */
+	bool	replace_cr;		/* cleanup_replace_stray_cr_lf */
+	size_t	xrcpt_max;		/* extracted recipients kept */
+	struct buf cur;			/* the logical header being read */
+	bool	in_header;		/* cur holds a header */
+	struct buf kept;		/* headers kept, LF-terminated */
+	uint64_t discarded;		/* header bytes over the limit */
+	bool	full;			/* the limit was reached */
+	size_t	hops;			/* Received: headers seen */
+	bool	have_msgid, have_date, have_from;
+	char	msgid[CLEANUP_MSGID_MAX + 1];
+	char  **xrcpt;			/* from To/Cc/Bcc */
+	size_t	nxrcpt;
+	char  **xresent;		/* from Resent-To/Cc/Bcc */
+	size_t	nxresent;
+	size_t	xskipped;		/* malformed addresses in those */
+	size_t	xdropped;		/* beyond xrcpt_max */
+};
+
+struct cleanup_hdr_info {
+	const char *qid;
+	const struct timeval *arrival;
+	const char *myhostname;
+	const struct cleanup_req *req;
+	const char *sender;		/* final envelope sender */
+	const char *for_rcpt;		/* "for <...>" or NULL */
+};
+
+void	cleanup_hdr_init(struct cleanup_hdr *h, unsigned flags, size_t limit,
+			 long long hop_limit, bool replace_cr, size_t xrcpt_max);
+int	cleanup_hdr_line(struct cleanup_hdr *h, const char *p, size_t n,
+			 bool start, bool eol);
+void	cleanup_hdr_eof(struct cleanup_hdr *h);
+bool	cleanup_hdr_too_many_hops(const struct cleanup_hdr *h);
+int	cleanup_hdr_finish(struct cleanup_hdr *h, const struct cleanup_hdr_info *info,
+			   struct buf *out);
+void	cleanup_hdr_free(struct cleanup_hdr *h);
+void	cleanup_rfc5322_date(const struct timeval *tv, char *out, size_t size);
+size_t	cleanup_stray_cr(const char *in, size_t n, char *out, bool *pending_cr,
+			 bool last);
+
+/* -- cleanup_body.c --------------------------------------------------- */
+
+int	cleanup_body_put(struct qfile_writer *w, struct cleanup_src *s,
+			 uint64_t body_off, bool replace_cr, int tmpdir_fd,
+			 uint64_t *body_len);
+
+/* -- cleanup_addr.c --------------------------------------------------- */
+
+struct cleanup_rcpts {
+	struct cleanup_rcpt *v;
+	size_t	n;
+	size_t	cap;
+	size_t	max;			/* cleanup_recipient_limit */
+	char  **set;			/* open addressing, lowercase keys */
+	size_t	set_cap;
+};
+
+struct cleanup_err {
+	int	status;			/* CLEANUP_STAT_TEMP or _PERM */
+	char	reason[CLEANUP_REASON_MAX + 1];
+};
+
+int	cleanup_addr_check(const char *in, bool sender, bool utf8, char *out,
+			   size_t outsz, struct cleanup_err *e);
+int	cleanup_addr_canon(const char *specific_param, const char *addr,
+			   char *out, size_t outsz, struct cleanup_err *e);
+void	cleanup_rcpts_init(struct cleanup_rcpts *l, size_t max);
+int	cleanup_rcpts_add(struct cleanup_rcpts *l, const char *addr,
+			  const char *orcpt, const char *notify);
+void	cleanup_rcpts_free(struct cleanup_rcpts *l);
+int	cleanup_addr_virtual(struct cleanup_rcpts *out, const char *addr,
+			     const char *orcpt, const char *notify,
+			     struct cleanup_err *e);
+void	cleanup_err_set(struct cleanup_err *e, int status, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* -- cleanup_queue.c -------------------------------------------------- */
+
+struct cleanup_qfile {
+	int	fd;
+	char	tmp[64];		/* name in incoming/ */
+};
+
+int	cleanup_queue_init(void);
+int	cleanup_queue_dirfd(void);
+int	cleanup_queue_create(struct cleanup_qfile *q);
+int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid);
+void	cleanup_queue_abort(struct cleanup_qfile *q);
+int	cleanup_queue_sweep(void);
+void	cleanup_queue_close(void);
+
+/* -- cleanup_msg.c ---------------------------------------------------- */
+
+void	cleanup_message(const struct cleanup_req *req, int content_fd,
+			struct cleanup_result *res);
+void	cleanup_wake_qmgr(void);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * NAME
+ *	cleanup_clnt - hand a message to the cleanup service
+ * SYNOPSIS
+ *	#include "cleanup_clnt.h"
+ *
+ *	struct cleanup_rcpt_in rcpts[] = {{.addr = "bob@example.com"}};
+ *	struct cleanup_envelope env = {
+ *		.flags = 0, .offset = 0, .length = content_len,
+ *		.client_name = "mx.example.org", .client_addr = "192.0.2.1",
+ *		.helo = "mx.example.org", .protocol = "ESMTP", .uid = -1,
+ *		.sender = "alice@example.org", .rcpts = rcpts, .nrcpts = 1,
+ *	};
+ *	struct cleanup_result res;
+ *
+ *	// Blocking (pickup, qmgr's bounces, local's forwarding):
+ *	if (cleanup_submit(&env, content_fd, &res) != CLEANUP_STAT_OK)
+ *		... res.status 4 or 5, res.reason "4.3.0 ..." ...
+ *	log_info("%s: queued", res.queue_id);
+ *
+ *	// Non-blocking (smtpd's event loop):
+ *	struct ipc_conn conn;
+ *	int fd = cleanup_clnt_start(&env, spool_fd, &conn, &res);
+ *	if (fd < 0) ... reply with res (errno EAGAIN: cleanup's queue of
+ *			connections is full; try again shortly or say 451) ...
+ *	ev_io_init(&io, fd, on_cleanup, sess);
+ *	ev_io_start(loop, &io, ipc_conn_pending(&conn) ? EV_WRITE : EV_READ);
+ *	ev_timer_start(loop, &deadline, CLEANUP_TIMEOUT_MS);
+ *	// in on_cleanup():
+ *	//	EV_WRITE: r = ipc_conn_flush(&conn): 0 -> watch EV_READ only,
+ *	//		  1 -> keep waiting, -1 -> cleanup_clnt_fail(&res, ...)
+ *	//	EV_READ:  switch (cleanup_clnt_result(&conn, &res)) {
+ *	//		  case 0: return;			// more to come
+ *	//		  default: ev_io_stop(); cleanup_clnt_close(&conn);
+ *	//			   reply from res (also after -1: res says 4.3.0)
+ *	//		  }
+ *	// deadline: cleanup_clnt_close(&conn); cleanup_clnt_fail(&res, ...)
+ * DESCRIPTION
+ *	The cleanup service (cleanup/cleanup.c) takes a message's
+ *	envelope and a descriptor of its content, checks everything,
+ *	writes the queue file durably into incoming/ and only then
+ *	answers.  Wire protocol: docs/INTERNALS.md, "cleanup".
+ *
+ *	struct cleanup_envelope describes one submission.  The content
+ *	is length bytes at offset of content_fd (a regular file; the
+ *	caller keeps its descriptor): the message in Unix form (LF line
+ *	ends, no dot-stuffing), header section, empty line, body.  Every
+ *	string is optional (NULL: not sent) except sender (""
+ *	for the null sender); uid < 0 means none.  flags:
+ *	  CLEANUP_F_EXTRACT	take recipients from To/Cc/Bcc (or the
+ *				Resent- ones) too, as sendmail -t does
+ *	  CLEANUP_F_LOCAL	a local submission (sendmail/postdrop):
+ *				a missing From: is added from sender and
+ *				fullname; uid is logged
+ *	  CLEANUP_F_BOUNCE	a notification made by postern itself
+ *				(no Received: header is added)
+ *	Recipients: rcpts[0..nrcpts), each an address and optionally the
+ *	DSN ORCPT (orcpt) and NOTIFY (notify) values.  Zero recipients
+ *	are allowed only with CLEANUP_F_EXTRACT.  One request is at most
+ *	IPC_MSG_MAX bytes (about 3,500 recipients of the longest
+ *	RFC 5321 length): a caller with more submits in several messages.
+ *
+ *	struct cleanup_result: status CLEANUP_STAT_OK (queue_id holds the
+ *	new queue ID), CLEANUP_STAT_TEMP or CLEANUP_STAT_PERM with reason
+ *	"X.Y.Z text" (an RFC 3463 code whose class matches the status,
+ *	then text for the SMTP reply and the log; at most
+ *	CLEANUP_REASON_MAX bytes, printable ASCII).  Anything that goes
+ *	wrong on the way (no service, a timeout, a malformed reply) is a
+ *	temporary failure "4.3.0 ...": the message was not queued, as far
+ *	as the caller can tell, and must not be acknowledged.
+ *
+ *	cleanup_submit() connects to private/cleanup (relative to the
+ *	queue directory, every daemon's working directory), sends the
+ *	request with the descriptor, waits for the reply at most
+ *	CLEANUP_TIMEOUT_MS in all, and closes the connection.  It returns
+ *	res->status.
+ *
+ *	cleanup_clnt_start() connects without blocking (a full listen
+ *	queue is -1 with errno EAGAIN, not a wait), initialises conn and
+ *	queues the request on it; most of the time it is written at once.
+ *	It returns the socket (non-blocking, close-on-exec), or -1 with
+ *	res filled (temporary failure) and nothing left open.
+ *	cleanup_clnt_result() reads what is there and parses the reply:
+ *	1 done (res filled from the reply), 0 not complete yet, -1
+ *	failed (res filled with a temporary failure).  The caller's
+ *	deadline bounds the wait (CLEANUP_TIMEOUT_MS is a good one).
+ *	cleanup_clnt_close() frees conn and closes its socket.
+ *	cleanup_clnt_fail() fills res with a temporary failure "4.3.0
+ *	TEXT" (for the caller's timeouts and write errors).
+ *
+ *	cleanup_clnt_set_path() changes the socket path (tests, or a
+ *	process whose working directory is not the queue directory).
+ *
+ *	cleanup_request_build() fills m (initialised here; the caller
+ *	frees it) with the SUBMIT message of env: 0, or -1 with errno
+ *	(EINVAL: a string holds a NUL or a bad flag; EMSGSIZE: too big).
+ *	cleanup_reply_parse() checks a received CLEANUP_REP message and
+ *	fills res: 0, or -1 for a malformed one (res then says 4.3.0).
+ * SECURITY
+ *	The reply is bounded and checked; a reply that does not make
+ *	sense (status 0 without a valid queue ID, a reason whose class
+ *	does not match the status) is a temporary failure, never success.
+ */
+#ifndef POSTERN_CLEANUP_CLNT_H
+#define POSTERN_CLEANUP_CLNT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ipc.h"
+
+/* Message types (docs/INTERNALS.md, "cleanup"). */
+#define CLEANUP_REQ_SUBMIT	0x0201
+#define CLEANUP_REP		0x0202
+
+#define CLEANUP_SOCKET		"private/cleanup"
+
+/* flags */
+#define CLEANUP_F_EXTRACT	0x1
+#define CLEANUP_F_LOCAL		0x2
+#define CLEANUP_F_BOUNCE	0x4
+#define CLEANUP_F_MASK		0x7
+
+/* reply status */
+#define CLEANUP_STAT_OK		0
+#define CLEANUP_STAT_TEMP	4
+#define CLEANUP_STAT_PERM	5
+
+#define CLEANUP_QID_MAX		31
+#define CLEANUP_REASON_MAX	512
+#define CLEANUP_TIMEOUT_MS	(300 * 1000)	/* RFC 5321 4.5.3.2.6 */
+#define CLEANUP_REP_MAX		4096		/* reply payload */
+
+struct cleanup_rcpt_in {
+	const char *addr;
+	const char *orcpt;		/* DSN ORCPT, or NULL */
+	const char *notify;		/* DSN NOTIFY, or NULL */
+};
+
+struct cleanup_envelope {
+	unsigned flags;
+	uint64_t offset;
+	uint64_t length;
+	const char *client_name;
+	const char *client_addr;
+	const char *helo;
+	const char *protocol;		/* "SMTP", "ESMTP", "ESMTPSA", "local" */
+	const char *sasl_method;
+	const char *sasl_username;
+	long long uid;			/* local submissions; < 0: none */
+	const char *fullname;		/* sendmail -F */
+	const char *envid;		/* DSN ENVID (xtext decoded) */
+	const char *ret;		/* DSN RET: "FULL" or "HDRS" */
+	bool	smtputf8;		/* SMTPUTF8 was given */
+	const char *sender;		/* "" for the null sender */
+	const struct cleanup_rcpt_in *rcpts;
+	size_t	nrcpts;
+};
+
+struct cleanup_result {
+	int	status;			/* CLEANUP_STAT_* */
+	char	queue_id[CLEANUP_QID_MAX + 1];
+	char	reason[CLEANUP_REASON_MAX + 1];
+};
+
+int	cleanup_request_build(struct ipc_msg *m, const struct cleanup_envelope *env);
+int	cleanup_reply_parse(struct ipc_in *in, struct cleanup_result *res);
+int	cleanup_submit(const struct cleanup_envelope *env, int content_fd,
+		       struct cleanup_result *res);
+int	cleanup_clnt_start(const struct cleanup_envelope *env, int content_fd,
+			   struct ipc_conn *conn, struct cleanup_result *res);
+int	cleanup_clnt_result(struct ipc_conn *conn, struct cleanup_result *res);
+void	cleanup_clnt_close(struct ipc_conn *conn);
+void	cleanup_clnt_fail(struct cleanup_result *res, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	cleanup_clnt_set_path(const char *path);
+
+#endif
