@@ -1,8 +1,8 @@
 /*
  * lookup_clnt_test - check suite for lib/lookup_clnt: Postfix's address
- * lookup order and result rewriting (direct mode), and the client's
- * connection handling against a real lookup server in a child process
- * (reconnect once after the service restarts, failure when it is gone).
+ * lookup order and result rewriting, bounds (direct mode).  The
+ * client's connection handling against the real server is tested in
+ * lookup_server_test.c, which links the server.
  */
 #include <check.h>
 #include <errno.h>
@@ -12,19 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
 
 #include "buf.h"
 #include "config.h"
-#include "event.h"
 #include "ipc.h"
 #include "log.h"
 #include "lookup_clnt.h"
 #include "lookup_maps.h"
-#include "../../lookup/lookup_server.h"
 #include "params.h"
 #include "str.h"
 #include "table.h"
@@ -181,79 +178,6 @@ START_TEST(test_get_bounds_and_params)
 }
 END_TEST
 
-/* server - a child running the real lookup server on path */
-static pid_t
-server(const char *path)
-{
-	pid_t   pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		struct ev_loop *loop = ev_loop_new();
-		struct lookup_maps *m = lookup_maps_new(cfg, 0);
-		int     fd = ipc_listen(path, 0600, 16);
-
-		if (fd < 0)
-			_exit(2);
-		lookup_server_init(m, 60000, 16);
-		lookup_server_listen(loop, fd);
-		ev_run(loop);
-		_exit(0);
-	}
-	/* Wait until it listens. */
-	for (int i = 0; i < 200; i++) {
-		int     fd = ipc_connect(path, false);
-
-		if (fd >= 0) {
-			close(fd);
-			break;
-		}
-		usleep(5000);
-	}
-	return pid;
-}
-
-static void
-kill_server(pid_t pid)
-{
-	int     st;
-
-	kill(pid, SIGKILL);
-	waitpid(pid, &st, 0);
-}
-
-START_TEST(test_remote_reconnects_once)
-{
-	char    path[128];
-	struct buf v;
-	pid_t   pid;
-
-	setup_cfg("virtual_alias_maps = inline:{ a=b }\n");
-	(void) str_fmt(path, sizeof(path), "%s/lookup", dir);
-	lookup_clnt_set_path(path);
-	buf_init(&v, TABLE_VALUE_MAX);
-
-	pid = server(path);
-	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), 1);
-	ck_assert_str_eq(buf_str(&v), "b");
-	ck_assert_int_eq(lookup_get("virtual_alias_maps", "zz", &v), 0);
-
-	/* The service restarts: the kept connection is dead, one retry. */
-	kill_server(pid);
-	pid = server(path);
-	ck_assert_msg(lookup_get("virtual_alias_maps", "a", &v) == 1, "%s",
-		      lookup_clnt_error());
-	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "a", &v), 1);
-
-	/* Gone for good: a temporary failure, never "not found". */
-	kill_server(pid);
-	unlink(path);
-	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), -1);
-	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "x@y", &v), -1);
-	buf_free(&v);
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -266,7 +190,6 @@ suite(void)
 	tcase_add_test(tc, test_addr_order_and_rewriting);
 	tcase_add_test(tc, test_addr_without_delimiter);
 	tcase_add_test(tc, test_get_bounds_and_params);
-	tcase_add_test(tc, test_remote_reconnects_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

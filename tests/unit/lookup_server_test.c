@@ -2,17 +2,21 @@
  * lookup_server_test - check suite for the lookup service: request
  * checking (lookup_handle), the connection layer on a real event loop
  * (pipelining, bad requests, idle clients, stop), and table reopening
- * (lookup_maps) when postmap rebuilds a table.
+ * (lookup_maps) when postmap rebuilds a table; and lib/lookup_clnt's
+ * connection handling against the server in a child process (reconnect
+ * once after the service restarts, failure when it is gone).
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -514,6 +518,81 @@ START_TEST(test_conn_max_clients_pauses_accept)
 }
 END_TEST
 
+/* -- lib/lookup_clnt against the real server --------------------------- */
+
+/* server - a child running the real lookup server on path */
+static pid_t
+server(const char *path)
+{
+	pid_t   pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct ev_loop *loop = ev_loop_new();
+		struct lookup_maps *m = lookup_maps_new(cfg, 0);
+		int     fd = ipc_listen(path, 0600, 16);
+
+		if (fd < 0)
+			_exit(2);
+		lookup_server_init(m, 60000, 16);
+		lookup_server_listen(loop, fd);
+		ev_run(loop);
+		_exit(0);
+	}
+	/* Wait until it listens. */
+	for (int i = 0; i < 200; i++) {
+		int     fd = ipc_connect(path, false);
+
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+		usleep(5000);
+	}
+	return pid;
+}
+
+static void
+kill_server(pid_t pid)
+{
+	int     st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+START_TEST(test_remote_reconnects_once)
+{
+	char    path[128];
+	struct buf v;
+	pid_t   pid;
+
+	setup_cfg("alias_maps =\nvirtual_alias_maps = inline:{ a=b }\n");
+	(void) str_fmt(path, sizeof(path), "%s/lookup", dir);
+	lookup_clnt_set_path(path);
+	buf_init(&v, TABLE_VALUE_MAX);
+
+	pid = server(path);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), 1);
+	ck_assert_str_eq(buf_str(&v), "b");
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "zz", &v), 0);
+
+	/* The service restarts: the kept connection is dead, one retry. */
+	kill_server(pid);
+	pid = server(path);
+	ck_assert_msg(lookup_get("virtual_alias_maps", "a", &v) == 1, "%s",
+		      lookup_clnt_error());
+	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "a", &v), 1);
+
+	/* Gone for good: a temporary failure, never "not found". */
+	kill_server(pid);
+	unlink(path);
+	ck_assert_int_eq(lookup_get("virtual_alias_maps", "a", &v), -1);
+	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "x@y", &v), -1);
+	buf_free(&v);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -521,6 +600,7 @@ suite(void)
 	TCase  *tc = tcase_create("core");
 
 	log_init("lookup_server_test", LOG_DEST_STDERR);
+	signal(SIGPIPE, SIG_IGN);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_handle_found_notfound_empty_param);
 	tcase_add_test(tc, test_handle_missing_table_is_temporary_then_found);
@@ -529,6 +609,7 @@ suite(void)
 	tcase_add_test(tc, test_conn_pipelined_requests_and_bad_request_drops);
 	tcase_add_test(tc, test_conn_idle_client_closed_and_stop);
 	tcase_add_test(tc, test_conn_max_clients_pauses_accept);
+	tcase_add_test(tc, test_remote_reconnects_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
