@@ -1,0 +1,139 @@
+/*
+ * NAME
+ *	qmgr - the queue manager
+ * SYNOPSIS
+ *	qmgr -c config_dir -n qmgr -t fifo -u -z	(started by the master)
+ * DESCRIPTION
+ *	qmgr moves mail through the queue.  cleanup writes each accepted
+ *	message into incoming/ and wakes qmgr; qmgr moves it into
+ *	active/ (the messages it holds in memory, at most
+ *	qmgr_message_active_limit of them), decides for each recipient
+ *	which transport delivers it (mydestination and no domain: local;
+ *	transport_maps can say otherwise; other domains: the SMTP
+ *	transport, which does not exist yet, so that mail waits in
+ *	deferred/ with "4.4.1 remote delivery is not available yet"),
+ *	hands the recipients to the delivery agents with bounded
+ *	concurrency, and records each result in the queue file.
+ *
+ *	Then: a message whose recipients are all done is removed; one
+ *	with deferred recipients moves to deferred/ and is tried again
+ *	after a backoff that grows with its age (minimal_backoff_time up
+ *	to maximal_backoff_time) until maximal_queue_lifetime
+ *	(bounce_queue_lifetime for a notification); failed recipients get
+ *	one delivery status notification (RFC 3464) from MAILER-DAEMON
+ *	with the null sender, and a notification that fails goes to
+ *	postmaster once, never back and forth.
+ *
+ *	Details: qmgr_scan.c (wake-ups, scans), qmgr_message.c (one
+ *	message), qmgr_resolve.c (routing, the transport table),
+ *	qmgr_sched.c (queues per transport), qmgr_deliver.c (agent
+ *	connections), qmgr_defer.c (backoff), qmgr_bounce.c
+ *	(notifications).
+ * WAKE-UPS
+ *	The FIFO public/qmgr (the master's descriptor 4): 'W' new mail,
+ *	'F' flush the deferred queue (postqueue -f), 'S' scan everything;
+ *	any other byte counts as 'W'.  Wake-ups are coalesced: at most
+ *	one scan per 50 ms, whatever their rate.
+ * START AND STOP
+ *	At start every file left in active/ by a crash or a stop goes back
+ *	to incoming/, and incoming/ and the due part of deferred/ are
+ *	scanned: nothing that cleanup acknowledged is forgotten.  SIGTERM
+ *	stops scans and new deliveries; deliveries in flight finish (at
+ *	most STOP_GRACE_MS), and the rest stays in active/ for the next
+ *	start.
+ * PROTOCOL
+ *	As a client: private/local (lib/local_clnt.h) for local delivery,
+ *	private/cleanup (lib/cleanup_clnt.h) for notifications,
+ *	private/lookup (lib/lookup_clnt.h) for transport_maps.
+ * LOGGING
+ *	QUEUEID: from=<SENDER>, size=N, nrcpt=N (queue active)
+ *	QUEUEID: to=<RCPT>, relay=local, delay=D, delays=a/b/c/d,
+ *	  dsn=X.Y.Z, status=sent|deferred|bounced (REASON)
+ *	QUEUEID: sender non-delivery notification: NEWID
+ *	QUEUEID: from=<SENDER>, status=expired, returned to sender
+ *	QUEUEID: removed
+ * SECURITY
+ *	qmgr runs as mail_owner, chrooted into the queue directory, in
+ *	one process.  It reads queue files with the strict reader (a bad
+ *	one goes to corrupt/ with a warning) and never decides whose
+ *	rights a delivery uses: local looks each recipient up itself.
+ *	Text that goes into a notification is filtered there
+ *	(qmgr_bounce.c).  It never blocks on a delivery agent, cleanup or
+ *	a wake-up.
+ * CONFIGURATION PARAMETERS
+ *	qmgr_message_active_limit, qmgr_message_recipient_limit,
+ *	queue_run_delay, minimal_backoff_time, maximal_backoff_time,
+ *	maximal_queue_lifetime, bounce_queue_lifetime,
+ *	local_destination_concurrency_limit,
+ *	default_destination_concurrency_limit, command_time_limit (reply
+ *	deadline), mydestination, relay_domains, relayhost,
+ *	transport_maps, local_transport, default_transport,
+ *	relay_transport, bounce_notice_recipient, double_bounce_sender,
+ *	bounce_size_limit, myhostname.
+ */
+#include <sys/resource.h>
+
+#include <stdlib.h>
+
+#include "event.h"
+#include "log.h"
+#include "qmgr.h"
+#include "server.h"
+
+#define STOP_GRACE_MS	8000	/* the master kills after 10 s */
+#define STOP_POLL_MS	50
+
+static struct ev_timer stop_timer;
+static uint64_t stop_deadline;
+
+static void
+qmgr_start(struct ev_loop *loop)
+{
+	struct rlimit rl;
+
+	/* Descriptors are bounded by the design; give the bound room. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		(void) setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	qmgr_deliver_init(loop);
+	qmgr_bounce_init(loop);
+	qmgr_scan_init(loop, server_listen_count() > 0 ? server_listen_fd(0) : -1);
+	qmgr_scan_recover();
+}
+
+static void
+stop_check(struct ev_loop *loop, struct ev_timer *t)
+{
+	if ((qmgr_deliver_busy() == 0 && qmgr_bounce_busy() == 0)
+	    || ev_now(loop) >= stop_deadline) {
+		if (qmgr_deliver_busy() > 0)
+			log_warn("stopping with %zu deliveries in flight; their messages "
+				 "stay in active/", qmgr_deliver_busy());
+		server_exit(0);
+	}
+	ev_timer_start(loop, t, STOP_POLL_MS);
+}
+
+static void
+qmgr_stop(struct ev_loop *loop)
+{
+	qmgr_msg_set_stopping(true);
+	qmgr_scan_stop();
+	qmgr_deliver_close_idle();
+	stop_deadline = ev_now(loop) + STOP_GRACE_MS;
+	ev_timer_init(&stop_timer, stop_check, NULL);
+	ev_timer_start(loop, &stop_timer, 0);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_EVENT,
+	.start = qmgr_start,
+	.stop = qmgr_stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}

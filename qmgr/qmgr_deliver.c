@@ -1,0 +1,398 @@
+/*
+ * NAME
+ *	qmgr_deliver - connections to delivery agents, never blocking
+ * SYNOPSIS
+ *	#include "qmgr.h"
+ *
+ *	qmgr_deliver_init(loop);
+ *	qmgr_deliver_kick(tp);		// start what the limits allow
+ * DESCRIPTION
+ *	A transport's recipients (qmgr_sched.c) go to its agent over
+ *	persistent connections to the agent's socket (private/local), one
+ *	request at a time per connection, at most the transport's
+ *	concurrency limit (local_destination_concurrency_limit)
+ *	connections at once.  Each connection occupies one agent process
+ *	(a single-client server), so a connection that has been idle for
+ *	QMGR_IDLE_MS is closed and the process may retire.
+ *
+ *	Everything is non-blocking: connect() to a UNIX socket does not
+ *	wait (a full listen queue is EAGAIN, tried again shortly), the
+ *	request (with the queue file's descriptor) is queued on an
+ *	ipc_conn and written when the socket takes it, and the reply is
+ *	read by the event loop.  A reply must come within
+ *	command_time_limit plus QMGR_REPLY_SLACK_MS; otherwise, and when
+ *	the connection breaks or the agent says something malformed, the
+ *	recipient is deferred ("4.3.0 lost connection with the local
+ *	delivery agent") and the connection closed.  An agent that cannot
+ *	be reached at all defers what waits for it, and the transport is
+ *	left alone for QMGR_RETRY_MS.
+ *
+ *	While qmgr stops (server_stopping()), nothing new is started;
+ *	requests in flight finish.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ipc.h"
+#include "local_clnt.h"
+#include "log.h"
+#include "mem.h"
+#include "params.h"
+#include "qmgr.h"
+#include "server.h"
+#include "str.h"
+
+#define QMGR_IDLE_MS		3000	/* close an idle agent connection */
+#define QMGR_REPLY_SLACK_MS	60000	/* beyond command_time_limit */
+#define QMGR_RETRY_MS		5000	/* after an agent could not be reached */
+#define QMGR_BACKLOG_MS		100	/* after a full listen queue */
+#define QMGR_REP_MAX		(8 * 1024)
+
+struct qmgr_conn {
+	struct qmgr_transport *tp;
+	int	fd;
+	struct ipc_conn ipc;
+	struct ev_io io;
+	struct ev_timer timer;
+	struct qmgr_rcpt *job;		/* in flight, or NULL: idle */
+	uint64_t open_ms;		/* when connect() was called */
+	uint64_t send_ms;		/* when the request went out */
+	double	conn_delay;		/* for the current job */
+	bool	replied;		/* at least one reply on it */
+	struct qmgr_conn *next;
+};
+
+static struct ev_loop *dloop;
+static size_t nbusy;
+
+static void conn_io(struct ev_loop *, struct ev_io *, unsigned);
+static void conn_timer(struct ev_loop *, struct ev_timer *);
+static void send_job(struct qmgr_conn *c, struct qmgr_rcpt *r);
+
+void
+qmgr_deliver_init(struct ev_loop *loop)
+{
+	dloop = loop;
+}
+
+size_t
+qmgr_deliver_busy(void)
+{
+	return nbusy;
+}
+
+static uint64_t
+now_ms(void)
+{
+	return ev_time_ms();
+}
+
+static void
+conn_close(struct qmgr_conn *c)
+{
+	struct qmgr_conn **pp;
+
+	ev_io_stop(dloop, &c->io);
+	ev_timer_stop(dloop, &c->timer);
+	ipc_conn_free(&c->ipc);
+	(void) close(c->fd);
+	for (pp = &c->tp->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->tp->nconns--;
+	free(c);
+}
+
+/* conn_fail - the connection is lost: defer its job, close, go on */
+static void
+conn_fail(struct qmgr_conn *c, const char *why)
+{
+	struct qmgr_transport *tp = c->tp;
+	struct qmgr_rcpt *r = c->job;
+	uint64_t t = now_ms();
+	char    reason[300];
+
+	if (!c->replied)
+		tp->retry_at_ms = t + QMGR_RETRY_MS / 5;	/* crashes at once? slow down */
+	c->job = NULL;
+	if (r != NULL) {
+		nbusy--;
+		tp->nbusy--;
+	}
+	conn_close(c);
+	if (r != NULL) {
+		(void) str_fmt(reason, sizeof(reason), "lost connection with the %s "
+			       "delivery agent: %s", tp->name, why);
+		qmgr_msg_result(r, 4, "4.3.0", reason, tp->name,
+				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
+	}
+	qmgr_deliver_kick(tp);
+}
+
+static void
+kick_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void) loop;
+	qmgr_deliver_kick(t->data);
+}
+
+static void
+retry_later(struct qmgr_transport *tp, uint64_t ms)
+{
+	if (!tp->timer_ready) {
+		ev_timer_init(&tp->kick_timer, kick_timer, tp);
+		tp->timer_ready = true;
+	}
+	if (!ev_timer_active(&tp->kick_timer))
+		ev_timer_start(dloop, &tp->kick_timer, ms);
+}
+
+/* conn_open - a new connection to tp's agent, or NULL (errno) */
+static struct qmgr_conn *
+conn_open(struct qmgr_transport *tp)
+{
+	struct qmgr_conn *c;
+	int     fd = ipc_connect(tp->service, true);
+
+	if (fd < 0)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->tp = tp;
+	c->fd = fd;
+	c->open_ms = now_ms();
+	ipc_conn_init(&c->ipc, fd, QMGR_REP_MAX);
+	ev_io_init(&c->io, fd, conn_io, c);
+	ev_timer_init(&c->timer, conn_timer, c);
+	c->next = tp->conns;
+	tp->conns = c;
+	tp->nconns++;
+	return c;
+}
+
+/* unreachable - the agent cannot be reached: defer what waits for it */
+static void
+unreachable(struct qmgr_transport *tp, int err)
+{
+	struct qmgr_rcpt *r;
+	char    reason[300];
+	uint64_t t = now_ms();
+
+	(void) str_fmt(reason, sizeof(reason), "cannot connect to the %s delivery "
+		       "agent (%s): %s", tp->name, tp->service, strerror(err));
+	log_warn("%s", reason);
+	tp->retry_at_ms = t + QMGR_RETRY_MS;
+	while ((r = qmgr_sched_take(tp)) != NULL)
+		qmgr_msg_result(r, 4, "4.3.0", reason, "none",
+				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
+}
+
+void
+qmgr_deliver_kick(struct qmgr_transport *tp)
+{
+	uint64_t t = now_ms();
+	int     limit = qmgr_transport_limit(tp);
+
+	if (server_stopping() || tp->service == NULL)
+		return;
+	while (tp->waiting > 0) {
+		struct qmgr_conn *c;
+
+		for (c = tp->conns; c != NULL && c->job != NULL; c = c->next)
+			;
+		if (c == NULL) {
+			if (!qmgr_sched_may_open(tp, limit, t)) {
+				if (tp->nconns < limit && t < tp->retry_at_ms)
+					retry_later(tp, tp->retry_at_ms - t);
+				return;
+			}
+			if ((c = conn_open(tp)) == NULL) {
+				if (errno == EAGAIN) {
+					retry_later(tp, QMGR_BACKLOG_MS);
+					return;
+				}
+				unreachable(tp, errno);
+				return;
+			}
+		}
+		send_job(c, qmgr_sched_take(tp));
+	}
+}
+
+void
+qmgr_deliver_kick_all(void)
+{
+	for (size_t i = 0; i < qmgr_ntransports; i++)
+		if (qmgr_transports[i].waiting > 0)
+			qmgr_deliver_kick(&qmgr_transports[i]);
+}
+
+void
+qmgr_deliver_close_idle(void)
+{
+	for (size_t i = 0; i < qmgr_ntransports; i++) {
+		struct qmgr_conn *c = qmgr_transports[i].conns, *next;
+
+		for (; c != NULL; c = next) {
+			next = c->next;
+			if (c->job == NULL)
+				conn_close(c);
+		}
+	}
+}
+
+static void
+send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
+{
+	struct qmgr_msg *m = r->msg;
+	struct local_request rq;
+	struct ipc_msg msg;
+	uint64_t t = now_ms();
+	int     fd;
+
+	if ((fd = qmgr_msg_fd(m)) < 0) {
+		qmgr_msg_result(r, 4, "4.3.0", "cannot open the queue file", "none",
+				(double) (t - m->active_ms) / 1000.0, 0, 0);
+		return;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.queue_id = m->qid;
+	rq.sender = m->env.sender;
+	rq.rcpt = r->address;
+	rq.orcpt = r->orig ? r->orig : "";
+	rq.index = r->index;
+	rq.arrival = (uint64_t) m->env.arrival.tv_sec;
+	rq.hdr_off = (uint64_t) m->env.hdr_off;
+	rq.hdr_len = m->env.hdr_len;
+	rq.body_off = (uint64_t) m->env.body_off;
+	rq.body_len = m->env.body_len;
+	if (local_request_build(&msg, &rq) < 0) {
+		qmgr_msg_result(r, 5, "5.1.3", "address too long for the delivery agent",
+				"none", (double) (t - m->active_ms) / 1000.0, 0, 0);
+		return;
+	}
+	r->state = QR_INFLIGHT;
+	m->inflight++;
+	c->job = r;
+	c->send_ms = t;
+	c->conn_delay = c->replied ? 0 : (double) (t - c->open_ms) / 1000.0;
+	nbusy++;
+	c->tp->nbusy++;
+	ev_timer_stop(dloop, &c->timer);
+	if (ipc_conn_queue(&c->ipc, &msg, fd) < 0) {
+		ipc_msg_free(&msg);
+		conn_fail(c, strerror(errno));
+		return;
+	}
+	ipc_msg_free(&msg);
+	switch (ipc_conn_flush(&c->ipc)) {
+	case -1:
+		conn_fail(c, strerror(errno));
+		return;
+	case 1:
+		ev_io_start(dloop, &c->io, EV_READ | EV_WRITE);
+		break;
+	default:
+		ev_io_start(dloop, &c->io, EV_READ);
+		break;
+	}
+	ev_timer_start(dloop, &c->timer, cfg->command_time_limit * 1000 + QMGR_REPLY_SLACK_MS);
+}
+
+static void
+got_reply(struct qmgr_conn *c, struct ipc_in *in)
+{
+	struct qmgr_rcpt *r = c->job;
+	struct qmgr_transport *tp = c->tp;
+	struct local_reply rep;
+	char    why[256];
+	uint64_t t = now_ms();
+	double  wait, xfer, conn;
+
+	if (r == NULL) {
+		conn_fail(c, "a reply nobody asked for");
+		return;
+	}
+	if (local_reply_parse(in, &rep, why, sizeof(why)) < 0) {
+		log_warn("%s: bad reply from the %s delivery agent: %s", r->msg->qid,
+			 tp->name, why);
+		conn_fail(c, "malformed reply");
+		return;
+	}
+	c->job = NULL;
+	c->replied = true;
+	nbusy--;
+	tp->nbusy--;
+	wait = (double) (c->send_ms - r->msg->active_ms) / 1000.0;
+	conn = c->conn_delay;
+	xfer = (double) (t - c->send_ms) / 1000.0;
+	ev_timer_stop(dloop, &c->timer);
+	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
+	qmgr_msg_result(r, rep.status, rep.dsn, rep.reason, tp->name, wait, conn, xfer);
+}
+
+static void
+conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	struct qmgr_conn *c = io->data;
+	struct qmgr_transport *tp = c->tp;
+	struct ipc_in in;
+	ssize_t n;
+	int     r;
+
+	if (revents & EV_WRITE) {
+		r = ipc_conn_flush(&c->ipc);
+		if (r < 0) {
+			conn_fail(c, strerror(errno));
+			return;
+		}
+		if (r == 0)
+			ev_io_start(loop, io, EV_READ);
+	}
+	if (!(revents & (EV_READ | EV_ERROR)))
+		return;
+	n = ipc_conn_read(&c->ipc);
+	if (n == 0) {
+		if (c->job != NULL)
+			conn_fail(c, "connection closed");
+		else
+			conn_close(c);		/* the agent retired */
+		return;
+	}
+	if (n < 0 && errno != EAGAIN) {
+		conn_fail(c, strerror(errno));
+		return;
+	}
+	ipc_in_init_max(&in, QMGR_REP_MAX);
+	while ((r = ipc_conn_next(&c->ipc, &in, NULL)) == 1) {
+		got_reply(c, &in);
+		/* got_reply() may have closed c; it handled at most one job. */
+		break;
+	}
+	if (r < 0) {
+		ipc_in_free(&in);
+		conn_fail(c, "protocol error");
+		return;
+	}
+	ipc_in_free(&in);
+	qmgr_deliver_kick(tp);
+}
+
+static void
+conn_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct qmgr_conn *c = t->data;
+
+	(void) loop;
+	if (c->job != NULL) {
+		log_warn("%s: the %s delivery agent did not answer within %llu seconds",
+			 c->job->msg->qid, c->tp->name,
+			 (unsigned long long) (cfg->command_time_limit + QMGR_REPLY_SLACK_MS / 1000));
+		conn_fail(c, "timed out");
+	} else
+		conn_close(c);			/* idle: let the agent retire */
+}

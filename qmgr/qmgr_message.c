@@ -1,0 +1,566 @@
+/*
+ * NAME
+ *	qmgr_message - a message in the active queue, from read to removal
+ * SYNOPSIS
+ *	#include "qmgr.h"
+ *
+ *	qmgr_msg_activate(qid);		// active/QID is there: read, route, queue
+ *	qmgr_msg_result(rcpt, 0, "2.0.0", "delivered to maildir", "local", ...);
+ * DESCRIPTION
+ *	qmgr_msg_activate() reads active/QID with the strict queue file
+ *	reader.  A file that fails the checks is moved to corrupt/ with
+ *	a warning that says why; a file that cannot be read (an I/O
+ *	error) goes back to deferred/ to be tried again.  Then it logs
+ *	"QID: from=<SENDER>, size=N, nrcpt=N (queue active)", takes the
+ *	recipients that are not done yet (no d or f record), resolves
+ *	each (qmgr_resolve.c) and queues it for its transport, or defers
+ *	it at once when the transport has no agent.
+ *
+ *	qmgr_msg_result() records what happened to one recipient: a
+ *	status record appended to the queue file (d, w or f) and the log
+ *	line "QID: to=<RCPT>, relay=R, delay=D, delays=a/b/c/d, dsn=X.Y.Z,
+ *	status=sent|deferred|bounced (REASON)", where a is the time
+ *	before the active queue, b the time in it before the delivery
+ *	started, c the connection set-up and d the delivery.
+ *
+ *	When the last recipient of a message has a result for this
+ *	attempt, the message is finished:
+ *	  - deferred recipients older than maximal_queue_lifetime
+ *	    (bounce_queue_lifetime for a message from the null sender)
+ *	    are failed ("status=expired, returned to sender");
+ *	  - failed recipients get one notification (qmgr_bounce.c); once
+ *	    cleanup has queued it, a b record says so and the log has
+ *	    "QID: sender non-delivery notification: NEWID";
+ *	  - a message with deferred recipients (or whose notification
+ *	    could not be queued) moves to deferred/ with its mtime set to
+ *	    the next attempt (qmgr_backoff());
+ *	  - anything else is done: the file is removed, "QID: removed".
+ *	While qmgr stops, a message is left where it is (active/) when
+ *	finishing it would need a new notification: the next qmgr takes
+ *	it up again.
+ *
+ *	Bounds: at most qmgr_message_active_limit messages and
+ *	qmgr_message_recipient_limit recipients in memory
+ *	(qmgr_has_room(); a message is always taken when none is in
+ *	memory, so one large message cannot stall the queue).  At most
+ *	FD_BUDGET queue files are held open by messages that wait for a
+ *	connection; the others are opened again when their turn comes.
+ *
+ *	qmgr_sanitize() makes text one printable line (control
+ *	characters become spaces), for status records and logs.
+ * SECURITY
+ *	A queue file is read with the strict reader and trusted for
+ *	nothing else: addresses go to the agents, which check them again,
+ *	and into notifications only through qmgr_bounce.c's filters.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mem.h"
+#include "params.h"
+#include "qfile.h"
+#include "qmgr.h"
+#include "safefile.h"
+#include "str.h"
+
+#define FD_BUDGET	256		/* queue files kept open while waiting */
+
+size_t	qmgr_active_count;
+size_t	qmgr_rcpt_count;
+static struct qmgr_msg *active_head;
+static size_t open_fds;
+static bool stopping;
+
+static void finish(struct qmgr_msg *m);
+static void finish_rest(struct qmgr_msg *m, bool keep);
+
+void
+qmgr_msg_set_stopping(bool on)
+{
+	stopping = on;
+}
+
+bool
+qmgr_has_room(void)
+{
+	if (qmgr_active_count == 0)
+		return true;
+	return qmgr_active_count < (size_t) cfg->qmgr_message_active_limit
+	    && qmgr_rcpt_count < (size_t) cfg->qmgr_message_recipient_limit;
+}
+
+void
+qmgr_sanitize(const char *in, char *out, size_t size)
+{
+	size_t  o = 0;
+
+	if (size == 0)
+		return;
+	for (; *in && o + 1 < size; in++)
+		out[o++] = ((unsigned char) *in < ' ' || *in == 0x7f) ? ' ' : *in;
+	out[o] = '\0';
+}
+
+static double
+secs_since(const struct timeval *tv)
+{
+	struct timeval now;
+
+	(void) gettimeofday(&now, NULL);
+	return (double) (now.tv_sec - tv->tv_sec) + (double) (now.tv_usec - tv->tv_usec) / 1e6;
+}
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void
+close_fds(struct qmgr_msg *m)
+{
+	if (m->fd >= 0) {
+		(void) close(m->fd);
+		m->fd = -1;
+		open_fds--;
+	}
+	if (m->afd >= 0) {
+		(void) close(m->afd);
+		m->afd = -1;
+	}
+}
+
+int
+qmgr_msg_fd(struct qmgr_msg *m)
+{
+	char    path[64];
+	const char *why;
+
+	if (m->fd >= 0)
+		return m->fd;
+	(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
+	m->fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, SF_ANY_UID, NULL, &why);
+	if (m->fd >= 0)
+		open_fds++;
+	return m->fd;
+}
+
+/* append - one status record; a failure is logged, not fatal */
+static void
+append(struct qmgr_msg *m, int type, const char *data)
+{
+	char    path[64];
+
+	if (m->afd < 0) {
+		(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
+		m->afd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (m->afd < 0) {
+			log_error("%s: cannot open the queue file to record a result: %m",
+				  m->qid);
+			return;
+		}
+	}
+	if (qfile_append_status(m->afd, type, data) < 0)
+		log_error("%s: cannot record a delivery result in the queue file: %m "
+			  "(the recipient may be tried again)", m->qid);
+}
+
+/* record - the d/w/f record of r */
+static void
+record(struct qmgr_rcpt *r, int type)
+{
+	char    data[QFILE_STATUS_MAX + 1];
+
+	if (type == QF_REC_DONE)
+		(void) str_fmt(data, sizeof(data), "%zu", r->index);
+	else
+		(void) str_fmt(data, sizeof(data), "%zu %s %.3500s", r->index, r->dsn,
+			       r->reason ? r->reason : "");
+	append(r->msg, type, data);
+}
+
+static void
+set_reason(struct qmgr_rcpt *r, const char *dsn, const char *reason)
+{
+	char    clean[QMGR_REASON_MAX];
+
+	(void) str_copy(r->dsn, sizeof(r->dsn), dsn);
+	qmgr_sanitize(reason ? reason : "", clean, sizeof(clean));
+	free(r->reason);
+	r->reason = xstrdup(clean);
+}
+
+/* log_to - the Postfix-shaped delivery log line */
+static void
+log_to(struct qmgr_rcpt *r, const char *relay, const char *status,
+       double b, double c, double d)
+{
+	struct qmgr_msg *m = r->msg;
+	char    delay[32], da[32], db[32], dc[32], dd[32], orig[600];
+	const char *o = r->orig;
+
+	qmgr_fmt_delay(secs_since(&m->env.arrival), delay, sizeof(delay));
+	qmgr_fmt_delay(m->queue_delay, da, sizeof(da));
+	qmgr_fmt_delay(b, db, sizeof(db));
+	qmgr_fmt_delay(c, dc, sizeof(dc));
+	qmgr_fmt_delay(d, dd, sizeof(dd));
+	orig[0] = '\0';
+	if (o != NULL && *o != '\0') {
+		if (str_has_prefix_nocase(o, "rfc822;"))
+			o += 7;
+		while (*o == ' ')
+			o++;
+		if (str_casecmp(o, r->address) != 0)
+			(void) str_fmt(orig, sizeof(orig), ", orig_to=<%.512s>", o);
+	}
+	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/%s/%s, dsn=%s, "
+		 "status=%s (%s)", m->qid, r->address, orig, relay, delay, da, db, dc,
+		 dd, r->dsn, status, r->reason ? r->reason : "");
+}
+
+void
+qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
+		const char *reason, const char *relay, double wait_delay,
+		double conn_delay, double xfer_delay)
+{
+	struct qmgr_msg *m = r->msg;
+
+	if (r->state == QR_INFLIGHT && m->inflight > 0)
+		m->inflight--;
+	set_reason(r, dsn, reason);
+	switch (status) {
+	case 0:
+		r->state = QR_DONE;
+		record(r, QF_REC_DONE);
+		log_to(r, relay, "sent", wait_delay, conn_delay, xfer_delay);
+		break;
+	case 5:
+		r->state = QR_FAILED;
+		record(r, QF_REC_FAIL);
+		log_to(r, relay, "bounced", wait_delay, conn_delay, xfer_delay);
+		break;
+	default:
+		r->state = QR_DEFERRED;
+		record(r, QF_REC_DEFER);
+		log_to(r, relay, "deferred", wait_delay, conn_delay, xfer_delay);
+		break;
+	}
+	/* Not needed while it waits: let other messages have the file. */
+	if (m->inflight == 0 && m->busy > 1 && open_fds > FD_BUDGET)
+		close_fds(m);
+	if (m->busy > 0 && --m->busy == 0)
+		finish(m);
+}
+
+static void
+msg_free(struct qmgr_msg *m)
+{
+	qmgr_bounce_cancel(m);
+	qmgr_sched_drop_msg(m);
+	close_fds(m);
+	if (m->prev)
+		m->prev->next = m->next;
+	else
+		active_head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	qmgr_active_count--;
+	qmgr_rcpt_count -= m->env.nrcpts;
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		free(m->rcpts[i].reason);
+	free(m->rcpts);
+	qfile_env_free(&m->env);
+	free(m);
+	qmgr_scan_room();
+}
+
+/* to_deferred - mtime = next attempt, then into deferred/ */
+static void
+to_deferred(struct qmgr_msg *m)
+{
+	struct timespec ts[2];
+	char    path[64];
+	time_t  now = time(NULL);
+	uint64_t wait = qmgr_backoff(m->env.arrival.tv_sec, now, cfg->minimal_backoff_time,
+				     cfg->maximal_backoff_time);
+
+	(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
+	ts[0].tv_sec = now;
+	ts[0].tv_nsec = 0;
+	ts[1].tv_sec = now + (time_t) wait;
+	ts[1].tv_nsec = 0;
+	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		log_warn("%s: cannot set the next attempt time: %m", m->qid);
+	if (qmgr_move("active", m->qid, "deferred") < 0)
+		log_error("%s: cannot move to deferred/: %m (it stays in active/ "
+			  "until qmgr restarts)", m->qid);
+}
+
+static void
+finish(struct qmgr_msg *m)
+{
+	time_t  now = time(NULL);
+	uint64_t lifetime = m->env.sender[0] == '\0' ? cfg->bounce_queue_lifetime
+	    : cfg->maximal_queue_lifetime;
+	bool    failed = false, expired = false;
+	int     r;
+
+	if (m->bouncing || m->finishing)
+		return;
+	m->finishing = true;
+
+	/* Too old: what is still deferred is returned. */
+	if (qmgr_expired(m->env.arrival.tv_sec, now, lifetime)) {
+		for (size_t i = 0; i < m->env.nrcpts; i++) {
+			struct qmgr_rcpt *rc = &m->rcpts[i];
+
+			if (rc->state != QR_DEFERRED)
+				continue;
+			rc->state = QR_FAILED;
+			record(rc, QF_REC_FAIL);
+			expired = true;
+		}
+		if (expired)
+			log_info("%s: from=<%s>, status=expired, returned to sender",
+				 m->qid, m->env.sender);
+	}
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		if (m->rcpts[i].state == QR_FAILED)
+			failed = true;
+	if (!failed) {
+		finish_rest(m, false);
+		return;
+	}
+	if (stopping) {
+		/* Left in active/: the next qmgr sends the notification. */
+		m->finishing = false;
+		msg_free(m);
+		return;
+	}
+	r = qmgr_bounce_start(m);
+	if (r == 0) {
+		m->bouncing = true;
+		m->finishing = false;
+		return;
+	}
+	if (r == 1) {
+		/* Nothing to send (NOTIFY=NEVER, a dropped postmaster notice). */
+		append(m, QF_REC_BOUNCED, "");
+		for (size_t i = 0; i < m->env.nrcpts; i++)
+			if (m->rcpts[i].state == QR_FAILED)
+				m->rcpts[i].state = QR_BOUNCED;
+		finish_rest(m, false);
+		return;
+	}
+	finish_rest(m, true);
+}
+
+void
+qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,
+		     const char *why)
+{
+	m->bouncing = false;
+	if (ok) {
+		log_info("%s: %s non-delivery notification: %s", m->qid,
+			 m->env.sender[0] == '\0' ? "postmaster" : "sender", queue_id);
+		append(m, QF_REC_BOUNCED, "");
+		for (size_t i = 0; i < m->env.nrcpts; i++)
+			if (m->rcpts[i].state == QR_FAILED)
+				m->rcpts[i].state = QR_BOUNCED;
+	} else {
+		log_warn("%s: cannot queue a non-delivery notification: %s "
+			 "(will try again)", m->qid, why ? why : "unknown error");
+	}
+	m->finishing = true;
+	finish_rest(m, !ok);
+}
+
+/* finish_rest - deferred/ when anything is left to do, else removed */
+static void
+finish_rest(struct qmgr_msg *m, bool keep)
+{
+	char    path[64];
+	bool    deferred = keep;
+
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		if (m->rcpts[i].state == QR_DEFERRED)
+			deferred = true;
+	close_fds(m);
+	if (deferred) {
+		to_deferred(m);
+	} else {
+		(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_error("%s: cannot remove the queue file: %m", m->qid);
+		else
+			log_info("%s: removed", m->qid);
+	}
+	msg_free(m);
+}
+
+/* limits - the reader's bounds, from main.cf */
+static void
+limits(struct qfile_limits *lim)
+{
+	uint64_t body;
+
+	qfile_limits_default(lim);
+	lim->rcpt_max = (size_t) cfg->cleanup_recipient_limit;
+	lim->hdr_max = cfg->header_size_limit + 65536;
+	body = cfg->message_size_limit == 0 ? QFILE_BODY_ABS_MAX
+	    : cfg->message_size_limit + 65536;
+	lim->body_max = body > QFILE_BODY_ABS_MAX ? QFILE_BODY_ABS_MAX : body;
+}
+
+/* defer_now - a recipient that cannot even be queued */
+static void
+defer_now(struct qmgr_rcpt *r, const char *dsn, const char *reason)
+{
+	set_reason(r, dsn, reason);
+	r->state = QR_DEFERRED;
+	record(r, QF_REC_DEFER);
+	log_to(r, "none", "deferred", 0, 0, 0);
+}
+
+int
+qmgr_msg_activate(const char *qid)
+{
+	struct qfile_limits lim;
+	struct qmgr_msg *m;
+	char    path[64], why[512];
+	const char *reason;
+	struct stat st;
+	uint64_t now_ms = mono_ms();
+	int     fd;
+
+	(void) str_fmt(path, sizeof(path), "active/%s", qid);
+	fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, SF_ANY_UID, &st, &reason);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return -1;
+		log_warn("%s: queue file %s: %s: %m; moved to corrupt/", qid, reason, path);
+		(void) qmgr_move("active", qid, "corrupt");
+		return -1;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->fd = fd;
+	m->afd = -1;
+	open_fds++;
+	(void) str_copy(m->qid, sizeof(m->qid), qid);
+	limits(&lim);
+	if (qfile_read(fd, 0, qid, &lim, &m->env, why, sizeof(why)) < 0) {
+		int     err = errno;
+
+		(void) close(fd);
+		open_fds--;
+		free(m);
+		if (err == 0) {
+			log_warn("%s: corrupt queue file moved to corrupt/: %s", qid, why);
+			(void) qmgr_move("active", qid, "corrupt");
+		} else {
+			log_error("%s: cannot read the queue file: %s; trying again later",
+				  qid, why);
+			(void) qmgr_move("active", qid, "deferred");
+		}
+		return -1;
+	}
+	if (m->env.status_truncated) {
+		int     wfd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (wfd < 0 || qfile_repair_tail(wfd, &m->env) < 0)
+			log_warn("%s: cannot cut a damaged status record: %m", qid);
+		else
+			log_warn("%s: a damaged status record at the end was cut off", qid);
+		if (wfd >= 0)
+			(void) close(wfd);
+	}
+
+	m->active_ms = now_ms;
+	m->queue_delay = secs_since(&m->env.arrival);
+	if (m->queue_delay < 0)
+		m->queue_delay = 0;
+	m->rcpts = xcalloc(m->env.nrcpts + 1, sizeof(*m->rcpts));
+	m->next = active_head;
+	if (active_head)
+		active_head->prev = m;
+	active_head = m;
+	qmgr_active_count++;
+	qmgr_rcpt_count += m->env.nrcpts;
+
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,
+		 m->env.sender, (unsigned long long) (m->env.hdr_len + 1 + m->env.body_len),
+		 m->env.nrcpts);
+
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		struct qmgr_rcpt *r = &m->rcpts[i];
+		const struct qfile_rcpt *qr = &m->env.rcpts[i];
+
+		r->msg = m;
+		r->index = i;
+		r->address = qr->address;
+		r->orig = qr->orig;
+		switch (qr->status) {
+		case QF_RCPT_DELIVERED:
+			r->state = QR_DONE;
+			break;
+		case QF_RCPT_FAILED:
+			r->state = qr->bounced ? QR_BOUNCED : QR_FAILED;
+			(void) str_copy(r->dsn, sizeof(r->dsn), qr->dsn ? qr->dsn : "5.0.0");
+			r->reason = xstrdup(qr->reason ? qr->reason : "");
+			break;
+		default:
+			r->state = QR_TODO;
+			break;
+		}
+	}
+
+	/* Route and queue what is left.  busy holds finish() back meanwhile. */
+	m->busy = 1;
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		struct qmgr_rcpt *r = &m->rcpts[i];
+		struct qmgr_route rt;
+
+		if (r->state != QR_TODO)
+			continue;
+		qmgr_resolve(r->address, &rt);
+		if (rt.status != 0) {
+			defer_now(r, rt.dsn, rt.reason);
+			continue;
+		}
+		r->tp = rt.tp;
+		(void) str_copy(r->nexthop, sizeof(r->nexthop), rt.nexthop);
+		qmgr_sched_enqueue((struct qmgr_transport *) rt.tp, r, now_ms);
+		m->busy++;
+	}
+	if (open_fds > FD_BUDGET) {
+		(void) close(m->fd);
+		m->fd = -1;
+		open_fds--;
+	}
+	if (--m->busy == 0)
+		finish(m);
+	else
+		qmgr_deliver_kick_all();
+	return 0;
+}
+
+size_t
+qmgr_msg_inflight(void)
+{
+	size_t  n = 0;
+
+	for (struct qmgr_msg *m = active_head; m != NULL; m = m->next)
+		n += m->inflight;
+	return n;
+}
