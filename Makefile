@@ -77,11 +77,14 @@ $(B)/libexec/$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard $(1)/*.c)) $(LIBA)
 endef
 $(foreach d,$(DAEMONS),$(eval $(call daemon_rule,$(d))))
 
-# A command is cmd/NAME.c plus any cmd/NAME_*.c helpers.
+# A command is cmd/NAME.c plus any cmd/NAME_*.c helpers.  postdrop stays
+# set-group-id postdrop across rebuilds by root, so instances made with
+# postern init from this tree keep working (postern check wants it so).
 define cmd_rule
 $(B)/bin/$(1): $(patsubst %.c,$(B)/obj/%.o,cmd/$(1).c $(wildcard cmd/$(1)_*.c)) $(LIBA)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS_BASE) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$(if $(filter postdrop,$(1)),@if [ "$$$$(id -u)" = 0 ] && getent group postdrop >/dev/null; then chgrp postdrop $$@ && chmod 2755 $$@; fi)
 endef
 $(foreach c,$(COMMANDS),$(eval $(call cmd_rule,$(c))))
 

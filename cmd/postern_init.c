@@ -15,7 +15,9 @@
  * SECURITY
  *	Must run as root: the queue tree belongs to mail_owner.  Creates
  *	the system user "postern" and group "postdrop" with groupadd and
- *	useradd (execve, fixed arguments) when they are missing.
+ *	useradd (execve, fixed arguments) when they are missing.  Makes
+ *	$command_directory/postdrop root:setgid_group mode 2755, the one
+ *	set-group-id program (local submission through sendmail).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -92,6 +94,39 @@ write_new(const char *path, const char *text, mode_t mode)
 		fprintf(stderr, "postern: init: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * setgid_postdrop - postdrop is the one set-group-id program: owner root,
+ * group setgid_group, mode 2755 (see SECURITY in cmd/postdrop.c).
+ */
+static int
+setgid_postdrop(const struct params *p, struct buf *err)
+{
+	char    path[4096];
+	uid_t	owner;
+	gid_t	owner_gid, sgid;
+	struct stat st;
+	int     fd;
+
+	if (qtree_user_ids(p, &owner, &owner_gid, &sgid, err) < 0)
+		return -1;
+	(void) str_fmt(path, sizeof(path), "%s/postdrop", p->command_directory);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		fprintf(stderr, "postern: init: %s: %s (sendmail needs it; build it, "
+			"then run init again)\n", path, strerror(errno));
+		return 0;
+	}
+	/* fchown() clears the set-id bits, so the mode comes after it. */
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
+	    || fchown(fd, 0, sgid) < 0 || fchmod(fd, 02755) < 0) {
+		buf_appendf(err, "cannot make %s set-group-id %s: %s\n", path,
+			    p->setgid_group, strerror(errno ? errno : EPERM));
+		close(fd);
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -216,6 +251,10 @@ postern_init(int argc, char **argv)
 		return 1;
 	}
 	if (qtree_create(p, &err) < 0) {
+		fprintf(stderr, "postern: init: %s", buf_str(&err));
+		return 1;
+	}
+	if (setgid_postdrop(p, &err) < 0) {
 		fprintf(stderr, "postern: init: %s", buf_str(&err));
 		return 1;
 	}

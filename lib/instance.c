@@ -6,6 +6,7 @@
  *	master's refusal to start, so they can never disagree.
  */
 #include <errno.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,6 +57,37 @@ check_abs(const char *name, const char *value, struct buf *problems)
 	return 0;
 }
 
+/*
+ * check_postdrop - sendmail can submit only through a set-group-id
+ * postdrop (cmd/postdrop.c, SECURITY).
+ */
+static int
+check_postdrop(const struct params *p, struct buf *problems)
+{
+	char    path[4096];
+	struct stat st;
+	struct group *gr = getgrnam(p->setgid_group);
+
+	(void) str_fmt(path, sizeof(path), "%s/postdrop", p->command_directory);
+	if (lstat(path, &st) < 0) {
+		buf_appendf(problems, "%s: %s: sendmail cannot submit mail (check "
+			    "command_directory = %s)\n", path, strerror(errno),
+			    p->command_directory);
+		return 1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 || gr == NULL || st.st_gid != gr->gr_gid
+	    || (st.st_mode & 07777) != 02755) {
+		buf_appendf(problems, "%s: not set-group-id %s (owner uid %lu, gid %lu, "
+			    "mode %04o; want root:%s 2755): sendmail cannot write the "
+			    "maildrop queue; run postern init to fix\n", path,
+			    p->setgid_group, (unsigned long) st.st_uid,
+			    (unsigned long) st.st_gid, (unsigned) (st.st_mode & 07777),
+			    p->setgid_group);
+		return 1;
+	}
+	return 0;
+}
+
 int
 instance_check(const struct instance *in, struct buf *problems)
 {
@@ -69,6 +101,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	if (n > 0)
 		return n;
 	n += qtree_check(p, problems);
+	n += check_postdrop(p, problems);
 	for (size_t i = 0; i < in->mc.n; i++) {
 		const struct mastercf_entry *e = &in->mc.v[i];
 		char    path[4096];

@@ -14,8 +14,9 @@
  *	descriptor instead (the master's way: see config.h).
  *	instance_check() then looks at what the files point to: the queue
  *	tree's owners and modes (qtree_check), that each master.cf command
- *	exists and is executable in daemon_directory, and that the
- *	important paths are absolute.  It appends one line per problem and
+ *	exists and is executable in daemon_directory, that
+ *	command_directory/postdrop is set-group-id setgid_group (root,
+ *	mode 2755), and that the important paths are absolute.  It appends one line per problem and
  *	returns their number.  `postern check` prints them; the master
  *	refuses to start while there are any.
  *	instance_free() releases what instance_load() made.
