@@ -113,8 +113,15 @@ act(enum action a, int q, const char *id)
 		scan_qmgr = true;
 		break;
 	case A_REQUEUE:
-		if (q == 0)
-			return 1;		/* already there */
+		if (q == 0) {
+			struct stat st;
+
+			/* Already in incoming/: the queue manager takes it anyway. */
+			if (lstat(from, &st) < 0)
+				goto missing;
+			wake_qmgr = true;
+			break;
+		}
 		(void) str_fmt(to, sizeof(to), "incoming/%s", id);
 		if (rename(from, to) < 0)
 			goto missing;

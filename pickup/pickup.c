@@ -21,8 +21,9 @@
  *	    CLEANUP_F_LOCAL (+ CLEANUP_F_EXTRACT for sendmail -t),
  *	    protocol "local", the uid, the -F full name; the sender is the
  *	    -f sender when one was given, else LOGIN@$myorigin;
- *	  - logs "QUEUEID: uid=N from=<sender>" and removes the file only
- *	    after cleanup said the message is queued.
+ *	  - removes the file only after cleanup said the message is
+ *	    queued (cleanup logs "QUEUEID: uid=N from=<sender>" for every
+ *	    local submission, so pickup does not repeat it).
  *	A file that fails the checks is moved to corrupt/ (removed when
  *	that fails) and logged; the next file goes on as usual.  When
  *	cleanup answers with a temporary failure the file stays and the
@@ -138,8 +139,7 @@ deliver_one(int dfd, const char *name)
 	}
 	switch (cleanup_submit(&m.cenv, fd, &res)) {
 	case CLEANUP_STAT_OK:
-		log_info("%s: uid=%lu from=<%s>", res.queue_id, (unsigned long) m.uid,
-			 m.sender);
+		/* cleanup logged "QUEUEID: uid=N from=<sender>" (CLEANUP_F_LOCAL). */
 		if (unlinkat(dfd, name, 0) < 0)
 			log_error("%s: uid=%lu: cannot remove maildrop file %s: %m "
 				  "(it may be delivered twice)", res.queue_id,
