@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, Instance, main, proc_info, run, wait_for
+from harness import BIN, LIBEXEC, Instance, main, proc_info, run, wait_for
 from smtp_util import QueueFile, RawSMTP, queue
 
 MASTER = """\
@@ -181,6 +181,26 @@ class SharedInstance(unittest.TestCase):
             markers.add(m.group(1))
         self.assertEqual(len(markers), 200)
         self.assertEqual(len({qf.qid for qf in files}), 200)
+
+    def test_standalone_hands_to_cleanup(self):
+        """smtpd -s without -D: the same protocol code, the real cleanup."""
+        before = incoming(self.inst)
+        p = subprocess.run(
+            [os.path.join(LIBEXEC, "smtpd"), "-s", "192.0.2.5", "-c", self.inst.etc],
+            input=b"HELO standalone.example\r\nMAIL FROM:<a@example.org>\r\n"
+                  b"RCPT TO:<someone@example.net>\r\nDATA\r\nSubject: sa\r\n\r\n"
+                  b"..body\r\n.\r\nQUIT\r\n",
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        out = p.stdout.decode()
+        self.assertEqual(p.returncode, 0, p.stderr.decode())
+        # 192.0.2.5 is in mynetworks: it may pipeline and relay.
+        self.assertRegex(out, r"354 .*\r\n250 2\.0\.0 Ok: queued as [0-9A-Z]{15}\r\n221 ",
+                         p.stderr.decode())
+        qf, = self.new_files(before, 1)
+        self.assertEqual(qf.attrs.get("client_addr"), "192.0.2.5")
+        self.assertEqual(qf.attrs.get("protocol"), "SMTP")
+        self.assertEqual(qf.rcpts, ["someone@example.net"])
+        self.assertEqual(qf.body, b".body\n")
 
     # -- refusals -------------------------------------------------------
 
