@@ -153,6 +153,7 @@ struct smtpd_session {
 	char  **rcpt;
 	size_t	nrcpt, rcpt_cap;
 	size_t	rcpt_tried;		/* RCPT commands in this transaction */
+	size_t	rcpt_overshoot;		/* RCPTs refused for the limit */
 	struct smtpd_data data;
 	int	spool_fd;
 	bool	data_crlf;		/* the DATA command ended in CR LF */

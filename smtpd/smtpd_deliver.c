@@ -155,14 +155,15 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 		.rcpts = rc,
 		.nrcpts = s->nrcpt,
 	};
-	int	fd;
+	int	fd, err;
 
 	for (size_t i = 0; i < s->nrcpt; i++)
 		rc[i].addr = s->rcpt[i];
 	fd = cleanup_clnt_start(&env, s->spool_fd, &s->cl_conn, res);
+	err = errno;
 	free(rc);
 	if (fd < 0)
-		return errno != EAGAIN;
+		return err != EAGAIN;
 	s->cl_fd = fd;
 	ev_io_init(&s->cl_io, fd, on_cleanup, s);
 	ev_io_start(s->loop, &s->cl_io, ipc_conn_pending(&s->cl_conn) ? EV_WRITE : EV_READ);

@@ -127,6 +127,7 @@ smtpd_proto_reset(struct smtpd_session *s)
 		free(s->rcpt[i]);
 	s->nrcpt = 0;
 	s->rcpt_tried = 0;
+	s->rcpt_overshoot = 0;
 	if (s->spool_fd >= 0) {
 		close(s->spool_fd);
 		s->spool_fd = -1;
@@ -329,8 +330,7 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 	if (s->nrcpt >= (size_t) cfg->smtpd_recipient_limit) {
 		smtpd_reply(s, 452, "4.5.3", "Error: too many recipients");
 		/* Postfix: only recipients past the overshoot count as errors. */
-		return s->rcpt_tried <= (size_t) (cfg->smtpd_recipient_limit
-					+ cfg->smtpd_recipient_overshoot_limit);
+		return ++s->rcpt_overshoot <= (size_t) cfg->smtpd_recipient_overshoot_limit;
 	}
 	if (!parse_path(s, arg, n, "TO:", ADDR_ALLOW_NO_DOMAIN
 			| (s->smtputf8 ? ADDR_SMTPUTF8 : 0), &a, &used))

@@ -58,7 +58,9 @@
  *
  *	The process takes at most smtpd_client_limit sessions; a
  *	connection beyond that gets "421 4.3.2 Service temporarily
- *	unavailable" and is closed.  smtpd_listen_stop() stops accepting;
+ *	unavailable" and is closed.  When the process runs out of
+ *	descriptors, accepting pauses for ACCEPT_PAUSE_MS instead of
+ *	spinning on a listening socket that stays readable.  smtpd_listen_stop() stops accepting;
  *	the process exits when its last session is over.
  */
 #include <errno.h>
@@ -92,6 +94,9 @@ static struct ev_io listeners[MASTER_MAX_LISTEN];
 static int n_listeners;
 static bool stopping;
 static struct log_rate refuse_rate;
+static struct ev_timer accept_pause;	/* out of descriptors: wait */
+
+#define ACCEPT_PAUSE_MS	200
 
 static bool step(struct smtpd_session *s);
 
@@ -573,9 +578,17 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		if (fd < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK
-			    && log_rate_ok(&refuse_rate, ev_now(loop)))
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (log_rate_ok(&refuse_rate, ev_now(loop)))
 				log_warn("accept on %s: %m", server_service());
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
+			    || errno == ENOMEM) {
+				/* The socket stays readable: don't spin on it. */
+				for (int k = 0; k < n_listeners; k++)
+					ev_io_stop(loop, &listeners[k]);
+				ev_timer_start(loop, &accept_pause, ACCEPT_PAUSE_MS);
+			}
 			break;
 		}
 		client_addr(&ss, len, addr, sizeof(addr), port, sizeof(port));
@@ -594,11 +607,22 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	}
 }
 
+static void
+on_accept_pause(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void) t;
+	if (stopping)
+		return;
+	for (int i = 0; i < n_listeners; i++)
+		ev_io_start(loop, &listeners[i], EV_READ);
+}
+
 void
 smtpd_listen_start(struct ev_loop *loop)
 {
 	smtpd_loop = loop;
 	log_rate_init(&refuse_rate, 10, 10);
+	ev_timer_init(&accept_pause, on_accept_pause, NULL);
 	n_listeners = server_listen_count();
 	for (int i = 0; i < n_listeners; i++) {
 		int	fd = server_listen_fd(i);
@@ -616,6 +640,7 @@ void
 smtpd_listen_stop(struct ev_loop *loop)
 {
 	stopping = true;
+	ev_timer_stop(loop, &accept_pause);
 	for (int i = 0; i < n_listeners; i++)
 		ev_io_stop(loop, &listeners[i]);
 	if (smtpd_session_count == 0)
