@@ -30,7 +30,10 @@
  *	scan stops until the next wake-up or a retry a few seconds later.
  *	When cleanup refuses a message for good, the file is moved to
  *	corrupt/ with the reason in the log, so the administrator still
- *	has it.
+ *	has it, and the sender (sendmail said 0 long ago) gets a notice
+ *	from the null sender with the reason and the header section
+ *	(pickup_notice.c), written in smtpd_spool_directory as an unnamed
+ *	file and submitted with CLEANUP_F_BOUNCE.
  *
  *	Files "t.HEX" are postdrop's while it writes; one older than
  *	maildrop_grace_time was left by a postdrop that was killed, is
@@ -54,13 +57,14 @@
  *	per file; PICKUP_BATCH files per event-loop round (then the loop
  *	runs again, so heartbeats and SIGTERM are never starved).
  * CONFIGURATION PARAMETERS
- *	myorigin, maildrop_grace_time, sendmail_recipient_limit,
- *	message_size_limit.
+ *	myorigin, myhostname, maildrop_grace_time, sendmail_recipient_limit,
+ *	message_size_limit, bounce_size_limit, smtpd_spool_directory.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -70,8 +74,10 @@
 #include "event.h"
 #include "log.h"
 #include "maildrop.h"
+#include "mem.h"
 #include "params.h"
 #include "pickup.h"
+#include "safefile.h"
 #include "server.h"
 #include "str.h"
 #include "trigger.h"
@@ -101,6 +107,67 @@ set_aside(int dfd, const char *name, unsigned long uid, const char *why)
 	else
 		log_error("uid=%lu: maildrop file %s: %s; cannot move or remove it: %m",
 			  uid, name, why);
+}
+
+/*
+ * notify_sender - sendmail said 0 long ago: a message cleanup refuses
+ * for good is reported to its sender (pickup_notice.c).
+ */
+static void
+notify_sender(const struct pickup_msg *m, int fd, const char *name, const char *reason)
+{
+	struct cleanup_envelope env;
+	struct cleanup_rcpt_in rcpt;
+	struct cleanup_result res;
+	struct buf text;
+	size_t  limit = (size_t) cfg->bounce_size_limit;
+	size_t  n = m->cenv.length < limit ? (size_t) m->cenv.length : limit;
+	char   *hdr = xmalloc(n + 1);
+	ssize_t got = pread(fd, hdr, n, (off_t) m->cenv.offset);
+	int     tfd;
+
+	if (m->sender[0] == '\0') {
+		log_warn("uid=%lu: maildrop file %s: no notice for the null sender",
+			 (unsigned long) m->uid, name);
+		free(hdr);
+		return;
+	}
+	buf_init(&text, limit + 64 * 1024);
+	if (got < 0 || pickup_notice_compose(&text, cfg->myhostname, m->sender,
+					     (unsigned long) m->uid, reason, hdr,
+					     (size_t) got, limit) < 0) {
+		log_warn("uid=%lu: maildrop file %s: cannot compose a notice to <%s>",
+			 (unsigned long) m->uid, name, m->sender);
+		goto out;
+	}
+	tfd = open(cfg->smtpd_spool_directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (tfd < 0 || sf_write_all(tfd, text.data, text.len) < 0) {
+		log_warn("uid=%lu: cannot write a notice in %s: %m", (unsigned long) m->uid,
+			 cfg->smtpd_spool_directory);
+		if (tfd >= 0)
+			close(tfd);
+		goto out;
+	}
+	memset(&env, 0, sizeof(env));
+	memset(&rcpt, 0, sizeof(rcpt));
+	rcpt.addr = m->sender;
+	env.flags = CLEANUP_F_BOUNCE;
+	env.length = text.len;
+	env.protocol = "local";
+	env.uid = -1;
+	env.sender = "";
+	env.rcpts = &rcpt;
+	env.nrcpts = 1;
+	if (cleanup_submit(&env, tfd, &res) == CLEANUP_STAT_OK)
+		log_info("%s: uid=%lu: notice to <%s> that maildrop file %s was refused",
+			 res.queue_id, (unsigned long) m->uid, m->sender, name);
+	else
+		log_warn("uid=%lu: cannot queue a notice to <%s>: %s", (unsigned long) m->uid,
+			 m->sender, res.reason);
+	close(tfd);
+out:
+	buf_free(&text);
+	free(hdr);
 }
 
 /*
@@ -148,6 +215,7 @@ deliver_one(int dfd, const char *name)
 	case CLEANUP_STAT_PERM:
 		(void) str_fmt(why, sizeof(why), "refused by cleanup: %s", res.reason);
 		set_aside(dfd, name, (unsigned long) m.uid, why);
+		notify_sender(&m, fd, name, res.reason);
 		break;
 	default:
 		log_warn("uid=%lu: maildrop file %s: cleanup: %s (will try again)",

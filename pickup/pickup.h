@@ -41,6 +41,7 @@
 #include <sys/types.h>
 
 #include "addr.h"
+#include "buf.h"
 #include "cleanup_clnt.h"
 #include "qfile.h"
 
@@ -58,5 +59,8 @@ struct pickup_msg {
 int	pickup_load(int fd, const char *myorigin, size_t rcpt_max, uint64_t size_max,
 		    struct pickup_msg *m, char *why, size_t whylen);
 void	pickup_msg_free(struct pickup_msg *m);
+int	pickup_notice_compose(struct buf *out, const char *hostname, const char *sender,
+			      unsigned long uid, const char *reason, const char *hdr,
+			      size_t hdr_len, size_t size_limit);
 
 #endif

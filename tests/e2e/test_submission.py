@@ -132,6 +132,20 @@ class Submission(unittest.TestCase):
         msg = [m for m in messages(box) if tag.encode() in m][0]
         self.assertIn(("Return-Path: <%s@" % self.sender).encode(), msg)
 
+    def test_refused_message_notice(self):
+        # sendmail -t without recipients in the headers: sendmail said 0,
+        # so the sender hears from the mail system when cleanup refuses it.
+        tag = "norcpt-%d" % time.monotonic_ns()
+        self.submit(["-t"], "Subject: %s\n\nnobody\n" % tag, user=self.users[2])
+        box = wait_mailbox(self.inst, self.users[2], tag)
+        msg = [m for m in messages(box) if tag.encode() in m][0]
+        self.assertIn(b"Return-Path: <>", msg)
+        self.assertIn(b"Subject: Undelivered Mail Returned to Sender", msg)
+        self.assertIn(b"No recipients", msg)
+        self.assertIn(("by uid %d" % pwd.getpwnam(self.users[2]).pw_uid).encode(), msg)
+        line = [l for l in self.inst.log().splitlines() if "refused by cleanup" in l]
+        self.assertTrue(line and "uid=" in line[-1], self.log_tail())
+
     def test_smtp_on_stdin(self):
         u1 = self.users[0]
         tag = "bs-%d" % time.monotonic_ns()
