@@ -328,6 +328,7 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 	}
 	s->rcpt_tried++;
 	if (s->nrcpt >= (size_t) cfg->smtpd_recipient_limit) {
+		reject_log(s, "RCPT", 452, "4.5.3", "Error: too many recipients", NULL);
 		smtpd_reply(s, 452, "4.5.3", "Error: too many recipients");
 		/* Postfix: only recipients past the overshoot count as errors. */
 		return ++s->rcpt_overshoot <= (size_t) cfg->smtpd_recipient_overshoot_limit;
@@ -449,6 +450,9 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		if (l->end == LB_END_NONE)
 			return;			/* discard up to its end */
 		s->errors++;
+		smtpd_log(s, "warning: command line longer than %lld bytes "
+			  "(line_length_limit) from %s[%s]", cfg->line_length_limit,
+			  s->name, s->addr);
 		smtpd_reply(s, 500, "5.5.2", "Error: command too long");
 		after(s);
 		return;
