@@ -607,9 +607,12 @@ smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 		size_t	k = dsn_scan(reason, strlen(reason));
 		int	code = status == 5 ? 554 : 451;
 
-		if (k > 0 && dsn_class(reason) == (status == 5 ? '5' : '4') && k <= DSN_MAX) {
+		dsn[0] = 0;
+		if (k > 0 && k <= DSN_MAX) {
 			memcpy(dsn, reason, k);
 			dsn[k] = 0;
+		}
+		if (dsn[0] && dsn_class(dsn) == (status == 5 ? '5' : '4')) {
 			reason += k;
 			while (*reason == ' ')
 				reason++;

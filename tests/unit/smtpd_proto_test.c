@@ -450,6 +450,71 @@ START_TEST(test_unread_replies)
 }
 END_TEST
 
+START_TEST(test_spool_failure)
+{
+	int	fd = client("192.0.2.1");
+
+	/* A directory that cannot hold O_TMPFILE files: 451, session goes on. */
+	smtpd_conf.spool_dir = "/proc";
+	hear(fd, 1, 2000, NULL);
+	say(fd, "HELO c.example\r\n");
+	hear(fd, 1, 2000, NULL);
+	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
+	ck_assert_str_eq(hear(fd, 3, 2000, NULL), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+			 "451 4.3.0 Error: queue file write error\r\n");
+	smtpd_conf.spool_dir = ".";
+	say(fd, "DATA\r\n");
+	ck_assert_str_eq(hear(fd, 1, 2000, NULL), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	close(fd);
+}
+END_TEST
+
+/* queued - the reply for one answer from cleanup */
+static const char *
+queued(int status, const char *qid, const char *reason)
+{
+	static char out[1024];
+	struct smtpd_session s;
+
+	memset(&s, 0, sizeof(s));
+	s.loop = loop;
+	s.spool_fd = -1;
+	s.cl_fd = -1;
+	buf_init(&s.out, SMTPD_OUT_MAX);
+	log_rate_init(&s.lograte, 20, 10);
+	ev_timer_init(&s.deadline, NULL, &s);
+	ev_timer_init(&s.sleep, NULL, &s);
+	s.state = SMTPD_ST_DELIVER;
+	s.in_mail = true;
+	smtpd_proto_queued(&s, status, qid, reason);
+	ck_assert_int_eq(s.state, SMTPD_ST_CMD);
+	ck_assert(!s.in_mail);
+	ck_assert_int_eq(s.errors, status != 0);
+	ck_assert_uint_eq(s.cmd_ok[SMTPD_CMD_DATA], status == 0);
+	snprintf(out, sizeof(out), "%s", buf_str(&s.out));
+	buf_free(&s.out);
+	return out;
+}
+
+START_TEST(test_queued_replies)
+{
+	ck_assert_str_eq(queued(0, "1NGF30GB0HG069T", ""),
+			 "250 2.0.0 Ok: queued as 1NGF30GB0HG069T\r\n");
+	ck_assert_str_eq(queued(4, "", "4.3.0 Error: cleanup is busy"),
+			 "451 4.3.0 Error: cleanup is busy\r\n");
+	ck_assert_str_eq(queued(4, "", "4.3.1 Insufficient system storage"),
+			 "452 4.3.1 Insufficient system storage\r\n");
+	ck_assert_str_eq(queued(5, "", "5.7.1 Message content rejected"),
+			 "554 5.7.1 Message content rejected\r\n");
+	ck_assert_str_eq(queued(5, "", "5.3.4 Message too big"),
+			 "552 5.3.4 Message too big\r\n");
+	/* A code of the wrong class is not trusted as one. */
+	ck_assert_str_eq(queued(5, "", "4.0.0 odd"), "554 5.0.0 4.0.0 odd\r\n");
+	ck_assert_str_eq(queued(4, "", ""), "451 4.3.0 Error: queue file write error\r\n");
+	ck_assert_str_eq(queued(5, "", "no code"), "554 5.0.0 no code\r\n");
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -470,6 +535,8 @@ suite(void)
 	tcase_add_test(tc, test_timeout);
 	tcase_add_test(tc, test_bare_lf_command);
 	tcase_add_test(tc, test_unread_replies);
+	tcase_add_test(tc, test_spool_failure);
+	tcase_add_test(tc, test_queued_replies);
 	suite_add_tcase(s, tc);
 	return s;
 }
