@@ -24,6 +24,10 @@ def user_argv(user, argv):
 
 def user_env(inst, extra=None):
     env = {"PATH": "/usr/bin:/bin", "MAIL_CONFIG": inst.etc, "LANG": "C"}
+    # Sanitizer settings of `make asan` reach the programs under test.
+    for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+        if k in os.environ:
+            env[k] = os.environ[k]
     if extra:
         env.update(extra)
     return env
