@@ -138,7 +138,7 @@ remote_get(const char *param, const char *key, struct buf *value)
 	ipc_in_init_max(&in, LOOKUP_REP_MAX);
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool    fresh = false;
-		int     left, rr;
+		int     left, rr, saved;
 
 		if (clnt_fd < 0) {
 			if ((clnt_fd = ipc_connect(clnt_path, false)) < 0) {
@@ -165,12 +165,13 @@ remote_get(const char *param, const char *key, struct buf *value)
 			if (rr == 1)
 				errno = ECONNRESET;
 		}
+		saved = errno;
 		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup service at %s: "
-			       "%s", clnt_path, errno == ETIMEDOUT
-			       ? "no reply within 10 s" : strerror(errno));
+			       "%s", clnt_path, saved == ETIMEDOUT
+			       ? "no reply within 10 s" : strerror(saved));
 		lookup_clnt_close();
 		/* A stale connection is retried once; a hung service is not. */
-		if (errno == ETIMEDOUT || fresh)
+		if (saved == ETIMEDOUT || fresh)
 			break;
 	}
 	ipc_in_free(&in);
