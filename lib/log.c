@@ -43,8 +43,14 @@ make_tag(void)
 		closelog();
 		syslog_open = 0;
 	}
-	if (dest & LOG_DEST_SYSLOG) {
-		/* LOG_NDELAY: connect now, before any chroot. */
+	/*
+	 * Syslog only when no mail log file is open (maillog_file replaces
+	 * syslog, as in Postfix) and a syslog daemon is listening: with no
+	 * /dev/log, the C library would try to reconnect on every line,
+	 * three wasted system calls each.  LOG_NDELAY connects now, before
+	 * any chroot.
+	 */
+	if ((dest & LOG_DEST_SYSLOG) && file_fd < 0 && access("/dev/log", W_OK) == 0) {
 		openlog(tag, LOG_PID | LOG_NDELAY, LOG_MAIL);
 		syslog_open = 1;
 	}
@@ -100,6 +106,7 @@ log_open_file(const char *path)
 	if (file_fd >= 0)
 		close(file_fd);
 	file_fd = fd;
+	make_tag();			/* the file replaces syslog */
 	return 0;
 }
 
@@ -109,6 +116,7 @@ log_close_file(void)
 	if (file_fd >= 0)
 		close(file_fd);
 	file_fd = -1;
+	make_tag();
 }
 
 void

@@ -10,10 +10,11 @@
  * DESCRIPTION
  *	One line per event, tagged "SYSLOG_NAME/PROGRAM[PID]:" where
  *	SYSLOG_NAME is "postern" unless log_set_syslog_name() changes it
- *	(main.cf syslog_name).  Lines go to syslog (facility mail), to the
- *	mail log file when one is open (main.cf maillog_file; the same
- *	"Mon DD HH:MM:SS host tag[pid]: text" lines as a syslog file), and
- *	to stderr when LOG_DEST_STDERR is set (foreground).
+ *	(main.cf syslog_name).  Lines go to the mail log file when one is
+ *	open (main.cf maillog_file; the same "Mon DD HH:MM:SS host
+ *	tag[pid]: text" lines as a syslog file), otherwise to syslog
+ *	(facility mail) when a syslog daemon listens on /dev/log, and to
+ *	stderr when LOG_DEST_STDERR is set (foreground).
  *
  *	Levels have one meaning each:
  *	log_info   normal events.
