@@ -344,11 +344,16 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	if (cleanup_body_put(&w, &src, body_off, cfg->cleanup_replace_stray_cr_lf,
 			     cleanup_queue_dirfd(), &body_len) < 0) {
 		int     saved = w.error ? w.error : errno;
-		bool    writing = w.error != 0;
+		struct stat now;
 
 		qfile_writer_free(&w);
 		cleanup_queue_abort(&q);
-		if (saved == EIO && !writing) {
+		/*
+		 * EIO from a source cut short: copy_file_range() reports it
+		 * through the writer too, so ask the file itself.
+		 */
+		if (saved == EIO && fstat(fd, &now) == 0
+		    && (uint64_t) now.st_size < req->offset + req->length) {
 			/* The client's file, not ours: it was truncated. */
 			log_warn("%s: cannot read the message body: it is shorter "
 				 "than announced", qid);
