@@ -47,6 +47,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +57,7 @@
 
 #include "config.h"
 #include "local.h"
+#include "num.h"
 #include "safefile.h"
 #include "str.h"
 
@@ -120,6 +123,71 @@ local_mbox_locks(const char *spec, bool *use_fcntl, bool *use_dotlock)
 	return ret;
 }
 
+/* pid_gone - no such process, or only its zombie (killed, not yet reaped) */
+static bool
+pid_gone(pid_t pid)
+{
+	char    path[64], stat[256];
+	const char *p;
+	ssize_t n;
+	int     fd;
+
+	if (kill(pid, 0) < 0)
+		return errno == ESRCH;
+	(void) str_fmt(path, sizeof(path), "/proc/%ld/stat", (long) pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, stat, sizeof(stat) - 1);
+	(void) close(fd);
+	if (n <= 0)
+		return false;
+	stat[n] = '\0';
+	/* "pid (comm) S ...": the state follows the last ')'. */
+	if ((p = strrchr(stat, ')')) == NULL)
+		return false;
+	return p[1] == ' ' && p[2] == 'Z';
+}
+
+/*
+ * clear_dead_dotlock - a dot-lock whose creator is gone is stale now.
+ * Our locks (and liblockfile's) hold the creator's pid; a delivery
+ * killed with -9 must not keep the mailbox for stale_lock_time.  Only
+ * a lock that holds a pid and whose process does not exist (ESRCH) is
+ * removed (a zombie counts as gone: a killed delivery whose parent died
+ * too waits for init to reap it), and only if it is still the file that
+ * was read.
+ */
+static void
+clear_dead_dotlock(const char *path)
+{
+	char    lock[PATH_MAX], buf[32];
+	struct stat st, now;
+	long long pid;
+	ssize_t n;
+	int     fd;
+
+	if (str_fmt(lock, sizeof(lock), "%s.lock", path) < 0)
+		return;
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > 20
+	    || (n = read(fd, buf, sizeof(buf) - 1)) <= 0) {
+		(void) close(fd);
+		return;
+	}
+	(void) close(fd);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	if (num_parse_int(buf, 2, INT32_MAX, &pid, NULL) < 0)
+		return;
+	if (!pid_gone((pid_t) pid))
+		return;
+	if (lstat(lock, &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino)
+		(void) unlink(lock);
+}
+
 static void
 sleep_ms(int ms)
 {
@@ -168,6 +236,7 @@ local_mbox_deliver(const char *path, const struct local_msg *m,
 			return;
 		}
 		if (o->use_dotlock) {
+			clear_dead_dotlock(path);
 			if (sf_dotlock(path, o->lock_attempts, o->lock_delay_ms,
 				       STALE_LOCK_SECS) < 0) {
 				saved = errno;

@@ -396,6 +396,48 @@ START_TEST(test_mbox_locked)
 	ck_assert_ptr_nonnull(strstr(r.text, "locked"));
 	/* Not ours: left in place. */
 	ck_assert_int_eq(access(lock, F_OK), 0);
+
+	/* A lock holding a live pid stays, and the mailbox waits. */
+	{
+		char    pid[32];
+		pid_t   dead;
+		int     st;
+
+		lfd = open(lock, O_WRONLY | O_TRUNC);
+		(void) str_fmt(pid, sizeof(pid), "%ld\n", (long) getpid());
+		ck_assert_int_eq(sf_write_all(lfd, pid, strlen(pid)), 0);
+		close(lfd);
+		local_mbox_deliver(path, &m, m.rcpt, &o, &r);
+		ck_assert_int_eq(r.status, 4);
+		ck_assert_int_eq(access(lock, F_OK), 0);
+
+		/* The pid of a process that is gone: stale at once. */
+		dead = fork();
+		if (dead == 0)
+			_exit(0);
+		ck_assert_int_eq(waitpid(dead, &st, 0), dead);
+		lfd = open(lock, O_WRONLY | O_TRUNC);
+		(void) str_fmt(pid, sizeof(pid), "%ld\n", (long) dead);
+		ck_assert_int_eq(sf_write_all(lfd, pid, strlen(pid)), 0);
+		close(lfd);
+		local_mbox_deliver(path, &m, m.rcpt, &o, &r);
+		ck_assert_msg(r.status == 0, "%s %s", r.dsn, r.text);
+		ck_assert_int_eq(access(lock, F_OK), -1);
+
+		/* A zombie (killed, not reaped yet) is gone too. */
+		dead = fork();
+		if (dead == 0)
+			_exit(0);
+		usleep(100000);
+		lfd = open(lock, O_WRONLY | O_CREAT | O_EXCL, 0600);
+		(void) str_fmt(pid, sizeof(pid), "%ld\n", (long) dead);
+		ck_assert_int_eq(sf_write_all(lfd, pid, strlen(pid)), 0);
+		close(lfd);
+		local_mbox_deliver(path, &m, m.rcpt, &o, &r);
+		ck_assert_msg(r.status == 0, "%s %s", r.dsn, r.text);
+		ck_assert_int_eq(access(lock, F_OK), -1);
+		ck_assert_int_eq(waitpid(dead, &st, 0), dead);
+	}
 	close(m.qfd);
 }
 END_TEST
