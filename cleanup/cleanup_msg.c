@@ -27,9 +27,9 @@
  *	left in incoming/.  Log lines:
  *	  QUEUEID: uid=N from=<sender>		(local submissions)
  *	  QUEUEID: message-id=<...>
- *	  QUEUEID: from=<sender>, size=N, nrcpt=N (queue active)
- *	where size is what delivery copies (header section, the empty
- *	line, body) and nrcpt the number of recipients stored.
+ *	(The "from=<...>, size=N, nrcpt=N (queue active)" line is qmgr's:
+ *	logged once per message, as Postfix does, so that log readers such
+ *	as pflogsumm count each message once.)
  *
  *	cleanup_wake_qmgr() writes one TRIGGER_WAKE byte to public/qmgr.
  *	The FIFO stays open from one message to the next; when qmgr is
@@ -386,8 +386,6 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	if (req->uid >= 0)
 		log_info("%s: uid=%lld from=<%s>", qid, req->uid, sender);
 	log_info("%s: message-id=%s", qid, h.msgid);
-	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid, sender,
-		 (unsigned long long) (hdr.len + 1 + body_len), rcpts.n);
 	cleanup_wake_qmgr();
 
 out:
