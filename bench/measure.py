@@ -13,7 +13,7 @@ A Sorter thread moves each process of an MTA into a child group named
 after its command (smtpd, cleanup, ...), which gives CPU per daemon even
 for processes that lived a few milliseconds.  The master stays in the parent
 group (its children are born there); the parent's own figure, reported
-as "master+", is the master's CPU plus what each child spent before it
+as "master+spawn", is the master's CPU plus what each child spent before it
 was sorted (fork, exec and start-up: a few milliseconds per process).
 The same thread samples memory: the sum over the MTA's processes of RSS
 (/proc/PID/statm) and of PSS (/proc/PID/smaps_rollup; shared pages are
@@ -333,7 +333,7 @@ class Accountant:
         if daemons:
             # The master's own CPU, plus what its children spent
             # between fork and the sorter moving them (a few ms each).
-            daemons["master+"] = {"user": max(0.0, du - su), "sys": max(0.0, ds - ss)}
+            daemons["master+spawn"] = {"user": max(0.0, du - su), "sys": max(0.0, ds - ss)}
         return {"user": du, "sys": ds, "total": du + ds, "daemons": daemons}
 
     # sorting and memory -----------------------------------------------

@@ -57,8 +57,8 @@ class ProcTest(unittest.TestCase):
         self.assertAlmostEqual(d["total"], 5.0)
         self.assertAlmostEqual(d["daemons"]["smtpd"]["user"], 1.0)
         self.assertAlmostEqual(d["daemons"]["local"]["sys"], 0.5)
-        self.assertAlmostEqual(d["daemons"]["master+"]["user"], 0.5)
-        self.assertAlmostEqual(d["daemons"]["master+"]["sys"], 1.0)
+        self.assertAlmostEqual(d["daemons"]["master+spawn"]["user"], 0.5)
+        self.assertAlmostEqual(d["daemons"]["master+spawn"]["sys"], 1.0)
 
 
 class InotifyTest(unittest.TestCase):
