@@ -16,10 +16,12 @@
  *	written by any local user.
  *
  *	A wake-up is a hint, never a command to be obeyed at its rate:
- *	the bytes waiting are read at once (at most WAKE_READS reads per
- *	event), turned into request bits, and one scan runs for all of
- *	them, at most once every SCAN_MIN_MS.  A flood of wake-ups costs
- *	a read per 256 bytes and one directory scan per SCAN_MIN_MS.
+ *	the bytes waiting are read at once (up to WAKE_READS reads of
+ *	WAKE_CHUNK bytes per event: a whole FIFO), turned into request
+ *	bits, and one scan runs for all of them, at most once every
+ *	SCAN_MIN_MS; until that scan qmgr does not read the FIFO at all.
+ *	A flood of wake-ups costs at most one FIFO's worth of reads and
+ *	one directory scan per SCAN_MIN_MS, whatever its rate.
  *
  *	An incoming/ scan moves messages into active/ (oldest queue ID
  *	first) while there is room (qmgr_has_room()); what does not fit
@@ -62,11 +64,13 @@
 #include "trigger.h"
 
 #define SCAN_MIN_MS	50		/* at most 20 scans a second */
-#define WAKE_READS	64		/* FIFO reads per event */
+#define WAKE_READS	16		/* FIFO reads per event */
+#define WAKE_CHUNK	4096		/* bytes per read: a FIFO holds 64 KiB */
 #define SCAN_NAMES_MAX	65536
 
 static struct ev_loop *sloop;
 static struct ev_io fifo_io;
+static int fifo_fd = -1;
 static struct ev_timer scan_timer;
 static struct ev_timer run_timer;
 static unsigned pending;
@@ -231,6 +235,9 @@ scan_now(struct ev_loop *loop, struct ev_timer *t)
 	last_scan_ms = ev_now(loop);
 	if (stopped)
 		return;
+	/* Listen to the FIFO again (fifo_ready() paused it). */
+	if (fifo_fd >= 0 && !ev_io_active(&fifo_io))
+		ev_io_start(loop, &fifo_io, EV_READ);
 	if (bits & QMGR_SCAN_INCOMING)
 		scan_incoming();
 	if (bits & QMGR_SCAN_DEFERRED)
@@ -238,17 +245,25 @@ scan_now(struct ev_loop *loop, struct ev_timer *t)
 	qmgr_deliver_kick_all();
 }
 
-void
-qmgr_scan_request(unsigned what)
+/* arm - the scan timer, no sooner than SCAN_MIN_MS after the last scan */
+static void
+arm(void)
 {
 	uint64_t now, next;
 
-	pending |= what;
-	if (stopped || pending == 0 || ev_timer_active(&scan_timer))
+	if (stopped || ev_timer_active(&scan_timer))
 		return;
 	now = ev_now(sloop);
 	next = last_scan_ms + SCAN_MIN_MS;
 	ev_timer_start(sloop, &scan_timer, next > now ? next - now : 0);
+}
+
+void
+qmgr_scan_request(unsigned what)
+{
+	pending |= what;
+	if (pending != 0)
+		arm();
 }
 
 void
@@ -267,11 +282,10 @@ qmgr_scan_room(void)
 static void
 fifo_ready(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 {
-	char    codes[256];
+	char    codes[WAKE_CHUNK];
 	unsigned bits = 0;
 	int     n = 0;
 
-	(void) loop;
 	(void) revents;
 	for (int i = 0; i < WAKE_READS; i++) {
 		n = trigger_read(io->fd, codes, sizeof(codes));
@@ -283,7 +297,14 @@ fifo_ready(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		if (n < (int) sizeof(codes))
 			break;
 	}
-	qmgr_scan_request(bits);
+	/*
+	 * Deaf until the next scan: a flood then costs at most one FIFO's
+	 * worth of reads per SCAN_MIN_MS, and its writers find the FIFO
+	 * full, which trigger_send() takes as "a wake-up is pending".
+	 */
+	ev_io_stop(loop, io);
+	pending |= bits;
+	arm();
 }
 
 static void
@@ -294,13 +315,14 @@ run_due(struct ev_loop *loop, struct ev_timer *t)
 }
 
 void
-qmgr_scan_init(struct ev_loop *loop, int fifo_fd)
+qmgr_scan_init(struct ev_loop *loop, int fd)
 {
 	sloop = loop;
 	stopped = false;
 	ev_timer_init(&scan_timer, scan_now, NULL);
 	ev_timer_init(&run_timer, run_due, NULL);
 	ev_timer_start(loop, &run_timer, cfg->queue_run_delay * 1000);
+	fifo_fd = fd;
 	if (fifo_fd >= 0) {
 		ev_io_init(&fifo_io, fifo_fd, fifo_ready, NULL);
 		ev_io_start(loop, &fifo_io, EV_READ);
