@@ -127,12 +127,21 @@ class IdleClient:
 
 # -- the disk ------------------------------------------------------------------
 
-def build_diskprobe(workdir):
-    exe = os.path.join(workdir, "diskprobe")
+def build_probe(workdir, name):
+    """Compile bench/NAME.c into the work directory."""
+    exe = os.path.join(workdir, name)
     cc = os.environ.get("CC", "cc")
     subprocess.run([cc, "-std=c17", "-O2", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-                    "-pthread", "-o", exe, os.path.join(BENCH, "diskprobe.c")], check=True)
+                    "-pthread", "-o", exe, os.path.join(BENCH, name + ".c")], check=True)
     return exe
+
+
+def forkprobe(exe, count=2000):
+    p = subprocess.run([exe, str(count)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError("forkprobe: %s" % p.stdout.strip())
+    return parse_diskprobe(p.stdout)
 
 
 def diskprobe(exe, directory, seconds, threads, dirsync=False):

@@ -371,6 +371,16 @@ class Postern(MTA):
             with open(path, "w") as f:
                 f.writelines(keep)
 
+    def relay_missing(self):
+        """Why this instance cannot relay to smtp-sink yet, or None."""
+        if not os.access(os.path.join(self.LIBEXEC, "smtp"), os.X_OK):
+            return "build/libexec/smtp is not built yet"
+        with open(os.path.join(self.etc, "master.cf")) as f:
+            cmds = [l.split()[7] for l in f if len(l.split()) >= 8 and not l.startswith("#")]
+        if "smtp" not in cmds:
+            return "postern init's master.cf runs no smtp service yet"
+        return None
+
     def check(self):
         rc, out = run([self.postern_bin(), "-c", self.etc, "check"], check=False)
         if rc != 0:

@@ -166,6 +166,10 @@ def table(res):
             if k in d:
                 parts.append("%s %s/s" % (lab, "{:,.0f}".format(d[k]["rate"])))
         out.append("disk limit, create + write 4 KiB + fsync + rename: " + ", ".join(parts))
+    f = res.get("fork")
+    if f:
+        out.append("fork + exit + wait of a small process: %.0f us CPU, %.0f us wall "
+                   "(bench/forkprobe)" % (f["cpu_us"], f["wall_us"]))
     out.append("")
     w0, w1 = 46, 34
     head = "%-*s %-*s %-*s %s" % (w0, "scenario / metric", w1, "postern", w1,
