@@ -20,6 +20,9 @@
  *	and kills the whole process group when c->time_limit seconds
  *	have passed.  A command that exits without reading all its input
  *	is not at fault for that (vacation(1) does not read the body).
+ *	The caller must have SIGPIPE ignored (server_main() does), so
+ *	that such a command makes a write fail with EPIPE instead of
+ *	killing local.
  *
  *	Results: exit 0 "delivered to command: COMMAND" (2.0.0); an exit
  *	status from <sysexits.h> as sys_exits.h maps it (EX_TEMPFAIL,

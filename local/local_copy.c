@@ -44,7 +44,10 @@
  *	for an empty copy).
  *
  *	local_copy_message() writes the whole message to a file
- *	descriptor (blocking; a regular file).  With LC_MBOX_QUOTE the
+ *	descriptor (blocking; a regular file).  A message of at most
+ *	SMALL_MSG bytes is read with one pread() (header and body lie
+ *	next to each other in the queue file), assembled in memory and
+ *	written with one write(); a larger one is streamed.  With LC_MBOX_QUOTE the
  *	header and body are quoted, the body is ended with a line end if
  *	it lacked one, and an empty line follows, as mbox wants.
  *
@@ -59,6 +62,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -68,6 +72,7 @@
 #include "str.h"
 
 #define CHUNK		(64 * 1024)
+#define SMALL_MSG	(256 * 1024)	/* assembled in memory below this */
 
 /* Methods, best first; a stream falls back as the kernel refuses. */
 enum { M_CFR, M_SENDFILE, M_RW };
@@ -242,6 +247,85 @@ local_quote_copy(int in, off_t off, uint64_t len, int out, bool *ends_nl)
 	return 0;
 }
 
+/* quote_mem - append in[0..n) to out, ">" before "From " at line starts */
+static void
+quote_mem(const char *in, size_t n, struct buf *out, bool quote, bool *nl)
+{
+	bool    bol = true;
+	size_t  start = 0;
+
+	*nl = true;
+	if (n == 0)
+		return;
+	for (size_t i = 0; quote && i < n; i++) {
+		if (bol && n - i >= 5 && memcmp(in + i, "From ", 5) == 0) {
+			(void) buf_append(out, in + start, i - start);
+			(void) buf_putc(out, '>');
+			start = i;
+		}
+		bol = in[i] == '\n';
+	}
+	(void) buf_append(out, in + start, n - start);
+	*nl = in[n - 1] == '\n';
+}
+
+/*
+ * copy_small - a message of at most SMALL_MSG bytes: one or two preads,
+ * assembled in memory, one write; three to five system calls fewer than
+ * the streaming path, which is what most mail costs.
+ */
+static int
+copy_small(int out, const struct local_msg *m, const char *head, size_t headlen,
+	   unsigned flags)
+{
+	bool    quote = (flags & LC_MBOX_QUOTE) != 0, nl;
+	off_t   hdr_end = m->hdr_off + (off_t) m->hdr_len;
+	size_t  span, gap = 0;
+	struct buf o;
+	char   *in;
+	ssize_t r;
+	int     ret = 0;
+
+	/* The B record follows H after a 5-byte record header: read both. */
+	if (m->body_off >= hdr_end && m->body_off - hdr_end <= 64) {
+		gap = (size_t) (m->body_off - hdr_end);
+		span = m->hdr_len + gap + m->body_len;
+		in = malloc(span + 1);
+		if (in == NULL)
+			return -1;
+		r = span ? pread(m->qfd, in, span, m->hdr_off) : 0;
+	} else {
+		span = m->hdr_len + m->body_len;
+		in = malloc(span + 1);
+		if (in == NULL)
+			return -1;
+		r = m->hdr_len ? pread(m->qfd, in, m->hdr_len, m->hdr_off) : 0;
+		if (r == (ssize_t) m->hdr_len && m->body_len > 0) {
+			ssize_t k = pread(m->qfd, in + m->hdr_len, m->body_len, m->body_off);
+
+			r = k < 0 ? k : r + k;
+		}
+	}
+	if (r < 0 || (size_t) r != span) {
+		free(in);
+		if (r >= 0)
+			errno = EIO;
+		return -1;
+	}
+	buf_init(&o, headlen + 2 * span + 64);
+	(void) buf_append(&o, head, headlen);
+	quote_mem(in, m->hdr_len, &o, quote, &nl);
+	(void) buf_puts(&o, nl ? "\n" : "\n\n");
+	quote_mem(in + m->hdr_len + gap, m->body_len, &o, quote, &nl);
+	if (quote)
+		(void) buf_puts(&o, nl ? "\n" : "\n\n");
+	if (sf_write_all(out, o.data, o.len) < 0)
+		ret = -1;
+	buf_free(&o);
+	free(in);
+	return ret;
+}
+
 int
 local_copy_message(int out, const struct local_msg *m,
 		   const char *delivered_to, unsigned flags, time_t now)
@@ -257,6 +341,8 @@ local_copy_message(int out, const struct local_msg *m,
 	if ((k = local_prefix_headers(head + n, sizeof(head) - n, m->sender,
 				      delivered_to)) == 0)
 		goto toolong;
+	if (m->hdr_len + m->body_len <= SMALL_MSG)
+		return copy_small(out, m, head, n + k, flags);
 	if (sf_write_all(out, head, n + k) < 0)
 		return -1;
 

@@ -455,6 +455,28 @@ looping(int qfd, const struct local_request *rq, bool *loop)
 	return 0;
 }
 
+/* default_privs - looked up once per process (it retires soon anyway) */
+static int
+default_privs(struct local_user *u, struct local_outcome *out)
+{
+	static struct local_user cached;
+	static bool have;
+	char    why[LOCAL_TEXT_MAX];
+
+	if (!have) {
+		why[0] = '\0';
+		if (local_lookup_user_name(cfg->default_privs, &cached, why,
+					   sizeof(why)) != 1 || cached.uid == 0) {
+			outcome(out, LOCAL_STAT_DEFER, "4.3.0", "default_privs user \"%s\" %s",
+				cfg->default_privs, why[0] ? why : "does not exist or is root");
+			return -1;
+		}
+		have = true;
+	}
+	*u = cached;
+	return 0;
+}
+
 void
 local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out)
 {
@@ -465,7 +487,6 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	const char **fwd;
 	size_t  nfwd = 0, ntemp = 0, nperm = 0, first_temp = 0, first_perm = 0;
 	bool    loop, expanded;
-	char    why[LOCAL_TEXT_MAX];
 	char    local[ADDR_LOCAL_MAX * 4 + 1], domain[ADDR_DOMAIN_MAX + 1];
 
 	memset(out, 0, sizeof(*out));
@@ -500,13 +521,8 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	p.dup_limit = (int) cfg->duplicate_filter_limit;
 	p.commands_allowed = cfg->allow_mail_to_commands;
 	p.files_allowed = cfg->allow_mail_to_files;
-	why[0] = '\0';
-	if (local_lookup_user_name(cfg->default_privs, &p.default_privs, why,
-				   sizeof(why)) != 1 || p.default_privs.uid == 0) {
-		outcome(out, LOCAL_STAT_DEFER, "4.3.0", "default_privs user \"%s\" %s",
-			cfg->default_privs, why[0] ? why : "does not exist or is root");
+	if (default_privs(&p.default_privs, out) < 0)
 		return;
-	}
 
 	local_lookup_refresh();
 	(void) local_expand(rq->rcpt, &local_lookup_ops, NULL, &p, &e);

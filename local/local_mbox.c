@@ -236,9 +236,15 @@ local_mbox_deliver(const char *path, const struct local_msg *m,
 			return;
 		}
 		if (o->use_dotlock) {
-			clear_dead_dotlock(path);
-			if (sf_dotlock(path, o->lock_attempts, o->lock_delay_ms,
-				       STALE_LOCK_SECS) < 0) {
+			int     k = sf_dotlock(path, 1, 0, STALE_LOCK_SECS);
+
+			/* Held: by a live process, or by one that died? */
+			if (k < 0 && errno == EAGAIN) {
+				clear_dead_dotlock(path);
+				k = sf_dotlock(path, o->lock_attempts, o->lock_delay_ms,
+					       STALE_LOCK_SECS);
+			}
+			if (k < 0) {
 				saved = errno;
 				(void) close(fd);
 				if (saved == EAGAIN)
@@ -271,7 +277,7 @@ local_mbox_deliver(const char *path, const struct local_msg *m,
 		}
 	}
 
-	if (fstat(fd, &st) < 0 || (old_size = lseek(fd, 0, SEEK_END)) < 0) {
+	if ((old_size = lseek(fd, 0, SEEK_END)) < 0) {
 		saved = errno;
 		local_result_set(r, 4, "4.3.0", "mailbox %s: %s", path, strerror(saved));
 		goto out;

@@ -181,6 +181,45 @@ class LocalTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(mbox_messages(spool_box(inst, b[0]))), 1)
 
+    def test_forward_to_remote_address(self):
+        from smtp_util import QueueFile
+        inst = self.inst()
+        write_aliases(inst, "fwd: partner@example.net\n")
+        inst.start()
+        send(inst, "origin@example.org", "fwd@localhost", subject="to be forwarded")
+        m = wait_log_re(inst, r"to=<fwd@localhost>, relay=local, .*status=sent "
+                              r"\(forwarded as ([0-9A-Z]{15})\)")
+        newid = m.group(1)
+        wait_log_re(inst, r"%s: to=<partner@example\.net>, relay=none, .*status=deferred" % newid)
+        qf = QueueFile(os.path.join(inst.queue, "deferred", newid))
+        self.assertEqual(qf.sender, "origin@example.org")
+        self.assertEqual(qf.rcpts, ["partner@example.net"])
+        self.assertIn(("Delivered-To", "fwd@localhost"), qf.headers())
+
+    def test_mailbox_command_environment(self):
+        inst = self.inst({"mailbox_command": "/bin/sh -c 'cat > $HOME/mc.out; env > $HOME/mc.env'",
+                          "recipient_delimiter": "+"})
+        user, uid, gid, home = inst.add_user()
+        inst.start()
+        send(inst, "envtest@example.org", "%s+tag@localhost" % user, subject="mbox command")
+        wait_for(lambda: b"mbox command" in read_bytes(os.path.join(home, "mc.out")), 20,
+                 what="mailbox_command output")
+        wait_for(lambda: read_bytes(os.path.join(home, "mc.env")), 5, what="the environment")
+        self.assertEqual(os.stat(os.path.join(home, "mc.out")).st_uid, uid)
+        env = dict(l.split("=", 1) for l in read_bytes(os.path.join(home, "mc.env"))
+                   .decode().splitlines() if "=" in l)
+        self.assertEqual(env["SENDER"], "envtest@example.org")
+        self.assertEqual(env["RECIPIENT"], "%s+tag@localhost" % user)
+        self.assertEqual(env["LOCAL"], "%s+tag" % user)
+        self.assertEqual(env["EXTENSION"], "tag")
+        self.assertEqual(env["DOMAIN"], "localhost")
+        self.assertEqual(env["USER"], user)
+        self.assertEqual(env["HOME"], home)
+        self.assertEqual(env["PATH"], "/usr/bin:/bin")
+        for k in env:
+            self.assertNotIn("POSTERN", k)
+        wait_log_re(inst, r"status=sent \(delivered to command: ")
+
     # -- hostile input ---------------------------------------------------
 
     def test_hostile_recipients_reach_no_shell(self):

@@ -227,6 +227,58 @@ START_TEST(test_copy_message)
 }
 END_TEST
 
+/* Above SMALL_MSG the content is streamed; the bytes must be the same. */
+START_TEST(test_copy_large)
+{
+	struct local_msg m;
+	struct buf body, out, want;
+	char    path[256];
+	int     ofd, lines = 0;
+
+	buf_init(&body, 1 << 21);
+	buf_init(&out, 1 << 22);
+	buf_init(&want, 1 << 22);
+	while (body.len < 400 * 1024) {
+		(void) buf_puts(&body, lines % 3 == 0 ? "From a line\n" : "plain line\n");
+		lines++;
+	}
+	(void) buf_puts(&body, "no newline at the end");
+	source(&m, "Subject: big\n", body.data, body.len);
+	(void) str_fmt(path, sizeof(path), "%s/large", dir);
+	ofd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(local_copy_message(ofd, &m, m.rcpt, LC_MBOX_QUOTE, 0), 0);
+	close(ofd);
+	slurp(path, &out);
+	(void) buf_puts(&want, "Return-Path: <sender@example.org>\nDelivered-To: alice@example.com\n"
+			"Subject: big\n\n");
+	for (const char *p = body.data; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t  n = e ? (size_t) (e - p) + 1 : strlen(p);
+
+		if (strncmp(p, "From ", 5) == 0)
+			(void) buf_putc(&want, '>');
+		(void) buf_append(&want, p, n);
+		p += n;
+	}
+	(void) buf_puts(&want, "\n\n");
+	ck_assert_uint_eq(out.len, want.len);
+	ck_assert(memcmp(out.data, want.data, want.len) == 0);
+
+	/* Unquoted (maildir): the bytes as stored. */
+	ofd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_eq(local_copy_message(ofd, &m, m.rcpt, 0, 0), 0);
+	close(ofd);
+	slurp(path, &out);
+	ck_assert_uint_eq(out.len, strlen("Return-Path: <sender@example.org>\nDelivered-To: "
+					  "alice@example.com\nSubject: big\n\n") + body.len);
+	ck_assert(memcmp(out.data + out.len - body.len, body.data, body.len) == 0);
+	close(m.qfd);
+	buf_free(&body);
+	buf_free(&out);
+	buf_free(&want);
+}
+END_TEST
+
 START_TEST(test_stream_to_pipe)
 {
 	struct local_stream st;
@@ -538,6 +590,7 @@ suite(void)
 	tcase_add_test(tc, test_quote_lines);
 	tcase_add_test(tc, test_quote_chunk_edges);
 	tcase_add_test(tc, test_copy_message);
+	tcase_add_test(tc, test_copy_large);
 	tcase_add_test(tc, test_stream_to_pipe);
 	tcase_add_test(tc, test_mbox_deliver);
 	tcase_add_test(tc, test_mbox_refusals);
