@@ -36,8 +36,9 @@
  *	    the next attempt (qmgr_backoff());
  *	  - anything else is done: the file is removed, "QID: removed".
  *	While qmgr stops, a message is left where it is (active/) when
- *	finishing it would need a new notification: the next qmgr takes
- *	it up again.
+ *	finishing it would need a new notification or a deferral (the
+ *	agents are stopping too, so their failures say little): the next
+ *	qmgr takes it up again at once.
  *
  *	Bounds: at most qmgr_message_active_limit messages and
  *	qmgr_message_recipient_limit recipients in memory
@@ -396,7 +397,12 @@ finish_rest(struct qmgr_msg *m, bool keep)
 		if (m->rcpts[i].state == QR_DEFERRED)
 			deferred = true;
 	close_fds(m);
-	if (deferred) {
+	if (deferred && stopping) {
+		/*
+		 * Agents are being stopped too, so a failure now says little
+		 * about the destination: the next qmgr tries again at once.
+		 */
+	} else if (deferred) {
 		to_deferred(m);
 	} else {
 		(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
