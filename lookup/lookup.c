@@ -19,9 +19,10 @@
  *	$alias_maps": local users are found through unix:passwd.byname).
  *	The tables are opened before the privilege drop, so a table that
  *	only root may read is still served; a table is reopened when its
- *	file changed (checked at most every lookup_reopen_check_time),
- *	so postmap, postalias and newaliases take effect at once, without
- *	a reload.  A table that cannot be opened makes lookups of its
+ *	file changed (checked before every lookup, one stat() per table,
+ *	or at most every lookup_reopen_check_time when that is not 0), so
+ *	postmap, postalias and newaliases take effect at once, without a
+ *	reload, even for sessions already open.  A table that cannot be opened makes lookups of its
  *	parameter fail with a temporary error (logged once), and is tried
  *	again later.
  * WIRE PROTOCOL

@@ -1,0 +1,169 @@
+"""End-to-end tests of the whole suite under the master, with the default
+master.cf of `postern init`: every real daemon's privilege from /proc, a
+daemon killed and replaced, reload while an SMTP session is held, a table
+change while a session is held, stop.
+"""
+
+import os
+import pwd
+import signal
+import smtplib
+import subprocess
+import time
+import unittest
+
+from harness import BIN, Instance, main, proc_info, run, wait_for
+
+CHROOTED = {"smtpd", "cleanup", "qmgr", "pickup", "showq"}
+UNCHROOTED_UNPRIV = {"lookup"}
+ROOT = {"local"}
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+class SuiteTest(unittest.TestCase):
+
+    def setUp(self):
+        self.inst = Instance(self)
+        self.user, self.uid, self.gid, self.home = self.inst.add_user()
+        self.inst.start()
+
+    def send(self, subject, rcpt=None):
+        with self.inst.smtp() as s:
+            s.sendmail("sender@example.org", [rcpt or self.user + "@localhost"],
+                       "Subject: %s\n\nbody of %s\n" % (subject, subject))
+
+    def mbox(self):
+        try:
+            with open(os.path.join(self.inst.dir, "mail", self.user), "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def test_every_daemon_privilege_from_proc(self):
+        inst = self.inst
+        # Bring up the on-demand services: a delivery needs cleanup and
+        # local; mailq needs showq.
+        self.send("privileges")
+        wait_for(lambda: b"Subject: privileges" in self.mbox(), what="delivery")
+        mailq = run([os.path.join(BIN, "postqueue"), "-c", inst.etc, "-p"])
+        self.assertIn(b"empty", mailq.stdout)
+        owner = pwd.getpwnam("postern")
+        rows = inst.status()
+        seen = set()
+        for r in rows:
+            pid = int(r["pid"])
+            uid, gid, root = proc_info(pid)
+            role = r["role"]
+            seen.add(role)
+            # What postern status says is what /proc says.
+            self.assertEqual((r["uid"], r["gid"], r["root"]), (str(uid), str(gid), root), r)
+            if role == "master" or role in ROOT:
+                self.assertEqual((uid, gid, root), (0, 0, "/"), r)
+            elif role in CHROOTED:
+                self.assertEqual((uid, gid), (owner.pw_uid, owner.pw_gid), r)
+                self.assertEqual(root, inst.queue, r)
+            elif role in UNCHROOTED_UNPRIV:
+                self.assertEqual((uid, gid), (owner.pw_uid, owner.pw_gid), r)
+                self.assertEqual(root, "/", r)
+            else:
+                self.fail("unexpected process %r" % r)
+            # Nothing unprivileged can get root back: no capabilities.
+            if uid != 0:
+                with open("/proc/%d/status" % pid) as f:
+                    caps = {l.split(":")[0]: l.split()[1] for l in f if l.startswith("Cap")}
+                self.assertEqual(int(caps["CapEff"], 16), 0, r)
+                self.assertEqual(int(caps["CapPrm"], 16), 0, r)
+        self.assertTrue({"master", "smtpd", "qmgr", "pickup", "lookup"} <= seen, seen)
+
+    def test_killed_smtpd_and_qmgr_are_replaced(self):
+        inst = self.inst
+        for role in ("smtpd", "qmgr"):
+            old = int(inst.procs(role)[0]["pid"])
+            os.kill(old, signal.SIGKILL)
+            wait_for(lambda: inst.procs(role) and int(inst.procs(role)[0]["pid"]) != old,
+                     timeout=15, what="%s replaced" % role)
+        self.send("after kill")
+        wait_for(lambda: b"Subject: after kill" in self.mbox(), what="delivery after kill")
+
+    def test_reload_while_a_session_is_held(self):
+        inst = self.inst
+        old = smtplib.SMTP("127.0.0.1", inst.port, timeout=30)
+        code, banner = old.ehlo()
+        self.assertEqual(code, 250)
+        old_pid = int(inst.procs("smtpd")[0]["pid"])
+        inst.set_main({"smtpd_banner": "$myhostname ESMTP reloaded-banner"})
+        inst.postern("reload")
+        # A new connection is served by the new generation at once.
+        new = wait_for(lambda: _greets(inst.port, b"reloaded-banner"), timeout=10,
+                       what="new banner")
+        new.sendmail("a@example.org", [self.user + "@localhost"], "Subject: new\n\nx\n")
+        new.quit()
+        # The held session completes under the old process.
+        self.assertTrue(alive(old_pid))
+        old.sendmail("a@example.org", [self.user + "@localhost"], "Subject: old\n\nx\n")
+        old.quit()
+        wait_for(lambda: b"Subject: old" in self.mbox() and b"Subject: new" in self.mbox(),
+                 what="both delivered")
+        # The old process then exits.
+        wait_for(lambda: not alive(old_pid), timeout=20, what="old smtpd to exit")
+        gens = {r["gen"] for r in inst.status() if r["role"] == "smtpd"}
+        self.assertEqual(gens, {"2"})
+
+    def test_new_alias_while_a_session_is_held(self):
+        inst = self.inst
+        held = smtplib.SMTP("127.0.0.1", inst.port, timeout=30)
+        held.ehlo()
+        with open(os.path.join(inst.etc, "aliases"), "a") as f:
+            f.write("brandnew: %s\n" % self.user)
+        run([os.path.join(BIN, "postalias"), "hash:" + os.path.join(inst.etc, "aliases")])
+        # The held session sees the new alias at once (lookup reopens the
+        # table), and the master rolls a new generation for new sessions.
+        code, _ = held.docmd("MAIL FROM:<a@example.org>")
+        self.assertEqual(code, 250)
+        code, msg = held.docmd("RCPT TO:<brandnew@localhost>")
+        self.assertEqual(code, 250, msg)
+        code, _ = held.docmd("DATA")
+        self.assertEqual(code, 354)
+        held.send(b"Subject: via alias\r\n\r\nhi\r\n.\r\n")
+        code, msg = held.getreply()
+        self.assertEqual(code, 250, msg)
+        held.quit()
+        wait_for(lambda: b"Subject: via alias" in self.mbox(), what="alias delivery")
+        inst.wait_log("changed")
+        wait_for(lambda: {r["gen"] for r in inst.status() if r["role"] == "smtpd"} == {"2"},
+                 timeout=20, what="generation 2")
+
+    def test_stop_leaves_nothing_running(self):
+        inst = self.inst
+        self.send("before stop")
+        wait_for(lambda: b"Subject: before stop" in self.mbox(), what="delivery")
+        pids = inst.instance_pids()
+        self.assertTrue(pids)
+        inst.stop()
+        for pid in pids:
+            wait_for(lambda: not alive(pid), timeout=15, what="pid %d to exit" % pid)
+        self.assertEqual(inst.instance_pids(), [])
+
+
+def _greets(port, text):
+    """An SMTP session whose greeting holds text, or None."""
+    s = smtplib.SMTP(timeout=5)
+    try:
+        code, msg = s.connect("127.0.0.1", port)
+    except OSError:
+        return None
+    if code == 220 and text in msg:
+        return s
+    s.close()
+    return None
+
+
+if __name__ == "__main__":
+    main()
