@@ -68,8 +68,9 @@
  * BUGS
  *	A recipient that expands to several destinations is retried as a
  *	whole after a temporary failure of one of them, so the others may
- *	get the message twice.  Mail for root is deferred until root has
- *	an alias: postern never writes a mailbox as root.
+ *	get the message twice.  Root's mailbox is written by a child that
+ *	stays root (with the usual open checks); a mailbox_command is
+ *	never run for root.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>

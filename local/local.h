@@ -280,5 +280,6 @@ void	local_deliver(const struct local_request *rq, int qfd,
 
 /* The child side of every delivery: drop to uid/gid, never root. */
 void	local_drop_to(uid_t uid, gid_t gid, gid_t extra_gid);
+void	local_root_child(void);
 
 #endif

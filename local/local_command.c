@@ -34,7 +34,9 @@
  *
  *	local_drop_to() is how every delivery child becomes the user it
  *	delivers for: priv_drop_ids_deliver(), fatal on any failure, root
- *	refused.
+ *	refused.  local_root_child() is the one exception, the child that
+ *	writes root's own mailbox: it keeps uid 0 and sheds everything
+ *	else it can.
  * SECURITY
  *	The command text comes from an alias table, an :include: file or
  *	a .forward file, written by the administrator or by the user whose
@@ -43,6 +45,7 @@
  *	privilege before it looks at anything the user controls (the
  *	home directory included).
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -50,6 +53,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -69,6 +73,18 @@ void
 local_drop_to(uid_t uid, gid_t gid, gid_t extra_gid)
 {
 	priv_drop_ids_deliver(uid, gid, extra_gid);
+}
+
+void
+local_root_child(void)
+{
+	gid_t   zero = 0;
+
+	/* Root's own groups only; nothing of local's. */
+	if (setgroups(1, &zero) < 0)
+		log_fatal("delivery to root's mailbox: setgroups: %m");
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
+		log_fatal("delivery to root's mailbox: PR_SET_DUMPABLE: %m");
 }
 
 static uint64_t

@@ -33,9 +33,14 @@
  *	made by local_command_run().  That fork is the only process per
  *	delivery: nothing else is started.
  *
- *	A recipient whose uid is 0 has no mailbox delivery: postern never
- *	writes a mailbox as root.  Such mail is deferred with a reason
- *	that says to alias root to a real user.
+ *	Mail for root (uid 0) is written to root's mailbox by a child that
+ *	stays root, as Postfix does: dropping to the recipient's ids
+ *	means keeping them here, and the mailbox is opened with the same
+ *	checks (no link followed, one link, owner root), so a file
+ *	planted by a user is refused, not written.  Commands never run as
+ *	root: a mailbox_command for root is deferred with a reason that
+ *	says to alias root to a real user, and files and commands from
+ *	root's .forward or root-owned tables use default_privs.
  *
  *	When the recipient was expanded (alias, .forward), each
  *	destination's result is logged as "QUEUEID: expanded <RCPT>:
@@ -44,7 +49,8 @@
  * SECURITY
  *	Nothing in the request says whose rights to use: the recipient is
  *	looked up here.  The child drops privilege before it opens a
- *	mailbox, a file, or a user's directory.
+ *	mailbox, a file, or a user's directory (root's mailbox excepted,
+ *	see above).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -122,7 +128,15 @@ in_child(uid_t uid, gid_t gid, gid_t extra, child_fn *fn, const void *arg,
 	}
 	if (pid == 0) {
 		(void) close(p[0]);
-		local_drop_to(uid, gid, extra);
+		/*
+		 * The recipient's own ids.  For root's mailbox that is root:
+		 * the child then writes only that mailbox, opened with the
+		 * same checks (no link followed, one link, owned by root).
+		 */
+		if (uid == 0)
+			local_root_child();
+		else
+			local_drop_to(uid, gid, extra);
 		memset(&res, 0, sizeof(res));
 		local_result_set(&res, 4, "4.3.0", "delivery process gave no result");
 		fn(arg, &res);
@@ -282,14 +296,15 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 	const struct local_user *u = &d->user;
 	char    path[2 * LOCAL_PATH_MAX + 2];
 
-	if (u->uid == 0 || u->gid == 0) {
-		local_result_set(r, 4, "4.3.0", "not delivering to the mailbox of %s: "
-				 "postern never writes a mailbox as root; alias %s to "
-				 "a real user (\"%s: someone\" in the aliases file, then "
-				 "newaliases)", u->name, u->name, u->name);
-		return;
-	}
 	if (cfg->mailbox_command[0] != '\0') {
+		if (u->uid == 0 || u->gid == 0) {
+			/* Commands never run as root. */
+			local_result_set(r, 4, "4.3.0", "not running mailbox_command for %s "
+					 "(uid or gid 0): commands never run as root; alias "
+					 "%s to a real user (\"%s: someone\" in the aliases "
+					 "file, then newaliases)", u->name, u->name, u->name);
+			return;
+		}
 		run_command(cfg->mailbox_command, d, m, r);
 		if (r->status == 0)
 			local_result_set(r, 0, "2.0.0", "delivered to command: %.100s",

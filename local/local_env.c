@@ -61,6 +61,7 @@ put(struct local_env *e, const char *name, const char *value)
 	(void) buf_appendf(&b, "%s=%s", name, value);
 	e->vars[e->n++] = buf_steal(&b);
 	e->vars[e->n] = NULL;
+	buf_free(&b);			/* buf_steal() left a fresh buffer */
 }
 
 void

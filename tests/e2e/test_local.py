@@ -275,6 +275,29 @@ class LocalTest(unittest.TestCase):
         self.assertEqual(read_bytes(mine), b"mine\n")
         self.assertEqual(len(inst.queue_files("deferred")), 2)
 
+    def test_root_mailbox(self):
+        # The default aliases send postmaster to root; root's own mailbox
+        # is written (as root, with the same checks as anyone's).
+        inst = self.inst()
+        inst.start()
+        send(inst, "x@example.org", "postmaster@localhost", subject="for root")
+        box = spool_box(inst, "root")
+        msgs = wait_count(lambda: mbox_messages(box), 1, inst, "root's mail")
+        st = os.stat(box)
+        self.assertEqual((st.st_uid, stat.S_IMODE(st.st_mode)), (0, 0o600))
+        self.assertEqual(msgs[0]["Delivered-To"], "postmaster@localhost")
+
+    def test_root_mailbox_planted_by_a_user(self):
+        inst = self.inst()
+        user, uid, gid, home = inst.add_user()
+        box = spool_box(inst, "root")
+        write_file(box, "mine\n", uid=uid, gid=gid, mode=0o600)
+        inst.start()
+        send(inst, "x@example.org", "root@localhost", subject="for root")
+        wait_log_re(inst, r"to=<root@localhost>, .*status=deferred \(cannot open mailbox "
+                          r".*wrong owner")
+        self.assertEqual(read_bytes(box), b"mine\n")
+
     # -- notifications and loops -----------------------------------------
 
     def test_bounce_is_rfc3464(self):
@@ -321,7 +344,11 @@ class LocalTest(unittest.TestCase):
         pm = inst.add_user()
         write_aliases(inst, 'postmaster: %s\nfailme: "|exit 67"\n' % pm[0])
         inst.start()
-        send(inst, "", "failme@localhost", subject="a bounce that bounces")
+        # The sender does not exist: its notification fails in turn.
+        send(inst, "ghost@localhost", "failme@localhost", subject="a bounce that bounces")
+        wait_log_re(inst, r": sender non-delivery notification: ")
+        wait_log_re(inst, r"to=<ghost@localhost>, relay=local, .*dsn=5\.1\.1, "
+                          r"status=bounced \(unknown user")
         msgs = wait_count(lambda: mbox_messages(spool_box(inst, pm[0])), 1, inst,
                           "the postmaster copy")
         time.sleep(1.0)
@@ -332,6 +359,12 @@ class LocalTest(unittest.TestCase):
         wait_log_re(inst, r"postmaster non-delivery notification")
         self.assertEqual(inst.queue_files("deferred"), [])
         self.assertEqual(inst.queue_files("active"), [])
+        # A null-sender message that fails goes to postmaster as well.
+        send(inst, "", "failme@localhost", subject="null sender")
+        wait_count(lambda: mbox_messages(spool_box(inst, pm[0])), 2, inst,
+                   "the second postmaster copy")
+        time.sleep(1.0)
+        self.assertEqual(len(mbox_messages(spool_box(inst, pm[0]))), 2)
 
     def test_mail_loop_detected(self):
         inst = self.inst()

@@ -17,6 +17,8 @@
 #include "str.h"
 #include "../../qmgr/qmgr.h"
 
+static struct params *installed;
+
 static void
 load_cfg(const char *lines)
 {
@@ -37,6 +39,9 @@ load_cfg(const char *lines)
 	p = config_load(dir, NULL, 0, &err);
 	ck_assert_msg(p != NULL, "%s", err.data);
 	config_install(p);
+	if (installed != NULL)
+		config_free(installed);
+	installed = p;
 	buf_free(&err);
 	unlink(path);
 	rmdir(dir);
