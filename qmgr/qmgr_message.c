@@ -30,7 +30,9 @@
  *	    are failed ("status=expired, returned to sender");
  *	  - failed recipients get one notification (qmgr_bounce.c); once
  *	    cleanup has queued it, a b record says so and the log has
- *	    "QID: sender non-delivery notification: NEWID";
+ *	    "QID: sender non-delivery notification: NEWID" (a notification
+ *	    that cleanup refuses for good, 5.x.x, is logged and dropped;
+ *	    one it cannot take now is tried again with the message);
  *	  - a message with deferred recipients (or whose notification
  *	    could not be queued) moves to deferred/ with its mtime set to
  *	    the next attempt (qmgr_backoff());
@@ -378,6 +380,15 @@ qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,
 		for (size_t i = 0; i < m->env.nrcpts; i++)
 			if (m->rcpts[i].state == QR_FAILED)
 				m->rcpts[i].state = QR_BOUNCED;
+	} else if (why != NULL && why[0] == '5') {
+		/* Refused for good (too big, say): retrying cannot help. */
+		log_warn("%s: non-delivery notification refused: %s; not sent",
+			 m->qid, why);
+		append(m, QF_REC_BOUNCED, "");
+		for (size_t i = 0; i < m->env.nrcpts; i++)
+			if (m->rcpts[i].state == QR_FAILED)
+				m->rcpts[i].state = QR_BOUNCED;
+		ok = true;
 	} else {
 		log_warn("%s: cannot queue a non-delivery notification: %s "
 			 "(will try again)", m->qid, why ? why : "unknown error");

@@ -40,6 +40,7 @@ static char dir[] = "/tmp/qmgr_message_test.XXXXXX";
 static char cwd[1024];
 static struct ev_loop *loop;
 static pid_t agents[2];
+static int cleanup_status;		/* what the fake cleanup answers */
 
 static void
 setup(void)
@@ -74,6 +75,7 @@ setup(void)
 	qmgr_bounce_init(loop);
 	qmgr_msg_set_stopping(false);
 	agents[0] = agents[1] = 0;
+	cleanup_status = 0;
 }
 
 static void
@@ -227,9 +229,10 @@ fake_cleanup(void)
 		(void) !write(out, meta, strlen(meta));
 		(void) close(out);
 		ipc_msg_init(&m, CLEANUP_REP);
-		(void) ipc_put_num(&m, "status", 0);
-		(void) ipc_put_str(&m, "queue_id", "0PZ1K8Q3F7M2W9Y");
-		(void) ipc_put_str(&m, "reason", "");
+		(void) ipc_put_num(&m, "status", (uint64_t) cleanup_status);
+		(void) ipc_put_str(&m, "queue_id", cleanup_status ? "" : "0PZ1K8Q3F7M2W9Y");
+		(void) ipc_put_str(&m, "reason", cleanup_status == 5 ? "5.3.4 message too big"
+				   : cleanup_status == 4 ? "4.3.0 try later" : "");
 		(void) ipc_send(c, &m, -1, 5000);
 		_exit(0);
 	}
@@ -444,6 +447,35 @@ START_TEST(test_bounce_fails_then_deferred)
 }
 END_TEST
 
+START_TEST(test_bounce_refused)
+{
+	struct qfile_env env;
+
+	/* Refused for now: the failure waits in deferred/ for another try. */
+	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user");
+	cleanup_status = 4;
+	fake_cleanup();
+	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
+	      (const char *const[]) {"x@localhost", NULL}, time(NULL), NULL);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("deferred/0PZ1K8Q3F7M2W9X", true);
+	read_env("deferred/0PZ1K8Q3F7M2W9X", &env);
+	ck_assert(!env.bounced);
+	qfile_env_free(&env);
+	(void) waitpid(agents[1], NULL, 0);
+	agents[1] = 0;
+	ck_assert_int_eq(unlink("private/cleanup"), 0);
+
+	/* Refused for good: dropped, not retried for ever. */
+	cleanup_status = 5;
+	fake_cleanup();
+	ck_assert_int_eq(rename("deferred/0PZ1K8Q3F7M2W9X", "active/0PZ1K8Q3F7M2W9X"), 0);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("active/0PZ1K8Q3F7M2W9X", false);
+	ck_assert(!exists("deferred/0PZ1K8Q3F7M2W9X"));
+}
+END_TEST
+
 START_TEST(test_resume)
 {
 	struct buf b;
@@ -496,6 +528,7 @@ suite(void)
 	tcase_add_test(tc, test_failed_postmaster_copy_dropped);
 	tcase_add_test(tc, test_expired);
 	tcase_add_test(tc, test_bounce_fails_then_deferred);
+	tcase_add_test(tc, test_bounce_refused);
 	tcase_add_test(tc, test_resume);
 	tcase_add_test(tc, test_agent_dies);
 	suite_add_tcase(s, tc);
