@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,19 @@ static int file_fd = -1;
 static int error_count;
 static void (*fatal_hook)(void);
 static int syslog_open;
+
+/*
+ * The pid in every line, cached: getpid() is a system call per line in
+ * glibc, and a busy daemon logs several lines per message.  The child
+ * side of every fork() refreshes it.
+ */
+static long my_pid;
+
+static void
+refresh_pid(void)
+{
+	my_pid = (long) getpid();
+}
 
 static void
 make_tag(void)
@@ -63,6 +77,9 @@ log_init(const char *prog, unsigned d)
 
 	(void) str_copy(program, sizeof(program), slash ? slash + 1 : prog);
 	dest = d;
+	if (my_pid == 0)
+		(void) pthread_atfork(NULL, NULL, refresh_pid);
+	refresh_pid();
 	if (gethostname(hostname, sizeof(hostname) - 1) < 0)
 		(void) str_copy(hostname, sizeof(hostname), "localhost");
 	hostname[strcspn(hostname, ".")] = '\0';	/* syslog shows the short name */
@@ -165,12 +182,12 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 			stamp[0] = '\0';
 		if (file_fd >= 0) {
 			len = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s\n",
-				       stamp, hostname, tag, (long) getpid(), text);
+				       stamp, hostname, tag, my_pid ? my_pid : (long) getpid(), text);
 			if (len > 0)
 				(void) !write(file_fd, line, (size_t) len < sizeof(line) ? (size_t) len : sizeof(line) - 1);
 		}
 		if (dest & LOG_DEST_STDERR) {
-			len = snprintf(line, sizeof(line), "%s[%ld]: %s\n", tag, (long) getpid(), text);
+			len = snprintf(line, sizeof(line), "%s[%ld]: %s\n", tag, my_pid ? my_pid : (long) getpid(), text);
 			if (len > 0)
 				(void) !write(STDERR_FILENO, line, (size_t) len < sizeof(line) ? (size_t) len : sizeof(line) - 1);
 		}

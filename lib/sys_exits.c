@@ -29,7 +29,7 @@ static const struct sys_exit_info table[] = {
 };
 
 static const struct sys_exit_info unknown = {
-	-1, "4.3.0", "unknown mail system error"
+	-1, "5.3.0", "unknown mail system error"
 };
 
 _Static_assert(sizeof(table) / sizeof(table[0]) == EX__MAX - EX__BASE + 1,

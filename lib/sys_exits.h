@@ -16,18 +16,18 @@
  *
  *	sys_exits_lookup() returns the table entry for code (EX_USAGE
  *	.. EX_CONFIG).  Any other code, 0 included, gets one fixed entry
- *	with code -1, dsn "4.3.0" and text "unknown mail system error":
- *	a status nobody defined is retried rather than bounced, because
- *	a bounce cannot be taken back and a retry costs only time.  The
- *	caller logs the number itself.  The result is never NULL and
+ *	with code -1, dsn "5.3.0" and text "unknown mail system error":
+ *	as in Postfix, a delivery command that fails with a status nobody
+ *	defined (exit 1, say) has refused the message, and that is
+ *	permanent; a command that wants a retry exits 75 (EX_TEMPFAIL).
+ *	The caller logs the number itself.  The result is never NULL and
  *	points to static storage.
  *
  *	sys_exits_is_known() is true for EX_USAGE .. EX_CONFIG.
  *	sys_exits_is_temp() is true when the code's dsn class is 4
- *	(EX_OSERR, EX_TEMPFAIL, and every unknown code).
+ *	(EX_OSERR and EX_TEMPFAIL).
  * BUGS
- *	Postfix treats an unknown code as permanent (5.3.0); postern
- *	defers instead, see above.  EX_USAGE is 5.3.0 here as in Postfix
+ *	EX_USAGE is 5.3.0 here as in Postfix
  *	(a delivery program's usage error is a local system problem, not
  *	a bad SMTP argument, so 5.5.4 would mislead the sender).
  */

@@ -25,8 +25,9 @@
  *	killing local.
  *
  *	Results: exit 0 "delivered to command: COMMAND" (2.0.0); an exit
- *	status from <sysexits.h> as sys_exits.h maps it (EX_TEMPFAIL,
- *	EX_OSERR and unknown codes are temporary, the others permanent),
+ *	status from <sysexits.h> as sys_exits.h maps it (EX_TEMPFAIL and
+ *	EX_OSERR are temporary; the others, and unknown codes such as 1,
+ *	permanent, as in Postfix),
  *	with "command died with status N (text)" and the command's
  *	output, made one printable line; a signal or the time limit:
  *	4.3.0.  output receives the output as it was (bounded), for the

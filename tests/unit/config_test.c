@@ -175,7 +175,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(p->smtpd_timeout, 300);
 	ck_assert_uint_eq(p->maximal_queue_lifetime, 5 * 86400);
 	ck_assert_uint_eq(p->delay_warning_time, 0);
-	ck_assert_uint_eq(p->lookup_reopen_check_time, 1);
+	ck_assert_uint_eq(p->lookup_reopen_check_time, 0);
 	ck_assert(p->biff == false);
 	ck_assert(p->smtpd_per_request_deadline == true);
 	ck_assert_str_eq(p->relayhost, "");

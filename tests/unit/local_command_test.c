@@ -168,9 +168,10 @@ START_TEST(test_exit_codes)
 	run("kill -9 $$", 10, 4096, &r, &out);
 	ck_assert_int_eq(r.status, 4);
 	ck_assert_ptr_nonnull(strstr(r.text, "signal 9"));
-	/* A status nobody defined: retried, not bounced. */
+	/* A status nobody defined: the command refused the message (Postfix). */
 	run("exit 3", 10, 4096, &r, &out);
-	ck_assert_int_eq(r.status, 4);
+	ck_assert_int_eq(r.status, 5);
+	ck_assert_str_eq(r.dsn, "5.3.0");
 	buf_free(&out);
 }
 END_TEST

@@ -121,6 +121,22 @@ START_TEST(test_error_limit_is_fatal)
 }
 END_TEST
 
+START_TEST(test_pid_after_fork)
+{
+	pid_t   pid = fork();
+	char    want[64];
+	int     status;
+
+	if (pid == 0) {
+		log_info("from the child");
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	snprintf(want, sizeof(want), "[%ld]: from the child", (long) pid);
+	ck_assert_ptr_nonnull(strstr(slurp(), want));
+}
+END_TEST
+
 START_TEST(test_rate)
 {
 	struct log_rate r;
@@ -154,6 +170,7 @@ suite(void)
 	tcase_add_test(tc, test_multiline);
 	tcase_add_test(tc, test_error_limit_is_fatal);
 	tcase_add_test(tc, test_rate);
+	tcase_add_test(tc, test_pid_after_fork);
 	suite_add_tcase(s, tc);
 	return s;
 }
