@@ -16,9 +16,17 @@
  *	or ENOENT/ESRCH (which some NSS modules return for it); any other
  *	error is a lookup error, so a caller defers rather than bounces
  *	while the name service is down.
+ *
+ *	A key that cannot be a user or group name (it holds '@', '/',
+ *	':', white space or a control character, or is longer than
+ *	NAME_KEY_MAX) is "not found" without asking the name service:
+ *	lookups by full address ("user@domain") are routine for
+ *	local_recipient_maps, and some NSS modules (systemd's userdb)
+ *	search dozens of files for each such name.
  */
 #include <errno.h>
 #include <grp.h>
+#include <stdbool.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +38,7 @@
 #include "table_impl.h"
 
 #define NSS_BUF_MIN	4096
+#define NAME_KEY_MAX	256
 #define NSS_BUF_MAX	(1024 * 1024)
 
 enum unix_map { UNIX_PASSWD, UNIX_GROUP };
@@ -68,6 +77,20 @@ not_found_errno(int r)
 	return r == 0 || r == ENOENT || r == ESRCH;
 }
 
+/* plausible_name - could key be a user or group name at all? */
+static bool
+plausible_name(const char *key)
+{
+	size_t  n = strlen(key);
+
+	if (n == 0 || n > NAME_KEY_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *) key; *p; p++)
+		if (*p <= ' ' || *p == 0x7f || *p == '@' || *p == '/' || *p == ':')
+			return false;
+	return true;
+}
+
 static int
 unix_get(struct table *t, const char *key, struct buf *value)
 {
@@ -77,7 +100,7 @@ unix_get(struct table *t, const char *key, struct buf *value)
 	char   *nssbuf = NULL;
 	int     r, ret = -1;
 
-	if (*key == '\0')
+	if (!plausible_name(key))
 		return 0;
 	buf_init(&out, TABLE_VALUE_MAX);
 	for (;;) {

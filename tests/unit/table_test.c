@@ -493,6 +493,10 @@ START_TEST(test_unix_tables)
 	ck_assert_int_eq(lookup("unix:passwd.byname", TABLE_F_NOFOLD, "ROOT", v, sizeof(v)), 0);
 	ck_assert_int_eq(lookup("unix:passwd.byname", 0, "no-such-user-here", v, sizeof(v)), 0);
 	ck_assert_int_eq(lookup("unix:passwd.byname", 0, "", v, sizeof(v)), 0);
+	/* Not a user name at all: "not found" without asking the name service. */
+	ck_assert_int_eq(lookup("unix:passwd.byname", 0, "root@localhost", v, sizeof(v)), 0);
+	ck_assert_int_eq(lookup("unix:passwd.byname", 0, "../root", v, sizeof(v)), 0);
+	ck_assert_int_eq(lookup("unix:passwd.byname", 0, "ro ot", v, sizeof(v)), 0);
 	ck_assert_int_eq(lookup("unix:group.byname", 0, "root", v, sizeof(v)), 1);
 	ck_assert_msg(strncmp(v, "root:x:0:", 9) == 0, "got %s", v);
 }
