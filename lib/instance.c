@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "instance.h"
+#include "log.h"
 #include "mem.h"
 #include "qtree.h"
 #include "str.h"
@@ -88,6 +89,44 @@ check_postdrop(const struct params *p, struct buf *problems)
 	return 0;
 }
 
+/* check_protocols - inet_protocols is all, ipv4, ipv6 or both */
+static int
+check_protocols(const struct params *p, struct buf *problems)
+{
+	char  **items;
+	int     k = config_list_split(p->inet_protocols, 4, &items), bad = 0;
+
+	for (int i = 0; i < k; i++)
+		if (strcmp(items[i], "all") && strcmp(items[i], "ipv4") && strcmp(items[i], "ipv6"))
+			bad = 1;
+	if (k > 0)
+		config_list_free(items, k);
+	if (k <= 0 || bad) {
+		buf_appendf(problems, "main.cf: inet_protocols = %s: use all, ipv4, ipv6 "
+			    "or \"ipv4, ipv6\"\n", p->inet_protocols);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * warn_compat - parameters accepted so that a Postfix main.cf loads
+ * (Debian's default main.cf sets biff and append_dot_mydomain), which
+ * postern implements only at their defaults.
+ */
+static void
+warn_compat(const struct params *p)
+{
+	if (p->biff)
+		log_warn("main.cf: biff = yes is not supported: no biff notices are sent");
+	if (p->append_dot_mydomain)
+		log_warn("main.cf: append_dot_mydomain = yes is not supported: "
+			 "addresses are not rewritten");
+	if (p->delay_warning_time)
+		log_warn("main.cf: delay_warning_time is not supported: no delay "
+			 "warnings are sent");
+}
+
 int
 instance_check(const struct instance *in, struct buf *problems)
 {
@@ -100,6 +139,8 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_abs("command_directory", p->command_directory, problems);
 	if (n > 0)
 		return n;
+	n += check_protocols(p, problems);
+	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);
 	for (size_t i = 0; i < in->mc.n; i++) {

@@ -107,6 +107,16 @@ inet_bind_one(const struct addrinfo *ai, const char *what, struct buf *err)
 	return fd;
 }
 
+/* protocol_enabled - inet_protocols allows this address family */
+static bool
+protocol_enabled(const struct params *p, int family)
+{
+	if (config_list_contains(p->inet_protocols, "all"))
+		return true;
+	return config_list_contains(p->inet_protocols,
+				    family == AF_INET6 ? "ipv6" : "ipv4");
+}
+
 static int
 inet_listen(struct service *s, const struct params *p, struct buf *err)
 {
@@ -150,6 +160,9 @@ inet_listen(struct service *s, const struct params *p, struct buf *err)
 		}
 		for (ai = res; ai; ai = ai->ai_next) {
 			int     fd;
+
+			if (!protocol_enabled(p, ai->ai_family))
+				continue;
 
 			if (s->n_listen >= 16) {
 				buf_appendf(err, "service %s: too many addresses\n", what);

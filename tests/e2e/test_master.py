@@ -208,6 +208,17 @@ class MasterTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIsNone(inst.master_pid() if inst.instance_pids() else None)
 
+    def test_check_inet_protocols_and_compat_warnings(self):
+        inst = self.instance()
+        inst.set_main({"inet_protocols": "ipx", "biff": "yes"})
+        p = inst.postern("check", check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn(b"inet_protocols = ipx", p.stderr)
+        self.assertIn(b"biff = yes is not supported", p.stderr)
+        inst.set_main({"inet_protocols": "ipv4", "biff": "no"})
+        p = inst.postern("check")
+        self.assertNotIn(b"biff", p.stderr)
+
 
 def _new_gen(port, gen):
     try:

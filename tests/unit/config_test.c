@@ -360,7 +360,7 @@ START_TEST(test_expansion_forms)
 		      "relay_transport = ${relay_domains:${myhostname?$(mydomain)}}\n"
 		      "double_bounce_sender = $syslog_name\n"
 		      "syslog_name = late\n"
-		      "notify_classes = $relayhost-$myhostname_x\n");
+		      "bounce_notice_recipient = $relayhost-$myhostname_x\n");
 	ck_assert_str_eq(p->relayhost, "h.example.com");
 	ck_assert_str_eq(p->smtpd_banner, "h.example.com a$b!");
 	ck_assert_str_eq(p->home_mailbox, "set");
@@ -371,7 +371,7 @@ START_TEST(test_expansion_forms)
 	/* Order does not matter: a later line is seen by an earlier one. */
 	ck_assert_str_eq(p->double_bounce_sender, "late");
 	/* A name is the longest run of name characters. */
-	ck_assert_str_eq(p->notify_classes, "h.example.com-");
+	ck_assert_str_eq(p->bounce_notice_recipient, "h.example.com-");
 	ck_assert_ptr_nonnull(strstr(logged(), "unknown parameter $myhostname_x"));
 	config_free(p);
 
