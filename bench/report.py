@@ -226,3 +226,67 @@ def table(res):
                         "%s %.0f" % (k, v) for k, v in ts)))
     return "\n".join(out)
 
+
+
+def markdown(res, results_file=""):
+    """The table as Markdown, for README.md's Benchmarks section."""
+    m = res["machine"]
+    out = []
+    out.append("Measured %s on %s (%s cores, %s GiB, Linux %s, %s), postern %s against "
+               "Postfix %s, %d rounds, median [min-max]%s." % (
+                   res["date"], m["cpu_model"], m["cores"], m["memory_gib"], m["kernel"],
+                   (m["filesystem"].split() or ["?"])[1] + " on a virtual disk"
+                   if m.get("virtualization") else m["filesystem"],
+                   res["postern"].get("commit", "?"), res["postfix"].get("version", "?"),
+                   res["rounds"], " (quick mode)" if res["quick"] else ""))
+    d = res.get("disk")
+    f = res.get("fork")
+    if d or f:
+        bits = []
+        if d:
+            bits.append("create + write 4 KiB + fsync + rename: %s/s with 1 thread, %s/s with 8 "
+                        "(%s/s and %s/s with a directory fsync too)" % tuple(
+                            "{:,.0f}".format(d[k]["rate"]) if k in d else "?"
+                            for k in ("t1", "t8", "t1_dirsync", "t8_dirsync")))
+        if f:
+            bits.append("fork + exit + wait: %.0f µs of CPU" % f["cpu_us"])
+        out.append("The machine's own limits: " + "; ".join(bits) + ".")
+    out.append("")
+    out.append("| scenario | figure | postern | Postfix | postern/Postfix |")
+    out.append("|---|---|---|---|---|")
+    for name, sc in res["scenarios"].items():
+        pt, pf = sc.get("postern"), sc.get("postfix")
+        first = True
+        for key in sc["metrics"]:
+            label = METRICS[key][0].format(**sc.get("params", {})).strip()
+            r = ratio(pt, pf, key)
+            rt = "" if r is None else ("%.2fx" % r if r >= 0.1 else "%.3fx" % r)
+            tgt = TARGETS.get((name, key))
+            if tgt:
+                text, kind, test = tgt
+                value = r if kind == "ratio" else (pt or {}).get("summary", {}).get(
+                    key, {}).get("median")
+                rt += " (target %s: %s)" % (text, "—" if value is None else
+                                            ("met" if test(value) else "**not met**"))
+            out.append("| %s | %s | %s | %s | %s |" % (
+                sc["title"] if first else "", label, _md(pt, key), _md(pf, key), rt))
+            first = False
+    notes = []
+    for name, sc in res["scenarios"].items():
+        for who, side in (("postern", sc.get("postern")), ("Postfix", sc.get("postfix"))):
+            why = side_reason(side)
+            if why:
+                notes.append("%s, %s: not measured: %s." % (
+                    sc["title"].split(" ")[0].rstrip("."), who, why))
+    if notes:
+        out.append("")
+        out.extend("- " + n for n in notes)
+    if results_file:
+        out.append("")
+        out.append("Every figure, per round and per daemon: `%s`." % results_file)
+    return "\n".join(out)
+
+
+def _md(side, key):
+    c = cell(side, key)
+    return c.replace("not measured (see below)", "not measured")
