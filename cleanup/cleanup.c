@@ -82,7 +82,12 @@
  *	never passed to a shell or used as a format.
  * LIMITS
  *	A connection that sends no request for min(ipc_timeout, 300 s) is
- *	closed.  Recipients per message: cleanup_recipient_limit (5.5.3
+ *	closed.  Clients keep connections between messages (smtpd keeps
+ *	a few idle ones for CLEANUP_POOL_IDLE_MS): each request counts
+ *	towards max_use, and a process that reached it, or got SIGTERM
+ *	while waiting for the next request, closes the connection after
+ *	its reply; the client then sends its next request on a new one.
+ *	SIGTERM is never acted on in the middle of a request.  Recipients per message: cleanup_recipient_limit (5.5.3
  *	beyond it).  Addresses: 1,024 bytes; attributes: 256 bytes.
  * CONFIGURATION PARAMETERS
  *	myhostname, myorigin, mydestination, recipient_delimiter,
@@ -157,6 +162,7 @@ static void
 cleanup_serve(int fd)
 {
 	struct ipc_in in;
+	bool	first = true;
 
 	ipc_in_init_max(&in, CLEANUP_REQ_MAX);
 	for (;;) {
@@ -165,6 +171,23 @@ cleanup_serve(int fd)
 		char    why[256];
 		int     cfd = -1, r;
 
+		/*
+		 * Between requests on a kept connection: SIGTERM ends it
+		 * (the client retries on a new connection), as do max_use
+		 * and the idle limit.  The first request is sent with the
+		 * connect, so it is read at once.
+		 */
+		if (!first) {
+			if (!server_use_request())
+				break;
+			r = server_wait_request(fd, idle_ms());
+			if (r == 0 && errno == ETIMEDOUT && !server_stopping())
+				log_warn("client sent no request for %d s: closing",
+					 idle_ms() / 1000);
+			if (r <= 0)
+				break;
+		}
+		first = false;
 		r = ipc_recv(fd, &in, &cfd, idle_ms());
 		if (r == 1)
 			break;			/* the client is done */

@@ -13,6 +13,14 @@
  *	};
  *	struct cleanup_result res;
  *
+ *	// Event loop with kept connections (smtpd):
+ *	struct cleanup_pool *pool = cleanup_pool_new(loop,
+ *		CLEANUP_POOL_IDLE_MAX, CLEANUP_POOL_IDLE_MS);
+ *	call = cleanup_pool_submit(pool, &env, spool_fd, done, sess, &res);
+ *	if (call == NULL) ... reply with res (EAGAIN: try again shortly) ...
+ *	// done(sess, &res, answered) runs later; or on a deadline:
+ *	cleanup_pool_cancel(call);
+ *
  *	// Blocking (pickup, qmgr's bounces, local's forwarding):
  *	if (cleanup_submit(&env, content_fd, &res) != CLEANUP_STAT_OK)
  *		... res.status 4 or 5, res.reason "4.3.0 ..." ...
@@ -88,6 +96,43 @@
  *	cleanup_clnt_fail() fills res with a temporary failure "4.3.0
  *	TEXT" (for the caller's timeouts and write errors).
  *
+ *	Kept connections.  cleanup serves any number of requests on one
+ *	connection; connecting costs both sides (socket, connect, accept,
+ *	status records to the master, close) for every message.
+ *	cleanup_clnt_keep(true) makes cleanup_submit() keep its
+ *	connection for the next call (pickup, for a burst of files);
+ *	cleanup_clnt_release() closes it (at the end of the burst, so the
+ *	cleanup process may serve others and retire).
+ *
+ *	struct cleanup_pool keeps idle connections for an event loop
+ *	(smtpd).  cleanup_pool_new(loop, max_idle, idle_ms): at most
+ *	max_idle idle connections are kept, each at most idle_ms, so that
+ *	cleanup processes are not held longer than a burst lasts.
+ *	cleanup_pool_submit() sends env and content_fd on an idle
+ *	connection (the most recently used) or a new one, and returns the
+ *	call; the caller keeps content_fd open until the call ends.  It
+ *	returns NULL with res filled (temporary failure) when nothing was
+ *	sent: errno EAGAIN when cleanup's listen queue is full (try again
+ *	shortly).  The result comes later, from the event loop, as
+ *	done(ctx, res, answered): answered is true when res is cleanup's
+ *	reply (queued or refused), false when the exchange failed (res
+ *	then says "4.3.0 ..." why).  The call is over when done runs; the
+ *	callback may submit again.  cleanup_pool_cancel() abandons a call
+ *	(the caller's deadline passed): its connection is closed, done
+ *	is not called.  cleanup_pool_idle() is the number of idle
+ *	connections.  cleanup_pool_free() closes the idle connections;
+ *	no call may be in flight.
+ *
+ *	Only a connection whose exchange ended with a well-formed reply
+ *	and nothing more is kept; one that failed, timed out or was
+ *	cancelled is closed.  cleanup closes a kept connection only
+ *	between requests (max_use, SIGTERM, idle limit), so a request
+ *	that meets a closed kept connection (write error, or EOF before
+ *	any byte of an answer) was not taken and is sent once more on a
+ *	new connection, by both cleanup_submit() and the pool.  Should
+ *	cleanup have died after queueing but before answering, that
+ *	retry queues the message twice: a duplicate, never a loss.
+ *
  *	cleanup_clnt_set_path() changes the socket path (tests, or a
  *	process whose working directory is not the queue directory).
  *
@@ -131,6 +176,8 @@
 #define CLEANUP_REASON_MAX	512
 #define CLEANUP_TIMEOUT_MS	(300 * 1000)	/* RFC 5321 4.5.3.2.6 */
 #define CLEANUP_REP_MAX		4096		/* reply payload */
+#define CLEANUP_POOL_IDLE_MAX	4		/* idle kept connections */
+#define CLEANUP_POOL_IDLE_MS	3000		/* ... kept this long */
 
 struct cleanup_rcpt_in {
 	const char *addr;
@@ -175,5 +222,23 @@ void	cleanup_clnt_close(struct ipc_conn *conn);
 void	cleanup_clnt_fail(struct cleanup_result *res, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	cleanup_clnt_set_path(const char *path);
+void	cleanup_clnt_keep(bool on);
+void	cleanup_clnt_release(void);
+
+struct ev_loop;
+struct cleanup_pool;
+struct cleanup_call;
+typedef void cleanup_done_fn(void *ctx, const struct cleanup_result *res,
+			     bool answered);
+
+struct cleanup_pool *cleanup_pool_new(struct ev_loop *loop, size_t max_idle,
+				      uint64_t idle_ms);
+void	cleanup_pool_free(struct cleanup_pool *p);
+struct cleanup_call *cleanup_pool_submit(struct cleanup_pool *p,
+					 const struct cleanup_envelope *env,
+					 int content_fd, cleanup_done_fn *done,
+					 void *ctx, struct cleanup_result *res);
+void	cleanup_pool_cancel(struct cleanup_call *c);
+size_t	cleanup_pool_idle(const struct cleanup_pool *p);
 
 #endif

@@ -49,6 +49,12 @@ refresh_pid(void)
 	my_pid = (long) getpid();
 }
 
+pid_t
+log_pid(void)
+{
+	return my_pid ? (pid_t) my_pid : getpid();
+}
+
 static void
 make_tag(void)
 {

@@ -39,6 +39,11 @@
  *	It never counts as log_error() and is never fatal: level is only
  *	the line's prefix.
  *
+ *	log_pid() is the process id the lines carry, cached (getpid() is
+ *	a system call) and refreshed in the child of every fork(): for
+ *	code that needs its pid per message (queue IDs, temporary and
+ *	maildir file names, status records to the master).
+ *
  *	log_rate_ok() is a token bucket for rate-limiting the log lines
  *	caused by one abusive client: at most burst lines, refilled at
  *	per_minute lines a minute.
@@ -49,6 +54,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define LOG_DEST_SYSLOG	0x1
 #define LOG_DEST_STDERR	0x2
@@ -65,6 +71,7 @@ int	log_open_file(const char *path);
 void	log_close_file(void);
 void	log_set_fatal_hook(void (*hook)(void));
 const char *log_program(void);
+pid_t	log_pid(void);
 
 void	log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -41,6 +41,9 @@ static bool foreground;
 static struct ev_loop *loop;
 static volatile sig_atomic_t got_term;
 static bool stopping;
+static sigset_t term_unblocked;		/* single model: the mask with SIGTERM let through */
+static long long uses;			/* single model: clients and requests served */
+static uint64_t last_report_ms;		/* when the master last heard from us */
 static int svc_argc;
 static char **svc_argv;
 
@@ -77,7 +80,7 @@ server_loop(void)
 bool
 server_stopping(void)
 {
-	return stopping;
+	return stopping || got_term;
 }
 
 bool
@@ -103,7 +106,7 @@ static void
 report(uint32_t code)
 {
 	struct master_status st = {
-		.pid = (uint32_t) getpid(),
+		.pid = (uint32_t) log_pid(),
 		.generation = generation,
 		.code = code,
 	};
@@ -114,6 +117,7 @@ report(uint32_t code)
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EPIPE)
 		log_fatal("master went away; exiting");
+	last_report_ms = ev_time_ms();
 }
 
 void
@@ -274,14 +278,53 @@ on_term(int sig)
 	got_term = 1;
 }
 
+int
+server_wait_request(int fd, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX : ev_time_ms() + (uint64_t) timeout_ms;
+
+	for (;;) {
+		uint64_t now = ev_time_ms(), wait_ms;
+		struct timespec ts;
+		int     r;
+
+		if (got_term)
+			return 0;
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return 0;
+		}
+		/* The master hears from us while we hold a client, even an idle one. */
+		if (now - last_report_ms >= MASTER_HEARTBEAT_MS)
+			report(MS_HEARTBEAT);
+		wait_ms = last_report_ms + MASTER_HEARTBEAT_MS - now;
+		if (end - now < wait_ms)
+			wait_ms = end - now;
+		ts.tv_sec = (time_t) (wait_ms / 1000);
+		ts.tv_nsec = (long) (wait_ms % 1000) * 1000000;
+		/* SIGTERM is deliverable here and only here: never mid-request. */
+		r = ppoll(&pfd, 1, &ts, &term_unblocked);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+bool
+server_use_request(void)
+{
+	return ++uses < cfg->max_use;
+}
+
 /* single_loop - serve one client at a time until retired */
 static void
 single_loop(void)
 {
 	struct pollfd pfd[MASTER_MAX_LISTEN];
 	struct sigaction sa;
-	sigset_t block, unblocked;
-	long long uses = 0;
+	sigset_t block;
 	struct timespec idle = {.tv_sec = (time_t) cfg->max_idle};
 
 	memset(&sa, 0, sizeof(sa));
@@ -290,8 +333,8 @@ single_loop(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &unblocked);
-	sigdelset(&unblocked, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, &term_unblocked);
+	sigdelset(&term_unblocked, SIGTERM);
 
 	for (int i = 0; i < n_listen; i++) {
 		pfd[i].fd = listen_fds[i];
@@ -300,7 +343,7 @@ single_loop(void)
 	report(MS_READY);
 	report(MS_IDLE);
 	while (!got_term && uses < cfg->max_use) {
-		int     r = ppoll(pfd, (nfds_t) n_listen, &idle, &unblocked);
+		int     r = ppoll(pfd, (nfds_t) n_listen, &idle, &term_unblocked);
 
 		if (r == 0)
 			break;			/* idle too long: retire */
@@ -309,7 +352,7 @@ single_loop(void)
 				continue;
 			log_fatal("poll: %m");
 		}
-		for (int i = 0; i < n_listen && !got_term; i++) {
+		for (int i = 0; i < n_listen && !got_term && uses < cfg->max_use; i++) {
 			int     fd;
 
 			if (!(pfd[i].revents & POLLIN))
@@ -321,9 +364,9 @@ single_loop(void)
 				continue;
 			}
 			report(MS_BUSY);
+			uses++;
 			ops->serve(fd);
 			close(fd);
-			uses++;
 			report(MS_IDLE);
 		}
 	}

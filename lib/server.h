@@ -39,6 +39,25 @@
  *	other daemon started without -u is refused: postern never runs
  *	internet-facing code as root.
  *
+ *	A single-client daemon whose clients send several requests on one
+ *	connection (cleanup, local) waits for each request after the
+ *	first with server_wait_request(fd, timeout_ms): SIGTERM, blocked
+ *	while serve() runs, is let through during that wait only (so a
+ *	process holding an idle kept connection still stops at once,
+ *	and never in the middle of a request); while a connection is
+ *	held a heartbeat goes to the master every MASTER_HEARTBEAT_MS,
+ *	so a long-lived connection is not taken for a wedged process.
+ *	It returns 1 when fd is readable (a request, or the client's
+ *	EOF), 0 when serve() must end the connection: SIGTERM came
+ *	(server_stopping() is then true) or timeout_ms passed (errno
+ *	ETIMEDOUT); -1 on a poll error.  server_use_request() counts one
+ *	more request towards max_use and returns false when the process
+ *	has served its max_use and should end the connection (after the
+ *	reply, never before): a daemon whose clients retry a request on
+ *	a new connection when a kept one closes (cleanup's) calls it;
+ *	one whose client does not (local's) leaves max_use to count
+ *	connections.
+ *
  *	Helpers for the daemon: server_listen_count()/server_listen_fd(i),
  *	server_service() (master.cf service name), server_generation(),
  *	server_loop() (event model), server_stopping(), server_exit(code)
@@ -77,6 +96,8 @@ bool	server_foreground(void);
 int	server_argc(void);
 char  **server_argv(void);
 void	server_progress(void);
+int	server_wait_request(int fd, int timeout_ms);
+bool	server_use_request(void);
 _Noreturn void server_exit(int code);
 
 #endif

@@ -21,6 +21,8 @@
  *	    CLEANUP_F_LOCAL (+ CLEANUP_F_EXTRACT for sendmail -t),
  *	    protocol "local", the uid, the -F full name; the sender is the
  *	    -f sender when one was given, else LOGIN@$myorigin;
+ *	    (one connection per burst of files, closed when the scan
+ *	    finds no more);
  *	  - removes the file only after cleanup said the message is
  *	    queued (cleanup logs "QUEUEID: uid=N from=<sender>" for every
  *	    local submission, so pickup does not repeat it).
@@ -306,6 +308,9 @@ scan(struct ev_loop *loop)
 		}
 	}
 	closedir(d);
+	/* One cleanup connection per burst: kept while files keep coming. */
+	if (!more)
+		cleanup_clnt_release();
 	return more;
 }
 
@@ -343,6 +348,7 @@ pickup_start(struct ev_loop *loop)
 	ev_io_init(&wake_io, server_listen_fd(0), on_wake, NULL);
 	ev_io_start(loop, &wake_io, EV_READ);
 	ev_timer_init(&scan_timer, on_scan_timer, NULL);
+	cleanup_clnt_keep(true);
 	/* Mail may have waited while the system was down. */
 	ev_timer_start(loop, &scan_timer, 0);
 }

@@ -28,7 +28,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "event.h"
-#include "ipc.h"
+#include "cleanup_clnt.h"
 #include "linebuf.h"
 #include "log.h"
 #include "netmatch.h"
@@ -159,10 +159,8 @@ struct smtpd_session {
 	bool	data_crlf;		/* the DATA command ended in CR LF */
 
 	/* Hand-off to cleanup (smtpd_deliver.c). */
-	int	cl_fd;
-	struct ev_io cl_io;
+	struct cleanup_call *cl_call;	/* in flight, or NULL */
 	struct ev_timer cl_retry;	/* cleanup's listen queue was full */
-	struct ipc_conn cl_conn;
 
 	/* Counters. */
 	unsigned cmd_ok[SMTPD_CMD_COUNT];

@@ -16,7 +16,12 @@
  *	else can open it.
  *
  *	smtpd_deliver() hands the finished message to cleanup without
- *	blocking: it connects to private/cleanup, sends the envelope
+ *	blocking: over a connection to private/cleanup from the process's
+ *	pool (lib/cleanup_clnt.h: at most CLEANUP_POOL_IDLE_MAX idle
+ *	connections, each kept CLEANUP_POOL_IDLE_MS, so a burst of
+ *	messages costs one connect, and cleanup one accept, not one per
+ *	message; a failed or abandoned connection is never reused), it
+ *	sends the envelope
  *	(client_name, client_addr, helo, protocol for the Received:
  *	header; sender; recipients) with the spool descriptor, and puts
  *	the session in SMTPD_ST_DELIVER, where it reads nothing more from
@@ -125,18 +130,24 @@ fail:
 	smtpd_proto_queued(s, 4, "", "4.3.0 Error: queue file write error");
 }
 
-static void on_cleanup(struct ev_loop *loop, struct ev_io *io, unsigned revents);
+static struct cleanup_pool *pool;
 
 /* done - cleanup answered, or the hand-off failed: reply and go on */
 static void
-done(struct smtpd_session *s, const struct cleanup_result *res)
+done(void *ctx, const struct cleanup_result *res, bool answered)
 {
+	struct smtpd_session *s = ctx;
+
+	s->cl_call = NULL;			/* over: nothing to cancel */
+	if (!answered)
+		log_warn("no valid answer from cleanup for a message from %s[%s]: %s",
+			 s->name, s->addr, res->reason);
 	smtpd_deliver_abort(s);
 	smtpd_proto_queued(s, res->status, res->queue_id, res->reason);
 	smtpd_session_resume(s);
 }
 
-/* start - connect and send; false when it must be retried later */
+/* start - send to cleanup; false when it must be retried later */
 static bool
 start(struct smtpd_session *s, struct cleanup_result *res)
 {
@@ -155,19 +166,18 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 		.rcpts = rc,
 		.nrcpts = s->nrcpt,
 	};
-	int	fd, err;
+	int	err;
 
+	/* One pool per process: connections are kept across sessions. */
+	if (pool == NULL)
+		pool = cleanup_pool_new(s->loop, CLEANUP_POOL_IDLE_MAX,
+					CLEANUP_POOL_IDLE_MS);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		rc[i].addr = s->rcpt[i];
-	fd = cleanup_clnt_start(&env, s->spool_fd, &s->cl_conn, res);
+	s->cl_call = cleanup_pool_submit(pool, &env, s->spool_fd, done, s, res);
 	err = errno;
 	free(rc);
-	if (fd < 0)
-		return err != EAGAIN;
-	s->cl_fd = fd;
-	ev_io_init(&s->cl_io, fd, on_cleanup, s);
-	ev_io_start(s->loop, &s->cl_io, ipc_conn_pending(&s->cl_conn) ? EV_WRITE : EV_READ);
-	return true;
+	return s->cl_call != NULL || err != EAGAIN;
 }
 
 static void
@@ -180,35 +190,8 @@ on_retry(struct ev_loop *loop, struct ev_timer *t)
 		ev_timer_start(loop, t, SMTPD_CLEANUP_RETRY_MS);
 		return;
 	}
-	if (s->cl_fd < 0)
-		done(s, &res);
-}
-
-static void
-on_cleanup(struct ev_loop *loop, struct ev_io *io, unsigned revents)
-{
-	struct smtpd_session *s = io->data;
-	struct cleanup_result res;
-	int	r;
-
-	if (revents & EV_WRITE) {
-		if ((r = ipc_conn_flush(&s->cl_conn)) < 0) {
-			cleanup_clnt_fail(&res, "Error: cannot send to cleanup: %s",
-					  strerror(errno));
-			log_warn("cannot send a message to cleanup: %m");
-			done(s, &res);
-			return;
-		}
-		if (r == 0)
-			ev_io_start(loop, io, EV_READ);
-		return;
-	}
-	if ((r = cleanup_clnt_result(&s->cl_conn, &res)) == 0)
-		return;
-	if (r < 0)
-		log_warn("no valid answer from cleanup for a message from %s[%s]: %s",
-			 s->name, s->addr, res.reason);
-	done(s, &res);
+	if (s->cl_call == NULL)
+		done(s, &res, false);
 }
 
 void
@@ -227,7 +210,7 @@ smtpd_deliver(struct smtpd_session *s)
 		ev_timer_start(s->loop, &s->cl_retry, SMTPD_CLEANUP_RETRY_MS);
 		return;
 	}
-	if (s->cl_fd < 0) {			/* refused at once */
+	if (s->cl_call == NULL) {		/* refused at once */
 		log_warn("cannot hand a message to cleanup: %s", res.reason);
 		s->state = SMTPD_ST_CMD;
 		smtpd_proto_queued(s, res.status, res.queue_id, res.reason);
@@ -238,9 +221,9 @@ void
 smtpd_deliver_abort(struct smtpd_session *s)
 {
 	ev_timer_stop(s->loop, &s->cl_retry);
-	if (s->cl_fd >= 0) {
-		ev_io_stop(s->loop, &s->cl_io);
-		cleanup_clnt_close(&s->cl_conn);
-		s->cl_fd = -1;
+	if (s->cl_call != NULL) {
+		/* Never reused: a late answer must not be read as the next one's. */
+		cleanup_pool_cancel(s->cl_call);
+		s->cl_call = NULL;
 	}
 }

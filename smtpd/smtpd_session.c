@@ -518,7 +518,6 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	s->bare_reject = smtpd_conf.bare_reject
 	    && !netlist_match_str(smtpd_conf.bare_exclusions, addr);
 	s->spool_fd = -1;
-	s->cl_fd = -1;
 	s->where = "CONNECT";
 	s->state = SMTPD_ST_CMD;
 	s->start_ms = now;

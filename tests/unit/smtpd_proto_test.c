@@ -479,7 +479,7 @@ queued(int status, const char *qid, const char *reason)
 	memset(&s, 0, sizeof(s));
 	s.loop = loop;
 	s.spool_fd = -1;
-	s.cl_fd = -1;
+	s.cl_call = NULL;
 	buf_init(&s.out, SMTPD_OUT_MAX);
 	log_rate_init(&s.lograte, 20, 10);
 	ev_timer_init(&s.deadline, NULL, &s);
