@@ -26,10 +26,11 @@ def smtp_source_argv(port, sessions, messages, size, rcpt):
             "-t", rcpt, "127.0.0.1:%d" % port]
 
 
-def start_smtp_source(port, sessions, messages, size, rcpt, out):
+def start_smtp_source(port, sessions, messages, size, rcpt, out, preexec=None):
     argv = smtp_source_argv(port, sessions, messages, size, rcpt)
     return argv, subprocess.Popen(argv, env=mta_mod.Postfix.env(), stdout=out,
-                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  preexec_fn=preexec)
 
 
 class Sink:

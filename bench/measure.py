@@ -122,6 +122,23 @@ def parse_smaps_rollup(text):
     return 0
 
 
+def machine_busy():
+    """CPU seconds the whole machine has been busy (all CPUs), /proc/stat."""
+    with open("/proc/stat") as f:
+        return parse_proc_stat_cpu(f.readline())
+
+
+def parse_proc_stat_cpu(line):
+    """Busy seconds from the aggregate "cpu" line of /proc/stat."""
+    f = line.split()
+    if not f or f[0] != "cpu":
+        raise ValueError("not the cpu line of /proc/stat: %r" % line[:40])
+    v = [int(x) for x in f[1:]]
+    v += [0] * (8 - len(v))
+    # user nice system idle iowait irq softirq steal (guest is in user)
+    return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / CLK_TCK
+
+
 # -- cgroups ----------------------------------------------------------------
 
 def _own_cgroup(controller):

@@ -20,6 +20,8 @@ METRICS = {
     "cpu_sys_s_per_1000": ("  of which system", "{:,.2f}", "low"),
     "peak_pss_mib": ("peak memory, MiB (sum of PSS)", "{:,.1f}", "low"),
     "peak_rss_mib": ("peak memory, MiB (sum of RSS)", "{:,.1f}", "low"),
+    "loadgen_cpu_s_per_1000": ("smtp-source's CPU s per 1,000 msgs", "{:,.2f}", "low"),
+    "other_load_cores": ("other load on the machine, cores", "{:,.2f}", "low"),
     "served": ("idle sessions served (of {sessions})", "{:,.0f}", "high"),
     "kib_per_session_pss": ("memory per idle session, KiB (PSS)", "{:,.1f}", "low"),
     "kib_per_session_rss": ("memory per idle session, KiB (RSS)", "{:,.1f}", "low"),

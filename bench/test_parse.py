@@ -50,6 +50,14 @@ class ProcTest(unittest.TestCase):
         self.assertEqual(st["system_usec"], 500)
         self.assertNotIn("bogus", st)
 
+    def test_proc_stat_cpu_line(self):
+        tck = measure.CLK_TCK
+        line = "cpu  100 5 50 9999 7 3 2 1 40 0\n"	# guest (40) is inside user
+        self.assertAlmostEqual(measure.parse_proc_stat_cpu(line), (100 + 5 + 50 + 3 + 2 + 1) / tck)
+        self.assertAlmostEqual(measure.parse_proc_stat_cpu("cpu 1 2 3 4\n"), 6 / tck)
+        with self.assertRaises(ValueError):
+            measure.parse_proc_stat_cpu("cpu0 1 2 3 4\n")
+
     def test_cpu_delta_master_gets_the_rest(self):
         a = {"total": (1.0, 2.0), "daemons": {"smtpd": (0.5, 0.5)}}
         b = {"total": (3.0, 5.0), "daemons": {"smtpd": (1.5, 2.0), "local": (0.5, 0.5)}}
