@@ -71,6 +71,14 @@ lookup_req_build(struct ipc_msg *m, const char *param, const char *key)
 	(void) ipc_put_str(m, "key", key);
 }
 
+void
+lookup_addr_req_build(struct ipc_msg *m, const char *param, const char *address)
+{
+	ipc_msg_init(m, LOOKUP_REQ_ADDR);
+	(void) ipc_put_str(m, "param", param);
+	(void) ipc_put_str(m, "address", address);
+}
+
 int
 lookup_rep_parse(struct ipc_in *in, struct buf *value)
 {
@@ -119,16 +127,19 @@ now_ms(void)
 	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-/* remote_get - one request over the connection, one reconnect on failure */
+/* remote - one request over the connection, one reconnect on failure */
 static int
-remote_get(const char *param, const char *key, struct buf *value)
+remote(bool addr, const char *param, const char *key, struct buf *value)
 {
 	struct ipc_msg m;
 	struct ipc_in in;
 	uint64_t deadline = now_ms() + LOOKUP_TIMEOUT_MS;
 	int     r = -1;
 
-	lookup_req_build(&m, param, key);
+	if (addr)
+		lookup_addr_req_build(&m, param, key);
+	else
+		lookup_req_build(&m, param, key);
 	if (m.failed) {
 		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request for %s "
 			       "cannot be built: %s", param, strerror(m.failed));
@@ -191,30 +202,52 @@ param_value(const char *param)
 	return *(const char *const *) ((const char *) cfg + pi->offset);
 }
 
-int
-lookup_get(const char *param, const char *key, struct buf *value)
+/* served - 1 param has tables to ask, 0 it has none, -1 not served */
+static int
+served(const char *param)
 {
 	const char *pv = param_value(param);
-	int     r;
 
-	clnt_err[0] = '\0';
 	if (!lookup_maps_allowed(param)) {
 		(void) str_fmt(clnt_err, sizeof(clnt_err), "parameter %.64s is not "
 			       "served by the lookup service", param);
 		return -1;
 	}
-	if (pv != NULL && *pv == '\0')
-		return 0;			/* no tables, no round trip */
+	return pv != NULL && *pv == '\0' ? 0 : 1;
+}
+
+/* direct_get - one key from the tables of this process (direct mode) */
+static int
+direct_get(void *ctx, const char *param, const char *key, struct buf *value)
+{
+	(void) ctx;
+	return lookup_maps_get(direct_maps, param, key, value, clnt_err,
+			       sizeof(clnt_err));
+}
+
+static void
+direct_open(void)
+{
+	if (cfg == NULL)
+		log_panic("lookup_clnt: direct mode without a configuration");
+	if (direct_maps == NULL)
+		direct_maps = lookup_maps_new(cfg, cfg->lookup_reopen_check_time * 1000);
+	lookup_maps_request(direct_maps);
+}
+
+int
+lookup_get(const char *param, const char *key, struct buf *value)
+{
+	int     r;
+
+	clnt_err[0] = '\0';
+	if ((r = served(param)) <= 0)
+		return r;			/* no tables, no round trip */
 	if (direct) {
-		if (cfg == NULL)
-			log_panic("lookup_get: direct mode without a configuration");
-		if (direct_maps == NULL)
-			direct_maps = lookup_maps_new(cfg, cfg->lookup_reopen_check_time * 1000);
-		r = lookup_maps_get(direct_maps, param, key, value, clnt_err,
-				    sizeof(clnt_err));
-		return r;
+		direct_open();
+		return direct_get(NULL, param, key, value);
 	}
-	return remote_get(param, key, value);
+	return remote(false, param, key, value);
 }
 
 /* is_local_domain - domain listed in mydestination */
@@ -258,6 +291,25 @@ full:
 
 int
 lookup_addr(const char *param, const char *address, struct buf *value)
+{
+	int     r;
+
+	clnt_err[0] = '\0';
+	if ((r = served(param)) <= 0)
+		return r;
+	if (strlen(address) == 0 || strlen(address) > ADDR_MAX)
+		return 0;			/* in no table: no round trip */
+	if (direct) {
+		direct_open();
+		return lookup_addr_keys(param, address, value, direct_get, NULL);
+	}
+	/* One round trip: the service tries the keys itself. */
+	return remote(true, param, address, value);
+}
+
+int
+lookup_addr_keys(const char *param, const char *address, struct buf *value,
+		 lookup_key_fn *get, void *ctx)
 {
 	char    local[ADDR_MAX + 1], base[ADDR_MAX + 1], key[ADDR_MAX + 2];
 	char    ext[ADDR_MAX + 2];
@@ -315,7 +367,7 @@ lookup_addr(const char *param, const char *address, struct buf *value)
 			(void) str_fmt(key, sizeof(key), "@%s", domain);
 			break;
 		}
-		r = lookup_get(param, key, value);
+		r = get(ctx, param, key, value);
 		stripped = has_ext && (step == 1 || step == 3);
 	}
 	if (r <= 0)

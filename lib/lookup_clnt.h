@@ -56,6 +56,15 @@
  *	when it is quoted, or when addr_strip_extension() keeps it whole
  *	(postmaster, MAILER-DAEMON, owner-*, *-request).
  *
+ *	lookup_addr() costs one round trip however many keys it tries:
+ *	it sends one LOOKUP_REQ_ADDR and the service runs the same key
+ *	sequence and rewriting (lookup_addr_keys()) against its tables,
+ *	checking each table file for a newer version once per request.
+ *	lookup_addr_keys() is that sequence with the table lookups done
+ *	by get(ctx, param, key, value) (1, 0, -1 as lookup_get()): the
+ *	service and direct mode use it; it never looks at the connection.
+ *	It uses cfg's recipient_delimiter and mydestination.
+ *
  *	lookup_clnt_error() says why the last call failed (a static
  *	buffer).
  *
@@ -78,7 +87,8 @@
  *	service (smtpd -s).  lookup_clnt_direct(false) closes them.
  *
  *	lookup_req_build() initialises m as a LOOKUP_REQ_GET message
- *	(the caller frees it).  lookup_rep_parse() checks a received
+ *	(the caller frees it); lookup_addr_req_build() as a
+ *	LOOKUP_REQ_ADDR message.  lookup_rep_parse() checks a received
  *	LOOKUP_REP and copies the value: 1, 0, -1 as lookup_get(), or
  *	-2 when the reply is malformed (a protocol error: drop the
  *	connection).
@@ -97,6 +107,7 @@
 /* Message types and reply status (docs/INTERNALS.md, "lookup"). */
 #define LOOKUP_REQ_GET		0x0101
 #define LOOKUP_REP		0x0102
+#define LOOKUP_REQ_ADDR		0x0103
 #define LOOKUP_STAT_FOUND	0
 #define LOOKUP_STAT_NOTFOUND	1
 #define LOOKUP_STAT_TEMP	2
@@ -113,7 +124,14 @@ void	lookup_clnt_direct(bool on);
 void	lookup_clnt_close(void);
 void	lookup_clnt_set_path(const char *path);
 
+typedef int lookup_key_fn(void *ctx, const char *param, const char *key,
+			  struct buf *value);
+int	lookup_addr_keys(const char *param, const char *address,
+			 struct buf *value, lookup_key_fn *get, void *ctx);
+
 void	lookup_req_build(struct ipc_msg *m, const char *param, const char *key);
+void	lookup_addr_req_build(struct ipc_msg *m, const char *param,
+			      const char *address);
 int	lookup_rep_parse(struct ipc_in *in, struct buf *value);
 
 #endif

@@ -39,6 +39,7 @@ struct map_entry {
 	struct table_list *list;	/* NULL until it opened */
 	uint64_t last_check;		/* ms, CLOCK_MONOTONIC */
 	bool	checked;		/* last_check is meaningful */
+	uint64_t checked_req;		/* the request it was last checked in */
 	char	error[LOOKUP_WHY_MAX];	/* why it does not open / reopen */
 	char	logged[LOOKUP_WHY_MAX];	/* the last problem logged */
 };
@@ -46,6 +47,7 @@ struct map_entry {
 struct lookup_maps {
 	struct map_entry e[N_PARAMS];
 	uint64_t check_ms;
+	uint64_t request;		/* lookup_maps_request() count; 0: none */
 };
 
 static uint64_t
@@ -153,8 +155,13 @@ lookup_maps_open_all(struct lookup_maps *m)
 static void
 refresh(struct lookup_maps *m, struct map_entry *e)
 {
-	uint64_t now = now_ms();
+	uint64_t now;
 
+	/* Once per request: the stat per table is what "at once" costs. */
+	if (m->request != 0 && e->checked_req == m->request)
+		return;
+	e->checked_req = m->request;
+	now = now_ms();
 	if (e->checked && now - e->last_check < m->check_ms)
 		return;
 	e->last_check = now;
@@ -205,6 +212,12 @@ lookup_maps_get(struct lookup_maps *m, const char *param, const char *key,
 	if (r < 0 && why)
 		(void) str_fmt(why, whylen, "%s: %s", e->param, e->list->error);
 	return r;
+}
+
+void
+lookup_maps_request(struct lookup_maps *m)
+{
+	m->request++;
 }
 
 const char *

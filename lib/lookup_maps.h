@@ -46,6 +46,12 @@
  *	a reload; when the reopen fails, the old table stays in use and
  *	the problem is logged once.
  *
+ *	lookup_maps_request() starts a request of the lookup service: from
+ *	then on until the next call, each table list is checked for a
+ *	newer file at most once, however many keys the request tries (an
+ *	address lookup tries up to five).  Without it every
+ *	lookup_maps_get() checks (when check_ms allows).
+ *
  *	lookup_maps_value() is the main.cf value of a served parameter
  *	(NULL for another name).
  * SECURITY
@@ -75,6 +81,7 @@ int	lookup_maps_open_all(struct lookup_maps *m);
 int	lookup_maps_get(struct lookup_maps *m, const char *param,
 			const char *key, struct buf *value, char *why,
 			size_t whylen);
+void	lookup_maps_request(struct lookup_maps *m);
 const char *lookup_maps_value(const struct lookup_maps *m, const char *param);
 void	lookup_maps_free(struct lookup_maps *m);
 

@@ -19,8 +19,9 @@
  *	$alias_maps": local users are found through unix:passwd.byname).
  *	The tables are opened before the privilege drop, so a table that
  *	only root may read is still served; a table is reopened when its
- *	file changed (checked before every lookup, one stat() per table,
- *	or at most every lookup_reopen_check_time when that is not 0), so
+ *	file changed (checked at every request, one stat() per table file
+ *	however many keys the request tries, or at most every
+ *	lookup_reopen_check_time when that is not 0), so
  *	postmap, postalias and newaliases take effect at once, without a
  *	reload, even for sessions already open.  A table that cannot be opened makes lookups of its
  *	parameter fail with a temporary error (logged once), and is tried
@@ -31,6 +32,15 @@
  *	LOOKUP_REQ_GET	"param" str (a served parameter name, at most
  *			64 bytes), "key" str (at most 1,024 bytes); nothing
  *			else.
+ *	LOOKUP_REQ_ADDR	"param" str (as above), "address" str (an
+ *			address in canonical form, at most 1,024 bytes);
+ *			nothing else.  The keys are tried here, in
+ *			Postfix's order for virtual and canonical maps
+ *			(user+ext@domain, user@domain, then user+ext and
+ *			user in a local domain, then @domain; the first
+ *			answer wins), and the result is rewritten as
+ *			lookup_clnt.h says ("@otherdomain", extension
+ *			propagation): one round trip per address.
  *	LOOKUP_REP	"status" num (0 found, 1 not found, 2 temporary
  *			error), "value" str (the result when found, the
  *			reason of a temporary error, else empty).

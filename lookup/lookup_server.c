@@ -69,21 +69,36 @@ warn(const char *fmt, const char *detail)
 		log_warn(fmt, detail);
 }
 
+/* server_get - one key for lookup_addr_keys(); keeps the first reason */
+struct get_ctx {
+	struct lookup_maps *maps;
+	char	why[LOOKUP_WHY_MAX];
+};
+
+static int
+server_get(void *ctx, const char *param, const char *key, struct buf *value)
+{
+	struct get_ctx *g = ctx;
+
+	return lookup_maps_get(g->maps, param, key, value, g->why, sizeof(g->why));
+}
+
 int
 lookup_handle(struct lookup_maps *m, struct ipc_in *in, struct ipc_msg *reply,
 	      char *why, size_t whylen)
 {
 	const char *param, *key;
-	char    err[LOOKUP_WHY_MAX];
+	const char *kname = in->type == LOOKUP_REQ_ADDR ? "address" : "key";
+	struct get_ctx g = {.maps = m};
 	struct buf value;
 	int     r;
 
-	if (in->type != LOOKUP_REQ_GET) {
+	if (in->type != LOOKUP_REQ_GET && in->type != LOOKUP_REQ_ADDR) {
 		(void) str_fmt(why, whylen, "request of unknown type %u", in->type);
 		return -1;
 	}
 	if (ipc_get_str(in, "param", &param, LOOKUP_PARAM_MAX) < 0
-	    || ipc_get_str(in, "key", &key, TABLE_KEY_MAX) < 0
+	    || ipc_get_str(in, kname, &key, TABLE_KEY_MAX) < 0
 	    || ipc_get_end(in) < 0) {
 		(void) str_fmt(why, whylen, "malformed request: %s", ipc_error(in));
 		return -1;
@@ -94,7 +109,14 @@ lookup_handle(struct lookup_maps *m, struct ipc_in *in, struct ipc_msg *reply,
 		return -1;
 	}
 	buf_init(&value, TABLE_VALUE_MAX);
-	r = lookup_maps_get(m, param, key, &value, err, sizeof(err));
+	lookup_maps_request(m);			/* one stat per table, at most */
+	if (in->type == LOOKUP_REQ_ADDR) {
+		r = lookup_addr_keys(param, key, &value, server_get, &g);
+		if (r < 0 && g.why[0] == '\0')
+			(void) str_copy(g.why, sizeof(g.why), lookup_clnt_error());
+	} else {
+		r = server_get(&g, param, key, &value);
+	}
 	ipc_msg_init(reply, LOOKUP_REP);
 	if (r > 0) {
 		(void) ipc_put_num(reply, "status", LOOKUP_STAT_FOUND);
@@ -104,7 +126,7 @@ lookup_handle(struct lookup_maps *m, struct ipc_in *in, struct ipc_msg *reply,
 		(void) ipc_put_str(reply, "value", "");
 	} else {
 		(void) ipc_put_num(reply, "status", LOOKUP_STAT_TEMP);
-		(void) ipc_put_str(reply, "value", err);
+		(void) ipc_put_str(reply, "value", g.why);
 	}
 	buf_free(&value);
 	return 0;

@@ -12,9 +12,12 @@
  *	r = lookup_handle(maps, &req, &reply, why, sizeof(why));
  * DESCRIPTION
  *	lookup_handle() answers one request message: it checks it
- *	strictly (type LOOKUP_REQ_GET, "param" a served parameter name of
- *	at most LOOKUP_PARAM_MAX bytes, "key" at most TABLE_KEY_MAX bytes,
- *	nothing else), looks the key up (lookup_maps_get()) and builds the
+ *	strictly (type LOOKUP_REQ_GET or LOOKUP_REQ_ADDR, "param" a served
+ *	parameter name of at most LOOKUP_PARAM_MAX bytes, "key" (GET) or
+ *	"address" (ADDR) at most TABLE_KEY_MAX bytes, nothing else), looks
+ *	the key up (lookup_maps_get()), or the address with Postfix's key
+ *	sequence and rewriting (lookup_addr_keys()), each table checked
+ *	for a newer file at most once per request, and builds the
  *	LOOKUP_REP message in reply (initialised here; the caller frees
  *	it).  It returns 0, or -1 for a bad request (why says what; reply
  *	is not initialised): the caller drops that client.

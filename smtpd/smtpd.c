@@ -103,8 +103,8 @@
  * WIRE PROTOCOL
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
- *	To lookup: LOOKUP_REQ_GET for local_recipient_maps and
- *	virtual_alias_maps (lib/lookup_clnt.h).
+ *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
+ *	local_recipient_maps and virtual_alias_maps (lib/lookup_clnt.h).
  * SIGNALS
  *	SIGTERM: stop accepting, let the sessions finish within their
  *	deadlines, then exit.

@@ -11,7 +11,9 @@ import signal
 import unittest
 
 from harness import BIN, Instance, main, proc_info, run, wait_for
-from ipc_util import LOOKUP_REQ_GET, LookupClient, connect, recv, s, send
+from ipc_util import LOOKUP_REQ_GET, LookupClient, connect, recv, reply_dict, s, send
+
+LOOKUP_REQ_ADDR = 0x0103
 
 MASTER = """\
 cleanup unix - - y - 0 cleanup
@@ -98,6 +100,45 @@ class LookupTest(unittest.TestCase):
             self.assertEqual(got, (FOUND, "root, other@example.org"))
             return
         self.fail("the lookup connection was closed three times in a row")
+
+    def test_address_request(self):
+        """LOOKUP_REQ_ADDR: the service tries the address's keys itself."""
+        inst = self.instance({"recipient_delimiter": "+"})
+        path = os.path.join(inst.queue, "private", "lookup")
+        sock = connect(path)
+        self.addCleanup(sock.close)
+
+        def addr(param, address, kname="address"):
+            send(sock, LOOKUP_REQ_ADDR, [s("param", param), s(kname, address)])
+            d = reply_dict(recv(sock))
+            return d["status"], d["value"]
+        # root@localhost: not a key itself; "root" in a local domain is.
+        status, value = addr("local_recipient_maps", "root@localhost")
+        self.assertEqual(status, FOUND)
+        self.assertTrue(value.startswith("root:x:0:0:"), value)
+        # An alias with an extension: found without it, the extension kept.
+        self.assertEqual(addr("local_recipient_maps", "postmaster+x@localhost"),
+                         (FOUND, "root+x"))
+        self.assertEqual(addr("alias_maps", "POSTMASTER@localhost"), (FOUND, "root"))
+        self.assertEqual(addr("local_recipient_maps", "no-such-user-xyz@localhost")[0],
+                         NOTFOUND)
+        # The bare user is tried only in a local domain.
+        self.assertEqual(addr("local_recipient_maps", "root@elsewhere.example")[0],
+                         NOTFOUND)
+        # A GET for the whole address does not find it: the keys are the point.
+        send(sock, LOOKUP_REQ_GET, [s("param", "local_recipient_maps"),
+                                    s("key", "root@localhost")])
+        self.assertEqual(reply_dict(recv(sock))["status"], NOTFOUND)
+        # The record is "address"; anything else drops the client.
+        bad = connect(path)
+        send(bad, LOOKUP_REQ_ADDR, [s("param", "alias_maps"), s("key", "root@localhost")])
+        self.assertTrue(closed(bad))
+        bad.close()
+        bad = connect(path)
+        send(bad, LOOKUP_REQ_ADDR, [s("param", "mynetworks"), s("address", "a@b")])
+        self.assertTrue(closed(bad))
+        bad.close()
+        self.assertEqual(addr("alias_maps", "postmaster"), (FOUND, "root"))
 
     def test_missing_table_is_a_temporary_error(self):
         inst = self.instance({"virtual_alias_maps": "hash:" + os.path.join(

@@ -309,6 +309,147 @@ START_TEST(test_handle_bad_requests)
 }
 END_TEST
 
+/* request_addr - a LOOKUP_REQ_ADDR message, with the record named kname */
+static void
+request_addr(struct ipc_in *in, const char *param, const char *kname,
+	     const char *address)
+{
+	struct ipc_msg m;
+	int     sv[2];
+
+	ipc_msg_init(&m, LOOKUP_REQ_ADDR);
+	ck_assert_int_eq(ipc_put_str(&m, "param", param), 0);
+	ck_assert_int_eq(ipc_put_str(&m, kname, address), 0);
+	ck_assert_int_eq(ipc_socketpair(sv), 0);
+	ck_assert_int_eq(ipc_send(sv[0], &m, -1, 1000), 0);
+	ipc_in_init(in);
+	ck_assert_int_eq(ipc_recv(sv[1], in, NULL, 1000), 0);
+	close(sv[0]);
+	close(sv[1]);
+	ipc_msg_free(&m);
+}
+
+/* addr_req - status and value of one address request through lookup_handle */
+static int
+addr_req(struct lookup_maps *m, const char *address, uint64_t *st, char *v,
+	 size_t vsize)
+{
+	struct ipc_in in;
+	char    why[256];
+	int     r;
+
+	request_addr(&in, "virtual_alias_maps", "address", address);
+	r = handle(m, &in, st, v, vsize, why, sizeof(why));
+	ipc_in_free(&in);
+	return r;
+}
+
+START_TEST(test_handle_addr_tries_the_keys_itself)
+{
+	struct lookup_maps *m;
+	struct ipc_in in;
+	uint64_t st;
+	char    v[256], why[256], a[TABLE_KEY_MAX + 2];
+
+	setup_cfg("alias_maps =\nmydestination = localhost, example.com\n"
+		  "recipient_delimiter = +\n"
+		  "virtual_alias_maps = inline:{ a@example.org=x@y, "
+		  "b@example.org=@other.net, @catch.org=all@y, local=l@y }\n");
+	m = lookup_maps_new(cfg, 0);
+	ck_assert_int_eq(lookup_maps_open_all(m), 0);
+
+	/* The whole sequence and rewriting in one request. */
+	ck_assert_int_eq(addr_req(m, "a@example.org", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_FOUND);
+	ck_assert_str_eq(v, "x@y");
+	ck_assert_int_eq(addr_req(m, "a+ext@example.org", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_FOUND);
+	ck_assert_str_eq(v, "x+ext@y");
+	ck_assert_int_eq(addr_req(m, "b+e@example.org", &st, v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "b+e@other.net");
+	ck_assert_int_eq(addr_req(m, "zz+e@catch.org", &st, v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "all@y");
+	ck_assert_int_eq(addr_req(m, "local+x@example.com", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_FOUND);
+	ck_assert_str_eq(v, "l+x@y");
+	ck_assert_int_eq(addr_req(m, "local@example.org", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_NOTFOUND);
+	ck_assert_str_eq(v, "");
+	ck_assert_int_eq(addr_req(m, "", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_NOTFOUND);
+
+	/* Bounds: TABLE_KEY_MAX bytes pass (not found), one more is refused. */
+	memset(a, 'k', TABLE_KEY_MAX);
+	a[TABLE_KEY_MAX] = '\0';
+	ck_assert_int_eq(addr_req(m, a, &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_NOTFOUND);
+	a[TABLE_KEY_MAX] = 'k';
+	a[TABLE_KEY_MAX + 1] = '\0';
+	ck_assert_int_eq(addr_req(m, a, &st, v, sizeof(v)), -1);
+
+	/* The record is "address", not "key"; the parameter must be served. */
+	request_addr(&in, "virtual_alias_maps", "key", "a@example.org");
+	ck_assert_int_eq(handle(m, &in, &st, v, sizeof(v), why, sizeof(why)), -1);
+	ipc_in_free(&in);
+	request_addr(&in, "mydestination", "address", "a@example.org");
+	ck_assert_int_eq(handle(m, &in, &st, v, sizeof(v), why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "mydestination") != NULL, "%s", why);
+	ipc_in_free(&in);
+	lookup_maps_free(m);
+}
+END_TEST
+
+START_TEST(test_handle_addr_missing_table_is_temporary)
+{
+	struct lookup_maps *m;
+	uint64_t st;
+	char    v[256], line[256];
+
+	make_dir();
+	(void) str_fmt(line, sizeof(line), "alias_maps =\nvirtual_alias_maps = hash:%s/virtual\n", dir);
+	load_cfg(line);
+	m = lookup_maps_new(cfg, 0);
+	ck_assert_int_eq(lookup_maps_open_all(m), 1);
+	ck_assert_int_eq(addr_req(m, "a@x", &st, v, sizeof(v)), 0);
+	ck_assert_uint_eq(st, LOOKUP_STAT_TEMP);
+	ck_assert_msg(strstr(v, "virtual") != NULL, "reason: %s", v);
+	lookup_maps_free(m);
+}
+END_TEST
+
+START_TEST(test_tables_checked_once_per_request)
+{
+	struct lookup_maps *m;
+	struct buf v;
+	char    line[256], why[LOOKUP_WHY_MAX];
+
+	make_dir();
+	write_file("virtual", "a@x b@y\n");
+	(void) str_fmt(line, sizeof(line), "alias_maps =\nvirtual_alias_maps = hash:%s/virtual\n", dir);
+	build_table("virtual", 0);
+	load_cfg(line);
+	m = lookup_maps_new(cfg, 0);
+	ck_assert_int_eq(lookup_maps_open_all(m), 0);
+	buf_init(&v, TABLE_VALUE_MAX);
+
+	/* Within one request the table is checked at its first key only ... */
+	lookup_maps_request(m);
+	ck_assert_int_eq(lookup_maps_get(m, "virtual_alias_maps", "new@x", &v, why,
+					 sizeof(why)), 0);
+	write_file("virtual", "a@x b@y\nnew@x fresh@y\n");
+	build_table("virtual", 0);
+	ck_assert_int_eq(lookup_maps_get(m, "virtual_alias_maps", "new@x", &v, why,
+					 sizeof(why)), 0);
+	/* ... and the next request sees the new file at once. */
+	lookup_maps_request(m);
+	ck_assert_int_eq(lookup_maps_get(m, "virtual_alias_maps", "new@x", &v, why,
+					 sizeof(why)), 1);
+	ck_assert_str_eq(buf_str(&v), "fresh@y");
+	buf_free(&v);
+	lookup_maps_free(m);
+}
+END_TEST
+
 START_TEST(test_reopen_after_rebuild)
 {
 	struct lookup_maps *m;
@@ -567,7 +708,8 @@ START_TEST(test_remote_reconnects_once)
 	struct buf v;
 	pid_t   pid;
 
-	setup_cfg("alias_maps =\nvirtual_alias_maps = inline:{ a=b }\n");
+	setup_cfg("alias_maps =\nmydestination = localhost\nrecipient_delimiter = +\n"
+		  "virtual_alias_maps = inline:{ a=b }\n");
 	(void) str_fmt(path, sizeof(path), "%s/lookup", dir);
 	lookup_clnt_set_path(path);
 	buf_init(&v, TABLE_VALUE_MAX);
@@ -583,6 +725,11 @@ START_TEST(test_remote_reconnects_once)
 	ck_assert_msg(lookup_get("virtual_alias_maps", "a", &v) == 1, "%s",
 		      lookup_clnt_error());
 	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "a", &v), 1);
+	/* An address: one request, the service tries the keys and rewrites. */
+	ck_assert_msg(lookup_addr("virtual_alias_maps", "a+ext@localhost", &v) == 1,
+		      "%s", lookup_clnt_error());
+	ck_assert_str_eq(buf_str(&v), "b+ext");
+	ck_assert_int_eq(lookup_addr("virtual_alias_maps", "zz@localhost", &v), 0);
 
 	/* Gone for good: a temporary failure, never "not found". */
 	kill_server(pid);
@@ -605,6 +752,9 @@ suite(void)
 	tcase_add_test(tc, test_handle_found_notfound_empty_param);
 	tcase_add_test(tc, test_handle_missing_table_is_temporary_then_found);
 	tcase_add_test(tc, test_handle_bad_requests);
+	tcase_add_test(tc, test_handle_addr_tries_the_keys_itself);
+	tcase_add_test(tc, test_handle_addr_missing_table_is_temporary);
+	tcase_add_test(tc, test_tables_checked_once_per_request);
 	tcase_add_test(tc, test_reopen_after_rebuild);
 	tcase_add_test(tc, test_conn_pipelined_requests_and_bad_request_drops);
 	tcase_add_test(tc, test_conn_idle_client_closed_and_stop);
