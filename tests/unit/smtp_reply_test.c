@@ -514,6 +514,7 @@ suite(void)
 	Suite  *s = suite_create("smtp_reply");
 	TCase  *tb = tcase_create("build");
 	TCase  *tp = tcase_create("parse");
+	tcase_set_timeout(tp, 120);	/* random round trips: slow under the sanitizers */
 
 	tcase_add_loop_test(tb, test_format_table, 0, sizeof(fmt_cases) / sizeof(fmt_cases[0]));
 	tcase_add_test(tb, test_format_args);
