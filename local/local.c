@@ -76,8 +76,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,15 +106,6 @@ local_pre_jail(void)
 	local_lookup_open();
 }
 
-/* term_pending - SIGTERM arrived (it stays blocked while we serve) */
-static bool
-term_pending(void)
-{
-	sigset_t set;
-
-	return sigpending(&set) == 0 && sigismember(&set, SIGTERM);
-}
-
 /* peer_ok - only qmgr (mail_owner) and root may ask for deliveries */
 static bool
 peer_ok(int fd)
@@ -133,27 +122,6 @@ peer_ok(int fd)
 	return false;
 }
 
-/* wait_request - true when a request is there to read */
-static bool
-wait_request(int fd)
-{
-	uint64_t idle = 0;
-
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int     r = poll(&pfd, 1, 1000);
-
-		if (r > 0)
-			return true;
-		if (r < 0 && errno != EINTR)
-			return false;
-		if (term_pending())
-			return false;
-		if (r == 0 && ++idle >= cfg->max_idle)
-			return false;
-	}
-}
-
 static void
 local_serve(int fd)
 {
@@ -162,7 +130,13 @@ local_serve(int fd)
 	if (!peer_ok(fd))
 		return;
 	ipc_in_init_max(&in, LOCAL_REQ_MAX);
-	while (!term_pending() && wait_request(fd)) {
+	/*
+	 * SIGTERM is seen while waiting for a request, never in the middle
+	 * of one; an idle connection ends after max_idle.  max_use counts
+	 * connections: qmgr does not send a request again when a kept
+	 * connection closes under it.
+	 */
+	while (server_wait_request(fd, (int) (cfg->max_idle * 1000)) > 0) {
 		struct local_request rq;
 		struct local_outcome out;
 		struct ipc_msg m;

@@ -13,14 +13,17 @@
  *	or -1 when size is too small.
  *
  *	local_maildir_deliver() runs in a delivery child that already
- *	has the rights of the mailbox owner.  It creates the maildir
- *	(dir, dir/tmp, dir/new, dir/cur, mode 0700) where parts are
- *	missing, writes the message to a new file in tmp/ (O_EXCL,
+ *	has the rights of the mailbox owner.  It writes the message to a
+ *	new file in tmp/ (O_EXCL,
  *	O_NOFOLLOW, checked owner; another name is tried if the name is
  *	taken), fsync()s it, moves it into new/ without replacing
  *	anything there (renameat2 RENAME_NOREPLACE, or link() and
  *	unlink() where the file system lacks it) and fsync()s new/, so
- *	that the delivery is on disk before local says so.  On any
+ *	that the delivery is on disk before local says so.  The maildir
+ *	(dir, dir/tmp, dir/new, dir/cur, mode 0700) is created where parts
+ *	are missing only when the file cannot be made in tmp/ (ENOENT) or
+ *	moved into new/ (ENOENT), and tried once more: an existing
+ *	maildir costs no mkdir or stat per delivery.  On any
  *	failure the file in tmp/ is removed.  Results: 2.0.0 "delivered
  *	to maildir"; 4.2.0 a maildir part that cannot be made or opened;
  *	4.3.0 or 4.2.2 a full disk or quota (local_errno_dsn()).
@@ -35,6 +38,7 @@
 #include <unistd.h>
 
 #include "local.h"
+#include "log.h"
 #include "safefile.h"
 #include "str.h"
 
@@ -84,6 +88,23 @@ make_dir(const char *path)
 	return 0;
 }
 
+/* make_maildir - the parts of a maildir that are missing; -1 sets r */
+static int
+make_maildir(const char *base, const char *tmpd, const char *newd,
+	     const char *curd, struct local_result *r)
+{
+	int     saved;
+
+	if (make_dir(base) < 0 || make_dir(tmpd) < 0 || make_dir(newd) < 0
+	    || make_dir(curd) < 0) {
+		saved = errno;
+		local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
+				 "cannot create maildir %s: %s", base, strerror(saved));
+		return -1;
+	}
+	return 0;
+}
+
 /* move_noreplace - rename from to to, failing with EEXIST if to exists */
 static int
 move_noreplace(const char *from, const char *to)
@@ -108,7 +129,8 @@ local_maildir_deliver(const char *dir, const struct local_msg *m,
 	char    name[512], tmpf[LOCAL_PATH_MAX + 600], newf[LOCAL_PATH_MAX + 600];
 	const char *why = "";
 	size_t  n;
-	int     fd, saved;
+	int     fd, saved, moved;
+	bool	made = false;
 	time_t  now = time(NULL);
 
 	/* "Maildir/" and "Maildir" name the same directory. */
@@ -125,17 +147,13 @@ local_maildir_deliver(const char *dir, const struct local_msg *m,
 		local_result_set(r, 5, "5.3.5", "maildir path too long: %.100s", dir);
 		return;
 	}
-	if (make_dir(base) < 0 || make_dir(tmpd) < 0 || make_dir(newd) < 0
-	    || make_dir(curd) < 0) {
-		saved = errno;
-		local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
-				 "cannot create maildir %s: %s", base, strerror(saved));
-		return;
-	}
-
-	/* A name taken in tmp/ or in new/: the next one. */
+	/*
+	 * The maildir is made only when it is missing: a file in tmp/ is
+	 * tried first, and ENOENT (no maildir, or no tmp/) or, at the
+	 * move, no new/ makes the parts and tries again, once.
+	 */
 	for (int tries = 0;; tries++) {
-		if (local_maildir_name(name, sizeof(name), now, getpid(), ++name_seq, host) < 0
+		if (local_maildir_name(name, sizeof(name), now, log_pid(), ++name_seq, host) < 0
 		    || str_fmt(tmpf, sizeof(tmpf), "%s/%s", tmpd, name) < 0
 		    || str_fmt(newf, sizeof(newf), "%s/%s", newd, name) < 0) {
 			local_result_set(r, 5, "5.3.5", "maildir path too long: %.100s", dir);
@@ -143,8 +161,15 @@ local_maildir_deliver(const char *dir, const struct local_msg *m,
 		}
 		fd = sf_open(AT_FDCWD, tmpf, O_WRONLY | O_CREAT | O_EXCL, 0600,
 			     want_uid, NULL, &why);
+		if (fd < 0 && errno == ENOENT && !made) {
+			if (make_maildir(base, tmpd, newd, curd, r) < 0)
+				return;
+			made = true;
+			continue;
+		}
 		if (fd < 0) {
 			saved = errno;
+			/* A name taken in tmp/ or in new/: the next one. */
 			if (saved == EEXIST && tries + 1 < NAME_TRIES)
 				continue;
 			local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
@@ -161,16 +186,32 @@ local_maildir_deliver(const char *dir, const struct local_msg *m,
 					 "cannot write to maildir %s: %s", base, strerror(saved));
 			return;
 		}
-		if (close(fd) < 0 || move_noreplace(tmpf, newf) < 0) {
+		if (close(fd) < 0) {
 			saved = errno;
 			(void) unlink(tmpf);
-			if (saved == EEXIST && tries + 1 < NAME_TRIES)
-				continue;
 			local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
-					 "cannot move message into %s: %s", newd, strerror(saved));
+					 "cannot write to maildir %s: %s", base, strerror(saved));
 			return;
 		}
-		break;
+		moved = move_noreplace(tmpf, newf);
+		if (moved < 0 && errno == ENOENT && !made) {
+			/* tmp/ is there, new/ is not: make what is missing, once. */
+			if (make_maildir(base, tmpd, newd, curd, r) < 0) {
+				(void) unlink(tmpf);
+				return;
+			}
+			made = true;
+			moved = move_noreplace(tmpf, newf);
+		}
+		if (moved == 0)
+			break;
+		saved = errno;
+		(void) unlink(tmpf);
+		if (saved == EEXIST && tries + 1 < NAME_TRIES)
+			continue;
+		local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
+				 "cannot move message into %s: %s", newd, strerror(saved));
+		return;
 	}
 	if (sf_fsync_dir(newd) < 0) {
 		saved = errno;

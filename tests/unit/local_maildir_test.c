@@ -1,7 +1,8 @@
 /*
  * local_maildir_test - check suite for local/local_maildir.c: unique
- * names, the maildir tree made on demand, the file in new/ with the
- * right content and nothing left in tmp/.
+ * names, the maildir tree made on demand (and only then: a missing
+ * part is made when the open in tmp/ or the move into new/ fails), the
+ * file in new/ with the right content and nothing left in tmp/.
  */
 #include <sys/stat.h>
 
@@ -145,6 +146,85 @@ START_TEST(test_deliver)
 }
 END_TEST
 
+/* qfile - a queue file stand-in holding a tiny message */
+static void
+qfile(struct local_msg *m)
+{
+	char    qpath[256];
+	int     fd;
+
+	(void) str_fmt(qpath, sizeof(qpath), "%s/q", dir);
+	fd = open(qpath, O_RDWR | O_CREAT, 0600);
+	ck_assert_int_eq(sf_write_all(fd, "Subject: s\nbody\n", 16), 0);
+	memset(m, 0, sizeof(*m));
+	m->qfd = fd;
+	m->sender = "";
+	m->rcpt = "bob@example.com";
+	m->hdr_len = 11;
+	m->body_off = 11;
+	m->body_len = 5;
+}
+
+/* in - files in md/sub */
+static int
+in(const char *md, const char *sub)
+{
+	char    path[512];
+
+	(void) str_fmt(path, sizeof(path), "%s/%s", md, sub);
+	return count(path, NULL, 0);
+}
+
+START_TEST(test_missing_parts_made_on_demand)
+{
+	struct local_result r;
+	struct local_msg m;
+	struct stat st;
+	char    md[256], sub[300];
+
+	qfile(&m);
+	/* tmp/ there, new/ missing: made at the move, delivered. */
+	(void) str_fmt(md, sizeof(md), "%s/Maildir", dir);
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	(void) str_fmt(sub, sizeof(sub), "%s/tmp", md);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_msg(r.status == 0, "%s %s", r.dsn, r.text);
+	ck_assert_int_eq(in(md, "new"), 1);
+	ck_assert_int_eq(in(md, "tmp"), 0);
+	(void) str_fmt(sub, sizeof(sub), "%s/cur", md);
+	ck_assert_int_eq(stat(sub, &st), 0);
+
+	/* A maildir that exists is used as it is: nothing is made again. */
+	ck_assert_int_eq(rmdir(sub), 0);
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(in(md, "new"), 2);
+	ck_assert_int_eq(stat(sub, &st), -1);
+
+	/* tmp/ gone: made again at the open. */
+	(void) str_fmt(sub, sizeof(sub), "%s/tmp", md);
+	ck_assert_int_eq(rmdir(sub), 0);
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 0);
+	ck_assert_int_eq(in(md, "new"), 3);
+	ck_assert_int_eq(in(md, "cur"), 0);
+
+	/* new/ is a file: the move fails, nothing is left in tmp/. */
+	(void) str_fmt(md, sizeof(md), "%s/Other", dir);
+	ck_assert_int_eq(mkdir(md, 0700), 0);
+	(void) str_fmt(sub, sizeof(sub), "%s/tmp", md);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	(void) str_fmt(sub, sizeof(sub), "%s/new", md);
+	close(open(sub, O_WRONLY | O_CREAT, 0600));
+	local_maildir_deliver(md, &m, m.rcpt, "host", geteuid(), &r);
+	ck_assert_int_eq(r.status, 4);
+	ck_assert_str_eq(r.dsn, "4.2.0");
+	ck_assert_int_eq(in(md, "tmp"), 0);
+	close(m.qfd);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -154,6 +234,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_deliver);
+	tcase_add_test(tc, test_missing_parts_made_on_demand);
 	suite_add_tcase(s, tc);
 	return s;
 }
