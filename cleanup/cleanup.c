@@ -161,9 +161,11 @@ reply(int fd, const struct cleanup_result *res)
 static void
 cleanup_serve(int fd)
 {
+	struct ipc_conn conn;
 	struct ipc_in in;
 	bool	first = true;
 
+	ipc_conn_init(&conn, fd, CLEANUP_REQ_MAX);
 	ipc_in_init_max(&in, CLEANUP_REQ_MAX);
 	for (;;) {
 		struct cleanup_req req;
@@ -175,20 +177,22 @@ cleanup_serve(int fd)
 		 * Between requests on a kept connection: SIGTERM ends it
 		 * (the client retries on a new connection), as do max_use
 		 * and the idle limit.  The first request is sent with the
-		 * connect, so it is read at once.
+		 * connect, so it is read at once, as is one already here.
 		 */
 		if (!first) {
 			if (!server_use_request())
 				break;
-			r = server_wait_request(fd, idle_ms());
-			if (r == 0 && errno == ETIMEDOUT && !server_stopping())
-				log_warn("client sent no request for %d s: closing",
-					 idle_ms() / 1000);
-			if (r <= 0)
-				break;
+			if (conn.in.len == 0) {
+				r = server_wait_request(fd, idle_ms());
+				if (r == 0 && errno == ETIMEDOUT && !server_stopping())
+					log_warn("client sent no request for %d s: closing",
+						 idle_ms() / 1000);
+				if (r <= 0)
+					break;
+			}
 		}
 		first = false;
-		r = ipc_recv(fd, &in, &cfd, idle_ms());
+		r = ipc_conn_recv(&conn, &in, &cfd, idle_ms(), false);
 		if (r == 1)
 			break;			/* the client is done */
 		if (r < 0) {
@@ -217,6 +221,7 @@ cleanup_serve(int fd)
 			break;
 	}
 	ipc_in_free(&in);
+	ipc_conn_free(&conn);
 }
 
 static const struct server_ops ops = {

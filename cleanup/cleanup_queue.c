@@ -78,7 +78,7 @@ cleanup_queue_close(void)
 int
 cleanup_queue_create(struct cleanup_qfile *q)
 {
-	(void) str_fmt(q->tmp, sizeof(q->tmp), TMP_PREFIX "%ld-%lu", (long) getpid(),
+	(void) str_fmt(q->tmp, sizeof(q->tmp), TMP_PREFIX "%ld-%lu", (long) log_pid(),
 		       ++counter);
 	q->fd = openat(dirfd_incoming, q->tmp, O_WRONLY | O_CREAT | O_EXCL
 		       | O_NOFOLLOW | O_CLOEXEC, 0600);

@@ -102,6 +102,17 @@
  *	pending (wait for EV_WRITE), -1 error (errno; ECONNRESET when the
  *	peer went away).
  *
+ *	ipc_conn_recv() is the blocking receive on an ipc_conn, for a
+ *	process that serves or asks one request at a time on a kept
+ *	connection (cleanup, local, lookup clients): it returns the next
+ *	message as ipc_recv() does (0, 1 at a clean EOF, -1 with errno
+ *	and in's ipc_error()), waiting at most timeout_ms in all (-1: no
+ *	limit).  Input is read greedily, so a small message costs one
+ *	recvmsg() instead of ipc_recv()'s two; what comes after it stays
+ *	buffered for the next call.  wait_first: poll before the first
+ *	read (the answer to a request just sent is not there yet); false
+ *	when the caller knows input is waiting (it polled already).
+ *
  *	ipc_socketpair() makes a connected SOCK_STREAM pair (CLOEXEC).
  *	ipc_connect() connects to a UNIX socket path (blocking connect;
  *	fd left blocking unless nonblock; CLOEXEC) and returns the fd or
@@ -198,6 +209,8 @@ ssize_t	ipc_conn_read(struct ipc_conn *c);
 int	ipc_conn_next(struct ipc_conn *c, struct ipc_in *in, int *fd_out);
 int	ipc_conn_queue(struct ipc_conn *c, struct ipc_msg *m, int pass_fd);
 int	ipc_conn_flush(struct ipc_conn *c);
+int	ipc_conn_recv(struct ipc_conn *c, struct ipc_in *in, int *fd_out,
+		      int timeout_ms, bool wait_first);
 #define ipc_conn_pending(c) ((c)->out.len > 0)
 
 int	ipc_socketpair(int sv[2]);

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "ipc.h"
 #include "ipc_impl.h"
 #include "log.h"
@@ -291,6 +293,58 @@ ipc_conn_flush(struct ipc_conn *c)
 		out_consume(c, (size_t) r);
 	}
 	return 0;
+}
+
+int
+ipc_conn_recv(struct ipc_conn *c, struct ipc_in *in, int *fd_out,
+	      int timeout_ms, bool wait_first)
+{
+	uint64_t end = timeout_ms < 0 ? UINT64_MAX
+	    : ev_time_ms() + (uint64_t) timeout_ms;
+
+	for (;;) {
+		ssize_t n;
+		int     r = ipc_conn_next(c, in, fd_out);
+
+		if (r != 0)
+			return r > 0 ? 0 : -1;
+		if (wait_first) {
+			struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+			uint64_t now = ev_time_ms();
+			int     ms = end == UINT64_MAX ? -1
+			    : now >= end ? 0 : (int) (end - now);
+
+			r = poll(&pfd, 1, ms);
+			if (r == 0)
+				return ipc_in_fail(in, ETIMEDOUT, "timed out");
+			if (r < 0) {
+				if (errno == EINTR)
+					continue;
+				return ipc_in_fail(in, errno, "%s", strerror(errno));
+			}
+		}
+		wait_first = true;
+		n = ipc_conn_read(c);
+		if (n == 0) {
+			if (c->in.len == 0 && c->nfds == 0) {
+				ipc_in_reset(in);
+				in->err = "connection closed";
+				return 1;
+			}
+			return ipc_in_fail(in, ECONNRESET, "connection closed in "
+					   "the middle of a message");
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				continue;
+			if (errno == EINTR) {
+				wait_first = false;
+				continue;
+			}
+			return ipc_in_fail(in, errno, "%s", c->err ? c->err
+					   : strerror(errno));
+		}
+	}
 }
 
 /*

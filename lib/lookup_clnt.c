@@ -26,6 +26,7 @@
 #define ADDR_MAX	1000	/* longer addresses are in no table */
 
 static int clnt_fd = -1;
+static struct ipc_conn clnt_conn;	/* buffers clnt_fd while it is open */
 static char clnt_path[256] = LOOKUP_SOCKET;
 static char clnt_err[LOOKUP_WHY_MAX + 64];
 static bool direct;
@@ -40,8 +41,10 @@ lookup_clnt_error(void)
 void
 lookup_clnt_close(void)
 {
-	if (clnt_fd >= 0)
+	if (clnt_fd >= 0) {
 		(void) close(clnt_fd);
+		ipc_conn_free(&clnt_conn);
+	}
 	clnt_fd = -1;
 }
 
@@ -158,12 +161,14 @@ remote(bool addr, const char *param, const char *key, struct buf *value)
 					       clnt_path, strerror(errno));
 				break;
 			}
+			ipc_conn_init(&clnt_conn, clnt_fd, LOOKUP_REP_MAX);
 			fresh = true;
 		}
 		left = (int) (deadline > now_ms() ? deadline - now_ms() : 1);
 		if (ipc_send(clnt_fd, &m, -1, left) == 0) {
 			left = (int) (deadline > now_ms() ? deadline - now_ms() : 1);
-			rr = ipc_recv(clnt_fd, &in, NULL, left);
+			/* One poll, one read: the reply is all that can come. */
+			rr = ipc_conn_recv(&clnt_conn, &in, NULL, left, true);
 			if (rr == 0) {
 				r = lookup_rep_parse(&in, value);
 				if (r == -2) {

@@ -97,7 +97,7 @@ qid_new(char out[QID_LEN + 1])
 	last_us = t;
 	put(out, t / 1000000, QID_SEC_LEN);
 	put(out + QID_SEC_LEN, t % 1000000, QID_USEC_LEN);
-	put(out + QID_SEC_LEN + QID_USEC_LEN, (uint64_t) getpid(), QID_PID_LEN);
+	put(out + QID_SEC_LEN + QID_USEC_LEN, (uint64_t) log_pid(), QID_PID_LEN);
 	out[QID_LEN] = '\0';
 }
 

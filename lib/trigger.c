@@ -15,7 +15,10 @@
  *	Writing to a FIFO whose reader has gone raises SIGPIPE, which
  *	would kill postqueue or sendmail.  trigger_send() blocks SIGPIPE
  *	around the write and takes away a SIGPIPE that the write caused,
- *	so callers need not ignore the signal.
+ *	so callers need not ignore the signal.  A caller that ignores it
+ *	(every daemon: server_main(), for life) gets none, so then the
+ *	write goes out alone; the disposition is asked once and, when it
+ *	is SIG_IGN, remembered (trigger.h).
  */
 #include <sys/stat.h>
 
@@ -54,11 +57,27 @@ int
 trigger_send(int fd, char code)
 {
 	static const struct timespec zero = {0, 0};
+	static bool pipe_ignored;
 	sigset_t pipe_set, old, pending;
+	struct sigaction sa;
 	bool    was_pending;
 	ssize_t n;
 	int     saved;
 
+	if (!pipe_ignored)
+		pipe_ignored = sigaction(SIGPIPE, NULL, &sa) == 0
+		    && sa.sa_handler == SIG_IGN;
+	/* An ignored SIGPIPE is never raised: nothing to block or take away. */
+	if (pipe_ignored) {
+		do
+			n = write(fd, &code, 1);
+		while (n < 0 && errno == EINTR);
+		if (n == 1 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+			return 0;
+		if (n >= 0)
+			errno = EIO;
+		return -1;
+	}
 	sigemptyset(&pipe_set);
 	sigaddset(&pipe_set, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &pipe_set, &old) < 0)

@@ -34,7 +34,10 @@
  *	trigger_send() writes one byte.  EAGAIN, a full FIFO, counts as
  *	success: the reader has wake-ups waiting already.  It returns 0,
  *	or -1 with errno (EPIPE when the reader went away; SIGPIPE is
- *	neither raised nor left pending).
+ *	neither raised nor left pending).  A process found ignoring
+ *	SIGPIPE (every daemon does, for life) is not asked again: its
+ *	sends are one write() each.  Such a process must not stop
+ *	ignoring SIGPIPE and then call trigger_send().
  *
  *	trigger_once() is trigger_open(), trigger_send() and close().
  *

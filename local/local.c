@@ -125,10 +125,12 @@ peer_ok(int fd)
 static void
 local_serve(int fd)
 {
+	struct ipc_conn conn;
 	struct ipc_in in;
 
 	if (!peer_ok(fd))
 		return;
+	ipc_conn_init(&conn, fd, LOCAL_REQ_MAX);
 	ipc_in_init_max(&in, LOCAL_REQ_MAX);
 	/*
 	 * SIGTERM is seen while waiting for a request, never in the middle
@@ -136,14 +138,15 @@ local_serve(int fd)
 	 * connections: qmgr does not send a request again when a kept
 	 * connection closes under it.
 	 */
-	while (server_wait_request(fd, (int) (cfg->max_idle * 1000)) > 0) {
+	while (conn.in.len > 0
+	       || server_wait_request(fd, (int) (cfg->max_idle * 1000)) > 0) {
 		struct local_request rq;
 		struct local_outcome out;
 		struct ipc_msg m;
 		char    why[256];
 		int     qfd = -1, r;
 
-		r = ipc_recv(fd, &in, &qfd, LOCAL_IO_MS);
+		r = ipc_conn_recv(&conn, &in, &qfd, LOCAL_IO_MS, false);
 		if (r == 1)
 			break;			/* qmgr closed an idle connection */
 		if (r < 0) {
@@ -170,6 +173,7 @@ local_serve(int fd)
 		}
 	}
 	ipc_in_free(&in);
+	ipc_conn_free(&conn);
 }
 
 static const struct server_ops ops = {

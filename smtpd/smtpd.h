@@ -138,6 +138,7 @@ struct smtpd_session {
 	bool	closing;		/* flush the replies, then close */
 	bool	eof;			/* the client closed its side */
 	bool	need_input;		/* the reader holds no complete line */
+	bool	rd_parked;		/* input came while reading paused */
 	enum smtpd_state state;
 	const char *where;		/* "CONNECT", "EHLO", "DATA" ... for logs */
 

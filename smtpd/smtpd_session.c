@@ -239,19 +239,38 @@ on_sleep(struct ev_loop *loop, struct ev_timer *t)
 /* ------------------------------------------------------------------ */
 /* Session life.                                                      */
 
+/* want_read - the session reads from its client now */
+static bool
+want_read(const struct smtpd_session *s)
+{
+	return s->need_input && !s->eof && !s->closing && !s->sleeping
+	    && s->state != SMTPD_ST_DELIVER && s->out.len < SMTPD_OUT_HIGH;
+}
+
 static void
 update_io(struct smtpd_session *s)
 {
-	bool	rd = s->need_input && !s->eof && !s->closing && !s->sleeping
-	    && s->state != SMTPD_ST_DELIVER && s->out.len < SMTPD_OUT_HIGH;
+	bool	rd = want_read(s);
 	bool	wr = s->out.len > 0 && !s->sleeping;
 
+	if (rd)
+		s->rd_parked = false;
 	if (s->rfd == s->wfd) {
 		unsigned ev = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
 
-		if (ev == 0)
+		if (ev == 0) {
+			/*
+			 * Reading pauses (cleanup's answer, an error delay):
+			 * the read interest stays registered, since taking it
+			 * away and back costs two epoll_ctl() per message and
+			 * a client that waits for its reply sends nothing.
+			 * One that does send is parked in on_io().
+			 */
+			if (ev_io_active(&s->rio) && s->rio.events == EV_READ
+			    && !s->rd_parked)
+				return;
 			ev_io_stop(s->loop, &s->rio);
-		else if (!ev_io_active(&s->rio) || s->rio.events != ev)
+		} else if (!ev_io_active(&s->rio) || s->rio.events != ev)
 			ev_io_start(s->loop, &s->rio, ev);
 		return;
 	}
@@ -425,8 +444,10 @@ on_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	ssize_t n;
 
 	(void) loop;
-	if (io == &s->rio && (revents & (EV_READ | EV_ERROR)) && s->need_input
-	    && !s->eof) {
+	if (io == &s->rio && (revents & (EV_READ | EV_ERROR)) && !want_read(s)) {
+		/* Input while reading pauses: stop watching until it resumes. */
+		s->rd_parked = true;
+	} else if (io == &s->rio && (revents & (EV_READ | EV_ERROR))) {
 		n = linebuf_fill(&s->lb);
 		if (n > 0) {
 			if (s->state == SMTPD_ST_DATA)

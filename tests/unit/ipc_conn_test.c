@@ -453,6 +453,109 @@ START_TEST(test_sockets)
 }
 END_TEST
 
+/* msg_bytes - the wire bytes of a message with one number record v */
+static size_t
+msg_bytes(unsigned char *out, size_t size, uint64_t v)
+{
+	struct ipc_msg m;
+	int     sv[2];
+	ssize_t got;
+
+	ipc_msg_init(&m, 7);
+	ck_assert_int_eq(ipc_put_num(&m, "v", v), 0);
+	pair(sv);
+	ck_assert_int_eq(ipc_send(sv[1], &m, -1, 1000), 0);
+	got = read(sv[0], out, size);
+	ck_assert_int_gt(got, 0);
+	ipc_msg_free(&m);
+	close(sv[0]);
+	close(sv[1]);
+	return (size_t) got;
+}
+
+static uint64_t
+value_of(struct ipc_in *in)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(in->type, 7);
+	ck_assert_int_eq(ipc_get_num(in, "v", &v), 0);
+	ck_assert_int_eq(ipc_get_end(in), 0);
+	return v;
+}
+
+START_TEST(test_recv_blocking)
+{
+	unsigned char a[64], b[64], both[128];
+	size_t  na = msg_bytes(a, sizeof(a), 1), nb = msg_bytes(b, sizeof(b), 2);
+	struct ipc_conn c;
+	struct ipc_in in;
+	int     sv[2], fd = -1, pfd[2];
+
+	pair(sv);
+	ipc_conn_init(&c, sv[0], 0);
+	ipc_in_init(&in);
+	/* Nothing there: the timeout, not a hang. */
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 50, true), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 50, false), -1);
+	ck_assert_int_eq(errno, ETIMEDOUT);
+	/* Two messages in one write: one read, the second stays buffered. */
+	memcpy(both, a, na);
+	memcpy(both + na, b, nb);
+	ck_assert_int_eq(write(sv[1], both, na + nb), (ssize_t) (na + nb));
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 1000, false), 0);
+	ck_assert_uint_eq(value_of(&in), 1);
+	ck_assert_uint_eq(c.in.len, nb);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 0, true), 0);
+	ck_assert_uint_eq(value_of(&in), 2);
+	/* In pieces: waits for the rest. */
+	ck_assert_int_eq(write(sv[1], a, 5), 5);
+	if (fork() == 0) {
+		usleep(50000);
+		_exit(write(sv[1], a + 5, na - 5) == (ssize_t) (na - 5) ? 0 : 1);
+	}
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 2000, true), 0);
+	ck_assert_uint_eq(value_of(&in), 1);
+	/* A descriptor comes with its message. */
+	ck_assert_int_eq(pipe(pfd), 0);
+	a[3] = IPC_F_FD;
+	send_fd(sv[1], a, na, pfd[0]);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, &fd, 1000, true), 0);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	close(pfd[0]);
+	close(pfd[1]);
+	/* Half a message, then EOF: a reset, not a clean end. */
+	a[3] = 0;
+	ck_assert_int_eq(write(sv[1], a, 5), 5);
+	close(sv[1]);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 1000, true), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	ipc_conn_free(&c);
+	close(sv[0]);
+
+	/* EOF before any byte: 1. */
+	pair(sv);
+	ipc_conn_init(&c, sv[0], 0);
+	close(sv[1]);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 1000, true), 1);
+	ipc_conn_free(&c);
+	close(sv[0]);
+
+	/* A malformed message: a protocol error. */
+	pair(sv);
+	ipc_conn_init(&c, sv[0], 0);
+	ck_assert_int_eq(write(sv[1], "XX\1\0\0\7\0\0\0\0\0\0", 12), 12);
+	ck_assert_int_eq(ipc_conn_recv(&c, &in, NULL, 1000, true), -1);
+	ck_assert_int_eq(errno, EPROTO);
+	ipc_conn_free(&c);
+	close(sv[0]);
+	close(sv[1]);
+	ipc_in_free(&in);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -467,6 +570,7 @@ suite(void)
 	tcase_add_test(tc, test_queue_and_flush);
 	tcase_add_test(tc, test_flush_peer_gone);
 	tcase_add_test(tc, test_sockets);
+	tcase_add_test(tc, test_recv_blocking);
 	suite_add_tcase(s, tc);
 	return s;
 }

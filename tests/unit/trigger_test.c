@@ -201,6 +201,35 @@ START_TEST(test_reader_gone)
 }
 END_TEST
 
+/*
+ * A process that ignores SIGPIPE (the daemons, for life): the plain
+ * write path.  It stays ignored afterwards, as trigger.h requires, so
+ * this test runs last.
+ */
+START_TEST(test_send_with_sigpipe_ignored)
+{
+	char    codes[8];
+	int     rfd, wfd;
+
+	signal(SIGPIPE, SIG_IGN);
+	rfd = open(fifo, O_RDONLY | O_NONBLOCK);
+	ck_assert_int_ge(rfd, 0);
+	wfd = trigger_open(fifo);
+	ck_assert_int_ge(wfd, 0);
+	ck_assert_int_eq(trigger_send(wfd, TRIGGER_WAKE), 0);
+	ck_assert_int_eq(trigger_read(rfd, codes, sizeof(codes)), 1);
+	ck_assert_int_eq(codes[0], TRIGGER_WAKE);
+	/* The reader goes away: EPIPE, nothing raised or pending. */
+	close(rfd);
+	ck_assert_int_eq(trigger_send(wfd, TRIGGER_WAKE), -1);
+	ck_assert_int_eq(errno, EPIPE);
+	ck_assert_int_eq(sigpipe_pending(), 0);
+	ck_assert_int_eq(trigger_send(-1, TRIGGER_WAKE), -1);
+	ck_assert_int_eq(errno, EBADF);
+	close(wfd);
+}
+END_TEST
+
 START_TEST(test_bad_descriptor)
 {
 	char    c;
@@ -230,6 +259,7 @@ suite(void)
 	tcase_add_test(tc, test_refused_targets);
 	tcase_add_test(tc, test_reader_gone);
 	tcase_add_test(tc, test_bad_descriptor);
+	tcase_add_test(tc, test_send_with_sigpipe_ignored);
 	suite_add_tcase(s, tc);
 	return s;
 }
