@@ -11,8 +11,10 @@ user and a `postdrop` group; they are created with useradd/groupadd
 --system when missing and kept afterwards (other instances may use
 them).
 
-postern: the tree's build (build/bin/postern, build/libexec), an instance
-made by `postern init`, the same settings appended to its main.cf.
+postern: the tree's build (build/bin/postern, build/libexec), copied into
+the work directory when the run starts (bench/run points Postern.BIN and
+LIBEXEC at the copy), an instance made by `postern init` of that copy,
+the same settings appended to its main.cf.
 
 Both: mydestination holds bench.test, home_mailbox = Maildir/, relayhost
 is [127.0.0.1]:SINKPORT (smtp-sink), logging goes to a file in the
