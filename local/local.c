@@ -45,7 +45,12 @@
  *	runs in a child that first drops to the recipient's uid and gid
  *	(or, for files and commands from aliases, to the alias table's
  *	owner or default_privs), verified as lib/priv.c does, and only
- *	then opens a mailbox or runs a command.  Mailboxes are opened
+ *	then opens a mailbox or runs a command.  A mailbox or file
+ *	delivery child is kept for that user's next deliveries
+ *	(local_kept.c: same uid, gid and groups only, at most 100 jobs,
+ *	closed after 2 s idle, killed with local), so a run of messages
+ *	to one user costs one fork; it opens and checks the mailbox
+ *	afresh for every job.  Mailboxes are opened
  *	without following symbolic links and checked after the open
  *	(regular file, one link, the recipient's).  Commands run as
  *	`/bin/sh -c TEXT` only for text that the administrator (aliases)
@@ -79,6 +84,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "ipc.h"
 #include "local.h"
 #include "local_clnt.h"
@@ -122,6 +128,33 @@ peer_ok(int fd)
 	return false;
 }
 
+/*
+ * wait_request - server_wait_request() for max_idle, closing kept
+ * delivery children on the way as they fall idle (local_kept.c)
+ */
+static int
+wait_request(int fd)
+{
+	uint64_t end = ev_time_ms() + cfg->max_idle * 1000;
+
+	for (;;) {
+		uint64_t now = ev_time_ms();
+		int     ms, kept_ms, r;
+
+		if (now >= end) {
+			errno = ETIMEDOUT;
+			return 0;
+		}
+		ms = (int) (end - now);
+		if ((kept_ms = local_kept_wait_ms()) >= 0 && kept_ms < ms)
+			ms = kept_ms;
+		r = server_wait_request(fd, ms);
+		if (r != 0 || errno != ETIMEDOUT || server_stopping())
+			return r;
+		local_kept_expire();
+	}
+}
+
 static void
 local_serve(int fd)
 {
@@ -132,14 +165,14 @@ local_serve(int fd)
 		return;
 	ipc_conn_init(&conn, fd, LOCAL_REQ_MAX);
 	ipc_in_init_max(&in, LOCAL_REQ_MAX);
+	local_kept_conn(fd);
 	/*
 	 * SIGTERM is seen while waiting for a request, never in the middle
 	 * of one; an idle connection ends after max_idle.  max_use counts
 	 * connections: qmgr does not send a request again when a kept
 	 * connection closes under it.
 	 */
-	while (conn.in.len > 0
-	       || server_wait_request(fd, (int) (cfg->max_idle * 1000)) > 0) {
+	while (conn.in.len > 0 || wait_request(fd) > 0) {
 		struct local_request rq;
 		struct local_outcome out;
 		struct ipc_msg m;
@@ -174,6 +207,14 @@ local_serve(int fd)
 	}
 	ipc_in_free(&in);
 	ipc_conn_free(&conn);
+	local_kept_conn(-1);
+}
+
+static void
+local_exit(void)
+{
+	local_kept_close_all();
+	local_lookup_close();
 }
 
 static const struct server_ops ops = {
@@ -181,7 +222,7 @@ static const struct server_ops ops = {
 	.allow_root = true,
 	.pre_jail = local_pre_jail,
 	.serve = local_serve,
-	.on_exit = local_lookup_close,
+	.on_exit = local_exit,
 };
 
 int

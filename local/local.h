@@ -24,6 +24,8 @@
  *			  capture, time limit
  *	local_deliver.c	  one request: checks, loop detection,
  *			  expansion, one child per destination, result
+ *	local_kept.c	  delivery children kept for the next delivery
+ *			  to the same user (job messages, reuse, limits)
  *	local_forward.c	  non-local destinations: a new message
  *			  through cleanup
  */
@@ -277,6 +279,36 @@ struct local_outcome {
 struct local_request;
 void	local_deliver(const struct local_request *rq, int qfd,
 		      struct local_outcome *out);
+
+/* local_kept.c */
+#define LOCAL_JOB		391		/* parent to kept child */
+#define LOCAL_JOB_MAX		(16 * 1024)	/* job payload bound */
+#define LOCAL_JOB_MS		10000		/* one job message, once started */
+
+enum local_job_kind { LJ_MAILDIR, LJ_MBOX };
+
+/* One mailbox or file delivery, done with the rights of one user. */
+struct local_job {
+	enum local_job_kind kind;
+	const char *path;		/* maildir (LJ_MAILDIR) or mbox file */
+	const struct local_msg *m;
+	const char *delivered_to;
+	struct local_mbox_opts o;	/* LJ_MBOX */
+};
+
+struct ipc_msg;
+struct ipc_in;
+int	local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid);
+int	local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
+			uid_t *uid, char *why, size_t whylen);
+void	local_job_run(const struct local_job *j, uid_t want_uid,
+		      struct local_result *r);
+void	local_kept_deliver(uid_t uid, gid_t gid, gid_t extra,
+			   const struct local_job *j, struct local_result *r);
+void	local_kept_conn(int fd);
+int	local_kept_wait_ms(void);
+void	local_kept_expire(void);
+void	local_kept_close_all(void);
 
 /* The child side of every delivery: drop to uid/gid, never root. */
 void	local_drop_to(uid_t uid, gid_t gid, gid_t extra_gid);

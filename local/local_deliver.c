@@ -27,11 +27,11 @@
  *	     price of never losing one), else permanent when any failed
  *	     permanently, else delivered.
  *
- *	Every mailbox and file delivery runs in a child made for it that
- *	first drops to the user's uid and gid (local_drop_to()); the
- *	child reports its result through a pipe.  A command's child is
- *	made by local_command_run().  That fork is the only process per
- *	delivery: nothing else is started.
+ *	Every mailbox and file delivery runs in a child that first dropped
+ *	to the user's uid and gid (local_drop_to()): the child kept for
+ *	that user (local_kept.c), so that a run of messages to one user
+ *	costs one fork, not one each.  A command's child is made by
+ *	local_command_run() for each command.  Nothing else is started.
  *
  *	Mail for root (uid 0) is written to root's mailbox by a child that
  *	stays root, as Postfix does: dropping to the recipient's ids
@@ -103,11 +103,13 @@ outcome(struct local_outcome *o, int status, const char *dsn, const char *fmt, .
  * Children.
  */
 
-typedef void child_fn(const void *arg, struct local_result *r);
-
-/* in_child - run fn as uid/gid in a child; its result comes back in r */
+/*
+ * in_child - run job j as uid/gid; its result comes back in r.  A
+ * user's job goes to the child kept for that user (local_kept.c); root's
+ * mailbox gets a child of its own that stays root.
+ */
 static void
-in_child(uid_t uid, gid_t gid, gid_t extra, child_fn *fn, const void *arg,
+in_child(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 	 struct local_result *r)
 {
 	struct local_result res;
@@ -116,6 +118,10 @@ in_child(uid_t uid, gid_t gid, gid_t extra, child_fn *fn, const void *arg,
 	size_t  got = 0;
 	pid_t   pid;
 
+	if (uid != 0) {
+		local_kept_deliver(uid, gid, extra, j, r);
+		return;
+	}
 	if (pipe2(p, O_CLOEXEC) < 0) {
 		local_result_set(r, 4, "4.3.0", "cannot make a pipe: %s", strerror(errno));
 		return;
@@ -129,17 +135,14 @@ in_child(uid_t uid, gid_t gid, gid_t extra, child_fn *fn, const void *arg,
 	if (pid == 0) {
 		(void) close(p[0]);
 		/*
-		 * The recipient's own ids.  For root's mailbox that is root:
-		 * the child then writes only that mailbox, opened with the
-		 * same checks (no link followed, one link, owned by root).
+		 * The recipient's own ids, root's: the child then writes
+		 * only that mailbox, opened with the same checks (no link
+		 * followed, one link, owned by root).
 		 */
-		if (uid == 0)
-			local_root_child();
-		else
-			local_drop_to(uid, gid, extra);
+		local_root_child();
 		memset(&res, 0, sizeof(res));
 		local_result_set(&res, 4, "4.3.0", "delivery process gave no result");
-		fn(arg, &res);
+		local_job_run(j, uid, &res);
 		/* One write, under PIPE_BUF: the parent gets all of it or none. */
 		_exit(write(p[1], &res, sizeof(res)) == (ssize_t) sizeof(res) ? 0 : 1);
 	}
@@ -186,36 +189,6 @@ in_child(uid_t uid, gid_t gid, gid_t extra, child_fn *fn, const void *arg,
 		return;
 	}
 	local_result_set(r, res.status, res.dsn, "%s", res.text);
-}
-
-struct mbox_job {
-	const char *path;
-	const struct local_msg *m;
-	const char *delivered_to;
-	struct local_mbox_opts o;
-};
-
-static void
-mbox_child(const void *arg, struct local_result *r)
-{
-	const struct mbox_job *j = arg;
-
-	local_mbox_deliver(j->path, j->m, j->delivered_to, &j->o, r);
-}
-
-struct maildir_job {
-	const char *dir;
-	const struct local_msg *m;
-	const char *delivered_to;
-	uid_t	uid;
-};
-
-static void
-maildir_child(const void *arg, struct local_result *r)
-{
-	const struct maildir_job *j = arg;
-
-	local_maildir_deliver(j->dir, j->m, j->delivered_to, cfg->myhostname, j->uid, r);
 }
 
 static void
@@ -317,20 +290,20 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 			return;
 		}
 		if (path[strlen(path) - 1] == '/') {
-			struct maildir_job j = {path, m, m->rcpt, u->uid};
+			struct local_job j = {LJ_MAILDIR, path, m, m->rcpt, {0}};
 
-			in_child(u->uid, u->gid, (gid_t) -1, maildir_child, &j, r);
+			in_child(u->uid, u->gid, (gid_t) -1, &j, r);
 		} else {
-			struct mbox_job j = {path, m, m->rcpt, {0}};
+			struct local_job j = {LJ_MBOX, path, m, m->rcpt, {0}};
 
 			mbox_opts(&j.o, u->uid);
-			in_child(u->uid, u->gid, (gid_t) -1, mbox_child, &j, r);
+			in_child(u->uid, u->gid, (gid_t) -1, &j, r);
 		}
 		return;
 	}
 	/* The spool: a shared directory, maybe writable by its group only. */
 	{
-		struct mbox_job j = {path, m, m->rcpt, {0}};
+		struct local_job j = {LJ_MBOX, path, m, m->rcpt, {0}};
 		struct stat st;
 		gid_t   extra = (gid_t) -1;
 
@@ -343,7 +316,7 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 		    && !(st.st_mode & S_IWOTH) && (st.st_mode & S_IWGRP) && st.st_gid != 0)
 			extra = st.st_gid;
 		mbox_opts(&j.o, u->uid);
-		in_child(u->uid, u->gid, extra, mbox_child, &j, r);
+		in_child(u->uid, u->gid, extra, &j, r);
 	}
 }
 
@@ -359,14 +332,14 @@ deliver_file(const struct local_dest *d, const struct local_msg *m,
 		return;
 	}
 	if (d->target[n - 1] == '/') {
-		struct maildir_job j = {d->target, m, m->rcpt, u->uid};
+		struct local_job j = {LJ_MAILDIR, d->target, m, m->rcpt, {0}};
 
-		in_child(u->uid, u->gid, (gid_t) -1, maildir_child, &j, r);
+		in_child(u->uid, u->gid, (gid_t) -1, &j, r);
 	} else {
-		struct mbox_job j = {d->target, m, m->rcpt, {0}};
+		struct local_job j = {LJ_MBOX, d->target, m, m->rcpt, {0}};
 
 		mbox_opts(&j.o, u->uid);
-		in_child(u->uid, u->gid, (gid_t) -1, mbox_child, &j, r);
+		in_child(u->uid, u->gid, (gid_t) -1, &j, r);
 	}
 	if (r->status == 0)
 		local_result_set(r, 0, "2.0.0", "delivered to file: %.200s", d->target);

@@ -4,6 +4,12 @@ smtpd keeps idle connections to cleanup (a few, for a few seconds), so a
 burst of messages costs one connect and one cleanup accept, not one per
 message.  A cleanup process that holds such a connection must still stop
 at once on SIGTERM (stop, reload), and the next message must not notice.
+
+local keeps the delivery child of a user (already running as that user)
+for the user's next deliveries: one child per user, never used for
+another, gone when idle and gone with local.  Maildir file names carry
+the pid of the process that wrote them ("SECONDS.PID_N.HOST"), which is
+how the tests see which child delivered what.
 """
 
 import os
@@ -122,6 +128,101 @@ class CleanupConnections(unittest.TestCase):
         qid = self.send(smtp, 1)
         self.assertNotEqual(self.cleanup_pid_of(inst, qid), pid)
         smtp.quit()
+
+
+def proc_status(pid):
+    """{field: value} of /proc/PID/status, or None when it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+    except OSError:
+        return None
+
+
+class DeliveryChildren(unittest.TestCase):
+
+    def instance(self):
+        inst = Instance(self)
+        inst.set_main({"home_mailbox": "Maildir/",
+                       # One local process: every delivery meets the same children.
+                       "local_destination_concurrency_limit": "1"})
+        self.users = [inst.add_user() for _ in range(2)]
+        inst.start()
+        return inst
+
+    def deliver(self, inst, user, n, home):
+        """Send n messages to user; return the pids in the new maildir names."""
+        newdir = os.path.join(home, "Maildir", "new")
+        before = set(os.listdir(newdir)) if os.path.isdir(newdir) else set()
+        smtp = inst.smtp()
+        for i in range(n):
+            smtp.sendmail("a@example.org", [user + "@localhost"], MSG % (i, i))
+        smtp.quit()
+        names = wait_for(lambda: (lambda now: now if len(now) >= n else None)(
+            sorted(set(os.listdir(newdir)) - before) if os.path.isdir(newdir) else []),
+            timeout=20, what="%d deliveries to %s\n%s" % (n, user, inst.log()[-2000:]))
+        return [int(re.match(r"\d+\.(\d+)_\d+\.", name).group(1)) for name in names]
+
+    def local_pids(self, inst):
+        return {int(r["pid"]) for r in inst.procs("local")}
+
+    def test_one_child_per_user_reused(self):
+        inst = self.instance()
+        (ua, uida, gida, homea), (ub, uidb, gidb, homeb) = self.users
+        pids_a = self.deliver(inst, ua, 4, homea)
+        self.assertEqual(len(set(pids_a)), 1, "deliveries to %s by %s" % (ua, pids_a))
+        child_a = pids_a[0]
+        st = proc_status(child_a)
+        self.assertIsNotNone(st, "the child of %s is gone at once" % ua)
+        # It runs as the user (real, effective, saved), with the user's
+        # group only, and it is local's child, not local itself.
+        self.assertEqual(st["Uid"].split(), [str(uida)] * 4)
+        self.assertEqual(st["Gid"].split(), [str(gida)] * 4)
+        self.assertEqual(st["Groups"].split(), [str(gida)])
+        self.assertEqual(st["CapEff"], "0000000000000000")
+        self.assertIn(int(st["PPid"]), self.local_pids(inst))
+        self.assertNotIn(child_a, self.local_pids(inst))
+
+        # Another user: another child, never the first one.
+        pids_b = self.deliver(inst, ub, 2, homeb)
+        self.assertEqual(len(set(pids_b)), 1, pids_b)
+        self.assertNotEqual(pids_b[0], child_a)
+        st = proc_status(pids_b[0])
+        self.assertIsNotNone(st)
+        self.assertEqual(st["Uid"].split(), [str(uidb)] * 4)
+
+        # Idle children are closed (KEPT_IDLE_MS, 2 s) and reaped.
+        for pid in (child_a, pids_b[0]):
+            wait_for(lambda: proc_status(pid) is None, timeout=6,
+                     what="idle delivery child %d to go" % pid)
+        # The next delivery to the first user: a new child.
+        again = self.deliver(inst, ua, 1, homea)
+        self.assertNotEqual(again[0], child_a)
+        log = inst.log()
+        self.assertNotIn("warning", "\n".join(l for l in log.splitlines() if "local[" in l))
+        self.assertEqual(log.count("status=sent"), 7, log[-3000:])
+
+    def test_children_die_with_local(self):
+        inst = self.instance()
+        ua, _, _, homea = self.users[0]
+        child, = set(self.deliver(inst, ua, 2, homea))
+        parent = int(proc_status(child)["PPid"])
+        os.kill(parent, signal.SIGKILL)
+        wait_for(lambda: proc_status(child) is None or proc_status(child)["State"][0] == "Z",
+                 timeout=2, step=0.01, what="delivery child %d to die with local" % child)
+        # A new local takes over; delivery goes on.
+        self.assertNotIn(child, self.deliver(inst, ua, 1, homea))
+
+    def test_stop_with_kept_children(self):
+        inst = self.instance()
+        ua, _, _, homea = self.users[0]
+        child, = set(self.deliver(inst, ua, 2, homea))
+        t0 = time.monotonic()
+        p = inst.stop()
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertIsNone(proc_status(child))
+        self.assertEqual(inst.instance_pids(), [])
 
 
 if __name__ == "__main__":

@@ -1,0 +1,496 @@
+/*
+ * NAME
+ *	local_kept - delivery children kept for the next delivery to the
+ *	same user
+ * SYNOPSIS
+ *	#include "local.h"
+ *
+ *	struct local_job j = {.kind = LJ_MAILDIR, .path = dir, .m = &msg,
+ *			      .delivered_to = rcpt};
+ *	local_kept_deliver(uid, gid, extra_gid, &j, &result);
+ *
+ *	local_kept_conn(client_fd);	// what a new child must not keep
+ *	ms = local_kept_wait_ms();	// when local_kept_expire() has work
+ *	local_kept_expire();
+ *	local_kept_close_all();		// local exits
+ * DESCRIPTION
+ *	Every mailbox or file delivery runs with the rights of one user,
+ *	in a process that dropped to that user's ids (local_drop_to(),
+ *	verified as lib/priv.c does) before it touched anything.  Making
+ *	that process anew for every delivery (fork, privilege drop,
+ *	verification, wait) costs more than the delivery itself when
+ *	many messages go to one user, so the child is kept: it takes the
+ *	next delivery for the same uid, gid and extra group over a socket
+ *	pair, for at most KEPT_USES deliveries, and the parent closes it
+ *	when it has been idle for KEPT_IDLE_MS.  At most KEPT_MAX children
+ *	are kept (the least recently used goes first).
+ *
+ *	local_kept_deliver() runs job j as uid/gid (extra: an extra group,
+ *	or (gid_t) -1) in the kept child for those ids, making one when
+ *	there is none, and fills r with its result.  A kept child that is
+ *	found gone when the job is sent (or that closes before a byte of
+ *	its result) is replaced and the job sent once more; a child that
+ *	fails in the middle of a job, sends a bad result or takes longer
+ *	than command_time_limit is killed, and the result is a temporary
+ *	failure.  uid 0 is refused (root's mailbox is written by a child
+ *	made for it: local_deliver.c).
+ *
+ *	local_job_build() makes the job message (LOCAL_JOB; the caller
+ *	frees m): "uid" num (the ids the job is for), "kind" num (LJ_*),
+ *	"path", "queue_id", "sender", "rcpt", "delivered_to" str,
+ *	"hdr_off", "hdr_len", "body_off", "body_len", "arrival" num, then
+ *	the mbox options "use_fcntl", "use_dotlock", "lock_attempts",
+ *	"lock_delay_ms", "size_limit", "want_uid" num; the queue file
+ *	travels with it.  local_job_parse() checks one strictly (order,
+ *	kinds, bounds: paths LOCAL_PATH_MAX, addresses LOCAL_ADDR_MAX)
+ *	into j and m, whose strings point into in: 0, or -1 with why.
+ *	local_job_run() does a job in the calling process (the child).
+ * SECURITY
+ *	A kept child never runs anything for another user: the parent
+ *	keys children by uid, gid and extra group, and the child refuses
+ *	(and exits on) a job whose uid is not its own.  Each job opens
+ *	and checks its mailbox afresh (O_NOFOLLOW, fstat owner, type and
+ *	links), exactly as a new child would; nothing about a mailbox is
+ *	remembered between jobs.
+ *
+ *	A new child closes what it must not hold beyond the delivery: the
+ *	master's status pipe, the listening sockets, the connection from
+ *	qmgr, the queue file of the request that made it, and the parent's
+ *	ends of the other kept children's sockets (else a compromised
+ *	child of one user could send jobs to another user's child).  It
+ *	dies with local: PR_SET_PDEATHSIG (set after the privilege drop,
+ *	which clears it) and end-of-file on its socket; it also gives up
+ *	after KEPT_CHILD_IDLE_MS without a job.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "event.h"
+#include "ipc.h"
+#include "local.h"
+#include "local_clnt.h"
+#include "log.h"
+#include "master_proto.h"
+#include "params.h"
+#include "server.h"
+#include "str.h"
+
+#define KEPT_MAX		4	/* children kept per local process */
+#define KEPT_IDLE_MS		2000	/* closed by the parent when idle this long */
+#define KEPT_CHILD_IDLE_MS	10000	/* a child gives up on a silent parent */
+#define KEPT_USES		100	/* jobs per child */
+#define KEPT_SEND_MS		10000	/* sending one job */
+
+struct kept {
+	pid_t	pid;			/* 0: free slot */
+	int	sock;			/* the parent's end */
+	uid_t	uid;
+	gid_t	gid;
+	gid_t	extra;
+	unsigned uses;
+	uint64_t last_ms;		/* end of its last job */
+};
+
+static struct kept kept[KEPT_MAX];
+static int conn_fd = -1;		/* qmgr's connection, while served */
+
+void
+local_kept_conn(int fd)
+{
+	conn_fd = fd;
+}
+
+/*
+ * The job message.
+ */
+
+int
+local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid)
+{
+	const struct local_msg *msg = j->m;
+
+	ipc_msg_init(m, LOCAL_JOB);
+	(void) ipc_put_num(m, "uid", (uint64_t) uid);
+	(void) ipc_put_num(m, "kind", (uint64_t) j->kind);
+	(void) ipc_put_str(m, "path", j->path);
+	(void) ipc_put_str(m, "queue_id", msg->queue_id);
+	(void) ipc_put_str(m, "sender", msg->sender);
+	(void) ipc_put_str(m, "rcpt", msg->rcpt);
+	(void) ipc_put_str(m, "delivered_to", j->delivered_to);
+	(void) ipc_put_num(m, "hdr_off", (uint64_t) msg->hdr_off);
+	(void) ipc_put_num(m, "hdr_len", msg->hdr_len);
+	(void) ipc_put_num(m, "body_off", (uint64_t) msg->body_off);
+	(void) ipc_put_num(m, "body_len", msg->body_len);
+	(void) ipc_put_num(m, "arrival", (uint64_t) msg->arrival);
+	(void) ipc_put_num(m, "use_fcntl", j->o.use_fcntl);
+	(void) ipc_put_num(m, "use_dotlock", j->o.use_dotlock);
+	(void) ipc_put_num(m, "lock_attempts", (uint64_t) j->o.lock_attempts);
+	(void) ipc_put_num(m, "lock_delay_ms", (uint64_t) j->o.lock_delay_ms);
+	(void) ipc_put_num(m, "size_limit", j->o.size_limit);
+	(void) ipc_put_num(m, "want_uid", (uint64_t) j->o.want_uid);
+	if (m->failed) {
+		errno = m->failed;
+		return -1;
+	}
+	return 0;
+}
+
+/* get_num - a number record within [0, max] */
+static int
+get_num(struct ipc_in *in, const char *name, uint64_t max, uint64_t *v)
+{
+	if (ipc_get_num(in, name, v) < 0)
+		return -1;
+	if (*v > max) {
+		errno = ERANGE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
+		uid_t *uid, char *why, size_t whylen)
+{
+	uint64_t v[13];
+
+	memset(j, 0, sizeof(*j));
+	memset(m, 0, sizeof(*m));
+	m->qfd = -1;
+	j->m = m;
+	if (in->type != LOCAL_JOB) {
+		(void) str_fmt(why, whylen, "job of unknown type %u", in->type);
+		return -1;
+	}
+	if (get_num(in, "uid", UINT32_MAX - 1, &v[0]) < 0
+	    || get_num(in, "kind", LJ_MBOX, &v[1]) < 0
+	    || ipc_get_str(in, "path", &j->path, LOCAL_PATH_MAX) < 0
+	    || ipc_get_str(in, "queue_id", &m->queue_id, LOCAL_QID_MAX) < 0
+	    || ipc_get_str(in, "sender", &m->sender, LOCAL_ADDR_MAX) < 0
+	    || ipc_get_str(in, "rcpt", &m->rcpt, LOCAL_ADDR_MAX) < 0
+	    || ipc_get_str(in, "delivered_to", &j->delivered_to, LOCAL_ADDR_MAX) < 0
+	    || get_num(in, "hdr_off", INT64_MAX, &v[2]) < 0
+	    || get_num(in, "hdr_len", INT64_MAX, &v[3]) < 0
+	    || get_num(in, "body_off", INT64_MAX, &v[4]) < 0
+	    || get_num(in, "body_len", INT64_MAX, &v[5]) < 0
+	    || get_num(in, "arrival", INT64_MAX, &v[6]) < 0
+	    || get_num(in, "use_fcntl", 1, &v[7]) < 0
+	    || get_num(in, "use_dotlock", 1, &v[8]) < 0
+	    || get_num(in, "lock_attempts", INT32_MAX, &v[9]) < 0
+	    || get_num(in, "lock_delay_ms", INT32_MAX, &v[10]) < 0
+	    || get_num(in, "size_limit", INT64_MAX, &v[11]) < 0
+	    || get_num(in, "want_uid", UINT32_MAX - 1, &v[12]) < 0
+	    || ipc_get_end(in) < 0) {
+		(void) str_fmt(why, whylen, "malformed job: %s", errno == ERANGE
+			       ? "a number out of range" : ipc_error(in));
+		return -1;
+	}
+	if (j->path[0] != '/') {
+		(void) str_fmt(why, whylen, "malformed job: a relative path");
+		return -1;
+	}
+	*uid = (uid_t) v[0];
+	j->kind = (enum local_job_kind) v[1];
+	m->hdr_off = (off_t) v[2];
+	m->hdr_len = v[3];
+	m->body_off = (off_t) v[4];
+	m->body_len = v[5];
+	m->arrival = (time_t) v[6];
+	j->o.use_fcntl = v[7] != 0;
+	j->o.use_dotlock = v[8] != 0;
+	j->o.lock_attempts = (int) v[9];
+	j->o.lock_delay_ms = (int) v[10];
+	j->o.size_limit = v[11];
+	j->o.want_uid = (uid_t) v[12];
+	return 0;
+}
+
+void
+local_job_run(const struct local_job *j, uid_t want_uid, struct local_result *r)
+{
+	if (j->kind == LJ_MAILDIR)
+		local_maildir_deliver(j->path, j->m, j->delivered_to, cfg->myhostname,
+				      want_uid, r);
+	else
+		local_mbox_deliver(j->path, j->m, j->delivered_to, &j->o, r);
+}
+
+/*
+ * The child.
+ */
+
+/* child_loop - take jobs for uid until the parent goes or is silent */
+static _Noreturn void
+child_loop(int sock, uid_t uid)
+{
+	struct ipc_conn conn;
+	struct ipc_in in;
+
+	ipc_conn_init(&conn, sock, LOCAL_JOB_MAX);
+	ipc_in_init_max(&in, LOCAL_JOB_MAX);
+	for (;;) {
+		struct pollfd pfd = {.fd = sock, .events = POLLIN};
+		struct local_result res;
+		struct local_job j;
+		struct local_msg m;
+		uid_t   job_uid;
+		char    why[256];
+		int     qfd = -1, r;
+
+		if (conn.in.len == 0) {
+			r = poll(&pfd, 1, KEPT_CHILD_IDLE_MS);
+			if (r == 0)
+				_exit(0);		/* the parent forgot us */
+			if (r < 0 && errno == EINTR)
+				continue;
+		}
+		r = ipc_conn_recv(&conn, &in, &qfd, LOCAL_JOB_MS, false);
+		if (r == 1)
+			_exit(0);			/* closed by the parent */
+		if (r < 0 || qfd < 0 || local_job_parse(&in, &j, &m, &job_uid, why,
+							sizeof(why)) < 0) {
+			log_warn("delivery process for uid %ld: %s", (long) uid,
+				 r < 0 ? ipc_error(&in) : qfd < 0 ? "a job without "
+				 "its queue file" : why);
+			_exit(1);
+		}
+		/* Never anything for another user, whatever the parent says. */
+		if (job_uid != uid || (j.kind == LJ_MBOX && j.o.want_uid != uid)) {
+			log_warn("delivery process for uid %ld: refusing a job for "
+				 "uid %ld", (long) uid, (long) job_uid);
+			_exit(1);
+		}
+		m.qfd = qfd;
+		memset(&res, 0, sizeof(res));
+		local_result_set(&res, 4, "4.3.0", "delivery process gave no result");
+		local_job_run(&j, uid, &res);
+		(void) close(qfd);
+		/* One write, under the socket's buffer: all of it or none. */
+		if (write(sock, &res, sizeof(res)) != (ssize_t) sizeof(res))
+			_exit(1);
+	}
+}
+
+/* spawn - a new kept child for uid/gid/extra in slot k; -1 with errno */
+static int
+spawn(struct kept *k, uid_t uid, gid_t gid, gid_t extra, int qfd)
+{
+	int     sv[2];
+	pid_t   parent = log_pid(), pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	if ((pid = fork()) < 0) {
+		int     saved = errno;
+
+		(void) close(sv[0]);
+		(void) close(sv[1]);
+		errno = saved;
+		return -1;
+	}
+	if (pid == 0) {
+		(void) close(sv[0]);
+		/* Nothing of the parent's connections stays with us. */
+		for (int i = 0; i < KEPT_MAX; i++)
+			if (kept[i].pid > 0 && &kept[i] != k)
+				(void) close(kept[i].sock);
+		server_close_inherited();
+		if (conn_fd >= 0)
+			(void) close(conn_fd);
+		if (qfd >= 0)
+			(void) close(qfd);
+		local_drop_to(uid, gid, extra);
+		/* After the drop: changing credentials clears the setting. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) < 0
+		    || getppid() != parent)
+			_exit(0);
+		child_loop(sv[1], uid);
+	}
+	(void) close(sv[1]);
+	k->pid = pid;
+	k->sock = sv[0];
+	k->uid = uid;
+	k->gid = gid;
+	k->extra = extra;
+	k->uses = 0;
+	k->last_ms = ev_time_ms();
+	return 0;
+}
+
+/* retire - close a kept child's socket and reap it; kill first if asked */
+static void
+retire(struct kept *k, bool kill_it)
+{
+	int     status;
+
+	if (k->pid <= 0)
+		return;
+	if (kill_it)
+		(void) kill(k->pid, SIGKILL);
+	(void) close(k->sock);
+	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
+		;
+	k->pid = 0;
+	k->sock = -1;
+}
+
+int
+local_kept_wait_ms(void)
+{
+	uint64_t now = ev_time_ms(), soonest = UINT64_MAX;
+
+	for (int i = 0; i < KEPT_MAX; i++)
+		if (kept[i].pid > 0 && kept[i].last_ms + KEPT_IDLE_MS < soonest)
+			soonest = kept[i].last_ms + KEPT_IDLE_MS;
+	if (soonest == UINT64_MAX)
+		return -1;
+	return soonest <= now ? 0 : (int) (soonest - now);
+}
+
+void
+local_kept_expire(void)
+{
+	uint64_t now = ev_time_ms();
+
+	for (int i = 0; i < KEPT_MAX; i++)
+		if (kept[i].pid > 0 && now - kept[i].last_ms >= KEPT_IDLE_MS)
+			retire(&kept[i], false);
+}
+
+void
+local_kept_close_all(void)
+{
+	for (int i = 0; i < KEPT_MAX; i++)
+		retire(&kept[i], false);
+}
+
+/* slot - the kept child for these ids, or a slot to make one in */
+static struct kept *
+slot(uid_t uid, gid_t gid, gid_t extra, bool *found)
+{
+	struct kept *free_slot = NULL, *oldest = NULL;
+
+	local_kept_expire();
+	for (int i = 0; i < KEPT_MAX; i++) {
+		struct kept *k = &kept[i];
+
+		if (k->pid <= 0) {
+			if (free_slot == NULL)
+				free_slot = k;
+			continue;
+		}
+		if (k->uid == uid && k->gid == gid && k->extra == extra) {
+			*found = true;
+			return k;
+		}
+		if (oldest == NULL || k->last_ms < oldest->last_ms)
+			oldest = k;
+	}
+	*found = false;
+	if (free_slot != NULL)
+		return free_slot;
+	retire(oldest, false);			/* the least recently used */
+	return oldest;
+}
+
+/* read_result - the child's answer: 1 complete, 0 EOF before a byte, -1 */
+static int
+read_result(struct kept *k, struct local_result *res)
+{
+	struct pollfd pfd = {.fd = k->sock, .events = POLLIN};
+	int     timeout = cfg->command_time_limit > 86400 ? 86400000
+	    : (int) cfg->command_time_limit * 1000;
+	size_t  got = 0;
+
+	while (got < sizeof(*res)) {
+		ssize_t n;
+		int     r = poll(&pfd, 1, timeout);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		n = read(k->sock, (char *) res + got, sizeof(*res) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && got == 0)
+			return 0;
+		if (n <= 0)
+			return -1;
+		got += (size_t) n;
+	}
+	return 1;
+}
+
+void
+local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
+		   struct local_result *r)
+{
+	struct local_result res;
+	struct ipc_msg m;
+
+	if (uid == 0)
+		log_panic("local_kept_deliver: uid 0");
+	local_result_set(r, 4, "4.3.0", "delivery process failed");
+	if (local_job_build(&m, j, uid) < 0) {
+		local_result_set(r, 4, "4.3.0", "cannot describe the delivery to the "
+				 "delivery process: %s", strerror(errno));
+		ipc_msg_free(&m);
+		return;
+	}
+	for (int attempt = 0; attempt < 2; attempt++) {
+		bool    reused;
+		struct kept *k = slot(uid, gid, extra, &reused);
+		int     got;
+
+		if (!reused && spawn(k, uid, gid, extra, j->m->qfd) < 0) {
+			local_result_set(r, 4, "4.3.0", "cannot make a delivery process: %s",
+					 strerror(errno));
+			break;
+		}
+		if (ipc_send(k->sock, &m, j->m->qfd, KEPT_SEND_MS) < 0) {
+			/* A kept child that went away took nothing: a new one. */
+			retire(k, true);
+			if (reused)
+				continue;
+			local_result_set(r, 4, "4.3.0", "cannot reach the delivery "
+					 "process: %s", strerror(errno));
+			break;
+		}
+		got = read_result(k, &res);
+		if (got == 0 && reused) {
+			retire(k, true);
+			continue;
+		}
+		if (got <= 0) {
+			retire(k, true);
+			local_result_set(r, 4, "4.3.0", "delivery process %s",
+					 got == 0 ? "failed" : "gave no result in time");
+			break;
+		}
+		k->last_ms = ev_time_ms();
+		if (++k->uses >= KEPT_USES)
+			retire(k, false);
+		/* Never trust the child's text to be terminated or clean. */
+		res.dsn[sizeof(res.dsn) - 1] = '\0';
+		res.text[sizeof(res.text) - 1] = '\0';
+		if ((res.status != 0 && res.status != 4 && res.status != 5)
+		    || res.dsn[0] != (res.status == 0 ? '2' : res.status == 4 ? '4' : '5')) {
+			retire(k, true);
+			local_result_set(r, 4, "4.3.0", "delivery process sent a bad result");
+			break;
+		}
+		local_result_set(r, res.status, res.dsn, "%s", res.text);
+		break;
+	}
+	ipc_msg_free(&m);
+}
