@@ -440,6 +440,12 @@ local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 
 	if (uid == 0)
 		log_panic("local_kept_deliver: uid 0");
+	if (j->path[0] != '/') {
+		/* A home directory that is not absolute: nothing to write to. */
+		local_result_set(r, 4, "4.3.0", "mailbox path %.200s is not absolute "
+				 "(check the home directory in the user database)", j->path);
+		return;
+	}
 	local_result_set(r, 4, "4.3.0", "delivery process failed");
 	if (local_job_build(&m, j, uid) < 0) {
 		local_result_set(r, 4, "4.3.0", "cannot describe the delivery to the "
