@@ -64,7 +64,8 @@
  *	smtpd_soft_error_limit; smtpd_junk_command_limit NOOP/RSET/VRFY/
  *	HELP before they count as errors; SMTPD_OUT_HIGH bytes of unread
  *	replies before reading pauses.  Per process: smtpd_client_limit
- *	sessions (421 4.3.2 beyond).  Per queue file system: MAIL is
+ *	sessions (421 4.3.2 beyond), smtpd_client_connection_count_limit
+ *	sessions per client address outside mynetworks (421 4.7.0).  Per queue file system: MAIL is
  *	refused with 452 4.3.1 when less than max(queue_minfree, 1.5 *
  *	message_size_limit) plus the declared SIZE is free.
  * DIAGNOSTICS
@@ -91,15 +92,16 @@
  *	smtpd_hard_error_limit, smtpd_soft_error_limit,
  *	smtpd_error_sleep_time, smtpd_junk_command_limit	errors
  *	smtpd_client_limit			sessions per process
+ *	smtpd_client_connection_count_limit	sessions per client address
+ *						(per process; mynetworks exempt)
  *	smtpd_forbid_unauth_pipelining		RFC 2920 enforcement
  *	smtpd_forbid_bare_newline (normalize | reject),
  *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling
  *	disable_vrfy_command, smtpd_helo_required, smtputf8_enable,
  *	smtpd_discard_ehlo_keywords		protocol options
  *	syslog_name, maillog_file, mail_owner	via lib/server.c
- *	Not used yet: smtpd_peername_lookup (the client name is always
- *	"unknown": a blocking reverse lookup has no place on the event
- *	loop) and smtpd_client_connection_count_limit (needs anvil).
+ *	The client name is always "unknown": there is no reverse lookup
+ *	of clients yet (it must not block the event loop).
  * WIRE PROTOCOL
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).

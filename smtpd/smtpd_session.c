@@ -58,7 +58,10 @@
  *
  *	The process takes at most smtpd_client_limit sessions; a
  *	connection beyond that gets "421 4.3.2 Service temporarily
- *	unavailable" and is closed.  When the process runs out of
+ *	unavailable" and is closed.  A client outside mynetworks holds at
+ *	most smtpd_client_connection_count_limit sessions in this process
+ *	("421 4.7.0 Error: too many connections from ADDR" beyond; 0 turns
+ *	the bound off).  When the process runs out of
  *	descriptors, accepting pauses for ACCEPT_PAUSE_MS instead of
  *	spinning on a listening socket that stays readable.  smtpd_listen_stop() stops accepting;
  *	the process exits when its last session is over.
@@ -584,6 +587,34 @@ client_addr(const struct sockaddr_storage *ss, socklen_t len, char *addr,
 		memmove(addr, addr + 7, strlen(addr + 7) + 1);
 }
 
+/* sessions_from - sessions this process holds for one client address */
+static unsigned
+sessions_from(const char *addr)
+{
+	unsigned n = 0;
+
+	for (const struct smtpd_session *s = sessions; s; s = s->next)
+		n += strcmp(s->addr, addr) == 0;
+	return n;
+}
+
+/*
+ * too_many_from - smtpd_client_connection_count_limit, for clients outside
+ * mynetworks.  Counted in this process: with the default of one smtpd
+ * process the bound is exact; with N processes a client can hold up to N
+ * times the limit.  A linear walk is fine: the list is bounded by
+ * smtpd_client_limit and this runs once per connection.
+ */
+static bool
+too_many_from(const char *addr)
+{
+	long long limit = cfg->smtpd_client_connection_count_limit;
+
+	if (limit <= 0 || netlist_match_str(smtpd_conf.mynetworks, addr))
+		return false;
+	return sessions_from(addr) >= (unsigned long long) limit;
+}
+
 static void
 on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 {
@@ -620,6 +651,20 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 					 "smtpd_client_limit): refused %s", smtpd_session_count,
 					 addr);
 			(void) !write(fd, busy, sizeof(busy) - 1);
+			close(fd);
+			continue;
+		}
+		if (too_many_from(addr)) {
+			char    msg[160];
+
+			if (log_rate_ok(&refuse_rate, ev_now(loop)))
+				log_warn("connection concurrency limit exceeded: %u from "
+					 "unknown[%s] for service %s (smtpd_client_connection_"
+					 "count_limit)", sessions_from(addr) + 1, addr,
+					 server_service());
+			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 Error: too many "
+				       "connections from %s\r\n", addr);
+			(void) !write(fd, msg, strlen(msg));
 			close(fd);
 			continue;
 		}

@@ -69,8 +69,9 @@ class QueueFile:
 class RawSMTP:
     """A client that sends exact bytes and reads whole replies."""
 
-    def __init__(self, port, timeout=10.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=10.0, source=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
         self.timeout = timeout
 

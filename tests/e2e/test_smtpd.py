@@ -351,6 +351,7 @@ class Timing(unittest.TestCase):
         self.inst = Instance(self, master_cf=MASTER, main_cf=dict(BASE, **{
             "smtpd_timeout": "3s",
             "smtpd_client_limit": "3",
+            "smtpd_client_connection_count_limit": "2",
         }))
         self.inst.start()
 
@@ -407,8 +408,30 @@ class Timing(unittest.TestCase):
         self.assertEqual(incoming(self.inst) - before, set())
         self.inst.wait_log("timeout after DATA (")
 
+    def test_connection_count_per_client(self):
+        # 127.0.0.1 and 127.0.0.2 are both strangers (mynetworks is 192.0.2.0/24).
+        held = [self.raw() for _ in range(2)]
+        c = RawSMTP(self.inst.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.line(), "421 4.7.0 Error: too many connections from 127.0.0.1")
+        self.assertTrue(c.eof())
+        self.inst.wait_log("connection concurrency limit exceeded: 3 from unknown[127.0.0.1]")
+        # Another client address is still served.
+        other = RawSMTP(self.inst.port, source="127.0.0.2")
+        self.addCleanup(other.close)
+        self.assertEqual(other.reply()[0], 220)
+        # When one of the first client's sessions ends, it may connect again.
+        self.assertEqual(held[0].cmd("QUIT")[0], 221)
+        held[0].close()
+        wait_for(lambda: "disconnect from unknown[127.0.0.1]" in self.inst.log(),
+                 what="disconnect")
+        self.assertEqual(self.raw().cmd("NOOP")[0], 250)
+
     def test_client_limit(self):
-        held = [self.raw() for _ in range(3)]
+        held = [self.raw() for _ in range(2)]
+        held.append(RawSMTP(self.inst.port, source="127.0.0.2", timeout=20))
+        self.addCleanup(held[-1].close)
+        self.assertEqual(held[-1].reply()[0], 220)
         c = RawSMTP(self.inst.port)
         self.addCleanup(c.close)
         self.assertEqual(c.line(), "421 4.3.2 Service temporarily unavailable")
