@@ -1,0 +1,734 @@
+/*
+ * NAME
+ *	dns - asynchronous DNS lookups (c-ares) on the event loop
+ * DESCRIPTION
+ *	See dns.h for the interface.  How c-ares is driven:
+ *
+ *	- ARES_OPT_SOCK_STATE_CB: c-ares says, for each socket it opens,
+ *	  whether it wants to read or write, and says (0, 0) before it
+ *	  closes one.  Each socket gets a struct dns_sock with an ev_io;
+ *	  the interest is changed only when it differs, so a lookup costs
+ *	  no epoll_ctl() beyond the socket's own add and delete.
+ *	- On readiness, ares_process_fd() with that descriptor; then the
+ *	  timer is set again from ares_timeout(), and when it fires
+ *	  ares_process_fd() with no descriptor handles retransmissions
+ *	  and timeouts.
+ *	- c-ares may finish a lookup inside the call that starts it (a
+ *	  numeric name, no server it can reach, no memory).  Such a
+ *	  result is queued and delivered from a zero-delay timer, so a
+ *	  caller never sees its callback before it has the handle.
+ *	- c-ares cannot cancel one query.  dns_cancel() marks the handle;
+ *	  when c-ares finishes the query (bounded by its timeouts) the
+ *	  handle is freed without a callback.
+ *
+ *	Options: lookups "b" (DNS only: /etc/hosts is never read, so a
+ *	lookup opens no file and works the same inside the chroot),
+ *	ARES_FLAG_NOSEARCH (names are absolute: a PTR name is not to be
+ *	completed with resolv.conf's search list before it is confirmed),
+ *	ARES_FLAG_NOALIASES (HOSTALIASES, a file named by the environment,
+ *	is never opened), and ARES_AI_NOSORT for address lookups (the
+ *	RFC 6724 sort would open and connect a socket per address found,
+ *	only to order a list that is searched, not tried in order).
+ */
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <ares.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "dns.h"
+#include "log.h"
+#include "mem.h"
+#include "num.h"
+#include "str.h"
+
+enum dns_kind { Q_PTR, Q_HOST, Q_MX };
+
+struct dns_sock {
+	struct ev_io io;
+	struct dns_sock *next;
+};
+
+struct dns_query {
+	struct dns *dns;
+	enum dns_kind kind;
+	int	family;			/* Q_PTR: of ptr_addr; Q_HOST: wanted */
+	unsigned char ptr_addr[16];	/* Q_PTR: the address asked about */
+	union {
+		dns_names_cb *names;
+		dns_addrs_cb *addrs;
+		dns_mx_cb *mx;
+	}	cb;
+	void   *ctx;
+	bool	cancelled;
+	int	status;
+	const char *why;		/* static text */
+	size_t	n;
+	union {
+		char	(*names)[DNS_NAME_MAX + 1];
+		struct dns_addr *addrs;
+		struct dns_mx *mx;
+	}	res;
+	struct dns_query *next;		/* d->ready */
+};
+
+struct dns {
+	ares_channel chan;
+	struct ev_loop *loop;
+	struct dns_sock *socks;
+	size_t	nsocks;
+	size_t	nqueries;		/* started, not yet freed */
+	struct ev_timer timer;		/* ares_timeout() */
+	struct ev_timer ready_timer;	/* results known at start */
+	struct dns_query *ready, **ready_tail;
+	unsigned starting;		/* inside a call that starts a lookup */
+	bool	destroying;
+};
+
+/* ------------------------------------------------------------------ */
+/* resolver_servers.                                                  */
+
+/* put_server - one checked entry, normalised, appended to out */
+static int
+put_server(const char *addr, const char *port, char *out, size_t outsz,
+	   char *why, size_t whylen, const char *entry)
+{
+	unsigned char bin[16];
+	char	text[INET6_ADDRSTRLEN], one[INET6_ADDRSTRLEN + 16];
+	long long p = 53;
+	const char *err;
+	int	family;
+
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		family = AF_INET;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		family = AF_INET6;
+	else {
+		(void) str_fmt(why, whylen, "\"%.80s\": not an IPv4 or IPv6 "
+			       "address (write ip, ip:port or [ipv6]:port)", entry);
+		return -1;
+	}
+	if (port != NULL && num_parse_int(port, 1, 65535, &p, &err) < 0) {
+		(void) str_fmt(why, whylen, "\"%.80s\": port %s (1 to 65535)",
+			       entry, err);
+		return -1;
+	}
+	if (inet_ntop(family, bin, text, sizeof(text)) == NULL)
+		log_panic("inet_ntop of a parsed address: %m");
+	if (family == AF_INET)
+		(void) str_fmt(one, sizeof(one), "%s%s:%lld", out[0] ? "," : "", text, p);
+	else
+		(void) str_fmt(one, sizeof(one), "%s[%s]:%lld", out[0] ? "," : "", text, p);
+	if (str_append(out, outsz, one) < 0) {
+		(void) str_fmt(why, whylen, "the server list is too long");
+		return -1;
+	}
+	return 0;
+}
+
+int
+dns_servers_csv(const char *list, char *out, size_t outsz, char *why,
+		size_t whylen)
+{
+	char	entry[INET6_ADDRSTRLEN + 16];
+	const char *p = list;
+	size_t	n = 0;
+
+	if (outsz == 0)
+		log_panic("dns_servers_csv: no room");
+	out[0] = 0;
+	for (;;) {
+		const char *start;
+		size_t	len;
+		char   *addr, *port, *close;
+
+		while (*p == ',' || *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p == 0)
+			return 0;
+		start = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+			p++;
+		len = (size_t) (p - start);
+		if (++n > DNS_SERVERS_MAX) {
+			(void) str_fmt(why, whylen, "more than %d servers", DNS_SERVERS_MAX);
+			out[0] = 0;
+			return -1;
+		}
+		if (len >= sizeof(entry)) {
+			(void) str_fmt(why, whylen, "\"%.40s...\": too long for an "
+				       "address and port", start);
+			out[0] = 0;
+			return -1;
+		}
+		memcpy(entry, start, len);
+		entry[len] = 0;
+		addr = entry;
+		port = NULL;
+		if (entry[0] == '[') {
+			/* [address] or [address]:port */
+			if ((close = strchr(entry, ']')) == NULL
+			    || (close[1] != 0 && (close[1] != ':' || close[2] == 0))) {
+				(void) str_fmt(why, whylen, "\"%s\": write [ipv6] or "
+					       "[ipv6]:port", entry);
+				out[0] = 0;
+				return -1;
+			}
+			*close = 0;
+			addr = entry + 1;
+			if (close[1] == ':')
+				port = close + 2;
+		} else if ((port = strchr(entry, ':')) != NULL) {
+			if (strchr(port + 1, ':') != NULL)
+				port = NULL;		/* a bare IPv6 address */
+			else
+				*port++ = 0;		/* ipv4:port */
+		}
+		{
+			char	shown[sizeof(entry)];
+
+			memcpy(shown, start, len);
+			shown[len] = 0;
+			if (put_server(addr, port, out, outsz, why, whylen, shown) < 0) {
+				out[0] = 0;
+				return -1;
+			}
+		}
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The channel on the loop.                                           */
+
+static void
+rearm(struct dns *d)
+{
+	struct timeval tv;
+	uint64_t ms;
+
+	if (d->loop == NULL || d->destroying)
+		return;
+	if (ares_timeout(d->chan, NULL, &tv) == NULL) {
+		ev_timer_stop(d->loop, &d->timer);
+		return;
+	}
+	/* Rounded up: a timer that fires early only spins. */
+	ms = (uint64_t) tv.tv_sec * 1000 + ((uint64_t) tv.tv_usec + 999) / 1000;
+	ev_timer_start(d->loop, &d->timer, ms);
+}
+
+static void
+on_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	struct dns *d = io->data;
+	ares_socket_t rfd = ARES_SOCKET_BAD, wfd = ARES_SOCKET_BAD;
+
+	(void) loop;
+	/* An error or hang-up goes to whichever side c-ares watches. */
+	if ((revents & EV_READ) || ((revents & EV_ERROR) && (io->events & EV_READ)))
+		rfd = io->fd;
+	if ((revents & EV_WRITE) || ((revents & EV_ERROR) && (io->events & EV_WRITE)))
+		wfd = io->fd;
+	/* io may be freed in there (the socket closed): not used after. */
+	ares_process_fd(d->chan, rfd, wfd);
+	rearm(d);
+}
+
+static void
+on_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct dns *d = t->data;
+
+	(void) loop;
+	ares_process_fd(d->chan, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	rearm(d);
+}
+
+/* sock_state - c-ares wants fd watched for reading/writing, or not at all */
+static void
+sock_state(void *data, ares_socket_t fd, int readable, int writable)
+{
+	struct dns *d = data;
+	struct dns_sock **pp, *s;
+	unsigned ev = (readable ? EV_READ : 0) | (writable ? EV_WRITE : 0);
+
+	for (pp = &d->socks; (s = *pp) != NULL; pp = &s->next)
+		if (s->io.fd == fd)
+			break;
+	if (ev == 0) {
+		if (s == NULL)
+			return;
+		/* c-ares closes fd right after this: stop watching first. */
+		if (d->loop != NULL)
+			ev_io_stop(d->loop, &s->io);
+		*pp = s->next;
+		free(s);
+		d->nsocks--;
+		return;
+	}
+	if (d->loop == NULL)
+		log_panic("dns: c-ares opened a socket before dns_attach()");
+	if (s == NULL) {
+		s = xcalloc(1, sizeof(*s));
+		ev_io_init(&s->io, fd, on_io, d);
+		s->next = d->socks;
+		d->socks = s;
+		d->nsocks++;
+	}
+	if (!ev_io_active(&s->io) || s->io.events != ev)
+		ev_io_start(d->loop, &s->io, ev);
+}
+
+struct dns *
+dns_new(const struct dns_conf *conf, char *why, size_t whylen)
+{
+	static bool lib_ready;
+	struct ares_options o;
+	char	csv[DNS_SERVERS_CSV];
+	char	lookups[] = "b";
+	struct dns *d;
+	int	mask, r;
+
+	if (dns_servers_csv(conf->servers ? conf->servers : "", csv, sizeof(csv),
+			    why, whylen) < 0)
+		return NULL;
+	if (!lib_ready) {
+		if ((r = ares_library_init(ARES_LIB_INIT_ALL)) != ARES_SUCCESS) {
+			(void) str_fmt(why, whylen, "cannot initialise c-ares: %s",
+				       ares_strerror(r));
+			return NULL;
+		}
+		lib_ready = true;
+	}
+	d = xcalloc(1, sizeof(*d));
+	memset(&o, 0, sizeof(o));
+	o.flags = ARES_FLAG_NOSEARCH | ARES_FLAG_NOALIASES;
+	o.lookups = lookups;
+	o.sock_state_cb = sock_state;
+	o.sock_state_cb_data = d;
+	mask = ARES_OPT_FLAGS | ARES_OPT_LOOKUPS | ARES_OPT_SOCK_STATE_CB;
+	if (conf->timeout_ms > 0) {
+		o.timeout = conf->timeout_ms > 600000 ? 600000 : (int) conf->timeout_ms;
+		mask |= ARES_OPT_TIMEOUTMS;
+	}
+	if (conf->tries > 0) {
+		o.tries = conf->tries > 20 ? 20 : (int) conf->tries;
+		mask |= ARES_OPT_TRIES;
+	}
+	if ((r = ares_init_options(&d->chan, &o, mask)) != ARES_SUCCESS) {
+		(void) str_fmt(why, whylen, "cannot start the resolver: %s "
+			       "(check /etc/resolv.conf)", ares_strerror(r));
+		free(d);
+		return NULL;
+	}
+	if (csv[0] && (r = ares_set_servers_ports_csv(d->chan, csv)) != ARES_SUCCESS) {
+		(void) str_fmt(why, whylen, "c-ares refused the server list %s: %s",
+			       csv, ares_strerror(r));
+		ares_destroy(d->chan);
+		free(d);
+		return NULL;
+	}
+	d->ready_tail = &d->ready;
+	return d;
+}
+
+static void on_ready(struct ev_loop *loop, struct ev_timer *t);
+
+void
+dns_attach(struct dns *d, struct ev_loop *loop)
+{
+	if (d->loop != NULL)
+		log_panic("dns_attach: already attached");
+	d->loop = loop;
+	ev_timer_init(&d->timer, on_timer, d);
+	ev_timer_init(&d->ready_timer, on_ready, d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Queries.                                                           */
+
+static void
+query_free(struct dns_query *q)
+{
+	q->dns->nqueries--;
+	free(q->res.names);		/* whichever member: one pointer */
+	free(q);
+}
+
+static int
+status_of(int ares_status)
+{
+	switch (ares_status) {
+	case ARES_SUCCESS:
+		return DNS_OK;
+	case ARES_ENODATA:
+	case ARES_ENOTFOUND:
+	case ARES_EBADNAME:
+		return DNS_NOTFOUND;
+	default:
+		return DNS_TEMPFAIL;
+	}
+}
+
+static void
+deliver(struct dns_query *q)
+{
+	const char *names[DNS_NAMES_MAX];
+
+	switch (q->kind) {
+	case Q_PTR:
+		for (size_t i = 0; i < q->n; i++)
+			names[i] = q->res.names[i];
+		q->cb.names(q->ctx, q->status, q->why, names, q->n);
+		break;
+	case Q_HOST:
+		q->cb.addrs(q->ctx, q->status, q->why, q->res.addrs, q->n);
+		break;
+	case Q_MX:
+		q->cb.mx(q->ctx, q->status, q->why, q->res.mx, q->n);
+		break;
+	}
+	query_free(q);
+}
+
+/* complete - c-ares is done with q; its result is stored in q */
+static void
+complete(struct dns_query *q, int ares_status)
+{
+	struct dns *d = q->dns;
+
+	q->status = status_of(ares_status);
+	if (q->status != DNS_OK)
+		q->n = 0;
+	else if (q->n == 0) {
+		q->status = DNS_NOTFOUND;
+		ares_status = ARES_ENODATA;
+	}
+	q->why = q->status == DNS_OK ? "" : ares_strerror(ares_status);
+	if (q->cancelled || d->destroying) {
+		query_free(q);
+		return;
+	}
+	if (d->starting > 0) {
+		q->next = NULL;
+		*d->ready_tail = q;
+		d->ready_tail = &q->next;
+		ev_timer_start(d->loop, &d->ready_timer, 0);
+		return;
+	}
+	deliver(q);
+}
+
+static void
+on_ready(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct dns *d = t->data;
+	struct dns_query *q;
+
+	(void) loop;
+	/* Callbacks may start lookups that land here again: detach first. */
+	while ((q = d->ready) != NULL) {
+		d->ready = q->next;
+		if (d->ready == NULL)
+			d->ready_tail = &d->ready;
+		if (q->cancelled)
+			query_free(q);
+		else
+			deliver(q);
+	}
+}
+
+/* keep_name - one more PTR name, unless too long or already kept */
+static void
+keep_name(struct dns_query *q, const char *name)
+{
+	if (name == NULL || q->n >= DNS_NAMES_MAX)
+		return;
+	for (size_t i = 0; i < q->n; i++)
+		if (str_eq(q->res.names[i], name))
+			return;
+	if (str_copy(q->res.names[q->n], sizeof(q->res.names[0]), name) == 0)
+		q->n++;
+}
+
+static void
+on_ptr(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct hostent *h = NULL;
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS)
+		status = ares_parse_ptr_reply(abuf, alen, q->ptr_addr,
+					      q->family == AF_INET ? 4 : 16,
+					      q->family, &h);
+	if (status == ARES_SUCCESS && h != NULL) {
+		/* c-ares lists the first name both as h_name and as alias. */
+		q->res.names = xcalloc(DNS_NAMES_MAX, sizeof(*q->res.names));
+		keep_name(q, h->h_name);
+		for (char **a = h->h_aliases; a && *a; a++)
+			keep_name(q, *a);
+	}
+	if (h != NULL)
+		ares_free_hostent(h);
+	complete(q, status);
+}
+
+static void
+on_addrinfo(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct dns_query *q = arg;
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS && ai != NULL) {
+		q->res.addrs = xcalloc(DNS_ADDRS_MAX, sizeof(*q->res.addrs));
+		for (struct ares_addrinfo_node *n = ai->nodes; n && q->n < DNS_ADDRS_MAX;
+		     n = n->ai_next) {
+			struct dns_addr *a = &q->res.addrs[q->n];
+
+			if (n->ai_family != q->family || n->ai_addr == NULL)
+				continue;
+			if (n->ai_family == AF_INET
+			    && n->ai_addrlen >= (ares_socklen_t) sizeof(struct sockaddr_in)) {
+				memcpy(a->a, &((struct sockaddr_in *) (void *) n->ai_addr)->sin_addr, 4);
+			} else if (n->ai_family == AF_INET6
+				   && n->ai_addrlen >= (ares_socklen_t) sizeof(struct sockaddr_in6)) {
+				memcpy(a->a, &((struct sockaddr_in6 *) (void *) n->ai_addr)->sin6_addr, 16);
+			} else
+				continue;
+			a->family = n->ai_family;
+			/* The same address once per socket type: keep one. */
+			if (!dns_addr_match(q->res.addrs, q->n, a->family, a->a))
+				q->n++;
+		}
+	}
+	if (ai != NULL)
+		ares_freeaddrinfo(ai);
+	complete(q, status);
+}
+
+static void
+on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct ares_mx_reply *mx = NULL;
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS)
+		status = ares_parse_mx_reply(abuf, alen, &mx);
+	if (status == ARES_SUCCESS) {
+		q->res.mx = xcalloc(DNS_MX_MAX, sizeof(*q->res.mx));
+		for (struct ares_mx_reply *m = mx; m && q->n < DNS_MX_MAX; m = m->next) {
+			if (m->host == NULL || str_copy(q->res.mx[q->n].name,
+				     sizeof(q->res.mx[0].name), m->host) < 0)
+				continue;
+			q->res.mx[q->n].pref = m->priority;
+			q->n++;
+		}
+	}
+	if (mx != NULL)
+		ares_free_data(mx);
+	complete(q, status);
+}
+
+static struct dns_query *
+query_new(struct dns *d, enum dns_kind kind, void *ctx)
+{
+	struct dns_query *q;
+
+	if (d->loop == NULL)
+		log_panic("dns: lookup before dns_attach()");
+	q = xcalloc(1, sizeof(*q));
+	q->dns = d;
+	q->kind = kind;
+	q->ctx = ctx;
+	d->nqueries++;
+	d->starting++;
+	return q;
+}
+
+static void
+query_started(struct dns *d)
+{
+	d->starting--;
+	rearm(d);
+}
+
+/*
+ * reverse_name - "4.3.2.1.in-addr.arpa", or the 32 nibbles of an IPv6
+ * address under ip6.arpa (RFC 3596 section 2.5).
+ */
+static void
+reverse_name(int family, const unsigned char *a, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	n = 0;
+
+	if (family == AF_INET) {
+		(void) str_fmt(out, outsz, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2], a[1], a[0]);
+		return;
+	}
+	if (outsz < 64 + sizeof("ip6.arpa"))
+		log_panic("reverse_name: no room");
+	for (int i = 15; i >= 0; i--) {
+		out[n++] = hex[a[i] & 0xf];
+		out[n++] = '.';
+		out[n++] = hex[a[i] >> 4];
+		out[n++] = '.';
+	}
+	memcpy(out + n, "ip6.arpa", sizeof("ip6.arpa"));
+}
+
+struct dns_query *
+dns_ptr(struct dns *d, int family, const void *addr, dns_names_cb *cb, void *ctx)
+{
+	struct dns_query *q;
+	char	name[80];
+
+	if (family != AF_INET && family != AF_INET6)
+		log_panic("dns_ptr: address family %d", family);
+	q = query_new(d, Q_PTR, ctx);
+	q->cb.names = cb;
+	q->family = family;
+	memcpy(q->ptr_addr, addr, family == AF_INET ? 4 : 16);
+	/*
+	 * ares_query() rather than ares_gethostbyaddr(): the latter
+	 * reports every failure as "not found", and a caller must tell
+	 * a server failure from an address without a name.
+	 */
+	reverse_name(family, addr, name, sizeof(name));
+	ares_query(d->chan, name, ns_c_in, ns_t_ptr, on_ptr, q);
+	query_started(d);
+	return q;
+}
+
+/* is_localhost - "localhost" or a name under it (RFC 6761 section 6.3) */
+static bool
+is_localhost(const char *name)
+{
+	size_t	n = strlen(name);
+
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n < 9 || str_ncasecmp(name + n - 9, "localhost", 9) != 0)
+		return false;
+	return n == 9 || name[n - 10] == '.';
+}
+
+struct dns_query *
+dns_host(struct dns *d, const char *name, int family, dns_addrs_cb *cb, void *ctx)
+{
+	struct ares_addrinfo_hints hints;
+	struct dns_query *q;
+
+	if (family != AF_INET && family != AF_INET6)
+		log_panic("dns_host: address family %d", family);
+	q = query_new(d, Q_HOST, ctx);
+	q->cb.addrs = cb;
+	q->family = family;
+	if (is_localhost(name)) {
+		/*
+		 * RFC 6761: localhost names are the loopback address and are
+		 * not sent to the name servers (c-ares 1.18 refuses to send
+		 * them, and without /etc/hosts would find nothing).
+		 */
+		q->res.addrs = xcalloc(1, sizeof(*q->res.addrs));
+		q->res.addrs[0].family = family;
+		if (family == AF_INET)
+			memcpy(q->res.addrs[0].a, "\177\0\0\1", 4);
+		else
+			q->res.addrs[0].a[15] = 1;
+		q->n = 1;
+		complete(q, ARES_SUCCESS);
+		query_started(d);
+		return q;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = family;
+	hints.ai_flags = ARES_AI_NOSORT;
+	ares_getaddrinfo(d->chan, name, NULL, &hints, on_addrinfo, q);
+	query_started(d);
+	return q;
+}
+
+struct dns_query *
+dns_mx(struct dns *d, const char *name, dns_mx_cb *cb, void *ctx)
+{
+	struct dns_query *q = query_new(d, Q_MX, ctx);
+
+	q->cb.mx = cb;
+	ares_query(d->chan, name, ns_c_in, ns_t_mx, on_mx, q);
+	query_started(d);
+	return q;
+}
+
+void
+dns_cancel(struct dns_query *q)
+{
+	if (q != NULL)
+		q->cancelled = true;
+}
+
+void
+dns_free(struct dns *d)
+{
+	struct dns_query *q;
+
+	if (d == NULL)
+		return;
+	d->destroying = true;
+	/* Every pending query comes back with ARES_EDESTRUCTION: freed. */
+	ares_destroy(d->chan);
+	while ((q = d->ready) != NULL) {
+		d->ready = q->next;
+		query_free(q);
+	}
+	while (d->socks != NULL) {
+		struct dns_sock *s = d->socks;
+
+		d->socks = s->next;
+		if (d->loop != NULL)
+			ev_io_stop(d->loop, &s->io);
+		free(s);
+	}
+	if (d->loop != NULL) {
+		ev_timer_stop(d->loop, &d->timer);
+		ev_timer_stop(d->loop, &d->ready_timer);
+	}
+	if (d->nqueries != 0)
+		log_panic("dns_free: %zu lookups left after ares_destroy", d->nqueries);
+	free(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers.                                                           */
+
+bool
+dns_addr_match(const struct dns_addr *addrs, size_t n, int family, const void *bin)
+{
+	size_t	len = family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (addrs[i].family == family && memcmp(addrs[i].a, bin, len) == 0)
+			return true;
+	return false;
+}
+
+size_t
+dns_sockets(const struct dns *d)
+{
+	return d->nsocks;
+}
+
+size_t
+dns_queries(const struct dns *d)
+{
+	return d->nqueries;
+}
