@@ -407,7 +407,14 @@ step(struct smtpd_session *s)
 			smtpd_proto_data_line(s, &l);
 		else {
 			smtpd_proto_line(s, &l);
-			if (s->state == SMTPD_ST_CMD)
+			/*
+			 * 2026-11 review: only a whole command line restarts
+			 * the per-request deadline.  A piece of a too-long
+			 * line (discarded) did too, so a client trickling
+			 * 2 KB of an endless line per smtpd_timeout held its
+			 * session until smtpd_session_deadline.
+			 */
+			if (s->state == SMTPD_ST_CMD && l.end != LB_END_NONE)
 				smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
 		}
 	}
