@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -271,6 +272,27 @@ setup(int argc, char **argv)
 		ops->post_jail();
 }
 
+/*
+ * raise_nofile - an event server holds many clients; the soft limit on
+ * descriptors a shell or init gives (often 1024) would cap smtpd far
+ * below smtpd_client_limit.  Raise the soft limit to the hard one (at
+ * most NOFILE_MAX): the hard limit stays the administrator's bound.
+ */
+#define NOFILE_MAX	(1024 * 1024)
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rl.rlim_cur = rl.rlim_max > NOFILE_MAX ? NOFILE_MAX : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("cannot raise the descriptor limit to %llu: %m",
+			 (unsigned long long) rl.rlim_cur);
+}
+
 static void
 on_term(int sig)
 {
@@ -407,6 +429,7 @@ event_loop(void)
 {
 	static struct ev_timer hb;
 
+	raise_nofile();
 	loop = ev_loop_new();
 	if (ev_signal(loop, SIGTERM, event_term) < 0)
 		log_fatal("cannot watch SIGTERM: %m");

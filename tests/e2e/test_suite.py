@@ -81,6 +81,14 @@ class SuiteTest(unittest.TestCase):
                 self.assertEqual(int(caps["CapEff"], 16), 0, r)
                 self.assertEqual(int(caps["CapPrm"], 16), 0, r)
         self.assertTrue({"master", "smtpd", "qmgr", "pickup", "lookup"} <= seen, seen)
+        # smtpd may hold smtpd_client_limit sessions: its descriptor soft
+        # limit was raised to the hard limit.
+        smtpd = int(inst.procs("smtpd")[0]["pid"])
+        with open("/proc/%d/limits" % smtpd) as f:
+            line = [l for l in f if l.startswith("Max open files")][0].split()
+        soft, hard = line[3], line[4]
+        self.assertEqual(soft, hard if hard == "unlimited" or int(hard) <= 1024 * 1024
+                         else str(1024 * 1024), line)
 
     def test_killed_smtpd_and_qmgr_are_replaced(self):
         inst = self.inst
