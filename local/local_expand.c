@@ -54,7 +54,9 @@
  *	never name a file or a command.  They run with the rights of the
  *	user whose .forward named them, of the alias table's owner, or of
  *	the :include: file's owner, and with default_privs when that owner
- *	is root.
+ *	is root.  An :include: file is opened with the rights in force
+ *	where it is named (default_privs in a root-owned alias table),
+ *	never as root.
  *
  *	Bounds: local_recursion_limit nested expansions, expansion_limit
  *	destinations in all (both permanent failures, 5.4.6 and 5.3.0),
@@ -391,9 +393,18 @@ local_name_safe(const char *name)
  * Expansion.
  */
 
+/*
+ * 2026-11 review: :include: files reached through a root-owned alias
+ * table were opened as root.  A user who controls a directory on the
+ * way to such a file (":include:/home/alice/lists/x", lists -> /root)
+ * made local read a root-only file, whose lines came back to the
+ * sender in the bounce ("bad address syntax: ...").  Every :include:
+ * is now opened with the rights its commands and files would get
+ * (default_privs for a root-owned table), as Postfix does.
+ */
 struct rights {
-	const struct local_user *user;	/* who files and commands run as */
-	bool	as_root;		/* :include: files are opened as root */
+	const struct local_user *user;	/* who files and commands run as,
+					 * and who opens :include: files */
 };
 
 struct xstate {
@@ -551,7 +562,7 @@ one_target(void *vctx, enum local_target_kind kind, const char *text)
 				return 0;
 			buf_init(&content, LOCAL_FILE_MAX);
 			why[0] = '\0';
-			r = x->ops->include(x->ctx, text, lc->r.as_root ? NULL : lc->r.user,
+			r = x->ops->include(x->ctx, text, lc->r.user,
 					    &content, &owner, &owner_root, &perm,
 					    why, sizeof(why));
 			if (r < 0) {
@@ -561,10 +572,8 @@ one_target(void *vctx, enum local_target_kind kind, const char *text)
 				return perm ? 0 : -1;
 			}
 			nr = lc->r;
-			if (!owner_root) {
+			if (!owner_root)
 				nr.user = &owner;
-				nr.as_root = false;
-			}
 			(void) expand_list(x, content.data, content.len, LC_INCLUDE,
 					   nr, lc->address, lc->depth + 1);
 			buf_free(&content);
@@ -685,7 +694,6 @@ expand_address(struct xstate *x, const char *address, bool nofwd,
 					return;
 				}
 				rr.user = owner_root ? &p->default_privs : &owner;
-				rr.as_root = owner_root;
 				x->aliases = xreallocarray(x->aliases, x->naliases + 1, sizeof(char *));
 				x->aliases[x->naliases++] = xstrdup(keys[k]);
 				(void) expand_list(x, value, vlen, LC_ALIAS, rr, address, depth + 1);
@@ -741,7 +749,6 @@ expand_address(struct xstate *x, const char *address, bool nofwd,
 				return;
 			}
 			rr.user = u.uid == 0 ? &p->default_privs : &u;
-			rr.as_root = false;
 			x->forwards = xreallocarray(x->forwards, x->nforwards + 1, sizeof(char *));
 			x->forwards[x->nforwards++] = xstrdup(user);
 			(void) expand_list(x, content.data, content.len, LC_FORWARD, rr,

@@ -34,8 +34,9 @@
  *	otherwise it is ignored with a warning, as Postfix does.
  *
  *	include: the file is opened with the rights of the user the
- *	include was reached through (root for a root-owned alias table),
- *	with the same checks except the owner; a group- or
+ *	include was reached through (default_privs for a root-owned alias
+ *	table: never root, see local_expand.c), with the same checks
+ *	except the owner; a group- or
  *	world-writable :include: file is refused (permanent failure):
  *	anyone able to write it could make commands run as its owner.
  *

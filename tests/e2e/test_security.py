@@ -10,6 +10,8 @@ import os
 import time
 import unittest
 
+from delivery_util import (mbox_messages, read_bytes, send, spool_box, wait_log_re,
+                           write_aliases, write_file)
 from harness import Instance, main, wait_for
 from smtp_util import RawSMTP
 
@@ -62,6 +64,41 @@ class HeloReachesCleanup(unittest.TestCase):
         self.assertIn((b"[192.0.2.1]", "queued"), seen)
         self.assertIn((b"odd_name!#$%.example", "queued"), seen)
         self.assertIn((b"foo bar", "refused"), seen)
+
+
+class IncludeIsNotReadAsRoot(unittest.TestCase):
+    """An :include: of a root-owned alias table is opened as default_privs.
+
+    It was opened as root.  With "list: :include:/home/alice/lists/members"
+    (a list the administrator lets alice keep), alice replaced her
+    directory "lists" by a symbolic link to a root-only directory: local
+    read the root-only "members" there and bounced its first line to the
+    sender as "bad address syntax".  See also
+    tests/unit/local_expand_test.c test_include_never_opened_as_root.
+    """
+
+    def test_symlinked_directory_leaks_nothing(self):
+        inst = Instance(self)
+        alice, auid, agid, ahome = inst.add_user()
+        bob = inst.add_user()
+        secret_dir = os.path.join(inst.dir, "rootonly")
+        os.mkdir(secret_dir, 0o700)
+        write_file(os.path.join(secret_dir, "members"),
+                   "s3cr3t-line-%d: hunter2\n" % os.getpid(), mode=0o644)
+        os.symlink(secret_dir, os.path.join(ahome, "lists"))
+        os.lchown(os.path.join(ahome, "lists"), auid, agid)
+        write_aliases(inst, "list: :include:%s/lists/members\n" % ahome)
+        inst.start()
+        send(inst, "%s@localhost" % bob[0], "list@localhost", subject="to the list")
+        wait_log_re(inst, r"to=<list@localhost>, relay=local, .*status=(deferred|bounced)")
+        time.sleep(0.5)
+        log = inst.log()
+        self.assertNotIn("s3cr3t-line", log, "a root-only file was read for an :include:")
+        self.assertIn("to=<list@localhost>", log)
+        self.assertRegex(log, r"to=<list@localhost>, relay=local, .*status=deferred "
+                              r"\(:include: .*Permission denied")
+        box = read_bytes(spool_box(inst, bob[0]))
+        self.assertNotIn(b"s3cr3t-line", box)
 
 
 if __name__ == "__main__":

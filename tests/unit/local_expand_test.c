@@ -172,6 +172,9 @@ struct mock {
 	const char *users[8];
 	const char *forwards[8][2];	/* user, content */
 	const char *includes[4][2];	/* path, content */
+	bool	include_owner_root;	/* include files are root's */
+	char	include_as[4][LOCAL_NAME_MAX + 1];	/* who opened each */
+	int	nincludes;
 	bool	alias_fail;
 	bool	forward_fail;
 	int	forward_reads;
@@ -253,12 +256,14 @@ m_include(void *ctx, const char *path, const struct local_user *as,
 {
 	struct mock *m = ctx;
 
-	(void) as;
+	if (m->nincludes < 4)
+		(void) str_copy(m->include_as[m->nincludes++], LOCAL_NAME_MAX + 1,
+				as != NULL ? as->name : "(root)");
 	for (int i = 0; m->includes[i][0]; i++)
 		if (str_eq(m->includes[i][0], path)) {
 			(void) buf_puts(content, m->includes[i][1]);
 			mkuser("incowner", 3000, owner);
-			*owner_is_root = false;
+			*owner_is_root = m->include_owner_root;
 			return 1;
 		}
 	*perm = false;
@@ -605,6 +610,55 @@ START_TEST(test_include)
 }
 END_TEST
 
+/*
+ * 2026-11 review: an :include: reached through a root-owned alias table
+ * was opened as root, so a user who controls a directory on the way to
+ * the file (":include:/home/alice/lists/x", lists -> /root) made local
+ * read a root-only file and bounce its lines to the sender.  It is now
+ * opened with default_privs, as Postfix does; never as root.
+ */
+START_TEST(test_include_never_opened_as_root)
+{
+	struct mock m = {
+		.aliases = {{"list", ":include:/etc/mail/list"}},
+		.includes = {{"/etc/mail/list", "alice\n:include:/etc/mail/more\n"},
+			     {"/etc/mail/more", "bob\n"}},
+		.users = {"alice", "bob"},
+		.alias_owner_root = true,
+		.include_owner_root = true,
+	};
+	struct local_expand_params p;
+	struct local_expansion e;
+
+	params(&p);
+	ck_assert_int_eq(local_expand("list@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_uint_eq(e.n, 2);
+	ck_assert_int_eq(m.nincludes, 2);
+	/* Both files, the nested one too, with default_privs. */
+	ck_assert_str_eq(m.include_as[0], "nobody");
+	ck_assert_str_eq(m.include_as[1], "nobody");
+	local_expansion_free(&e);
+
+	/* A table with another owner: that owner's rights. */
+	m.alias_owner_root = false;
+	m.nincludes = 0;
+	ck_assert_int_eq(local_expand("list@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_str_eq(m.include_as[0], "listowner");
+	ck_assert_str_eq(m.include_as[1], "listowner");
+	local_expansion_free(&e);
+
+	/* From a .forward: the user's. */
+	m.aliases[0][0] = NULL;
+	m.forwards[0][0] = "alice";
+	m.forwards[0][1] = ":include:/etc/mail/more\n";
+	m.nincludes = 0;
+	ck_assert_int_eq(local_expand("alice@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_int_eq(m.nincludes, 1);
+	ck_assert_str_eq(m.include_as[0], "alice");
+	local_expansion_free(&e);
+}
+END_TEST
+
 START_TEST(test_temporary_failures)
 {
 	struct mock m = {.users = {"alice"}, .alias_fail = true};
@@ -689,6 +743,7 @@ suite(void)
 	tcase_add_test(tc, test_forward);
 	tcase_add_test(tc, test_restrictions);
 	tcase_add_test(tc, test_include);
+	tcase_add_test(tc, test_include_never_opened_as_root);
 	tcase_add_test(tc, test_temporary_failures);
 	tcase_add_test(tc, test_root_forward_runs_as_default_privs);
 	tcase_add_test(tc, test_name_safe);
