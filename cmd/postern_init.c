@@ -212,7 +212,11 @@ postern_init(int argc, char **argv)
 		    "alias_maps = hash:%s/etc/aliases\n"
 		    "alias_database = hash:%s/etc/aliases\n"
 		    "inet_interfaces = loopback-only\n"
-		    "mynetworks = 127.0.0.0/8 [::1]/128\n",
+		    "mynetworks = 127.0.0.0/8 [::1]/128\n"
+		    "# Loopback clients only: no DNS lookup of their names.  An\n"
+		    "# instance that takes mail from the internet wants yes (the\n"
+		    "# default, as in Postfix).\n"
+		    "smtpd_peername_lookup = no\n",
 		    dir, dir, dir, libexec, bindir, dir, dir, dir, dir);
 	(void) str_fmt(path, sizeof(path), "%s/main.cf", etc);
 	if (write_new(path, text.data, 0644) < 0)

@@ -468,11 +468,14 @@ on_ptr(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 					      q->family == AF_INET ? 4 : 16,
 					      q->family, &h);
 	if (status == ARES_SUCCESS && h != NULL) {
-		/* c-ares lists the first name both as h_name and as alias. */
+		/*
+		 * c-ares lists every PTR name as an alias, in the order of
+		 * the answer, and one of them (the last) again as h_name.
+		 */
 		q->res.names = xcalloc(DNS_NAMES_MAX, sizeof(*q->res.names));
-		keep_name(q, h->h_name);
 		for (char **a = h->h_aliases; a && *a; a++)
 			keep_name(q, *a);
+		keep_name(q, h->h_name);
 	}
 	if (h != NULL)
 		ares_free_hostent(h);

@@ -55,7 +55,7 @@
  *	dns_ptr(): the names of an address (family AF_INET with 4 bytes,
  *	AF_INET6 with 16) from its PTR records (in-addr.arpa, ip6.arpa;
  *	CNAMEs of classless delegation followed), each once, at most
- *	DNS_NAMES_MAX.  Names are as the server sent them
+ *	DNS_NAMES_MAX, in the order of the answer.  Names are as the server sent them
  *	(c-ares's text form, no trailing dot): the caller validates them
  *	before use (addr_domain_valid()), since the owner of the address
  *	block writes whatever he likes there.

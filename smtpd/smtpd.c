@@ -26,6 +26,17 @@
  *	smuggling rules in smtpd_data.c; the access rules in
  *	smtpd_check.c; the spool and hand-off in smtpd_deliver.c.
  *
+ *	The client's name: at connect smtpd looks up the PTR records of
+ *	the client's address and then the addresses of the name found,
+ *	and calls the client by that name only when one of them is the
+ *	client's address (forward-confirmed reverse DNS, as Postfix
+ *	does); otherwise, or after smtpd_peername_lookup_timeout, the
+ *	client is "unknown".  The greeting and the "connect from" line
+ *	wait for the answer; the lookups are events (c-ares on the same
+ *	loop, lib/dns.h), so other sessions are served meanwhile.  DNS
+ *	only: /etc/hosts is not consulted (it is not in the chroot).
+ *	See smtpd_peer.c.
+ *
  *	Standalone mode (-s) serves one session on standard input and
  *	output for tests: no master, no chroot, no privilege change, the
  *	same protocol code.  CLIENT_ADDR is the client's address as far
@@ -47,7 +58,10 @@
  *	chrooted into the queue directory (master.cf: unpriv, chroot);
  *	started without -u it refuses to run (lib/server.c).  It can
  *	create unnamed files in its spool directory and talk to cleanup
- *	and lookup; it writes no named file.  The end of data is
+ *	and lookup, and send DNS queries to the name servers of
+ *	/etc/resolv.conf (read before the chroot) or resolver_servers;
+ *	it writes no named file.  A name from DNS is used only after it
+ *	passed the host name syntax check (smtpd_peer.c).  The end of data is
  *	<CR><LF>.<CR><LF> and nothing else (SMTP smuggling,
  *	CVE-2023-51764 and kin): see smtpd_data.c.
  * LIMITS
@@ -99,10 +113,13 @@
  *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling
  *	disable_vrfy_command, smtpd_helo_required, smtputf8_enable,
  *	smtpd_discard_ehlo_keywords		protocol options
+ *	smtpd_peername_lookup, smtpd_peername_lookup_timeout,
+ *	resolver_servers			the client's name (DNS)
  *	syslog_name, maillog_file, mail_owner	via lib/server.c
- *	The client name is always "unknown": there is no reverse lookup
- *	of clients yet (it must not block the event loop).
  * WIRE PROTOCOL
+ *	To the name servers: PTR, then A or AAAA queries (UDP, TCP for
+ *	truncated answers) per connection, unless smtpd_peername_lookup
+ *	= no.
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
  *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
@@ -132,6 +149,13 @@
 #include "smtpd.h"
 #include "str.h"
 
+/* pre_jail - as root, before the chroot: the resolver reads resolv.conf */
+static void
+pre_jail(void)
+{
+	smtpd_peer_init();
+}
+
 static void
 post_jail(void)
 {
@@ -149,6 +173,7 @@ post_jail(void)
 static void
 start(struct ev_loop *loop)
 {
+	smtpd_peer_start(loop);
 	smtpd_listen_start(loop);
 }
 
@@ -160,6 +185,7 @@ stop(struct ev_loop *loop)
 
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.pre_jail = pre_jail,
 	.post_jail = post_jail,
 	.start = start,
 	.stop = stop,
@@ -242,15 +268,18 @@ standalone(int argc, char **argv)
 	smtpd_conf.standalone = true;
 	lookup_clnt_direct(true);
 	smtpd_conf_init();
+	smtpd_peer_init();
 
 	signal(SIGPIPE, SIG_IGN);
 	nonblock(0);
 	nonblock(1);
 	loop = ev_loop_new();
 	smtpd_loop = loop;
+	smtpd_peer_start(loop);
 	smtpd_session_new(loop, 0, 1, client, "0");
 	if (smtpd_session_count > 0)
 		ev_run(loop);
+	smtpd_peer_end();
 	lookup_clnt_direct(false);
 	return 0;
 }

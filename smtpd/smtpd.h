@@ -12,6 +12,7 @@
  *	smtpd_data.c	the DATA state machine (end of data, unstuffing)
  *	smtpd_check.c	access: relay, local recipients, free space
  *	smtpd_deliver.c	the spool file and the hand-off to cleanup
+ *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
  *
  *	struct smtpd_conf holds what start-up derived from main.cf (the
  *	parsed lists); cfg (params.h) holds the rest.  struct
@@ -118,7 +119,7 @@ enum smtpd_state {
 struct smtpd_session {
 	/* Who. */
 	char	addr[64];		/* "192.0.2.1", "2001:db8::1" */
-	char	name[256];		/* "unknown" without a lookup */
+	char	name[256];		/* confirmed host name, or "unknown" */
 	char	port[8];
 	bool	trusted;		/* in mynetworks */
 	bool	bare_reject;		/* reject mode applies to this client */
@@ -171,6 +172,8 @@ struct smtpd_session {
 	unsigned messages;
 	struct log_rate lograte;
 
+	struct smtpd_peer *peer;	/* name lookup under way, or NULL */
+
 	struct smtpd_session *next, *prev;	/* all sessions of the process */
 };
 
@@ -182,6 +185,7 @@ void	smtpd_session_new(struct ev_loop *loop, int rfd, int wfd,
 void	smtpd_session_free(struct smtpd_session *s);
 void	smtpd_listen_start(struct ev_loop *loop);
 void	smtpd_listen_stop(struct ev_loop *loop);
+void	smtpd_session_ready(struct smtpd_session *s);
 void	smtpd_session_resume(struct smtpd_session *s);
 void	smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -231,6 +235,16 @@ void	smtpd_check_rcpt(const struct smtpd_session *s, const struct addr *a,
 			 struct smtpd_verdict *v);
 int	smtpd_check_space(uint64_t declared, uint64_t now_ms);
 void	smtpd_check_space_reset(void);
+
+/* ------------------------------------------------------------------ */
+/* The client's name (smtpd_peer.c).                                  */
+
+void	smtpd_peer_init(void);
+void	smtpd_peer_start(struct ev_loop *loop);
+void	smtpd_peer_end(void);
+bool	smtpd_peer_lookup(struct smtpd_session *s);
+void	smtpd_peer_cancel(struct smtpd_session *s);
+bool	smtpd_peer_name_ok(const char *name);
 
 /* ------------------------------------------------------------------ */
 /* Spool and hand-off (smtpd_deliver.c).                              */

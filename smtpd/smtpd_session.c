@@ -48,6 +48,11 @@
  *	(plus one), at most smtpd_timeout / 2, before it is sent.  The
  *	wait is a timer: other sessions go on.
  *
+ *	Start: the session waits, without reading, for the client's name
+ *	(smtpd_peer.c: bounded by smtpd_peername_lookup_timeout, other
+ *	sessions go on meanwhile); then smtpd_session_ready() logs the
+ *	connection, checks for talk before the greeting, and greets.
+ *
  *	Logging: "connect from NAME[ADDR]" and "disconnect from
  *	NAME[ADDR] ehlo=1 mail=1 rcpt=0/1 ... commands=N/M" (counts of
  *	good/all commands, "/M" only when some failed) always; every other
@@ -319,6 +324,7 @@ smtpd_session_free(struct smtpd_session *s)
 {
 	struct buf line;
 
+	smtpd_peer_cancel(s);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
 	if (s->spool_fd >= 0) {
@@ -568,7 +574,20 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	sessions = s;
 	smtpd_session_count++;
 
+	/* The greeting waits for the client's name, as in Postfix. */
+	if (!smtpd_peer_lookup(s))
+		smtpd_session_ready(s);
+}
+
+/*
+ * smtpd_session_ready - the client's name is known: log the connection,
+ * check for talk before the greeting, greet.
+ */
+void
+smtpd_session_ready(struct smtpd_session *s)
+{
 	log_info("connect from %s[%s]", s->name, s->addr);
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
 	if (!pregreet(s))
 		smtpd_proto_greet(s);
 	s->need_input = true;

@@ -56,6 +56,7 @@ alias_maps =
 local_recipient_maps = inline:{alice=x, bob=x, postmaster=x}
 virtual_alias_maps = inline:{sales@example.com=bob}
 smtpd_error_sleep_time = 0
+smtpd_peername_lookup = no
 """
 
 READ_TIMEOUT = 10.0

@@ -287,6 +287,8 @@ START_TEST(test_ptr_many_names_bounded)
 		ck_assert(r.names[i][0] >= 'a' && r.names[i][0] <= 'j');
 		ck_assert_msg(!seen[r.names[i][0] - 'a'], "twice: %s", r.names[i]);
 		seen[r.names[i][0] - 'a'] = true;
+		/* In the order of the answer. */
+		ck_assert_int_eq(r.names[i][0], 'a' + (int) i);
 	}
 	settle();
 }
