@@ -326,17 +326,25 @@ spawn(struct kept *k, uid_t uid, gid_t gid, gid_t extra, int qfd)
 	return 0;
 }
 
-/* retire - close a kept child's socket and reap it; kill first if asked */
+/*
+ * retire - close a kept child's socket, kill it and reap it: one that
+ * failed (its job is abandoned), or an idle one, between jobs, that has
+ * no mailbox open and holds no lock.
+ *
+ * 2026-11 review: an idle child was only told to go (end of file on its
+ * socket) and then waited for.  The child runs with the user's ids, so
+ * the user may stop it (SIGSTOP): local (root) then waited in waitpid()
+ * for ever, its process slot lost.  SIGKILL ends a stopped process too.
+ */
 static void
-retire(struct kept *k, bool kill_it)
+retire(struct kept *k)
 {
 	int     status;
 
 	if (k->pid <= 0)
 		return;
-	if (kill_it)
-		(void) kill(k->pid, SIGKILL);
 	(void) close(k->sock);
+	(void) kill(k->pid, SIGKILL);
 	while (waitpid(k->pid, &status, 0) < 0 && errno == EINTR)
 		;
 	k->pid = 0;
@@ -363,14 +371,14 @@ local_kept_expire(void)
 
 	for (int i = 0; i < KEPT_MAX; i++)
 		if (kept[i].pid > 0 && now - kept[i].last_ms >= KEPT_IDLE_MS)
-			retire(&kept[i], false);
+			retire(&kept[i]);
 }
 
 void
 local_kept_close_all(void)
 {
 	for (int i = 0; i < KEPT_MAX; i++)
-		retire(&kept[i], false);
+		retire(&kept[i]);
 }
 
 /* slot - the kept child for these ids, or a slot to make one in */
@@ -398,7 +406,7 @@ slot(uid_t uid, gid_t gid, gid_t extra, bool *found)
 	*found = false;
 	if (free_slot != NULL)
 		return free_slot;
-	retire(oldest, false);			/* the least recently used */
+	retire(oldest);			/* the least recently used */
 	return oldest;
 }
 
@@ -465,7 +473,7 @@ local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 		}
 		if (ipc_send(k->sock, &m, j->m->qfd, KEPT_SEND_MS) < 0) {
 			/* A kept child that went away took nothing: a new one. */
-			retire(k, true);
+			retire(k);
 			if (reused)
 				continue;
 			local_result_set(r, 4, "4.3.0", "cannot reach the delivery "
@@ -474,24 +482,24 @@ local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 		}
 		got = read_result(k, &res);
 		if (got == 0 && reused) {
-			retire(k, true);
+			retire(k);
 			continue;
 		}
 		if (got <= 0) {
-			retire(k, true);
+			retire(k);
 			local_result_set(r, 4, "4.3.0", "delivery process %s",
 					 got == 0 ? "failed" : "gave no result in time");
 			break;
 		}
 		k->last_ms = ev_time_ms();
 		if (++k->uses >= KEPT_USES)
-			retire(k, false);
+			retire(k);
 		/* Never trust the child's text to be terminated or clean. */
 		res.dsn[sizeof(res.dsn) - 1] = '\0';
 		res.text[sizeof(res.text) - 1] = '\0';
 		if ((res.status != 0 && res.status != 4 && res.status != 5)
 		    || res.dsn[0] != (res.status == 0 ? '2' : res.status == 4 ? '4' : '5')) {
-			retire(k, true);
+			retire(k);
 			local_result_set(r, 4, "4.3.0", "delivery process sent a bad result");
 			break;
 		}

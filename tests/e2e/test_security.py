@@ -7,6 +7,9 @@ script tests that go with them are named in each test's docstring.
 """
 
 import os
+import pwd
+import signal
+import subprocess
 import time
 import unittest
 
@@ -99,6 +102,74 @@ class IncludeIsNotReadAsRoot(unittest.TestCase):
                               r"\(:include: .*Permission denied")
         box = read_bytes(spool_box(inst, bob[0]))
         self.assertNotIn(b"s3cr3t-line", box)
+
+
+def proc_stat(pid):
+    """(state, ppid, uid) of a process, or None when it is gone or a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(") ", 1)[1].split()
+        with open("/proc/%d/status" % pid) as f:
+            uid = [int(l.split()[1]) for l in f if l.startswith("Uid:")][0]
+    except OSError:
+        return None
+    if fields[0] == "Z":
+        return None
+    return fields[0], int(fields[1]), uid
+
+
+def kept_children(inst, uid):
+    """Delivery children running as uid whose parent is one of inst's local processes."""
+    locals_ = {int(r["pid"]) for r in inst.procs("local")}
+    found = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        st = proc_stat(int(d))
+        if st is not None and st[2] == uid and st[1] in locals_:
+            found.append(int(d))
+    return found
+
+
+class StoppedKeptChild(unittest.TestCase):
+    """A user who stops the delivery child kept for them cannot wedge local.
+
+    The child kept for a user runs with the user's ids, so the user may
+    signal it.  local retired an idle child by closing its socket and
+    waiting for it to exit; a child stopped with SIGSTOP never exits, so
+    local (root) waited in waitpid() for ever, holding its process slot.
+    One message to oneself and one kill -STOP per local process took
+    local delivery down for every user.
+    """
+
+    def test_sigstop_by_the_user(self):
+        inst = Instance(self)
+        user, uid, gid, home = inst.add_user()
+        other = inst.add_user()
+        inst.start()
+        send(inst, "x@example.org", "%s@localhost" % user, subject="first")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % user)
+        kids = wait_for(lambda: kept_children(inst, uid), 5, what="the kept child")
+        parent = proc_stat(kids[0])[1]
+        # The user stops it: their own process, as far as the kernel knows.
+        p = subprocess.run(["kill", "-STOP", str(kids[0])], preexec_fn=lambda: (
+            os.setgroups([]), os.setgid(gid), os.setuid(uid)), capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        wait_for(lambda: (proc_stat(kids[0]) or ("gone",))[0] in ("T", "gone"), 5,
+                 what="the child stopped")
+        # local retires it after KEPT_IDLE_MS (2 s) of idleness: it must not
+        # wait for a stopped child for ever.
+        try:
+            wait_for(lambda: proc_stat(kids[0]) is None, 8,
+                     what="the stopped kept child retired")
+        finally:
+            if proc_stat(kids[0]) is not None:
+                os.kill(kids[0], signal.SIGKILL)
+        self.assertIsNotNone(proc_stat(parent), "local died")
+        with open("/proc/%d/wchan" % parent) as f:
+            self.assertNotEqual(f.read(), "do_wait", "local waits for its child")
+        send(inst, "x@example.org", "%s@localhost" % other[0], subject="second")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % other[0])
 
 
 if __name__ == "__main__":
