@@ -230,8 +230,14 @@ def table(res):
 
 
 
-def markdown(res, results_file=""):
-    """The table as Markdown, for README.md's Benchmarks section."""
+COMPACT = {"accepted_per_s", "delivered_per_s", "last_delivery_s", "cpu_s_per_1000",
+           "peak_pss_mib", "served", "kib_per_session_pss", "syscalls_per_msg",
+           "fsyncs_per_msg"}
+
+
+def markdown(res, results_file="", compact=False):
+    """The table as Markdown, for README.md's Benchmarks section; compact
+    keeps the headline figures only."""
     m = res["machine"]
     out = []
     out.append("Measured %s on %s (%s cores, %s GiB, Linux %s, %s), postern %s against "
@@ -260,6 +266,8 @@ def markdown(res, results_file=""):
         pt, pf = sc.get("postern"), sc.get("postfix")
         first = True
         for key in sc["metrics"]:
+            if compact and key not in COMPACT:
+                continue
             label = METRICS[key][0].format(**sc.get("params", {})).strip()
             r = ratio(pt, pf, key)
             rt = "" if r is None else ("%.2fx" % r if r >= 0.1 else "%.3fx" % r)
