@@ -20,9 +20,10 @@ Both: mydestination holds bench.test, home_mailbox = Maildir/, relayhost
 is [127.0.0.1]:SINKPORT (smtp-sink), logging goes to a file in the
 instance (Postfix: maillog_file through postlogd; postern: maillog_file
 written by each process), every accepted message is fsynced before the
-250 reply (both do that by default).  Postfix's biff and
-smtpd_peername_lookup are turned off because postern has neither; every
-other setting is each program's default.  The differences are listed by
+250 reply (both do that by default).  Both skip the client name lookup
+(smtpd_peername_lookup = no, which postern init's instances also set),
+and Postfix's biff is off because postern has none; every other setting
+is each program's default.  The differences are listed by
 config_notes() and printed in the JSON file.
 """
 
@@ -223,7 +224,7 @@ home_mailbox = Maildir/
 maillog_file = {dir}/log/maillog
 maillog_file_prefixes = {dir}
 import_environment = MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C POSTLOG_SERVICE POSTLOG_HOSTNAME LD_LIBRARY_PATH={root}/usr/lib/postfix
-# postern has neither: keep the work equal.
+# postern has no biff, and both skip the client name lookup.
 biff = no
 smtpd_peername_lookup = no
 """.format(etc=self.etc, dir=self.dir, root=root, local=LOCAL_DOMAIN, sink=self.sink_port)
@@ -321,8 +322,8 @@ postlog    unix-dgram n - n - 1 postlogd
             % Postfix.version(),
             "master.cf: upstream's default services with chroot off (upstream's default), "
             "plus postlogd for maillog_file",
-            "biff = no and smtpd_peername_lookup = no (postern does neither; Postfix's "
-            "defaults are yes)",
+            "biff = no (postern has no biff) and smtpd_peername_lookup = no (as postern's "
+            "instance; Postfix's defaults are yes)",
             "logging: maillog_file through postlogd (no syslog daemon on the machine)",
             "durability: cleanup fsyncs each queue file before 250 (Postfix default)",
             "other settings: Postfix 3.7 defaults (default_process_limit 100, in_flow_delay 1s, "
@@ -362,6 +363,7 @@ class Postern(MTA):
                     "mydomain = localdomain\n"
                     "mydestination = %s, localhost\n"
                     "home_mailbox = Maildir/\n"
+                    "smtpd_peername_lookup = no\n"
                     "relayhost = [127.0.0.1]:%d\n" % (LOCAL_DOMAIN, self.sink_port))
         self.left_out = self.missing(self.OPTIONAL)
         if self.left_out:
@@ -423,7 +425,7 @@ class Postern(MTA):
         return [
             "postern from this tree (make all), instance made by `postern init`",
             "main.cf: init's defaults plus myhostname, mydestination, home_mailbox = Maildir/, "
-            "relayhost (the same values as Postfix)",
+            "smtpd_peername_lookup = no, relayhost (the same values as Postfix)",
             "logging: maillog_file written directly by each process (and syslog(), which "
             "has no daemon on the machine)",
             "durability: cleanup fsyncs the queue file and its directory before 250",
