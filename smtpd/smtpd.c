@@ -77,7 +77,8 @@
  *	session; smtpd_hard_error_limit errors (421 4.7.0), delays after
  *	smtpd_soft_error_limit; smtpd_junk_command_limit NOOP/RSET/VRFY/
  *	HELP before they count as errors; SMTPD_OUT_HIGH bytes of unread
- *	replies before reading pauses.  Per process: smtpd_client_limit
+ *	replies before reading pauses; smtpd_peername_lookup_timeout for
+ *	the client's name before the greeting.  Per process: smtpd_client_limit
  *	sessions (421 4.3.2 beyond), smtpd_client_connection_count_limit
  *	sessions per client address outside mynetworks (421 4.7.0).  Per queue file system: MAIL is
  *	refused with 452 4.3.1 when less than max(queue_minfree, 1.5 *
