@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dns.h"
 #include "instance.h"
 #include "log.h"
 #include "mem.h"
@@ -109,6 +110,22 @@ check_protocols(const struct params *p, struct buf *problems)
 	return 0;
 }
 
+/* check_resolver - resolver_servers must parse, or smtpd would not start */
+static int
+check_resolver(const struct params *p, struct buf *problems)
+{
+	char    csv[1024], why[256];
+
+	if (p->resolver_servers[0] == '\0')
+		return 0;
+	if (dns_servers_csv(p->resolver_servers, csv, sizeof(csv), why, sizeof(why)) < 0) {
+		buf_appendf(problems, "main.cf: resolver_servers = %s: %s\n",
+			    p->resolver_servers, why);
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * warn_compat - parameters accepted so that a Postfix main.cf loads
  * (Debian's default main.cf sets biff and append_dot_mydomain), which
@@ -140,6 +157,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	if (n > 0)
 		return n;
 	n += check_protocols(p, problems);
+	n += check_resolver(p, problems);
 	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);

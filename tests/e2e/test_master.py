@@ -210,12 +210,14 @@ class MasterTest(unittest.TestCase):
 
     def test_check_inet_protocols_and_compat_warnings(self):
         inst = self.instance()
-        inst.set_main({"inet_protocols": "ipx", "biff": "yes"})
+        inst.set_main({"inet_protocols": "ipx", "biff": "yes",
+                       "resolver_servers": "127.0.0.1:99999"})
         p = inst.postern("check", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"inet_protocols = ipx", p.stderr)
+        self.assertIn(b"resolver_servers = 127.0.0.1:99999", p.stderr)
         self.assertIn(b"biff = yes is not supported", p.stderr)
-        inst.set_main({"inet_protocols": "ipv4", "biff": "no"})
+        inst.set_main({"inet_protocols": "ipv4", "biff": "no", "resolver_servers": ""})
         p = inst.postern("check")
         self.assertNotIn(b"biff", p.stderr)
 
