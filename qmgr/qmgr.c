@@ -15,7 +15,9 @@
  *	hands the recipients to the delivery agents with bounded
  *	concurrency, and records each result in the queue file.
  *
- *	Then: a message whose recipients are all done is removed; one
+ *	Then: a message whose recipients are all done is removed (the
+ *	removal records the last delivery: no status record is written
+ *	into a file about to go); one
  *	with deferred recipients moves to deferred/ and is tried again
  *	after a backoff that grows with its age (minimal_backoff_time up
  *	to maximal_backoff_time) until maximal_queue_lifetime
@@ -29,6 +31,22 @@
  *	qmgr_sched.c (queues per transport), qmgr_deliver.c (agent
  *	connections), qmgr_defer.c (backoff), qmgr_bounce.c
  *	(notifications).
+ * SCHEDULING
+ *	As in Postfix, concurrency is limited per destination and per
+ *	transport.  A destination of the local transport is one recipient
+ *	(its address without the extension): at most
+ *	local_destination_concurrency_limit deliveries to the same user
+ *	at once, while different users are delivered in parallel; for
+ *	other transports a destination is the next hop, with
+ *	default_destination_concurrency_limit.  A transport has at most
+ *	as many connections to its delivery agent as master.cf lets that
+ *	service have processes (its maxproc, read at start; "-" is
+ *	default_process_limit); a connection is reused for any
+ *	destination.  Messages are served round-robin, one recipient at a
+ *	time, so a message with many recipients does not hold up the
+ *	ones behind it; a recipient whose destination is at its limit
+ *	waits on that destination and the next message goes first, so a
+ *	flood to one user does not hold up mail for the others.
  * WAKE-UPS
  *	The FIFO public/qmgr (the master's descriptor 4): 'W' new mail,
  *	'F' flush the deferred queue (postqueue -f), 'S' scan everything;
@@ -65,7 +83,9 @@
  *	queue_run_delay, minimal_backoff_time, maximal_backoff_time,
  *	maximal_queue_lifetime, bounce_queue_lifetime,
  *	local_destination_concurrency_limit,
- *	default_destination_concurrency_limit, command_time_limit (reply
+ *	default_destination_concurrency_limit, default_process_limit and
+ *	master.cf's maxproc of each agent's service, recipient_delimiter
+ *	(the local destination), command_time_limit (reply
  *	deadline), mydestination, relay_domains, relayhost,
  *	transport_maps, local_transport, default_transport,
  *	relay_transport, bounce_notice_recipient, double_bounce_sender,
@@ -74,17 +94,52 @@
 #include <sys/resource.h>
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "buf.h"
 #include "event.h"
 #include "log.h"
+#include "mastercf.h"
+#include "params.h"
 #include "qmgr.h"
 #include "server.h"
+#include "str.h"
 
 #define STOP_GRACE_MS	8000	/* the master kills after 10 s */
 #define STOP_POLL_MS	50
 
 static struct ev_timer stop_timer;
 static uint64_t stop_deadline;
+
+/*
+ * qmgr_pre_jail - the agents' process limits, from master.cf (outside
+ * the queue directory, so before the chroot).  The master read the same
+ * file when it started this generation; a reload starts a new qmgr.
+ */
+static void
+qmgr_pre_jail(void)
+{
+	struct mastercf mc;
+	struct buf err;
+	char    path[4096];
+
+	buf_init(&err, 64 * 1024);
+	if (str_fmt(path, sizeof(path), "%s/master.cf", cfg->config_directory) < 0
+	    || mastercf_load(path, cfg, &mc, &err) < 0) {
+		char   *nl = strchr(err.data, '\n');
+
+		if (nl != NULL)
+			*nl = '\0';
+		log_warn("cannot read the delivery agents' process limits from %s: %s; "
+			 "using default_process_limit (%lld)", path,
+			 err.len ? buf_str(&err) : "path too long",
+			 (long long) cfg->default_process_limit);
+	} else {
+		qmgr_sched_proc_limits(&mc);
+		mastercf_free(&mc);
+	}
+	buf_free(&err);
+}
 
 static void
 qmgr_start(struct ev_loop *loop)
@@ -128,6 +183,7 @@ qmgr_stop(struct ev_loop *loop)
 
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.pre_jail = qmgr_pre_jail,
 	.start = qmgr_start,
 	.stop = qmgr_stop,
 };

@@ -14,7 +14,8 @@
  *			 record results, finish (remove, defer, bounce)
  *	qmgr_resolve.c	 recipient -> transport and next hop; the
  *			 transport table
- *	qmgr_sched.c	 per-transport job queues and concurrency
+ *	qmgr_sched.c	 per-transport job queues, destinations and
+ *			 their concurrency
  *	qmgr_deliver.c	 connections to delivery agents (private/local)
  *	qmgr_defer.c	 backoff and queue lifetime arithmetic, delays
  *	qmgr_bounce.c	 delivery status notifications (RFC 3464):
@@ -36,7 +37,11 @@
 
 #define QMGR_REASON_MAX		1024	/* reason text kept per recipient */
 #define QMGR_NEXTHOP_MAX	256
+#define QMGR_ADDRESS_MAX	1024	/* an address in a queue file */
+#define QMGR_DEST_KEY_MAX	(QMGR_ADDRESS_MAX + QMGR_NEXTHOP_MAX + 2)
+#define QMGR_PROC_MAX		1000	/* connections when master.cf says 0 */
 
+struct mastercf;
 struct qmgr_msg;
 struct qmgr_transport;
 struct qmgr_rcpt;
@@ -51,6 +56,24 @@ struct qmgr_job {
 };
 
 /*
+ * A destination (qmgr_sched.c): what the per-destination concurrency
+ * limit counts.  For a transport that delivers one recipient per
+ * request (local) it is the recipient, without its address extension;
+ * for the others the next hop.  It lives while a recipient refers to
+ * it.
+ */
+struct qmgr_dest {
+	struct qmgr_transport *tp;
+	struct qmgr_dest *hnext;	/* the transport's hash chain */
+	struct qmgr_rcpt *parked_head;	/* waiting for a slot here, */
+	struct qmgr_rcpt *parked_tail;	/* in arrival order */
+	size_t	refs;			/* recipients queued, parked, taken */
+	int	active;			/* taken: being delivered */
+	uint64_t hash;
+	char	key[];
+};
+
+/*
  * Transports (qmgr_resolve.c).  A table entry names a transport that
  * main.cf (transport_maps, local_transport, default_transport) may
  * use; service NULL means no delivery agent exists for it yet, and its
@@ -61,10 +84,19 @@ struct qmgr_transport {
 	const char *service;		/* "private/local", or NULL */
 	const char *unavailable_dsn;
 	const char *unavailable_text;
+	bool	per_rcpt;		/* one recipient per request: a */
+					/* destination is a recipient */
+	/* limits; 0: from main.cf (qmgr_dest_limit(), qmgr_proc_limit()) */
+	int	dest_limit;		/* deliveries at once per destination */
+	int	proc_limit;		/* connections = agent processes */
 	/* run-time state (qmgr_sched.c, qmgr_deliver.c) */
 	struct qmgr_job *jobs_head;	/* messages with recipients waiting, */
 	struct qmgr_job *jobs_tail;	/* served round-robin */
-	size_t	waiting;		/* recipients waiting */
+	size_t	waiting;		/* recipients queued (parked too) */
+	size_t	parked;			/* of which wait for a destination */
+	struct qmgr_dest **dests;	/* hash table of destinations */
+	size_t	dests_size;		/* buckets, a power of two, or 0 */
+	size_t	ndests;
 	struct qmgr_conn *conns;	/* connections to the agent */
 	int	nconns;
 	int	nbusy;
@@ -91,10 +123,12 @@ struct qmgr_rcpt {
 	enum qmgr_rcpt_state state;
 	char	dsn[10];
 	char   *reason;			/* deferred/failed: why */
-	bool	recorded;		/* its status record is written */
 	const struct qmgr_transport *tp;
 	char	nexthop[QMGR_NEXTHOP_MAX];
-	struct qmgr_rcpt *next;		/* transport queue link */
+	struct qmgr_dest *dest;		/* while queued, parked or taken */
+	bool	parked;			/* on dest's parked list */
+	bool	taken;			/* counted in dest->active */
+	struct qmgr_rcpt *next;		/* job or parked list link */
 	uint64_t queued_ms;		/* when it was queued */
 };
 
@@ -108,6 +142,8 @@ struct qmgr_msg {
 	size_t	inflight;		/* recipients sent to an agent */
 	uint64_t active_ms;		/* monotonic ms when it became active */
 	double	queue_delay;		/* seconds from arrival to active */
+	struct qmgr_rcpt *unrecorded;	/* delivered last; its d record is */
+					/* left out since the file goes */
 	bool	bouncing;		/* a notification is being submitted */
 	bool	finishing;
 	struct qmgr_msg *prev, *next;	/* the active list */
@@ -146,15 +182,21 @@ void	qmgr_resolve(const char *rcpt, struct qmgr_route *route);
 bool	qmgr_is_local_domain(const char *domain);
 
 /*
- * qmgr_sched.c - per-transport queues; no I/O.
+ * qmgr_sched.c - per-transport queues and destinations; no I/O.
  */
 void	qmgr_sched_enqueue(struct qmgr_transport *tp, struct qmgr_rcpt *r,
 			   uint64_t now_ms);
+struct qmgr_rcpt *qmgr_sched_next(struct qmgr_transport *tp);
 struct qmgr_rcpt *qmgr_sched_take(struct qmgr_transport *tp);
+void	qmgr_sched_done(struct qmgr_rcpt *r);
 void	qmgr_sched_drop_msg(struct qmgr_msg *m);
 bool	qmgr_sched_may_open(const struct qmgr_transport *tp, int limit,
 			    uint64_t now_ms);
-int	qmgr_transport_limit(const struct qmgr_transport *tp);
+int	qmgr_dest_limit(const struct qmgr_transport *tp);
+int	qmgr_proc_limit(const struct qmgr_transport *tp);
+void	qmgr_sched_proc_limits(const struct mastercf *mc);
+void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
+		      const char *nexthop, char *out, size_t size);
 
 /*
  * qmgr_message.c

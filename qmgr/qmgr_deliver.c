@@ -9,11 +9,16 @@
  * DESCRIPTION
  *	A transport's recipients (qmgr_sched.c) go to its agent over
  *	persistent connections to the agent's socket (private/local), one
- *	request at a time per connection, at most the transport's
- *	concurrency limit (local_destination_concurrency_limit)
- *	connections at once.  Each connection occupies one agent process
- *	(a single-client server), so a connection that has been idle for
- *	QMGR_IDLE_MS is closed and the process may retire.
+ *	request at a time per connection.  Each connection occupies one
+ *	agent process (a single-client server), so there are at most as
+ *	many as the service may have processes (qmgr_proc_limit(): the
+ *	service's maxproc in master.cf), and one that has been idle for
+ *	QMGR_IDLE_MS is closed so that the process may retire.  Which
+ *	recipient goes next, and whether its destination has room, is
+ *	qmgr_sched.c's decision; a connection serves any destination.  An
+ *	idle connection that last served the same destination is
+ *	preferred: the local process behind it keeps that user's delivery
+ *	child (local_kept.c), which another process would have to fork.
  *
  *	Everything is non-blocking: connect() to a UNIX socket does not
  *	wait (a full listen queue is EAGAIN, tried again shortly), the
@@ -58,6 +63,7 @@ struct qmgr_conn {
 	struct ev_io io;
 	struct ev_timer timer;
 	struct qmgr_rcpt *job;		/* in flight, or NULL: idle */
+	uint64_t dest_hash;		/* the destination it served last */
 	uint64_t open_ms;		/* when connect() was called */
 	uint64_t send_ms;		/* when the request went out */
 	double	conn_delay;		/* for the current job */
@@ -191,19 +197,35 @@ unreachable(struct qmgr_transport *tp, int err)
 				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
 }
 
+/* idle_conn - an idle connection for r, one that served its destination first */
+static struct qmgr_conn *
+idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
+{
+	struct qmgr_conn *c, *any = NULL;
+
+	for (c = tp->conns; c != NULL; c = c->next) {
+		if (c->job != NULL)
+			continue;
+		if (c->replied && c->dest_hash == r->dest->hash)
+			return c;
+		if (any == NULL)
+			any = c;
+	}
+	return any;
+}
+
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
 	uint64_t t = now_ms();
-	int     limit = qmgr_transport_limit(tp);
+	int     limit = qmgr_proc_limit(tp);
+	struct qmgr_rcpt *r;
 
 	if (server_stopping() || tp->service == NULL)
 		return;
-	while (tp->waiting > 0) {
-		struct qmgr_conn *c;
+	while ((r = qmgr_sched_next(tp)) != NULL) {
+		struct qmgr_conn *c = idle_conn(tp, r);
 
-		for (c = tp->conns; c != NULL && c->job != NULL; c = c->next)
-			;
 		if (c == NULL) {
 			if (!qmgr_sched_may_open(tp, limit, t)) {
 				if (tp->nconns < limit && t < tp->retry_at_ms)
@@ -278,6 +300,7 @@ send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
 	r->state = QR_INFLIGHT;
 	m->inflight++;
 	c->job = r;
+	c->dest_hash = r->dest->hash;
 	c->send_ms = t;
 	c->conn_delay = c->replied ? 0 : (double) (t - c->open_ms) / 1000.0;
 	nbusy++;

@@ -231,6 +231,27 @@ log_to(struct qmgr_rcpt *r, const char *relay, const char *status,
 		 dd, r->dsn, status, r->reason ? r->reason : "");
 }
 
+/*
+ * goes_now - r, just delivered, is the last recipient of m that had
+ * anything left, and nothing else keeps the file: finish() removes it
+ * next, and the removal records r's delivery.  Its d record would be
+ * a write into a file about to go; finish_rest() writes it after all
+ * when the file cannot be removed.
+ */
+static bool
+goes_now(const struct qmgr_msg *m, const struct qmgr_rcpt *r)
+{
+	if (m->busy != 1 || m->bouncing || m->finishing)
+		return false;
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		const struct qmgr_rcpt *o = &m->rcpts[i];
+
+		if (o != r && o->state != QR_DONE && o->state != QR_BOUNCED)
+			return false;
+	}
+	return true;
+}
+
 void
 qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
 		const char *reason, const char *relay, double wait_delay,
@@ -238,13 +259,17 @@ qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
 {
 	struct qmgr_msg *m = r->msg;
 
+	qmgr_sched_done(r);
 	if (r->state == QR_INFLIGHT && m->inflight > 0)
 		m->inflight--;
 	set_reason(r, dsn, reason);
 	switch (status) {
 	case 0:
 		r->state = QR_DONE;
-		record(r, QF_REC_DONE);
+		if (goes_now(m, r))
+			m->unrecorded = r;
+		else
+			record(r, QF_REC_DONE);
 		log_to(r, relay, "sent", wait_delay, conn_delay, xfer_delay);
 		break;
 	case 5:
@@ -417,9 +442,12 @@ finish_rest(struct qmgr_msg *m, bool keep)
 		to_deferred(m);
 	} else {
 		(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
-		if (unlink(path) < 0 && errno != ENOENT)
+		if (unlink(path) < 0 && errno != ENOENT) {
 			log_error("%s: cannot remove the queue file: %m", m->qid);
-		else
+			/* It stays: it must say what was delivered after all. */
+			if (m->unrecorded != NULL)
+				record(m->unrecorded, QF_REC_DONE);
+		} else
 			log_info("%s: removed", m->qid);
 	}
 	msg_free(m);

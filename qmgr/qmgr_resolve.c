@@ -16,7 +16,10 @@
  *	is NULL has no agent: its recipients are deferred with the
  *	entry's status code and text ("4.4.1 remote delivery is not
  *	available yet"), so they wait in deferred/ and go out once an
- *	agent exists, instead of bouncing.
+ *	agent exists, instead of bouncing.  per_rcpt marks a transport
+ *	whose agent takes one recipient per request (local): its
+ *	destinations, for the concurrency limit, are recipients
+ *	(qmgr_sched.c).
  *
  *	qmgr_resolve() decides, as Postfix's trivial-rewrite and
  *	transport(5) do:
@@ -55,7 +58,7 @@
 			"has no SMTP delivery agent)"
 
 struct qmgr_transport qmgr_transports[] = {
-	{.name = "local", .service = LOCAL_SERVICE},
+	{.name = "local", .service = LOCAL_SERVICE, .per_rcpt = true},
 	{.name = "smtp", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},
 	{.name = "relay", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},
 	{.name = "lmtp", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},

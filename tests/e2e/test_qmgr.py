@@ -1,6 +1,7 @@
 """End-to-end tests of the queue manager: remote mail waiting in
 deferred/, retries (queue_run_delay, postqueue -f), queue lifetime,
-corrupt queue files, wake-up floods, concurrency limits, stop and start
+corrupt queue files, wake-up floods, concurrency limits (per destination:
+one user's slow deliveries do not hold up the others'), stop and start
 with work in flight, and its privileges.
 
 Every test starts its own instance with the default master.cf.
@@ -145,6 +146,39 @@ class QmgrTest(unittest.TestCase):
         self.assertLessEqual(peak, 2, read_bytes(trace))
         self.assertEqual(peak, 2, "both connections used")
         self.assertEqual(inst.log().count("status=sent (delivered to command"), 8)
+
+    def test_destinations_in_parallel(self):
+        # Postfix's defaults: local_destination_concurrency_limit = 2 per
+        # recipient; different recipients go in parallel.
+        inst = Instance(self)
+        users = [inst.add_user(), inst.add_user()]
+        trace = os.path.join(inst.dir, "trace")
+        write_file(trace, "", mode=0o666)
+        write_aliases(inst, 'slow: "|/bin/sh -c \'echo s >> %s; sleep 3; echo e >> %s\'"\n'
+                      % (trace, trace))
+        inst.start()
+        for i in range(3):
+            send(inst, "x@example.org", "slow@localhost", subject="s%d" % i)
+        wait_for(lambda: read_bytes(trace).count(b"s") >= 2, 15,
+                 what="two deliveries to slow running")
+        for u in users:
+            send(inst, "x@example.org", "%s@localhost" % u[0], subject="to %s" % u[0])
+        for u in users:
+            wait_count(lambda: mbox_messages(spool_box(inst, u[0])), 1, inst,
+                       "the message to %s" % u[0])
+        seen = read_bytes(trace)
+        self.assertEqual(seen.split(), [b"s", b"s"],
+                         "the other users' mail must not wait for slow's commands, and "
+                         "slow gets at most 2 at a time: trace %r%s" % (seen, log_context(inst)))
+        wait_for(lambda: read_bytes(trace).count(b"e") >= 3, 20, what="3 deliveries to slow")
+        events = read_bytes(trace).split()
+        running = peak = 0
+        for e in events:
+            running += 1 if e == b"s" else -1
+            peak = max(peak, running)
+        self.assertEqual(peak, 2, events)
+        self.assertEqual(events[:3], [b"s", b"s", b"e"], "the third waits for one of two")
+        self.assertEqual(inst.log().count("status=sent (delivered to command"), 3)
 
     def test_stop_and_start_with_work_in_flight(self):
         inst = Instance(self, main_cf={"local_destination_concurrency_limit": "2"})

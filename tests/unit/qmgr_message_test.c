@@ -3,7 +3,9 @@
  * delivery and notification paths of qmgr_deliver.c and qmgr_bounce.c,
  * in a scratch queue directory, against fake agents (a private/local
  * and a private/cleanup served by child processes): corrupt files,
- * delivery and removal, deferral with backoff, notifications for
+ * delivery and removal (the last delivery writes no status record into
+ * a file about to go; a file that stays records each), deferral with
+ * backoff, notifications for
  * failed and expired recipients, postmaster copies of failed
  * notifications, and resuming from recorded status.
  */
@@ -14,6 +16,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,7 @@ static char cwd[1024];
 static struct ev_loop *loop;
 static pid_t agents[2];
 static int cleanup_status;		/* what the fake cleanup answers */
+static bool later_sent;			/* fake local: "later..." delivered too */
 
 static void
 setup(void)
@@ -76,6 +80,7 @@ setup(void)
 	qmgr_msg_set_stopping(false);
 	agents[0] = agents[1] = 0;
 	cleanup_status = 0;
+	later_sent = false;
 }
 
 static void
@@ -133,7 +138,13 @@ qfile(const char *queue, const char *qid, const char *sender, const char *const 
 	}
 }
 
-/* fake_local - answer n requests with status/dsn/reason; log rcpts */
+/*
+ * fake_local - answer n requests with status/dsn/reason (a recipient
+ * whose address starts with "later" gets 4.2.0 unless later_sent), on as many
+ * connections at once as qmgr opens; log each "QID RCPT INDEX".
+ */
+#define FAKE_CONNS	16
+
 static void
 fake_local(int n, int status, const char *dsn, const char *reason)
 {
@@ -147,38 +158,57 @@ fake_local(int n, int status, const char *dsn, const char *reason)
 		return;
 	}
 	{
-		int     done = 0, log = open("local.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
+		struct pollfd pfd[FAKE_CONNS + 1];
+		struct ipc_in in;
+		int     done = 0, nc = 0;
+		int     log = open("local.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
 
 		(void) fcntl(lfd, F_SETFL, 0);
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		ipc_in_init(&in);
 		while (done < n) {
-			int     c = accept(lfd, NULL, NULL);
-			struct ipc_in in;
+			if (poll(pfd, (nfds_t) nc + 1, 5000) <= 0)
+				_exit(5);
+			if ((pfd[0].revents & POLLIN) && nc < FAKE_CONNS) {
+				int     c = accept(lfd, NULL, NULL);
 
-			if (c < 0)
-				_exit(3);
-			ipc_in_init(&in);
-			while (done < n) {
+				if (c < 0)
+					_exit(3);
+				pfd[++nc].fd = c;
+				pfd[nc].events = POLLIN;
+				pfd[nc].revents = 0;
+			}
+			for (int i = 1; i <= nc; i++) {
 				struct local_request rq;
 				struct ipc_msg m;
 				char    why[256], line[1200];
+				bool    later;
 				int     qfd = -1;
 
-				if (ipc_recv(c, &in, &qfd, 5000) != 0)
-					break;
+				if (!(pfd[i].revents & (POLLIN | POLLHUP)))
+					continue;
+				if (ipc_recv(pfd[i].fd, &in, &qfd, 5000) != 0) {
+					(void) close(pfd[i].fd);
+					pfd[i--] = pfd[nc--];
+					continue;
+				}
 				if (local_request_parse(&in, &rq, why, sizeof(why)) < 0)
 					_exit(4);
 				(void) str_fmt(line, sizeof(line), "%s %s %llu\n", rq.queue_id,
 					       rq.rcpt, (unsigned long long) rq.index);
 				(void) !write(log, line, strlen(line));
 				(void) close(qfd);
-				(void) local_reply_build(&m, status, dsn, reason);
-				(void) ipc_send(c, &m, -1, 5000);
+				later = !later_sent && strncmp(rq.rcpt, "later", 5) == 0;
+				(void) local_reply_build(&m, later ? LOCAL_STAT_DEFER : status,
+							 later ? "4.2.0" : dsn,
+							 later ? "try later" : reason);
+				(void) ipc_send(pfd[i].fd, &m, -1, 5000);
 				ipc_msg_free(&m);
 				done++;
 			}
-			ipc_in_free(&in);
-			(void) close(c);
 		}
+		ipc_in_free(&in);
 		_exit(0);
 	}
 }
@@ -316,6 +346,98 @@ START_TEST(test_deliver_and_remove)
 	ck_assert_ptr_nonnull(strstr(b.data, "0PZ1K8Q3F7M2W9X bob@localhost 0\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "0PZ1K8Q3F7M2W9X carol@mx.example.com 1\n"));
 	buf_free(&b);
+}
+END_TEST
+
+/* count_status - how many status records of type t the file at path has */
+static int
+count_status(const char *path, int t)
+{
+	struct qfile_env env;
+	int     n = 0;
+
+	read_env(path, &env);
+	for (size_t i = 0; i < env.nrcpts; i++)
+		if ((t == QF_REC_DONE && env.rcpts[i].status == QF_RCPT_DELIVERED)
+		    || (t == QF_REC_DEFER && env.rcpts[i].status == QF_RCPT_DEFERRED))
+			n++;
+	qfile_env_free(&env);
+	return n;
+}
+
+/*
+ * The last delivery of a message that is then removed writes no d
+ * record: the removal says it.  A second name for the file (a hard
+ * link) shows what was appended to it before it went.
+ */
+START_TEST(test_last_delivery_not_recorded)
+{
+	struct stat st0, st1;
+
+	fake_local(4, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
+	      (const char *const[]) {"a@localhost", "b@localhost", "c@localhost", NULL},
+	      time(NULL), NULL);
+	ck_assert_int_eq(link("active/0PZ1K8Q3F7M2W9X", "seen3"), 0);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("active/0PZ1K8Q3F7M2W9X", false);
+	ck_assert(!exists("deferred/0PZ1K8Q3F7M2W9X"));
+	ck_assert_int_eq(count_status("seen3", QF_REC_DONE), 2);
+
+	/* One recipient: the file is removed exactly as cleanup wrote it. */
+	qfile("active", "0PZ1K8Q3F7M2W9Y", "a@example.org",
+	      (const char *const[]) {"d@localhost", NULL}, time(NULL), NULL);
+	ck_assert_int_eq(link("active/0PZ1K8Q3F7M2W9Y", "seen1"), 0);
+	ck_assert_int_eq(stat("seen1", &st0), 0);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9Y"), 0);
+	run_until("active/0PZ1K8Q3F7M2W9Y", false);
+	ck_assert_int_eq(stat("seen1", &st1), 0);
+	ck_assert_int_eq(st1.st_size, st0.st_size);
+	ck_assert_int_eq(count_status("seen1", QF_REC_DONE), 0);
+}
+END_TEST
+
+/* A message that stays (a recipient deferred) records every delivery. */
+START_TEST(test_partial_defer_records_delivered)
+{
+	struct qfile_env env;
+	struct buf b;
+
+	fake_local(4, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
+	      (const char *const[]) {"a@localhost", "later@localhost", "c@localhost",
+		      "d@localhost", NULL}, time(NULL), NULL);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("deferred/0PZ1K8Q3F7M2W9X", true);
+	ck_assert_uint_eq(qmgr_active_count, 0);
+	read_env("deferred/0PZ1K8Q3F7M2W9X", &env);
+	ck_assert_int_eq(env.rcpts[0].status, QF_RCPT_DELIVERED);
+	ck_assert_int_eq(env.rcpts[1].status, QF_RCPT_DEFERRED);
+	ck_assert_str_eq(env.rcpts[1].dsn, "4.2.0");
+	ck_assert_int_eq(env.rcpts[2].status, QF_RCPT_DELIVERED);
+	ck_assert_int_eq(env.rcpts[3].status, QF_RCPT_DELIVERED);
+	qfile_env_free(&env);
+
+	/* The next attempt delivers only the one left, and removes the file. */
+	ck_assert_int_eq(unlink("local.log"), 0);
+	(void) waitpid(agents[0], NULL, 0);
+	agents[0] = 0;
+	ck_assert_int_eq(unlink("private/local"), 0);
+	qmgr_deliver_close_idle();
+	later_sent = true;
+	fake_local(1, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	ck_assert_int_eq(rename("deferred/0PZ1K8Q3F7M2W9X", "active/0PZ1K8Q3F7M2W9X"), 0);
+	ck_assert_int_eq(link("active/0PZ1K8Q3F7M2W9X", "seen"), 0);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("active/0PZ1K8Q3F7M2W9X", false);
+	ck_assert(!exists("deferred/0PZ1K8Q3F7M2W9X"));
+	buf_init(&b, 4096);
+	slurp("local.log", &b);
+	ck_assert_str_eq(b.data, "0PZ1K8Q3F7M2W9X later@localhost 1\n");
+	buf_free(&b);
+	/* Its delivery was the last: no d record for it. */
+	ck_assert_int_eq(count_status("seen", QF_REC_DONE), 3);
+	ck_assert_int_eq(count_status("seen", QF_REC_DEFER), 1);
 }
 END_TEST
 
@@ -522,6 +644,8 @@ suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, test_corrupt);
 	tcase_add_test(tc, test_deliver_and_remove);
+	tcase_add_test(tc, test_last_delivery_not_recorded);
+	tcase_add_test(tc, test_partial_defer_records_delivered);
 	tcase_add_test(tc, test_defer_without_agent);
 	tcase_add_test(tc, test_bounce);
 	tcase_add_test(tc, test_bounce_of_bounce);
