@@ -597,11 +597,20 @@ smtpd_session_ready(struct smtpd_session *s)
 /* ------------------------------------------------------------------ */
 /* Accepting.                                                         */
 
-/* client_addr - the peer's address as text; v4-mapped shown as IPv4 */
+/*
+ * client_addr - the peer's address as text; v4-mapped shown as IPv4.
+ * 2026-11 review: a link-local IPv6 peer came out as "fe80::1%eth0"; with
+ * its scope the address is no address (inet_pton() refuses it): cleanup
+ * answered 451 to every message from such a client, for ever, and
+ * mynetworks never matched it.  The scope names our interface, not the
+ * client, so it is dropped.
+ */
 static void
 client_addr(const struct sockaddr_storage *ss, socklen_t len, char *addr,
 	    size_t asz, char *port, size_t psz)
 {
+	char   *scope;
+
 	if (ss->ss_family == AF_UNIX
 	    || getnameinfo((const struct sockaddr *) ss, len, addr, (socklen_t) asz,
 			   port, (socklen_t) psz, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
@@ -609,6 +618,8 @@ client_addr(const struct sockaddr_storage *ss, socklen_t len, char *addr,
 		(void) str_copy(port, psz, "0");
 		return;
 	}
+	if ((scope = strchr(addr, '%')) != NULL)
+		*scope = '\0';
 	if (str_has_prefix_nocase(addr, "::ffff:") && strchr(addr + 7, '.') != NULL)
 		memmove(addr, addr + 7, strlen(addr + 7) + 1);
 }

@@ -172,5 +172,72 @@ class StoppedKeptChild(unittest.TestCase):
         wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % other[0])
 
 
+def link_local_address():
+    """(address, interface) of a link-local IPv6 address of this host, or None."""
+    try:
+        with open("/proc/net/if_inet6") as f:
+            for line in f:
+                hexaddr, _, _, scope, _, ifname = line.split()
+                if scope == "20":       # IPV6_ADDR_LINKLOCAL
+                    a = ":".join(hexaddr[i:i + 4] for i in range(0, 32, 4))
+                    return a, ifname
+    except OSError:
+        pass
+    return None
+
+
+class ScopedClientAddress(unittest.TestCase):
+    """A link-local IPv6 client is named without its scope.
+
+    getnameinfo() writes a link-local peer as "fe80::1%eth0"; smtpd
+    passed that to cleanup as client_addr, and cleanup, which stores
+    only addresses inet_pton() reads, refused every message from such
+    a client with "451 4.3.0 Error: malformed request", for ever (and
+    mynetworks could never match it).
+    """
+
+    def test_link_local_client_is_queued(self):
+        ll = link_local_address()
+        if ll is None:
+            self.skipTest("this host has no link-local IPv6 address to connect from")
+        inst = Instance(self, main_cf={"inet_protocols": "all",
+                                       "smtpd_error_sleep_time": "0"},
+                        master_cf="[::]:PORT inet n - y - 1 smtpd\n" + SMTP_ONLY.split("\n", 1)[1])
+        inst.start()
+        sock = wait_for(lambda: _connect(("%s%%%s" % ll, inst.port)), 10,
+                        what="smtpd on [::]:%d" % inst.port)
+        c = SockSMTP(sock)
+        self.assertEqual(c.reply()[0], 220)
+        self.assertEqual(c.cmd("EHLO client.example")[0], 250)
+        self.assertEqual(c.cmd("MAIL FROM:<a@example.org>")[0], 250)
+        self.assertEqual(c.cmd("RCPT TO:<postmaster>")[0], 250)
+        self.assertEqual(c.cmd("DATA")[0], 354)
+        c.send(b"Subject: scoped\r\n\r\nbody\r\n.\r\n")
+        code, lines = c.reply()
+        self.assertEqual(code, 250, "%r\n%s" % (lines, inst.log()[-2000:]))
+        c.cmd("QUIT")
+        self.assertIn("connect from unknown[%s]" % _canon6(ll[0]), inst.log())
+
+
+class SockSMTP(RawSMTP):
+    """RawSMTP on a socket connected elsewhere than 127.0.0.1."""
+
+    def __init__(self, sock):
+        self.sock, self.buf, self.timeout = sock, b"", 10.0
+
+
+def _connect(addr):
+    import socket
+    try:
+        return socket.create_connection(addr, timeout=10)
+    except OSError:
+        return None
+
+
+def _canon6(a):
+    import socket
+    return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, a))
+
+
 if __name__ == "__main__":
     main()
