@@ -19,6 +19,9 @@
  *	idle connection that last served the same destination is
  *	preferred: the local process behind it keeps that user's delivery
  *	child (local_kept.c), which another process would have to fork.
+ *	When a reply comes, the connection gets its next request before
+ *	the result is recorded and logged (and the message perhaps
+ *	removed): the agent does not wait for qmgr's bookkeeping.
  *
  *	Everything is non-blocking: connect() to a UNIX socket does not
  *	wait (a full listen queue is EAGAIN, tried again shortly), the
@@ -355,6 +358,15 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in)
 	xfer = (double) (t - c->send_ms) / 1000.0;
 	ev_timer_stop(dloop, &c->timer);
 	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
+
+	/*
+	 * The agent is idle: hand it (or another connection) the next
+	 * recipient first, then write the result down, log it and perhaps
+	 * remove the message, so that the agent does not wait for that.
+	 * c may be gone after the kick; rep lives in the caller's in.
+	 */
+	qmgr_sched_done(r);
+	qmgr_deliver_kick(tp);
 	qmgr_msg_result(r, rep.status, rep.dsn, rep.reason, tp->name, wait, conn, xfer);
 }
 
