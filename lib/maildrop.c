@@ -20,6 +20,7 @@
 #include "mem.h"
 #include "safefile.h"
 #include "str.h"
+#include "utf8.h"
 
 /*
  * Output.
@@ -300,10 +301,84 @@ order(struct maildrop_in *in, int type)
 	}
 }
 
+/* notify_ok - NEVER, or a list of SUCCESS, FAILURE, DELAY (RFC 3461 4.1) */
+static bool
+notify_ok(const char *p, size_t n)
+{
+	size_t	i = 0, items = 0;
+	bool	never = false;
+
+	while (i <= n) {
+		size_t	k = i;
+
+		while (k < n && p[k] != ',')
+			k++;
+		if (k - i == 5 && str_ncasecmp(p + i, "NEVER", 5) == 0)
+			never = true;
+		else if (!((k - i == 7 && (str_ncasecmp(p + i, "SUCCESS", 7) == 0
+					   || str_ncasecmp(p + i, "FAILURE", 7) == 0))
+			   || (k - i == 5 && str_ncasecmp(p + i, "DELAY", 5) == 0)))
+			return false;
+		items++;
+		i = k + 1;
+	}
+	return items > 0 && (!never || items == 1);
+}
+
+/*
+ * maildrop_value_why - see the manual above.  2026-11 review: cleanup
+ * refuses these values as a malformed request, a temporary failure for
+ * pickup, whose scan stops at one: "sendmail -F ''" held back for ever
+ * the local mail of every user whose file came after it in maildrop/.
+ * The rules are cleanup_req.c's (V_TEXT, V_TOKEN, notify_ok()).
+ */
+const char *
+maildrop_value_why(int type, const char *p, size_t n)
+{
+	const char *eq, *v;
+	size_t	vn;
+
+	switch (type) {
+	case QF_REC_ATTR:
+		if ((eq = memchr(p, '=', n)) == NULL)
+			return "attribute is not name=value";
+		v = eq + 1;
+		vn = n - (size_t) (v - p);
+		if ((size_t) (eq - p) == strlen(MAILDROP_A_FULLNAME)
+		    && memcmp(p, MAILDROP_A_FULLNAME, (size_t) (eq - p)) == 0) {
+			if (vn > MAILDROP_FULLNAME_MAX)
+				return "fullname= is longer than 256 bytes";
+			if (str_has_ctl(v, vn) || !utf8_valid(v, vn))
+				return "fullname= is not UTF-8 text";
+		} else if ((size_t) (eq - p) == strlen(MAILDROP_A_ENVID)
+			   && memcmp(p, MAILDROP_A_ENVID, (size_t) (eq - p)) == 0) {
+			if (vn == 0 || vn > MAILDROP_ENVID_MAX)
+				return "envid= is not 1 to 100 characters";
+			for (size_t i = 0; i < vn; i++)
+				if ((unsigned char) v[i] < 0x21 || (unsigned char) v[i] > 0x7e)
+					return "envid= holds a space or a non-ASCII character";
+		}
+		return NULL;
+	case QF_REC_ORCPT:
+		if (n == 0 || str_has_ctl(p, n) || !utf8_valid(p, n))
+			return "O record is not UTF-8 text";
+		return NULL;
+	case QF_REC_NOTIFY:
+		if (!notify_ok(p, n))
+			return "N record is not a NOTIFY list (NEVER, or SUCCESS, "
+			    "FAILURE, DELAY)";
+		return NULL;
+	default:
+		return NULL;
+	}
+}
+
 /* check_data - the content rules of one record */
 static int
 check_data(struct maildrop_in *in, int type, const char *p, size_t n)
 {
+	const char *why;
+
 	switch (type) {
 	case QF_REC_MSG:
 		if (n > in->lim.msg_max - in->msg_len)
@@ -327,12 +402,16 @@ check_data(struct maildrop_in *in, int type, const char *p, size_t n)
 	case QF_REC_ATTR:
 		if (!attr_ok(p, n))
 			return in_bad(in, 0, type, "attribute is not name=value");
+		if ((why = maildrop_value_why(type, p, n)) != NULL)
+			return in_bad(in, 0, type, "%s", why);
 		return 0;
 	case QF_REC_ORCPT:
 	case QF_REC_NOTIFY:
 	case QF_REC_RCPT:
 		if (n == 0)
 			return in_bad(in, 0, type, "empty record");
+		if ((why = maildrop_value_why(type, p, n)) != NULL)
+			return in_bad(in, 0, type, "%s", why);
 		return 0;
 	default:
 		return 0;

@@ -53,6 +53,7 @@
  *	QFILE_NOTIFY_MAX bytes; M data at most MAILDROP_CHUNK_MAX per
  *	record and lim->msg_max in all; E empty, and nothing after it.
  *	No small record may hold a NUL or another control character.
+ *	Values must be what cleanup stores (maildrop_value_why()).
  *	It returns 1 with rec set (rec->data is valid until the next
  *	call; it is not NUL-terminated), 0 when the input ended cleanly
  *	right after E, or -1 with in->why describing the fault; errno is
@@ -87,6 +88,15 @@
  *	getrandom(); fatal when the kernel cannot give them).
  *	maildrop_name_valid() checks that form, maildrop_temp_valid() the
  *	form "t." plus a name (postdrop's file while it is written).
+ *
+ *	maildrop_value_why() returns NULL when the record p[0..n) of type
+ *	holds a value cleanup will store, else why not: an A record's
+ *	fullname= (UTF-8 text, at most MAILDROP_FULLNAME_MAX bytes; empty
+ *	means no name) and envid= (1 to MAILDROP_ENVID_MAX printable
+ *	ASCII characters, no space), an O record (UTF-8 text), an N record
+ *	(NEVER, or a list of SUCCESS, FAILURE and DELAY).  postdrop refuses
+ *	such a record; pickup sets a file that holds one aside.  Other
+ *	records and attributes are checked elsewhere.
  * SECURITY
  *	postdrop runs set-group-id with a stream that the invoking user
  *	controls completely; maildrop_in_next() trusts none of it and
@@ -112,6 +122,8 @@
 #define MAILDROP_ADDR_MAX	1024
 #define MAILDROP_ATTR_MAX	1024
 #define MAILDROP_ATTR_COUNT	16
+#define MAILDROP_FULLNAME_MAX	256		/* what cleanup stores */
+#define MAILDROP_ENVID_MAX	100		/* RFC 3461 4.4, as cleanup */
 
 /* Attributes (A records) and the letters of "flags=". */
 #define MAILDROP_A_FLAGS	"flags"		/* letters below */
@@ -204,6 +216,7 @@ int	maildrop_read_input(int fd, size_t line_max, bool ignore_dots,
 
 void	maildrop_name_new(char out[MAILDROP_NAME_LEN + 1]);
 bool	maildrop_name_valid(const char *s);
+const char *maildrop_value_why(int type, const char *p, size_t n);
 bool	maildrop_temp_valid(const char *s);
 
 #endif

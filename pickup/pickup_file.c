@@ -73,13 +73,22 @@ pickup_load(int fd, const char *myorigin, size_t rcpt_max, uint64_t size_max,
 	m->cenv.protocol = "local";
 	for (size_t i = 0; i < m->env.nattrs; i++) {
 		const char *a = m->env.attrs[i];
+		const char *vwhy;
 
+		/*
+		 * 2026-11 review: a value cleanup refuses (a malformed
+		 * request: a temporary failure) held up every scan at this
+		 * file for ever.  Such a file is set aside here; an empty
+		 * fullname (sendmail -F '') is no name.
+		 */
+		if ((vwhy = maildrop_value_why(QF_REC_ATTR, a, strlen(a))) != NULL)
+			return bad(why, whylen, vwhy);
 		if ((v = attr_value(a, MAILDROP_A_FLAGS)) != NULL)
 			flags = v;
 		else if ((v = attr_value(a, MAILDROP_A_LOGIN)) != NULL)
 			login = v;
 		else if ((v = attr_value(a, MAILDROP_A_FULLNAME)) != NULL)
-			m->cenv.fullname = v;
+			m->cenv.fullname = *v ? v : NULL;
 		else if ((v = attr_value(a, MAILDROP_A_ENVID)) != NULL)
 			m->cenv.envid = v;
 		else if ((v = attr_value(a, MAILDROP_A_RET)) != NULL) {
@@ -118,6 +127,15 @@ pickup_load(int fd, const char *myorigin, size_t rcpt_max, uint64_t size_max,
 	if (m->env.nrcpts > 0) {
 		m->rcpts = xcalloc(m->env.nrcpts, sizeof(*m->rcpts));
 		for (size_t i = 0; i < m->env.nrcpts; i++) {
+			const char *o = m->env.rcpts[i].orig, *nt = m->env.rcpts[i].notify;
+			const char *vwhy = NULL;
+
+			if (o != NULL)
+				vwhy = maildrop_value_why(QF_REC_ORCPT, o, strlen(o));
+			if (vwhy == NULL && nt != NULL)
+				vwhy = maildrop_value_why(QF_REC_NOTIFY, nt, strlen(nt));
+			if (vwhy != NULL)
+				return bad(why, whylen, vwhy);
 			m->rcpts[i].addr = m->env.rcpts[i].address;
 			m->rcpts[i].orcpt = m->env.rcpts[i].orig;
 			m->rcpts[i].notify = m->env.rcpts[i].notify;

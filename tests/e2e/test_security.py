@@ -17,6 +17,8 @@ from delivery_util import (mbox_messages, read_bytes, send, spool_box, wait_log_
                            write_aliases, write_file)
 from harness import Instance, main, wait_for
 from smtp_util import RawSMTP
+from submission_util import (SENDMAIL, POSTDROP, describe, maildrop, run_as,
+                             wait_gone, wait_mailbox, wake_pickup)
 
 SMTP_ONLY = """\
 127.0.0.1:PORT inet n - y - 1 smtpd
@@ -170,6 +172,67 @@ class StoppedKeptChild(unittest.TestCase):
             self.assertNotEqual(f.read(), "do_wait", "local waits for its child")
         send(inst, "x@example.org", "%s@localhost" % other[0], subject="second")
         wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % other[0])
+
+
+def mrec(t, data):
+    """One maildrop record: type byte, 32-bit big-endian length, data."""
+    return t + len(data).to_bytes(4, "big") + data
+
+
+class MaildropValuesCleanupRefuses(unittest.TestCase):
+    """A local user cannot stall pickup with values cleanup will not store.
+
+    postdrop took any attribute without control characters; cleanup
+    refuses an empty or non-UTF-8 fullname (and a spaced envid, a
+    non-UTF-8 ORCPT, a bad NOTIFY) as a malformed request, a temporary
+    failure.  pickup keeps such a file and its scan stops at the first
+    temporary failure, so "sendmail -F '' user" (a script with an empty
+    variable) was never delivered and held back, for ever, every local
+    submission that came after it in maildrop/.  See also
+    tests/unit/maildrop_test.c and tests/unit/pickup_file_test.c.
+    """
+
+    def test_fullname_values(self):
+        inst = Instance(self, main_cf={"maildrop_grace_time": "5s"})
+        sender = inst.add_user()
+        rcpt = inst.add_user()
+        inst.start()
+        uid = pwd.getpwnam(sender[0]).pw_uid
+
+        # An empty -F is no name: delivered.
+        tag = "empty-fullname-%d" % time.monotonic_ns()
+        p = run_as(sender[0], [SENDMAIL, "-F", "", rcpt[0]], inst,
+                   input="Subject: %s\n\nx\n" % tag)
+        self.assertEqual(p.returncode, 0, describe(p))
+        wait_mailbox(inst, rcpt[0], tag)
+
+        # A name cleanup cannot store is refused at once, with the reason.
+        p = run_as(sender[0], [SENDMAIL.encode(), b"-F", b"Jos\xe9", rcpt[0].encode()], inst,
+                   input="Subject: latin1\n\nx\n")
+        self.assertNotEqual(p.returncode, 0, describe(p))
+        self.assertIn(b"fullname", p.stderr)
+
+        # A file with such a value (not made by postdrop) is set aside,
+        # and what comes after it is delivered.
+        name = "%032x" % int.from_bytes(os.urandom(16), "big")
+        path = os.path.join(inst.queue, "maildrop", name)
+        data = (mrec(b"V", b"1") + mrec(b"T", b"1700000000.000001")
+                + mrec(b"A", b"login=" + sender[0].encode()) + mrec(b"A", b"fullname=Jos\xe9")
+                + mrec(b"S", b"") + mrec(b"R", rcpt[0].encode())
+                + mrec(b"M", b"Subject: poison\n\nx\n") + mrec(b"E", b""))
+        with open(path, "wb") as f:
+            f.write(data)
+        os.chown(path, uid, -1)
+        os.chmod(path, 0o644)
+        wake_pickup(inst)
+        wait_gone(path)
+        self.assertTrue(os.path.exists(os.path.join(inst.queue, "corrupt", name)),
+                        inst.log()[-2000:])
+        tag = "after-poison-%d" % time.monotonic_ns()
+        p = run_as(sender[0], [SENDMAIL, rcpt[0]], inst, input="Subject: %s\n\nx\n" % tag)
+        self.assertEqual(p.returncode, 0, describe(p))
+        wait_mailbox(inst, rcpt[0], tag)
+        self.assertNotIn("malformed request", inst.log())
 
 
 def link_local_address():

@@ -373,6 +373,78 @@ START_TEST(test_in_content)
 }
 END_TEST
 
+/*
+ * 2026-11 review: values that cleanup refuses to store (an empty or
+ * non-UTF-8 or over-long fullname=, an envid= with a space, an O record
+ * that is not UTF-8, an N that is no NOTIFY list) were taken here.
+ * pickup then got "4.3.0 malformed request" from cleanup for the file
+ * for ever, and its scan stops at a temporary failure: "sendmail -F ''"
+ * held back the local mail of every user whose file came after it.
+ * postdrop now refuses them at once (but an empty fullname is no name).
+ */
+START_TEST(test_in_values_cleanup_stores)
+{
+	struct buf b;
+	char    name[9 + MAILDROP_FULLNAME_MAX + 2];
+	size_t  saved = lim.attr_max;
+
+	lim.attr_max = sizeof(name);
+	buf_init(&b, 4096);
+
+	head(&b);
+	recs(&b, 'A', "fullname=Jos\xe9");
+	expect_bad(&b, "fullname");
+	head(&b);
+	recs(&b, 'A', "envid=a b");
+	expect_bad(&b, "envid");
+	head(&b);
+	recs(&b, 'A', "envid=");
+	expect_bad(&b, "envid");
+	head(&b);
+	recs(&b, 'S', "");
+	recs(&b, 'O', "rfc822;\xff@x");
+	expect_bad(&b, "UTF-8");
+	head(&b);
+	recs(&b, 'S', "");
+	recs(&b, 'N', "SOMETIMES");
+	expect_bad(&b, "NOTIFY");
+	head(&b);
+	recs(&b, 'S', "");
+	recs(&b, 'N', "NEVER,SUCCESS");
+	expect_bad(&b, "NOTIFY");
+	head(&b);
+	recs(&b, 'S', "");
+	recs(&b, 'N', "SUCCESS,,DELAY");
+	expect_bad(&b, "NOTIFY");
+
+	/* The fullname bound: exactly MAILDROP_FULLNAME_MAX, then one more. */
+	memcpy(name, "fullname=", 9);
+	memset(name + 9, 'n', MAILDROP_FULLNAME_MAX + 1);
+	name[9 + MAILDROP_FULLNAME_MAX + 1] = '\0';
+	head(&b);
+	recs(&b, 'A', name);
+	expect_bad(&b, "fullname");
+	name[9 + MAILDROP_FULLNAME_MAX] = '\0';
+
+	/* What cleanup takes passes: an empty fullname is just no name. */
+	head(&b);
+	recs(&b, 'A', name);
+	recs(&b, 'A', "fullname=");
+	recs(&b, 'A', "envid=x+2Bid");
+	recs(&b, 'S', "");
+	recs(&b, 'O', "rfc822;J\xc3\xb6rg@x");
+	recs(&b, 'N', "success,Delay");
+	recs(&b, 'R', "u");
+	recs(&b, 'N', "NEVER");
+	recs(&b, 'R', "v");
+	rec(&b, 'M', "", 0);
+	rec(&b, 'E', "", 0);
+	expect_good(&b, 13);
+	buf_free(&b);
+	lim.attr_max = saved;
+}
+END_TEST
+
 START_TEST(test_in_message_bounds)
 {
 	struct buf b;
@@ -689,6 +761,7 @@ suite(void)
 	tcase_add_test(tc, test_out_write_error);
 	tcase_add_test(tc, test_in_order);
 	tcase_add_test(tc, test_in_content);
+	tcase_add_test(tc, test_in_values_cleanup_stores);
 	tcase_add_test(tc, test_in_message_bounds);
 	tcase_add_test(tc, test_msg_lines);
 	tcase_add_test(tc, test_msg_dots);

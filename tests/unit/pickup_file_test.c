@@ -181,6 +181,32 @@ START_TEST(test_malformed)
 }
 END_TEST
 
+/*
+ * 2026-11 review: a file whose values cleanup refuses as a malformed
+ * request (a temporary failure) stopped every scan at that file for
+ * ever.  pickup sets such a file aside itself; an empty fullname is no
+ * name, not a malformed one.
+ */
+START_TEST(test_values_cleanup_refuses)
+{
+	struct pickup_msg m;
+	char    why[256];
+	int     fd;
+
+	fd = file(A("login=x", "fullname="), "", A("R:u"), msg);
+	ck_assert_msg(pickup_load(fd, "example.org", 100, 0, &m, why, sizeof(why)) == 0,
+		      "%s", why);
+	ck_assert_ptr_null(m.cenv.fullname);
+	pickup_msg_free(&m);
+	close(fd);
+
+	expect_bad(file(A("login=x", "fullname=Jos\xe9"), "", A("R:u"), msg), "fullname");
+	expect_bad(file(A("login=x", "envid=a b"), "", A("R:u"), msg), "envid");
+	expect_bad(file(A("login=x"), "", A("O:rfc822;\xff@x", "R:u"), msg), "UTF-8");
+	expect_bad(file(A("login=x"), "", A("N:SOMETIMES", "R:u"), msg), "NOTIFY");
+}
+END_TEST
+
 START_TEST(test_bounds)
 {
 	struct pickup_msg m;
@@ -251,6 +277,7 @@ suite(void)
 	tcase_add_test(tc, test_explicit_sender_and_rcpts);
 	tcase_add_test(tc, test_malformed);
 	tcase_add_test(tc, test_bounds);
+	tcase_add_test(tc, test_values_cleanup_refuses);
 	tcase_add_test(tc, test_garbage_and_links);
 	suite_add_tcase(s, tc);
 	return s;
