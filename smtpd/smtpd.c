@@ -164,7 +164,7 @@ post_jail(void)
 
 	smtpd_conf_init();
 	/* A spool directory that cannot hold O_TMPFILE files is fatal now. */
-	if ((fd = smtpd_spool_open()) < 0)
+	if ((fd = smtpd_spool_open(false)) < 0)
 		log_fatal("cannot create an unnamed file in %s/%s: %m (check "
 			  "smtpd_spool_directory, its owner and file system)",
 			  cfg->queue_directory, smtpd_conf.spool_dir);

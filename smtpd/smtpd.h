@@ -71,7 +71,9 @@ void	smtpd_conf_free(void);
 #define SMTPD_DATA_WRITE_ERR	0x10
 
 struct smtpd_data {
-	int	fd;			/* spool file */
+	int	fd;			/* spool file, -1 until opened */
+	bool	own_fd;			/* opened here by spool_open */
+	int	(*spool_open)(bool whole);	/* opens fd when it is -1 */
 	bool	reject_bare;
 	uint64_t size_limit;		/* 0: none */
 	uint64_t header_limit;
@@ -92,6 +94,7 @@ void	smtpd_data_begin(struct smtpd_data *d, int fd, bool prev_crlf,
 			 uint64_t header_limit);
 int	smtpd_data_line(struct smtpd_data *d, const struct lb_line *l);
 int	smtpd_data_finish(struct smtpd_data *d);
+int	smtpd_data_take_fd(struct smtpd_data *d);
 bool	smtpd_data_verdict(const struct smtpd_data *d, int *code,
 			   const char **dsn, const char **text);
 void	smtpd_data_free(struct smtpd_data *d);
@@ -249,7 +252,7 @@ bool	smtpd_peer_name_ok(const char *name);
 /* ------------------------------------------------------------------ */
 /* Spool and hand-off (smtpd_deliver.c).                              */
 
-int	smtpd_spool_open(void);
+int	smtpd_spool_open(bool whole);
 void	smtpd_deliver(struct smtpd_session *s);
 void	smtpd_deliver_abort(struct smtpd_session *s);
 

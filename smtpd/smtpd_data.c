@@ -6,13 +6,15 @@
  *	#include "smtpd.h"
  *
  *	struct smtpd_data d;
- *	smtpd_data_begin(&d, spool_fd, data_cmd_end == LB_END_CRLF,
+ *	smtpd_data_begin(&d, -1, data_cmd_end == LB_END_CRLF,
  *	    reject_bare, cfg->message_size_limit, cfg->header_size_limit);
+ *	d.spool_open = smtpd_spool_open;	// with fd -1 only
  *	while (linebuf_get(&lb, &l) == LB_LINE)
  *		if (smtpd_data_line(&d, &l))
  *			break;			// "." seen: end of data
  *	if (smtpd_data_finish(&d) < 0 || d.flags)
  *		... reply with smtpd_data_verdict() ...
+ *	fd = smtpd_data_take_fd(&d);	// the spooled content
  *	smtpd_data_free(&d);
  * DESCRIPTION
  *	smtpd_data_line() takes the message content one line (or one
@@ -20,6 +22,17 @@
  *	the client sent it, and writes it to the spool descriptor in
  *	Unix form through a SMTPD_DATA_WBUF buffer, so that a small
  *	message costs one write().
+ *
+ *	The spool descriptor is either given to smtpd_data_begin() or,
+ *	when that is -1, opened by d->spool_open as late as possible:
+ *	spool_open(false) when the buffer first fills (the content may
+ *	grow to message_size_limit: a file), spool_open(true) at
+ *	smtpd_data_finish() when the whole content is still in the
+ *	buffer (at most SMTPD_DATA_WBUF bytes: smtpd_spool_open() then
+ *	uses memory, not a new inode).  A descriptor opened this way
+ *	belongs to d: smtpd_data_free() closes it, unless
+ *	smtpd_data_take_fd() took it first.  A failed open is a write
+ *	error (below).
  *
  *	End of data is <CR><LF>.<CR><LF> and nothing else: a line that
  *	is exactly "." ends the data only when it ended in CR LF and so
@@ -96,6 +109,41 @@ smtpd_data_free(struct smtpd_data *d)
 	free(d->wbuf);
 	d->wbuf = NULL;
 	d->wlen = 0;
+	if (d->own_fd && d->fd >= 0)
+		(void) close(d->fd);
+	d->own_fd = false;
+	d->fd = -1;
+}
+
+int
+smtpd_data_take_fd(struct smtpd_data *d)
+{
+	int	fd = d->fd;
+
+	d->own_fd = false;
+	d->fd = -1;
+	return fd;
+}
+
+/* open_spool - the spool descriptor, opened now; false after a failure */
+static bool
+open_spool(struct smtpd_data *d, bool whole)
+{
+	if (d->fd >= 0)
+		return true;
+	if (d->flags & SMTPD_DATA_WRITE_ERR)
+		return false;
+	if (d->spool_open == NULL) {
+		d->write_errno = EBADF;
+	} else if ((d->fd = d->spool_open(whole)) >= 0) {
+		d->own_fd = true;
+		return true;
+	} else {
+		d->write_errno = errno;
+	}
+	d->fd = -1;
+	d->flags |= SMTPD_DATA_WRITE_ERR;
+	return false;
 }
 
 /* flush - write the buffer out; a failure stops all further writing */
@@ -104,6 +152,10 @@ flush(struct smtpd_data *d)
 {
 	size_t  off = 0;
 
+	if (!open_spool(d, false)) {
+		d->wlen = 0;
+		return;
+	}
 	while (off < d->wlen && !(d->flags & SMTPD_DATA_WRITE_ERR)) {
 		ssize_t n = write(d->fd, d->wbuf + off, d->wlen - off);
 
@@ -224,7 +276,7 @@ smtpd_data_line(struct smtpd_data *d, const struct lb_line *l)
 int
 smtpd_data_finish(struct smtpd_data *d)
 {
-	if (!(d->flags & ~SMTPD_DATA_WRITE_ERR) && d->wlen > 0)
+	if (!d->flags && open_spool(d, true) && d->wlen > 0)
 		flush(d);
 	d->wlen = 0;
 	return d->flags ? -1 : 0;

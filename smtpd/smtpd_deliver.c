@@ -5,7 +5,7 @@
  * SYNOPSIS
  *	#include "smtpd.h"
  *
- *	int fd = smtpd_spool_open();	// at DATA
+ *	int fd = smtpd_spool_open(whole);	// smtpd_data.c calls it
  *	smtpd_deliver(s);		// at the end of data
  *	smtpd_deliver_abort(s);		// session over or cleanup too slow
  * DESCRIPTION
@@ -13,7 +13,13 @@
  *	in smtpd_spool_directory, relative to the working directory (the
  *	queue directory, which is the root of the chroot).  It has no
  *	name, so nothing needs removing when a session dies, and nobody
- *	else can open it.
+ *	else can open it.  With whole set the caller holds the entire
+ *	content already, at most SMTPD_DATA_WBUF bytes (most mail): the
+ *	spool is then an anonymous memory file (memfd_create()), which
+ *	costs the file system nothing (no inode to allocate, put on the
+ *	orphan list and free for each message) and lives only until
+ *	cleanup has copied it; when memory files are not available, the
+ *	unnamed file is used.  Either way cleanup reads a descriptor.
  *
  *	smtpd_deliver() hands the finished message to cleanup without
  *	blocking: over a connection to private/cleanup from the process's
@@ -42,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,8 +63,12 @@
 #define SMTPD_CLEANUP_RETRY_MS	100
 
 int
-smtpd_spool_open(void)
+smtpd_spool_open(bool whole)
 {
+	int	fd;
+
+	if (whole && (fd = memfd_create("smtpd-spool", MFD_CLOEXEC)) >= 0)
+		return fd;
 	return open(smtpd_conf.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 

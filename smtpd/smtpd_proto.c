@@ -393,14 +393,9 @@ cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_lin
 		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
 		return false;
 	}
-	if ((s->spool_fd = smtpd_spool_open()) < 0) {
-		smtpd_log(s, "warning: cannot create a spool file in %s: %m "
-			  "(check smtpd_spool_directory and its owner)", smtpd_conf.spool_dir);
-		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
-		return false;
-	}
-	smtpd_data_begin(&s->data, s->spool_fd, l->end == LB_END_CRLF, s->bare_reject,
+	smtpd_data_begin(&s->data, -1, l->end == LB_END_CRLF, s->bare_reject,
 			 cfg->message_size_limit, cfg->header_size_limit);
+	s->data.spool_open = smtpd_spool_open;
 	s->state = SMTPD_ST_DATA;
 	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
@@ -591,8 +586,9 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 	if (smtpd_data_verdict(&s->data, &code, &dsn, &text)) {
 		if (s->data.flags & SMTPD_DATA_WRITE_ERR) {
 			errno = s->data.write_errno;
-			smtpd_log(s, "warning: spool file write error for %s[%s]: %m",
-				  s->name, s->addr);
+			smtpd_log(s, "warning: spool file write error for %s[%s] "
+				  "in %s: %m (check smtpd_spool_directory, its owner "
+				  "and free space)", s->name, s->addr, smtpd_conf.spool_dir);
 		}
 		reject_log(s, "END-OF-MESSAGE", code, dsn, text, NULL);
 		smtpd_reply(s, code, dsn, "%s", text);
@@ -601,6 +597,7 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 		after(s);
 		return;
 	}
+	s->spool_fd = smtpd_data_take_fd(&s->data);
 	smtpd_data_free(&s->data);
 	smtpd_deliver(s);
 }

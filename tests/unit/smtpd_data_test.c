@@ -2,7 +2,8 @@
  * smtpd_data_test - check suite for smtpd/smtpd_data.c: end of data,
  * dot-unstuffing, bare CR and LF, size and header bounds, long lines,
  * and every SMTP smuggling variant, fed byte by byte, in odd-sized
- * chunks and in one piece through the real line reader.
+ * chunks and in one piece through the real line reader; the spool
+ * opened late (memory when the message is whole, a file when not).
  */
 #include <check.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -385,6 +387,139 @@ START_TEST(test_verdicts)
 }
 END_TEST
 
+/* A spool opener that records how it was called. */
+static int opened_whole, opened_file, open_fails_errno;
+
+static int
+test_opener(bool whole)
+{
+	if (open_fails_errno) {
+		errno = open_fails_errno;
+		return -1;
+	}
+	if (whole)
+		opened_whole++;
+	else
+		opened_file++;
+	return memfd_create("test-spool", 0);
+}
+
+/* lazy - feed n lines of len bytes with a lazy spool; the fd taken */
+static int
+lazy(struct smtpd_data *d, size_t lines, size_t len, bool finish)
+{
+	struct lb_line dot = {.data = ".", .len = 1, .end = LB_END_CRLF};
+	char   *line = malloc(len + 1);
+	int	fd;
+
+	ck_assert_ptr_nonnull(line);
+	memset(line, 'x', len);
+	opened_whole = opened_file = 0;
+	smtpd_data_begin(d, -1, true, false, 0, 102400);
+	d->spool_open = test_opener;
+	for (size_t i = 0; i < lines; i++) {
+		struct lb_line l = {.data = line, .len = len, .end = LB_END_CRLF};
+
+		ck_assert_int_eq(smtpd_data_line(d, &l), 0);
+	}
+	free(line);
+	if (!finish)
+		return d->fd;
+	ck_assert_int_eq(smtpd_data_line(d, &dot), 1);
+	(void) smtpd_data_finish(d);
+	fd = smtpd_data_take_fd(d);
+	smtpd_data_free(d);
+	return fd;
+}
+
+START_TEST(test_lazy_small_is_opened_whole)
+{
+	struct smtpd_data d;
+	struct stat st;
+	int	fd;
+
+	/* 64 KiB of content exactly: still whole, one open at the end */
+	fd = lazy(&d, SMTPD_DATA_WBUF / 64, 63, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(opened_whole, 1);
+	ck_assert_int_eq(opened_file, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, SMTPD_DATA_WBUF);
+	close(fd);
+
+	/* an empty message gets a descriptor too */
+	fd = lazy(&d, 0, 1, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(opened_whole, 1);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_lazy_large_is_a_file)
+{
+	struct smtpd_data d;
+	struct stat st;
+	int	fd;
+
+	/* one byte past the buffer: opened as a file when it filled */
+	fd = lazy(&d, SMTPD_DATA_WBUF / 64 + 1, 63, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(opened_whole, 0);
+	ck_assert_int_eq(opened_file, 1);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, SMTPD_DATA_WBUF + 64);
+	close(fd);
+}
+END_TEST
+
+START_TEST(test_lazy_abandoned_fd_is_closed)
+{
+	struct smtpd_data d;
+	int	fd;
+
+	/* the session ends mid-DATA: free() closes what it opened */
+	fd = lazy(&d, SMTPD_DATA_WBUF / 64 + 1, 63, false);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD), -1);
+	smtpd_data_free(&d);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+	ck_assert_int_eq(d.fd, -1);
+	/* and freeing twice closes nothing more */
+	smtpd_data_free(&d);
+}
+END_TEST
+
+START_TEST(test_lazy_open_failure)
+{
+	struct smtpd_data d;
+	int	code, fd;
+	const char *dsn, *text;
+
+	open_fails_errno = ENOSPC;
+	fd = lazy(&d, 3, 10, false);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(smtpd_data_finish(&d), -1);
+	ck_assert(d.flags & SMTPD_DATA_WRITE_ERR);
+	ck_assert_int_eq(d.write_errno, ENOSPC);
+	ck_assert(smtpd_data_verdict(&d, &code, &dsn, &text));
+	ck_assert_int_eq(code, 452);
+	ck_assert_int_eq(smtpd_data_take_fd(&d), -1);
+	smtpd_data_free(&d);
+
+	open_fails_errno = EACCES;
+	fd = lazy(&d, SMTPD_DATA_WBUF / 64 + 1, 63, false);
+	ck_assert_int_eq(fd, -1);
+	ck_assert(d.flags & SMTPD_DATA_WRITE_ERR);
+	ck_assert(smtpd_data_verdict(&d, &code, &dsn, &text));
+	ck_assert_int_eq(code, 451);
+	smtpd_data_free(&d);
+	open_fails_errno = 0;
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -407,6 +542,10 @@ suite(void)
 	tcase_add_test(tc, test_big_message);
 	tcase_add_test(tc, test_write_error);
 	tcase_add_test(tc, test_verdicts);
+	tcase_add_test(tc, test_lazy_small_is_opened_whole);
+	tcase_add_test(tc, test_lazy_large_is_a_file);
+	tcase_add_test(tc, test_lazy_abandoned_fd_is_closed);
+	tcase_add_test(tc, test_lazy_open_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

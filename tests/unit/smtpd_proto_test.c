@@ -453,18 +453,40 @@ END_TEST
 START_TEST(test_spool_failure)
 {
 	int	fd = client("192.0.2.1");
+	static char line[1002];
+	const char *r;
 
-	/* A directory that cannot hold O_TMPFILE files: 451, session goes on. */
+	/*
+	 * A directory that cannot hold O_TMPFILE files.  A message that
+	 * fits smtpd's buffer is spooled in memory and never needs it;
+	 * a larger one gets 451 at its end, and the session goes on.
+	 */
 	smtpd_conf.spool_dir = "/proc";
 	hear(fd, 1, 2000, NULL);
 	say(fd, "HELO c.example\r\n");
 	hear(fd, 1, 2000, NULL);
 	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
 	ck_assert_str_eq(hear(fd, 3, 2000, NULL), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+			 "354 End data with <CR><LF>.<CR><LF>\r\n");
+	say(fd, "Subject: small\r\n\r\nhello\r\n.\r\n");
+	r = hear(fd, 1, 2000, NULL);
+	ck_assert_msg(strncmp(r, "250 2.0.0 Ok: queued as ", 24) == 0, "got %s", r);
+
+	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
+	ck_assert_str_eq(hear(fd, 3, 2000, NULL), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+			 "354 End data with <CR><LF>.<CR><LF>\r\n");
+	memset(line, 'x', sizeof(line) - 2);
+	line[sizeof(line) - 2] = '\r';
+	line[sizeof(line) - 1] = '\n';
+	for (int i = 0; i < 70; i++)	/* 70 KiB: more than the buffer */
+		ck_assert_int_eq(write(fd, line, sizeof(line)), (ssize_t) sizeof(line));
+	say(fd, ".\r\n");
+	ck_assert_str_eq(hear(fd, 1, 2000, NULL),
 			 "451 4.3.0 Error: queue file write error\r\n");
 	smtpd_conf.spool_dir = ".";
-	say(fd, "DATA\r\n");
-	ck_assert_str_eq(hear(fd, 1, 2000, NULL), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
+	ck_assert_str_eq(hear(fd, 3, 2000, NULL), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
+			 "354 End data with <CR><LF>.<CR><LF>\r\n");
 	close(fd);
 }
 END_TEST
