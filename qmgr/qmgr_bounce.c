@@ -153,14 +153,20 @@ qmgr_dsn_clean(const char *in, size_t n, struct buf *out, size_t max)
 		buf_truncate(out, out->len - 1);
 }
 
-/* field - "Name: value", value folded at spaces (value is clean) */
+/*
+ * words - text's space-separated words appended from column col:
+ * before each word a space, or, when the line already holds a word and
+ * this one would end past limit, brk (a newline and the continuation's
+ * indent).  A word longer than WORD_MAX is cut there.  lead_space: a
+ * space before the first word too.
+ */
 static void
-field(struct buf *out, const char *name, const char *value)
+words(struct buf *out, const char *text, size_t col, size_t limit,
+      const char *brk, bool lead_space)
 {
-	size_t  col = strlen(name) + 1, first = col;
-	const char *p = value;
+	const char *p = text;
+	bool    placed = false;
 
-	(void) buf_appendf(out, "%s:", name);
 	while (*p) {
 		const char *w;
 		size_t  wl;
@@ -177,53 +183,36 @@ field(struct buf *out, const char *name, const char *value)
 			wl = WORD_MAX;
 			p = w + WORD_MAX;
 		}
-		if (col > first && col + 1 + wl > FOLD_COL) {
-			(void) buf_puts(out, "\n ");
-			col = 1;
-		} else {
+		if (placed && col + 1 + wl > limit) {
+			(void) buf_puts(out, brk);
+			col = strlen(brk) - 1;
+		} else if (placed || lead_space) {
 			(void) buf_putc(out, ' ');
 			col++;
 		}
+		placed = true;
 		(void) buf_append(out, w, wl);
 		col += wl;
 	}
 	(void) buf_putc(out, '\n');
 }
 
+/* field - "Name: value", value folded at spaces (value is clean) */
+static void
+field(struct buf *out, const char *name, const char *value)
+{
+	(void) buf_appendf(out, "%s:", name);
+	words(out, value, strlen(name) + 1, FOLD_COL, "\n ", true);
+}
+
 /* wrap - a body paragraph, at most 72 columns, continuation indented */
 static void
 wrap(struct buf *out, const char *text, const char *indent)
 {
-	size_t  col = 0;
-	const char *p = text;
+	char    brk[16];
 
-	while (*p) {
-		const char *w;
-		size_t  wl;
-
-		while (*p == ' ')
-			p++;
-		if (*p == '\0')
-			break;
-		w = p;
-		while (*p && *p != ' ')
-			p++;
-		wl = (size_t) (p - w);
-		if (wl > WORD_MAX) {
-			wl = WORD_MAX;
-			p = w + WORD_MAX;
-		}
-		if (col > 0 && col + 1 + wl > 72) {
-			(void) buf_appendf(out, "\n%s", indent);
-			col = strlen(indent);
-		} else if (col > 0) {
-			(void) buf_putc(out, ' ');
-			col++;
-		}
-		(void) buf_append(out, w, wl);
-		col += wl;
-	}
-	(void) buf_putc(out, '\n');
+	(void) str_fmt(brk, sizeof(brk), "\n%s", indent);
+	words(out, text, 0, 72, brk, false);
 }
 
 /* addr_type - "rfc822; ADDR" or, for non-ASCII, "utf-8; ADDR" escaped */

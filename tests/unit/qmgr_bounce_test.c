@@ -302,14 +302,31 @@ START_TEST(test_long_reason_folded)
 	check_structure(out.data, b, sizeof(b));
 	p = strstr(out.data, "Diagnostic-Code: ");
 	ck_assert_ptr_nonnull(p);
-	/* Folded lines of at most 78 columns, each continuation indented. */
-	for (int lines = 0; lines < 5; lines++) {
-		const char *e = strchr(p, '\n');
+	/*
+	 * Folded lines of at most 78 columns, each continuation indented,
+	 * the words one space apart on every line, none lost.
+	 */
+	{
+		int	words = 0, lines = 0;
 
-		ck_assert_uint_le((size_t) (e - p), 78);
-		p = e + 1;
-		if (*p != ' ')
-			break;
+		const char *line = p;
+
+		p += strlen("Diagnostic-Code:");
+		ck_assert_msg(strncmp(p, " x-postern;", 11) == 0, "got %.40s", p);
+		p += 11;
+		for (;;) {
+			const char *e = strchr(p, '\n');
+
+			ck_assert_uint_le((size_t) (e - line), 78);
+			for (; p < e; p += 5, words++)
+				ck_assert_msg(strncmp(p, " word", 5) == 0, "at %.20s", p);
+			lines++;
+			line = p = e + 1;
+			if (*p != ' ')
+				break;
+		}
+		ck_assert_int_gt(lines, 5);
+		ck_assert_int_eq(words, 200);
 	}
 	buf_free(&out);
 	buf_free(&reason);
