@@ -64,6 +64,12 @@ void	smtpd_conf_free(void);
 
 #define SMTPD_DATA_WBUF		(64 * 1024)
 
+/*
+ * A command line that goes on for this many times line_length_limit
+ * without an end is no command: 500, and the connection is closed.
+ */
+#define SMTPD_LONG_CMD_FACTOR	32
+
 #define SMTPD_DATA_BARE_LF	0x01
 #define SMTPD_DATA_BARE_CR	0x02
 #define SMTPD_DATA_TOO_BIG	0x04
@@ -172,6 +178,7 @@ struct smtpd_session {
 	unsigned cmd_total[SMTPD_CMD_COUNT];
 	unsigned errors;
 	unsigned junk;
+	uint64_t long_cmd;		/* bytes of a too-long command line so far */
 	unsigned messages;
 	struct log_rate lograte;
 

@@ -43,7 +43,10 @@
  *			empty line or one holding NUL: 500 5.5.2 Error:
  *			bad syntax
  *	A command line longer than line_length_limit is read to its end
- *	and discarded: 500 5.5.2 Error: command too long.  With
+ *	and discarded: 500 5.5.2 Error: command too long.  One that goes
+ *	on past SMTPD_LONG_CMD_FACTOR (32) times line_length_limit (64 KiB
+ *	by default) gets the same 500 at once, and the connection is
+ *	closed: an endless line costs the client its session.  With
  *	smtpd_forbid_bare_newline = reject, a command line that ended in
  *	a bare LF or holds a bare CR is refused with 550 5.5.2 Error:
  *	bare <LF> received (or <CR>).
@@ -460,8 +463,20 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	bool	ok = false;
 
 	if (l->flags & LB_TOO_LONG) {
-		if (l->end == LB_END_NONE)
-			return;			/* discard up to its end */
+		if (l->end == LB_END_NONE) {	/* discard up to its end... */
+			s->long_cmd += l->len;
+			if (s->long_cmd <= (uint64_t) cfg->line_length_limit
+			    * SMTPD_LONG_CMD_FACTOR)
+				return;
+			/* ...unless it has none in sight */
+			smtpd_log(s, "warning: command line longer than %llu bytes "
+				  "and still going (line_length_limit %lld) from "
+				  "%s[%s]; disconnecting", (unsigned long long) s->long_cmd,
+				  cfg->line_length_limit, s->name, s->addr);
+			smtpd_drop(s, 500, "5.5.2", "Error: command too long");
+			return;
+		}
+		s->long_cmd = 0;
 		s->errors++;
 		smtpd_log(s, "warning: command line longer than %lld bytes "
 			  "(line_length_limit) from %s[%s]", cfg->line_length_limit,

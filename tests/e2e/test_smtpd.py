@@ -55,6 +55,14 @@ def proc_alive(pid):
         return False
 
 
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
 def smtpd_pids(inst):
     return [int(r["pid"]) for r in inst.procs("smtpd")]
 
@@ -267,6 +275,34 @@ class SharedInstance(unittest.TestCase):
         code, lines = c.cmd("NOOP " + "x" * (2049 - 5))
         self.assertEqual(lines, ["500 5.5.2 Error: command too long"])
         self.assertEqual(c.cmd("NOOP " + "x" * (2048 - 5))[0], 250)
+
+    def test_endless_line(self):
+        # The catalogue's never-ending line: stream up to 100 MB with no
+        # LF.  smtpd discards it in pieces (its memory stays flat), and
+        # once it is past 32 x line_length_limit answers 500 and closes.
+        pid = smtpd_pids(self.inst)[0]
+        rss_before = rss_kib(pid)
+        c = self.raw()
+        chunk = b"x" * 65536
+        sent = 0
+        try:
+            while sent < 100 * 1024 * 1024:
+                c.sock.sendall(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.assertLess(sent, 100 * 1024 * 1024,
+                        "smtpd took 100 MB of one command line" + self.log_tail())
+        code, lines = c.reply()
+        self.assertEqual(lines, ["500 5.5.2 Error: command too long"], self.log_tail())
+        self.assertTrue(c.eof())
+        self.inst.wait_log("still going (line_length_limit 2048) from "
+                           "unknown[127.0.0.1]; disconnecting")
+        rss_after = rss_kib(pid)
+        self.assertLess(rss_after - rss_before, 1024,
+                        "smtpd RSS %d -> %d KiB" % (rss_before, rss_after))
+        # The process serves the next client as before.
+        self.assertEqual(self.raw().cmd("NOOP")[0], 250)
 
     def test_error_limit(self):
         c = self.raw()
