@@ -251,6 +251,41 @@ class LocalTest(unittest.TestCase):
         self.assertFalse(os.path.exists(marker), "a shell ran envelope data")
         self.assertNotIn("delivered to command", log)
 
+    def test_hostile_senders_reach_commands_only_as_data(self):
+        # The catalogue's command-injection vectors in the envelope
+        # sender (OpenSMTPD CVE-2020-7247, Exim's ${run}, a leading
+        # dash): a command from the aliases gets them in $SENDER, as
+        # data; nothing in them is ever run.
+        inst = self.inst()
+        owner, ouid, ogid, ohome = inst.add_user()
+        marker = os.path.join(inst.dir, "pwned")
+        out = os.path.join(ohome, "senders")
+        table = os.path.join(ohome, "aliases")
+        inst.set_main({"alias_maps": "hash:" + table, "alias_database": "hash:" + table})
+        script = os.path.join(ohome, "record-sender")
+        write_file(script, "#!/bin/sh\nprintf '%%s\\n' \"$SENDER\" >> %s\n" % out,
+                   uid=ouid, gid=ogid, mode=0o755)
+        write_aliases(inst, 'runner: "|%s"\n' % script, path=table, owner=(ouid, ogid))
+        inst.start()
+        hostile = ['";touch %s;"@example.org' % marker,
+                   '"$(touch %s)"@example.org' % marker,
+                   '"`touch %s`"@example.org' % marker,
+                   '"${run{/bin/touch %s}}"@example.org' % marker,
+                   '-oQ/tmp@example.org']
+        import smtplib
+        for h in hostile:
+            with smtplib.SMTP("127.0.0.1", inst.port, timeout=30) as c:
+                c.ehlo("hostile.example")
+                self.assertEqual(c.docmd("MAIL FROM:<%s>" % h)[0], 250, h)
+                self.assertEqual(c.docmd("RCPT TO:<runner@localhost>")[0], 250, h)
+                code, text = c.data(b"Subject: hostile sender\r\n\r\nhi\r\n")
+                self.assertEqual(code, 250, text)
+        wait_for(lambda: read_bytes(out).count(b"\n") >= len(hostile), 30,
+                 what="the command's record of every sender")
+        got = read_bytes(out).decode().splitlines()
+        self.assertEqual(sorted(got), sorted(hostile), log_context(inst))
+        self.assertFalse(os.path.exists(marker), "a shell ran envelope data")
+
     def test_planted_links_are_not_followed(self):
         inst = self.inst()
         user, uid, gid, home = inst.add_user()
