@@ -374,6 +374,43 @@ class LocalTest(unittest.TestCase):
         wait_log_re(inst, r"status=bounced \(command .*died with status 67")
         wait_log_re(inst, r": sender non-delivery notification: [0-9A-Z]{15}")
 
+    def test_bounce_resists_header_injection(self):
+        # The catalogue's bounce injection: a failure text with line
+        # breaks, a header and a fake MIME boundary, and an original
+        # whose Subject is an encoded word that decodes to CR LF and a
+        # Bcc.  The notification keeps its three parts and its own
+        # header; nothing injected becomes a field or a part.
+        inst = self.inst()
+        sender = inst.add_user()
+        victim = inst.add_user()
+        write_aliases(inst, "postmaster: %s\n"
+                            "failinj: \"|printf 'no\\\\r\\\\nSubject: injected\\\\r\\\\n"
+                            "\\\\r\\\\n--evil\\\\nX-Evil: 1\\\\n' >&2; exit 67\"\n"
+                      % sender[0])
+        inst.start()
+        send(inst, "%s@localhost" % sender[0], "failinj@localhost",
+             subject="=?utf-8?q?a=0D=0ABcc:_%s@localhost?=" % victim[0],
+             headers={"X-Evil-Header": "x\r\n\tSubject: injected-too"})
+        msgs = wait_count(lambda: mbox_messages(spool_box(inst, sender[0])), 1, inst,
+                          "the notification")
+        raw = msgs[0].as_bytes()
+        dsn = parse(raw)
+        self.assertEqual(dsn.get_all("Subject"), ["Undelivered Mail Returned to Sender"],
+                         raw[:2000])
+        self.assertIsNone(dsn["X-Evil"], raw[:2000])
+        self.assertIsNone(dsn["Bcc"], raw[:2000])
+        parts = dsn.get_payload()
+        self.assertEqual([p.get_content_type() for p in parts],
+                         ["text/plain", "message/delivery-status", "text/rfc822-headers"])
+        for b in parts[1].get_payload():
+            self.assertIsNone(b["Subject"], raw[:3000])
+            self.assertIsNone(b["X-Evil"], raw[:3000])
+        diag = " ".join(b.get("Diagnostic-Code", "") for b in parts[1].get_payload())
+        self.assertIn("Subject: injected", diag)	# kept as text, on one field
+        # The Bcc inside the encoded word reached nobody.
+        time.sleep(0.5)
+        self.assertEqual(mbox_messages(spool_box(inst, victim[0])), [], log_context(inst))
+
     def test_bounce_of_bounce_goes_to_postmaster_once(self):
         inst = self.inst()
         pm = inst.add_user()
