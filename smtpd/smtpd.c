@@ -11,8 +11,9 @@
  *	smtpd receives mail from the network (RFC 5321 with PIPELINING,
  *	SIZE, 8BITMIME, ENHANCEDSTATUSCODES and SMTPUTF8), decides per
  *	recipient whether to take it (relay control and local recipient
- *	validation), spools the content into an unnamed file and hands
- *	it, with its envelope, to cleanup, which writes the queue file.
+ *	validation), spools the content (in memory up to 64 KiB, else
+ *	into an unnamed file) and hands it, with its envelope, to
+ *	cleanup, which writes the queue file.
  *	smtpd answers "250 Ok: queued as ID" only after cleanup said the
  *	queue file is on disk.
  *
@@ -66,7 +67,9 @@
  *	CVE-2023-51764 and kin): see smtpd_data.c.
  * LIMITS
  *	Per session: line_length_limit bytes per command line (longer
- *	ones are discarded: 500 5.5.2) and per piece of a content line
+ *	ones are discarded: 500 5.5.2; one still going past 32 times
+ *	the limit gets that 500 at once and the connection is closed)
+ *	and per piece of a content line
  *	(longer content lines pass in pieces); smtpd_recipient_limit
  *	recipients per message (452 4.5.3); message_size_limit bytes of
  *	content (552 5.3.4, also for a larger SIZE=); header_size_limit
