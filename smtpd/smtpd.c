@@ -83,7 +83,12 @@
  *	replies before reading pauses; smtpd_peername_lookup_timeout for
  *	the client's name before the greeting.  Per process: smtpd_client_limit
  *	sessions (421 4.3.2 beyond), smtpd_client_connection_count_limit
- *	sessions per client address outside mynetworks (421 4.7.0).  Per queue file system: MAIL is
+ *	sessions per client address (421 4.7.0), and per client address
+ *	and anvil_rate_time_unit smtpd_client_connection_rate_limit
+ *	connections (421 4.7.0), smtpd_client_message_rate_limit MAIL
+ *	commands and smtpd_client_recipient_rate_limit RCPT commands
+ *	(450 4.7.1), for clients outside smtpd_client_event_limit_exceptions
+ *	(smtpd_rate.c: at most SMTPD_RATE_TABLE addresses remembered).  Per queue file system: MAIL is
  *	refused with 452 4.3.1 when less than max(queue_minfree, 1.5 *
  *	message_size_limit) plus the declared SIZE is free.
  * DIAGNOSTICS
@@ -111,7 +116,12 @@
  *	smtpd_error_sleep_time, smtpd_junk_command_limit	errors
  *	smtpd_client_limit			sessions per process
  *	smtpd_client_connection_count_limit	sessions per client address
- *						(per process; mynetworks exempt)
+ *	smtpd_client_connection_rate_limit,
+ *	smtpd_client_message_rate_limit,
+ *	smtpd_client_recipient_rate_limit,
+ *	anvil_rate_time_unit			events per client and unit
+ *	smtpd_client_event_limit_exceptions	who is exempt ($mynetworks)
+ *						(all counted per process)
  *	smtpd_forbid_unauth_pipelining		RFC 2920 enforcement
  *	smtpd_forbid_bare_newline (normalize | reject),
  *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling

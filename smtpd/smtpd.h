@@ -40,6 +40,7 @@
 struct smtpd_conf {
 	struct netlist *mynetworks;	/* may relay; may pipeline freely */
 	struct netlist *bare_exclusions; /* smtpd_forbid_bare_newline_exclusions */
+	struct netlist *limit_exceptions; /* smtpd_client_event_limit_exceptions */
 	char  **mydestination;		/* local domains (exact match) */
 	int	n_mydestination;
 	char  **relay_domains;		/* relay domains (and subdomains) */
@@ -106,6 +107,20 @@ bool	smtpd_data_verdict(const struct smtpd_data *d, int *code,
 void	smtpd_data_free(struct smtpd_data *d);
 
 /* ------------------------------------------------------------------ */
+/* Per-client event rates (smtpd_rate.c).                             */
+
+#define SMTPD_RATE_TABLE	16384	/* client addresses remembered */
+
+enum smtpd_rate_kind {
+	SMTPD_RATE_CONN, SMTPD_RATE_MSG, SMTPD_RATE_RCPT, SMTPD_RATE_KINDS
+};
+
+void	smtpd_rate_init(size_t max_addresses, uint64_t unit_ms);
+unsigned smtpd_rate_count(const char *addr, enum smtpd_rate_kind kind,
+			  uint64_t now_ms);
+void	smtpd_rate_free(void);
+
+/* ------------------------------------------------------------------ */
 /* Sessions (smtpd_session.c).                                        */
 
 enum smtpd_cmd {
@@ -131,6 +146,7 @@ struct smtpd_session {
 	char	name[256];		/* confirmed host name, or "unknown" */
 	char	port[8];
 	bool	trusted;		/* in mynetworks */
+	bool	limits_exempt;		/* in smtpd_client_event_limit_exceptions */
 	bool	bare_reject;		/* reject mode applies to this client */
 
 	/* I/O. */

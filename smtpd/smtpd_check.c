@@ -127,6 +127,9 @@ smtpd_conf_init(void)
 	smtpd_conf.mynetworks = net_list("mynetworks", cfg->mynetworks);
 	smtpd_conf.bare_exclusions = net_list("smtpd_forbid_bare_newline_exclusions",
 					      cfg->smtpd_forbid_bare_newline_exclusions);
+	smtpd_conf.limit_exceptions = net_list("smtpd_client_event_limit_exceptions",
+					       cfg->smtpd_client_event_limit_exceptions);
+	smtpd_rate_init(SMTPD_RATE_TABLE, (uint64_t) cfg->anvil_rate_time_unit * 1000);
 	smtpd_conf.n_mydestination = domain_list("mydestination", cfg->mydestination,
 						 &smtpd_conf.mydestination);
 	smtpd_conf.n_relay_domains = domain_list("relay_domains", cfg->relay_domains,
@@ -161,6 +164,9 @@ void
 smtpd_conf_free(void)
 {
 	netlist_free(smtpd_conf.mynetworks);
+	netlist_free(smtpd_conf.limit_exceptions);
+	smtpd_conf.limit_exceptions = NULL;
+	smtpd_rate_free();
 	netlist_free(smtpd_conf.bare_exclusions);
 	config_list_free(smtpd_conf.mydestination, smtpd_conf.n_mydestination);
 	config_list_free(smtpd_conf.relay_domains, smtpd_conf.n_relay_domains);

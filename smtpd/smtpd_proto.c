@@ -81,6 +81,7 @@
 #include "mem.h"
 #include "num.h"
 #include "params.h"
+#include "server.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -262,6 +263,27 @@ parse_path(struct smtpd_session *s, const char *arg, size_t n, const char *prefi
 	return true;
 }
 
+/*
+ * over_rate - count one event of kind for the client (smtpd_rate.c) and
+ * say whether it is past limit (0: no limit; exempt clients are never
+ * counted); logs as Postfix's anvil-based checks do.
+ */
+static bool
+over_rate(struct smtpd_session *s, enum smtpd_rate_kind kind, long long limit,
+	  const char *what, const char *param)
+{
+	unsigned n;
+
+	if (limit <= 0 || s->limits_exempt)
+		return false;
+	n = smtpd_rate_count(s->addr, kind, ev_now(s->loop));
+	if (n <= (unsigned long long) limit)
+		return false;
+	smtpd_log(s, "warning: %s rate limit exceeded: %u from %s[%s] for service "
+		  "%s (%s)", what, n, s->name, s->addr, server_service(), param);
+	return true;
+}
+
 static bool
 cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 {
@@ -278,6 +300,11 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 	}
 	if (s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: nested MAIL command");
+		return false;
+	}
+	if (over_rate(s, SMTPD_RATE_MSG, cfg->smtpd_client_message_rate_limit,
+		      "Message delivery request", "smtpd_client_message_rate_limit")) {
+		smtpd_reply(s, 450, "4.7.1", "Error: too much mail from %s", s->addr);
 		return false;
 	}
 	if (!parse_path(s, arg, n, "FROM:", ADDR_ALLOW_NULL | ADDR_SENDER
@@ -345,6 +372,11 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 
 	if (!s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
+		return false;
+	}
+	if (over_rate(s, SMTPD_RATE_RCPT, cfg->smtpd_client_recipient_rate_limit,
+		      "Recipient address", "smtpd_client_recipient_rate_limit")) {
+		smtpd_reply(s, 450, "4.7.1", "Error: too many recipients from %s", s->addr);
 		return false;
 	}
 	s->rcpt_tried++;

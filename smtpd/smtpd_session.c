@@ -552,6 +552,7 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	(void) str_copy(s->port, sizeof(s->port), port);
 	(void) str_copy(s->name, sizeof(s->name), "unknown");
 	s->trusted = netlist_match_str(smtpd_conf.mynetworks, addr);
+	s->limits_exempt = netlist_match_str(smtpd_conf.limit_exceptions, addr);
 	s->bare_reject = smtpd_conf.bare_reject
 	    && !netlist_match_str(smtpd_conf.bare_exclusions, addr);
 	s->spool_fd = -1;
@@ -637,19 +638,36 @@ sessions_from(const char *addr)
 
 /*
  * too_many_from - smtpd_client_connection_count_limit, for clients outside
- * mynetworks.  Counted in this process: with the default of one smtpd
- * process the bound is exact; with N processes a client can hold up to N
- * times the limit.  A linear walk is fine: the list is bounded by
- * smtpd_client_limit and this runs once per connection.
+ * smtpd_client_event_limit_exceptions.  Counted in this process: with the
+ * default of one smtpd process the bound is exact; with N processes a
+ * client can hold up to N times the limit.  A linear walk is fine: the
+ * list is bounded by smtpd_client_limit and this runs once per connection.
  */
 static bool
 too_many_from(const char *addr)
 {
 	long long limit = cfg->smtpd_client_connection_count_limit;
 
-	if (limit <= 0 || netlist_match_str(smtpd_conf.mynetworks, addr))
+	if (limit <= 0 || netlist_match_str(smtpd_conf.limit_exceptions, addr))
 		return false;
 	return sessions_from(addr) >= (unsigned long long) limit;
+}
+
+/*
+ * too_fast_from - smtpd_client_connection_rate_limit (smtpd_rate.c):
+ * the connection's rank in the client's current time unit when that is
+ * past the limit, else 0.
+ */
+static unsigned
+too_fast_from(const char *addr, uint64_t now_ms)
+{
+	long long limit = cfg->smtpd_client_connection_rate_limit;
+	unsigned n;
+
+	if (limit <= 0 || netlist_match_str(smtpd_conf.limit_exceptions, addr))
+		return 0;
+	n = smtpd_rate_count(addr, SMTPD_RATE_CONN, now_ms);
+	return n > (unsigned long long) limit ? n : 0;
 }
 
 static void
@@ -660,6 +678,7 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		char	addr[64], port[8];
+		unsigned rank;
 		int	fd = accept4(io->fd, (struct sockaddr *) &ss, &len,
 				     SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -701,6 +720,20 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 					 server_service());
 			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 Error: too many "
 				       "connections from %s\r\n", addr);
+			(void) !write(fd, msg, strlen(msg));
+			close(fd);
+			continue;
+		}
+		if ((rank = too_fast_from(addr, ev_now(loop))) > 0) {
+			char    msg[400];
+
+			if (log_rate_ok(&refuse_rate, ev_now(loop)))
+				log_warn("Connection rate limit exceeded: %u from "
+					 "unknown[%s] for service %s (smtpd_client_"
+					 "connection_rate_limit)", rank, addr,
+					 server_service());
+			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
+				       "connections from %s\r\n", cfg->myhostname, addr);
 			(void) !write(fd, msg, strlen(msg));
 			close(fd);
 			continue;

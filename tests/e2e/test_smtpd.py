@@ -380,6 +380,47 @@ class SharedInstance(unittest.TestCase):
         self.assertNotIn("evil@example.net", self.inst.log())
 
 
+class RateLimit(unittest.TestCase):
+    """smtpd_client_connection_rate_limit on its own instance."""
+
+    def setUp(self):
+        self.inst = Instance(self, master_cf=MASTER, main_cf=dict(BASE, **{
+            "smtpd_client_connection_rate_limit": "3",
+            "anvil_rate_time_unit": "1h",
+            "smtpd_client_event_limit_exceptions": "127.0.0.3",
+        }))
+        self.inst.start()
+
+    def raw(self):
+        c = RawSMTP(self.inst.port, timeout=20)
+        self.addCleanup(c.close)
+        self.assertEqual(c.reply()[0], 220)
+        return c
+
+    def test_connection_rate_per_client(self):
+        # smtpd_client_connection_rate_limit: the fourth connection in the
+        # unit gets 421 with the host name, is logged, and counts; another
+        # address and an exempt one are not affected.
+        for _ in range(3):
+            c = self.raw()
+            self.assertEqual(c.cmd("QUIT")[0], 221)
+            c.close()
+        c = RawSMTP(self.inst.port)
+        self.addCleanup(c.close)
+        self.assertRegex(c.line(), r"^421 4\.7\.0 \S+ Error: too many connections "
+                                   r"from 127\.0\.0\.1$")
+        self.assertTrue(c.eof())
+        self.inst.wait_log("Connection rate limit exceeded: 4 from unknown[127.0.0.1]")
+        other = RawSMTP(self.inst.port, source="127.0.0.2")
+        self.addCleanup(other.close)
+        self.assertEqual(other.reply()[0], 220)
+        for _ in range(5):
+            ex = RawSMTP(self.inst.port, source="127.0.0.3")
+            self.assertEqual(ex.reply()[0], 220)
+            self.assertEqual(ex.cmd("QUIT")[0], 221)
+            ex.close()
+
+
 class Timing(unittest.TestCase):
     """Small timeouts and a small client limit on their own instance."""
 
