@@ -520,5 +520,37 @@ class LocalTest(unittest.TestCase):
         wait_for(lambda: not inst.queue_files("deferred"), 10, what="the deferred queue empty")
 
 
+    def test_full_mailbox_file_system_defers_and_keeps_the_mailbox(self):
+        # The mbox's file system fills during the write: the delivery is
+        # deferred (4.3.0, temporary), the mailbox is cut back to what it
+        # held, and once there is room the message arrives whole.
+        inst = self.inst()
+        user, uid, gid, home = inst.add_user()
+        spool = os.path.dirname(spool_box(inst, user))
+        st = os.stat(spool)
+        run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=%o,uid=%d,gid=%d"
+             % (stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid), "tmpfs", spool])
+        self.addCleanup(lambda: run(["umount", "-l", spool], check=False))
+        inst.start()
+        box = spool_box(inst, user)
+        send(inst, "x@example.org", "%s@localhost" % user, subject="small one")
+        wait_count(lambda: mbox_messages(box), 1, inst, "the small message")
+        size = os.stat(box).st_size
+        big = "".join("line %06d of a message larger than the file system\n" % i
+                      for i in range(30000))
+        send(inst, "x@example.org", "%s@localhost" % user, subject="big one", body=big)
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*dsn=4\.[0-9]\.[0-9], "
+                          r"status=deferred" % user)
+        wait_for(lambda: inst.queue_files("deferred"), 10, what="a deferred message")
+        self.assertEqual(os.stat(box).st_size, size, "the mailbox was not cut back")
+        self.assertEqual(len(mbox_messages(box)), 1)
+        run(["mount", "-o", "remount,size=8m", spool])
+        flush(inst)
+        msgs = wait_count(lambda: mbox_messages(box), 2, inst, "the big message after flush")
+        self.assertEqual(msgs[1]["Subject"], "big one")
+        self.assertEqual(msgs[1].get_payload().replace("\r\n", "\n"), big)
+        wait_for(lambda: not inst.queue_files("deferred"), 10, what="the deferred queue empty")
+
+
 if __name__ == "__main__":
     main()
