@@ -8,7 +8,6 @@
 #include <check.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "../../cleanup/cleanup.h"
 #include "buf.h"
@@ -29,21 +29,11 @@
 
 static char dir[64];
 
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void) st;
-	(void) type;
-	(void) f;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
 	cleanup_queue_close();
-	if (dir[0])
-		(void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(dir, "/tmp/cleanup_msg.");
 }
 
 /* setup - a queue directory with incoming/, main.cf with extra lines */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "../../local/local.h"
@@ -58,12 +59,8 @@ setup(void)
 static void
 teardown(void)
 {
-	char    cmd[300];
-
 	(void) close(msg.qfd);
-	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (strncmp(dir, "/tmp/local_command_test.", 24) == 0)
-		(void) !system(cmd);
+	scratch_remove(dir, "/tmp/local_command_test.");
 }
 
 static char *env_default[] = {"PATH=/usr/bin:/bin", "SENDER=a@b.org", NULL};

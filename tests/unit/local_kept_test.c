@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "config.h"
 #include "ipc.h"
@@ -252,8 +253,7 @@ START_TEST(test_job_runs_a_maildir_delivery)
 	ipc_in_free(&in);
 	ipc_msg_free(&m);
 	close(qm.qfd);
-	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void) !system(cmd);
+	scratch_remove(dir, "/tmp/local_kept_test.");
 }
 END_TEST
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "../../local/local.h"
@@ -33,11 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char    cmd[256];
-
-	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (strncmp(dir, "/tmp/local_maildir_test.", 24) == 0)
-		(void) !system(cmd);
+	scratch_remove(dir, "/tmp/local_maildir_test.");
 	(void) str_copy(dir, sizeof(dir), "/tmp/local_maildir_test.XXXXXX");
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "../../local/local.h"
@@ -37,12 +38,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char    cmd[256];
-
-	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	/* The test's own scratch directory only. */
-	if (strncmp(dir, "/tmp/local_mbox_test.", 21) == 0)
-		(void) !system(cmd);
+	scratch_remove(dir, "/tmp/local_mbox_test.");
 	(void) str_copy(dir, sizeof(dir), "/tmp/local_mbox_test.XXXXXX");
 }
 

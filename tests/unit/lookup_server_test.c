@@ -9,7 +9,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "config.h"
@@ -35,21 +35,11 @@
 
 static char dir[64];
 
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void) st;
-	(void) type;
-	(void) f;
-	return remove(path);
-}
-
 /* teardown - remove the test's directory */
 static void
 teardown(void)
 {
-	if (dir[0])
-		(void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(dir, "/tmp/lookup_test.");
 }
 
 static void

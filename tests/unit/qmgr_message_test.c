@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "cleanup_clnt.h"
@@ -86,8 +87,6 @@ setup(void)
 static void
 teardown(void)
 {
-	char    cmd[300];
-
 	for (int i = 0; i < 2; i++)
 		if (agents[i] > 0) {
 			(void) kill(agents[i], SIGKILL);
@@ -97,9 +96,7 @@ teardown(void)
 	qmgr_deliver_close_idle();
 	ev_loop_free(loop);
 	ck_assert_int_eq(chdir(cwd), 0);
-	(void) str_fmt(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (strncmp(dir, "/tmp/qmgr_message_test.", 23) == 0)
-		(void) !system(cmd);
+	scratch_remove(dir, "/tmp/qmgr_message_test.");
 }
 
 /* qfile - write QUEUE/QID with the given envelope and status records */

@@ -80,9 +80,11 @@ feed(const char *in, size_t n, size_t chunk, const struct opts *o,
 					in_data = false;
 				}
 			} else {
-				ck_assert_int_lt(strlen(r->rest) + l.len + 2, sizeof(r->rest));
-				strncat(r->rest, l.data, l.len);
-				strcat(r->rest, "|");
+				size_t	have = strlen(r->rest);
+
+				ck_assert_int_lt(have + l.len + 2, sizeof(r->rest));
+				memcpy(r->rest + have, l.data, l.len);
+				memcpy(r->rest + have + l.len, "|", 2);
 			}
 		}
 	}

@@ -9,7 +9,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "buf.h"
 #include "log.h"
@@ -35,19 +35,10 @@ setup(void)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 }
 
-static int
-rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void) sb;
-	(void) flag;
-	(void) ftw;
-	return remove(path);
-}
-
 static void
 teardown(void)
 {
-	(void) nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_remove(dir, "/tmp/table_test.");
 }
 
 /* count_entries - the number of names in dir, without . and .. */
