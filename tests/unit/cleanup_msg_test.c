@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "scratch.h"
 
 #include "../../cleanup/cleanup.h"
@@ -40,27 +41,17 @@ teardown(void)
 static void
 setup(const char *extra)
 {
-	char    path[128];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
+	char    path[128], text[4096];
 
 	(void) str_copy(dir, sizeof(dir), "/tmp/cleanup_msg.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	(void) str_fmt(path, sizeof(path), "%s/incoming", dir);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "queue_directory = %s\nmyhostname = mx.example.com\n"
-		"myorigin = example.com\nmydestination = example.com\n"
-		"alias_maps =\nrecipient_delimiter = +\n%s", dir, extra);
-	fclose(f);
-	buf_init(&err, 8192);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
-	buf_free(&err);
-	config_install(p);
+	ck_assert_int_eq(str_fmt(text, sizeof(text), "queue_directory = %s\n"
+				 "myhostname = mx.example.com\nmyorigin = example.com\n"
+				 "mydestination = example.com\nalias_maps =\n"
+				 "recipient_delimiter = +\n%s", dir, extra), 0);
+	test_config_load(dir, text);
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert_int_eq(cleanup_queue_init(), 0);
 	lookup_clnt_direct(true);

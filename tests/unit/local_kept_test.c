@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "scratch.h"
 
 #include "config.h"
@@ -213,23 +214,15 @@ START_TEST(test_job_runs_a_maildir_delivery)
 	struct local_result r;
 	struct ipc_msg m;
 	struct ipc_in in;
-	struct params *p;
-	struct buf err;
 	struct dirent *e;
 	DIR    *d;
 	uid_t   u;
-	char    why[256], cmd[200];
+	char    why[256];
 	int     n = 0;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	/* cfg->myhostname names the file. */
-	buf_init(&err, 4096);
-	(void) str_fmt(cmd, sizeof(cmd), "%s/main.cf", dir);
-	close(open(cmd, O_WRONLY | O_CREAT, 0644));
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "%s", buf_str(&err));
-	config_install(p);
-	buf_free(&err);
+	test_config_load(dir, "");
 
 	(void) str_fmt(qpath, sizeof(qpath), "%s/q", dir);
 	qm.qfd = open(qpath, O_RDWR | O_CREAT, 0600);

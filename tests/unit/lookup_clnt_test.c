@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "scratch.h"
 
 #include "buf.h"
@@ -37,23 +38,12 @@ teardown(void)
 static void
 setup_cfg(const char *lines)
 {
-	char    path[128];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
+	char    text[8192];
 
 	(void) str_copy(dir, sizeof(dir), "/tmp/lookup_clnt.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "alias_maps =\n%s", lines);
-	fclose(f);
-	buf_init(&err, 8192);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
-	buf_free(&err);
-	config_install(p);
+	ck_assert_int_eq(str_fmt(text, sizeof(text), "alias_maps =\n%s", lines), 0);
+	test_config_load(dir, text);
 }
 
 static const char *virt =

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "scratch.h"
 
 #include "buf.h"
@@ -53,21 +54,7 @@ make_dir(void)
 static void
 load_cfg(const char *lines)
 {
-	char    path[128];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
-
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "%s", lines);
-	fclose(f);
-	buf_init(&err, 8192);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
-	buf_free(&err);
-	config_install(p);
+	test_config_load(dir, lines);
 }
 
 static void

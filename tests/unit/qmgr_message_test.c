@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "scratch.h"
 
 #include "buf.h"
@@ -50,26 +51,13 @@ static bool later_sent;			/* fake local: "later..." delivered too */
 static void
 setup(void)
 {
-	char    path[300];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
-
 	ck_assert_ptr_nonnull(getcwd(cwd, sizeof(cwd)));
 	(void) str_copy(dir, sizeof(dir), "/tmp/qmgr_message_test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	fputs("myhostname = mx.example.com\n"
-	      "mydestination = localhost, $myhostname\n"
-	      "minimal_backoff_time = 300s\nmaximal_backoff_time = 4000s\n"
-	      "maximal_queue_lifetime = 5d\nbounce_queue_lifetime = 5d\n", f);
-	fclose(f);
-	buf_init(&err, 65536);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "%s", err.data);
-	config_install(p);
-	buf_free(&err);
+	test_config_load(dir, "myhostname = mx.example.com\n"
+			 "mydestination = localhost, $myhostname\n"
+			 "minimal_backoff_time = 300s\nmaximal_backoff_time = 4000s\n"
+			 "maximal_queue_lifetime = 5d\nbounce_queue_lifetime = 5d\n");
 	ck_assert_int_eq(chdir(dir), 0);
 	for (const char *const *d = (const char *const[]) {"incoming", "active", "deferred",
 		"corrupt", "spool", "private", NULL}; *d; d++)

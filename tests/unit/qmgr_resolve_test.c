@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 
 #include "buf.h"
 #include "config.h"
@@ -17,34 +18,16 @@
 #include "str.h"
 #include "../../qmgr/qmgr.h"
 
-static struct params *installed;
 
 static void
 load_cfg(const char *lines)
 {
-	char    dir[] = "/tmp/qmgr_resolve_test.XXXXXX", path[256];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
+	char    text[8192];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs("myhostname = mx.example.com\n"
-	      "mydestination = example.com, localhost, $myhostname\n", f);
-	fputs(lines, f);
-	fclose(f);
-	buf_init(&err, 65536);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "%s", err.data);
-	config_install(p);
-	if (installed != NULL)
-		config_free(installed);
-	installed = p;
-	buf_free(&err);
-	unlink(path);
-	rmdir(dir);
+	ck_assert_int_eq(str_fmt(text, sizeof(text), "myhostname = mx.example.com\n"
+				 "mydestination = example.com, localhost, $myhostname\n%s",
+				 lines), 0);
+	test_config_text(text);
 }
 
 /* A transport table in memory, and a record of the keys asked. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 
 #include "config.h"
 #include "mastercf.h"
@@ -52,24 +53,7 @@ one(struct qmgr_msg *m, struct qmgr_rcpt *r, const char *id, const char *address
 static void
 install(const char *text)
 {
-	char    dir[] = "/tmp/qmgr_sched_test.XXXXXX", path[256];
-	struct params *p;
-	struct buf err;
-	FILE   *f;
-
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	(void) str_fmt(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fputs(text, f);
-	fclose(f);
-	buf_init(&err, 65536);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "%s", err.data);
-	config_install(p);
-	unlink(path);
-	rmdir(dir);
-	buf_free(&err);
+	test_config_text(text);
 }
 
 START_TEST(test_round_robin)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 
 #include "buf.h"
 #include "config.h"
@@ -39,31 +40,17 @@ fake_lookup(const char *param, const char *address)
 static void
 load(const char *extra)
 {
-	char	path[256];
-	FILE   *f;
-	struct buf err;
-	struct params *p, *old;
+	char    text[4096];
 
-	(void) snprintf(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "myhostname = mx.example.com\n"
+	ck_assert_int_eq(str_fmt(text, sizeof(text), "myhostname = mx.example.com\n"
 		"mydestination = example.com, Localhost, [192.0.2.9], hash:/x/y\n"
 		"relay_domains = relay.example.net, .sub.example.org\n"
 		"mynetworks = 192.0.2.0/28\n"
 		"local_recipient_maps = inline:{x=y}\n"
 		"virtual_alias_maps = inline:{y=z}\n"
 		"message_size_limit = 1000\n"
-		"%s\n", extra);
-	fclose(f);
-	buf_init(&err, 65536);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
-	buf_free(&err);
-	old = (struct params *) cfg;
-	config_install(p);
-	if (old != NULL)
-		config_free(old);
+		"%s\n", extra), 0);
+	test_config_load(dir, text);
 	smtpd_conf_free();
 	smtpd_conf_init();
 	smtpd_lookup = fake_lookup;

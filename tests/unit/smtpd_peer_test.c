@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "test_config.h"
 #include "fake_dns.h"
 
 #include "buf.h"
@@ -121,31 +122,17 @@ fake_lookup(const char *param, const char *address)
 static void
 load(const char *extra)
 {
-	char	path[256];
-	FILE   *f;
-	struct buf err;
-	struct params *p, *old;
+	char    text[4096];
 
-	(void) snprintf(path, sizeof(path), "%s/main.cf", dir);
-	f = fopen(path, "w");
-	ck_assert_ptr_nonnull(f);
-	fprintf(f, "myhostname = mx.example.com\n"
+	ck_assert_int_eq(str_fmt(text, sizeof(text), "myhostname = mx.example.com\n"
 		"mydestination = example.com\n"
 		"mynetworks = 127.0.0.0/8\n"
 		"local_recipient_maps = inline:{x=y}\n"
 		"smtpd_error_sleep_time = 0\n"
 		"smtpd_peername_lookup_timeout = 1s\n"
 		"resolver_servers = 127.0.0.1:%d\n"
-		"%s\n", fake.port, extra);
-	fclose(f);
-	buf_init(&err, 65536);
-	p = config_load(dir, NULL, 0, &err);
-	ck_assert_msg(p != NULL, "config: %s", buf_str(&err));
-	buf_free(&err);
-	old = (struct params *) cfg;
-	config_install(p);
-	if (old != NULL)
-		config_free(old);
+		"%s\n", fake.port, extra), 0);
+	test_config_load(dir, text);
 	smtpd_peer_end();
 	smtpd_conf_free();
 	smtpd_conf.spool_dir = ".";
