@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "event.h"
 #include "hdr_addr.h"
 #include "log.h"
 #include "lookup_clnt.h"
@@ -121,22 +122,13 @@ lookup_rep_parse(struct ipc_in *in, struct buf *value)
 	}
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
 /* remote - one request over the connection, one reconnect on failure */
 static int
 remote(bool addr, const char *param, const char *key, struct buf *value)
 {
 	struct ipc_msg m;
 	struct ipc_in in;
-	uint64_t deadline = now_ms() + LOOKUP_TIMEOUT_MS;
+	uint64_t deadline = ev_time_ms() + LOOKUP_TIMEOUT_MS;
 	int     r = -1;
 
 	if (addr)
@@ -164,9 +156,9 @@ remote(bool addr, const char *param, const char *key, struct buf *value)
 			ipc_conn_init(&clnt_conn, clnt_fd, LOOKUP_REP_MAX);
 			fresh = true;
 		}
-		left = (int) (deadline > now_ms() ? deadline - now_ms() : 1);
+		left = (int) (deadline > ev_time_ms() ? deadline - ev_time_ms() : 1);
 		if (ipc_send(clnt_fd, &m, -1, left) == 0) {
-			left = (int) (deadline > now_ms() ? deadline - now_ms() : 1);
+			left = (int) (deadline > ev_time_ms() ? deadline - ev_time_ms() : 1);
 			/* One poll, one read: the reply is all that can come. */
 			rr = ipc_conn_recv(&clnt_conn, &in, NULL, left, true);
 			if (rr == 0) {

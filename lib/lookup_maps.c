@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "event.h"
 #include "log.h"
 #include "lookup_maps.h"
 #include "mem.h"
@@ -49,15 +50,6 @@ struct lookup_maps {
 	uint64_t check_ms;
 	uint64_t request;		/* lookup_maps_request() count; 0: none */
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 /* param_index - position of a served parameter, or -1 */
 static int
@@ -143,7 +135,7 @@ lookup_maps_open_all(struct lookup_maps *m)
 
 		if (e->list != NULL)
 			continue;
-		e->last_check = now_ms();
+		e->last_check = ev_time_ms();
 		e->checked = true;
 		if (open_entry(e) < 0)
 			failed++;
@@ -161,7 +153,7 @@ refresh(struct lookup_maps *m, struct map_entry *e)
 	if (m->request != 0 && e->checked_req == m->request)
 		return;
 	e->checked_req = m->request;
-	now = now_ms();
+	now = ev_time_ms();
 	if (e->checked && now - e->last_check < m->check_ms)
 		return;
 	e->last_check = now;

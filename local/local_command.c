@@ -62,6 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "local.h"
 #include "log.h"
 #include "priv.h"
@@ -86,15 +87,6 @@ local_root_child(void)
 		log_fatal("delivery to root's mailbox: setgroups: %m");
 	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0)
 		log_fatal("delivery to root's mailbox: PR_SET_DUMPABLE: %m");
-}
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 /* child - never returns */
@@ -200,11 +192,11 @@ local_command_run(const struct local_command *c, const struct local_msg *m,
 	(void) fcntl(outp[0], F_SETFL, O_NONBLOCK);
 	pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 
-	deadline = now_ms() + c->time_limit * 1000;
+	deadline = ev_time_ms() + c->time_limit * 1000;
 	while (!exited) {
 		struct pollfd pfd[3];
 		int     n = 0, ip = -1, op = -1, pp = -1, wait;
-		uint64_t t = now_ms();
+		uint64_t t = ev_time_ms();
 
 		if (t >= deadline) {
 			timed_out = true;

@@ -66,6 +66,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "event.h"
 #include "log.h"
 #include "mem.h"
 #include "params.h"
@@ -119,15 +120,6 @@ secs_since(const struct timeval *tv)
 
 	(void) gettimeofday(&now, NULL);
 	return (double) (now.tv_sec - tv->tv_sec) + (double) (now.tv_usec - tv->tv_usec) / 1e6;
-}
-
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	(void) clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
 static void
@@ -483,7 +475,7 @@ qmgr_msg_activate(const char *qid)
 	struct qfile_limits lim;
 	struct qmgr_msg *m;
 	char    path[64], why[512];
-	uint64_t now_ms = mono_ms();
+	uint64_t now_ms = ev_time_ms();
 	int     fd;
 
 	/*
