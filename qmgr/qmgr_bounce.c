@@ -519,18 +519,25 @@ qmgr_bounce_busy(void)
 	return nbusy;
 }
 
+/* bounce_free - stop b's events, close its connection, forget it */
+static void
+bounce_free(struct qmgr_bounce *b)
+{
+	ev_io_stop(bloop, &b->io);
+	ev_timer_stop(bloop, &b->timer);
+	if (b->conn_open)
+		cleanup_clnt_close(&b->conn);
+	b->msg->bounce = NULL;
+	free(b);
+	nbusy--;
+}
+
 static void
 bounce_end(struct qmgr_bounce *b, bool ok, const char *queue_id, const char *why)
 {
 	struct qmgr_msg *m = b->msg;
 
-	ev_io_stop(bloop, &b->io);
-	ev_timer_stop(bloop, &b->timer);
-	if (b->conn_open)
-		cleanup_clnt_close(&b->conn);
-	m->bounce = NULL;
-	free(b);
-	nbusy--;
+	bounce_free(b);
 	qmgr_msg_bounce_done(m, ok, queue_id, why);
 }
 
@@ -573,17 +580,8 @@ bounce_timeout(struct ev_loop *loop, struct ev_timer *t)
 void
 qmgr_bounce_cancel(struct qmgr_msg *m)
 {
-	struct qmgr_bounce *b = m->bounce;
-
-	if (b == NULL)
-		return;
-	ev_io_stop(bloop, &b->io);
-	ev_timer_stop(bloop, &b->timer);
-	if (b->conn_open)
-		cleanup_clnt_close(&b->conn);
-	m->bounce = NULL;
-	free(b);
-	nbusy--;
+	if (m->bounce != NULL)
+		bounce_free(m->bounce);
 }
 
 /* headers_of - the original's header section, at most limit bytes */
