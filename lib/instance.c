@@ -16,6 +16,7 @@
 #include "instance.h"
 #include "log.h"
 #include "mem.h"
+#include "netmatch.h"
 #include "qtree.h"
 #include "str.h"
 
@@ -127,6 +128,47 @@ check_resolver(const struct params *p, struct buf *problems)
 }
 
 /*
+ * check_smtpd - the values smtpd parses when it starts, and refuses to
+ * start without: its client address lists and the bare newline mode
+ */
+static int
+check_smtpd(const struct params *p, struct buf *problems)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	}       lists[] = {
+		{"mynetworks", p->mynetworks},
+		{"smtpd_forbid_bare_newline_exclusions",
+		p->smtpd_forbid_bare_newline_exclusions},
+		{"smtpd_client_event_limit_exceptions",
+		p->smtpd_client_event_limit_exceptions},
+	};
+	int     n = 0;
+
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		char    why[256];
+		struct netlist *nl = netlist_parse(lists[i].value, why, sizeof(why));
+
+		if (nl == NULL) {
+			buf_appendf(problems, "main.cf: %s = %s: %s\n", lists[i].name,
+				    lists[i].value, why);
+			n++;
+		}
+		netlist_free(nl);
+	}
+	if (str_casecmp(p->smtpd_forbid_bare_newline, "normalize") != 0
+	    && str_casecmp(p->smtpd_forbid_bare_newline, "reject") != 0
+	    && str_casecmp(p->smtpd_forbid_bare_newline, "yes") != 0
+	    && str_casecmp(p->smtpd_forbid_bare_newline, "no") != 0) {
+		buf_appendf(problems, "main.cf: smtpd_forbid_bare_newline = %s: want "
+			    "normalize or reject\n", p->smtpd_forbid_bare_newline);
+		n++;
+	}
+	return n;
+}
+
+/*
  * warn_compat - parameters accepted so that a Postfix main.cf loads
  * (Debian's default main.cf sets biff and append_dot_mydomain), which
  * postern implements only at their defaults.
@@ -158,6 +200,7 @@ instance_check(const struct instance *in, struct buf *problems)
 		return n;
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);
+	n += check_smtpd(p, problems);
 	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);

@@ -211,13 +211,25 @@ class MasterTest(unittest.TestCase):
     def test_check_inet_protocols_and_compat_warnings(self):
         inst = self.instance()
         inst.set_main({"inet_protocols": "ipx", "biff": "yes",
-                       "resolver_servers": "127.0.0.1:99999"})
+                       "resolver_servers": "127.0.0.1:99999",
+                       "mynetworks": "127.0.0.0/8, 10.0.0.0/99",
+                       "smtpd_client_event_limit_exceptions": "192.0.2.0/40",
+                       "smtpd_forbid_bare_newline": "maybe"})
         p = inst.postern("check", check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn(b"inet_protocols = ipx", p.stderr)
         self.assertIn(b"resolver_servers = 127.0.0.1:99999", p.stderr)
         self.assertIn(b"biff = yes is not supported", p.stderr)
-        inst.set_main({"inet_protocols": "ipv4", "biff": "no", "resolver_servers": ""})
+        # Values smtpd would refuse to start on are refused before it runs.
+        self.assertIn(b'mynetworks = 127.0.0.0/8, 10.0.0.0/99: bad network "10.0.0.0/99"',
+                      p.stderr)
+        self.assertIn(b"smtpd_client_event_limit_exceptions = 192.0.2.0/40", p.stderr)
+        self.assertIn(b"smtpd_forbid_bare_newline = maybe: want normalize or reject",
+                      p.stderr)
+        inst.set_main({"inet_protocols": "ipv4", "biff": "no", "resolver_servers": "",
+                       "mynetworks": "127.0.0.0/8",
+                       "smtpd_client_event_limit_exceptions": "$mynetworks",
+                       "smtpd_forbid_bare_newline": "Reject"})
         p = inst.postern("check")
         self.assertNotIn(b"biff", p.stderr)
 
