@@ -63,10 +63,13 @@
  *
  *	The process takes at most smtpd_client_limit sessions; a
  *	connection beyond that gets "421 4.3.2 Service temporarily
- *	unavailable" and is closed.  A client outside mynetworks holds at
- *	most smtpd_client_connection_count_limit sessions in this process
- *	("421 4.7.0 Error: too many connections from ADDR" beyond; 0 turns
- *	the bound off).  When the process runs out of
+ *	unavailable" and is closed.  A client outside
+ *	smtpd_client_event_limit_exceptions holds at most
+ *	smtpd_client_connection_count_limit sessions in this process, and
+ *	opens at most smtpd_client_connection_rate_limit connections per
+ *	anvil_rate_time_unit (smtpd_rate.c); beyond either it gets "421
+ *	4.7.0 HOST Error: too many connections from ADDR", as in Postfix
+ *	(0 turns a bound off).  When the process runs out of
  *	descriptors, accepting pauses for ACCEPT_PAUSE_MS instead of
  *	spinning on a listening socket that stays readable.  smtpd_listen_stop() stops accepting;
  *	the process exits when its last session is over.
@@ -711,15 +714,15 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			continue;
 		}
 		if (too_many_from(addr)) {
-			char    msg[160];
+			char    msg[400];
 
 			if (log_rate_ok(&refuse_rate, ev_now(loop)))
 				log_warn("connection concurrency limit exceeded: %u from "
 					 "unknown[%s] for service %s (smtpd_client_connection_"
 					 "count_limit)", sessions_from(addr) + 1, addr,
 					 server_service());
-			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 Error: too many "
-				       "connections from %s\r\n", addr);
+			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
+				       "connections from %s\r\n", cfg->myhostname, addr);
 			(void) !write(fd, msg, strlen(msg));
 			close(fd);
 			continue;

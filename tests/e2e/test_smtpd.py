@@ -490,7 +490,8 @@ class Timing(unittest.TestCase):
         held = [self.raw() for _ in range(2)]
         c = RawSMTP(self.inst.port)
         self.addCleanup(c.close)
-        self.assertEqual(c.line(), "421 4.7.0 Error: too many connections from 127.0.0.1")
+        self.assertRegex(c.line(), r"^421 4\.7\.0 \S+ Error: too many connections "
+                                   r"from 127\.0\.0\.1$")
         self.assertTrue(c.eof())
         self.inst.wait_log("connection concurrency limit exceeded: 3 from unknown[127.0.0.1]")
         # Another client address is still served.
