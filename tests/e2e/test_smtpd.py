@@ -380,15 +380,13 @@ class SharedInstance(unittest.TestCase):
         self.assertNotIn("evil@example.net", self.inst.log())
 
 
-class RateLimit(unittest.TestCase):
-    """smtpd_client_connection_rate_limit on its own instance."""
+class OwnInstance(unittest.TestCase):
+    """A test with an instance of its own, BASE plus the class's MAIN."""
+
+    MAIN = {}
 
     def setUp(self):
-        self.inst = Instance(self, master_cf=MASTER, main_cf=dict(BASE, **{
-            "smtpd_client_connection_rate_limit": "3",
-            "anvil_rate_time_unit": "1h",
-            "smtpd_client_event_limit_exceptions": "127.0.0.3",
-        }))
+        self.inst = Instance(self, master_cf=MASTER, main_cf=dict(BASE, **self.MAIN))
         self.inst.start()
 
     def raw(self):
@@ -396,6 +394,16 @@ class RateLimit(unittest.TestCase):
         self.addCleanup(c.close)
         self.assertEqual(c.reply()[0], 220)
         return c
+
+
+class RateLimit(OwnInstance):
+    """smtpd_client_connection_rate_limit on its own instance."""
+
+    MAIN = {
+        "smtpd_client_connection_rate_limit": "3",
+        "anvil_rate_time_unit": "1h",
+        "smtpd_client_event_limit_exceptions": "127.0.0.3",
+    }
 
     def test_connection_rate_per_client(self):
         # smtpd_client_connection_rate_limit: the fourth connection in the
@@ -421,22 +429,14 @@ class RateLimit(unittest.TestCase):
             ex.close()
 
 
-class Timing(unittest.TestCase):
+class Timing(OwnInstance):
     """Small timeouts and a small client limit on their own instance."""
 
-    def setUp(self):
-        self.inst = Instance(self, master_cf=MASTER, main_cf=dict(BASE, **{
-            "smtpd_timeout": "3s",
-            "smtpd_client_limit": "3",
-            "smtpd_client_connection_count_limit": "2",
-        }))
-        self.inst.start()
-
-    def raw(self):
-        c = RawSMTP(self.inst.port, timeout=20)
-        self.addCleanup(c.close)
-        self.assertEqual(c.reply()[0], 220)
-        return c
+    MAIN = {
+        "smtpd_timeout": "3s",
+        "smtpd_client_limit": "3",
+        "smtpd_client_connection_count_limit": "2",
+    }
 
     def test_trickle_cut_off_while_others_served(self):
         before = incoming(self.inst)
