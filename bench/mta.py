@@ -46,6 +46,22 @@ if "TZ" in os.environ:
     ENV_BASE["TZ"] = os.environ["TZ"]
 
 LOCAL_DOMAIN = "bench.test"
+
+# main.cf settings given with bench/run --set NAME=VALUE: both MTAs get
+# them, after their own, so that a run can vary one setting for both.
+EXTRA_SETTINGS = []
+
+
+def extra_main_cf():
+    if not EXTRA_SETTINGS:
+        return ""
+    return ("# bench/run --set: the same for both MTAs.\n"
+            + "".join("%s = %s\n" % kv for kv in EXTRA_SETTINGS))
+
+
+def extra_notes():
+    return (["--set (both MTAs): " + ", ".join("%s = %s" % kv for kv in EXTRA_SETTINGS)]
+            if EXTRA_SETTINGS else [])
 REMOTE_DOMAIN = "remote.test"
 
 
@@ -229,7 +245,7 @@ biff = no
 smtpd_peername_lookup = no
 """.format(etc=self.etc, dir=self.dir, root=root, local=LOCAL_DOMAIN, sink=self.sink_port)
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
-            f.write(main_cf)
+            f.write(main_cf + extra_main_cf())
         # Upstream's master.cf (chroot off, as upstream ships it) plus
         # postlogd for maillog_file.
         master_cf = """\
@@ -328,7 +344,7 @@ postlog    unix-dgram n - n - 1 postlogd
             "durability: cleanup fsyncs each queue file before 250 (Postfix default)",
             "other settings: Postfix 3.7 defaults (default_process_limit 100, in_flow_delay 1s, "
             "local_recipient_maps via proxymap)",
-        ]
+        ] + extra_notes()
 
 
 class Postern(MTA):
@@ -364,7 +380,8 @@ class Postern(MTA):
                     "mydestination = %s, localhost\n"
                     "home_mailbox = Maildir/\n"
                     "smtpd_peername_lookup = no\n"
-                    "relayhost = [127.0.0.1]:%d\n" % (LOCAL_DOMAIN, self.sink_port))
+                    "relayhost = [127.0.0.1]:%d\n" % (LOCAL_DOMAIN, self.sink_port)
+                    + extra_main_cf())
         self.left_out = self.missing(self.OPTIONAL)
         if self.left_out:
             path = os.path.join(self.etc, "master.cf")
@@ -430,4 +447,5 @@ class Postern(MTA):
             "has no daemon on the machine)",
             "durability: cleanup fsyncs the queue file and its directory before 250",
         ] + (["master.cf: %s left out (not built yet; not on the SMTP-to-Maildir path)"
-              % ", ".join(self.left_out)] if getattr(self, "left_out", None) else [])
+              % ", ".join(self.left_out)] if getattr(self, "left_out", None) else []) \
+            + extra_notes()
