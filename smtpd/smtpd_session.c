@@ -640,37 +640,44 @@ sessions_from(const char *addr)
 }
 
 /*
- * too_many_from - smtpd_client_connection_count_limit, for clients outside
- * smtpd_client_event_limit_exceptions.  Counted in this process: with the
- * default of one smtpd process the bound is exact; with N processes a
- * client can hold up to N times the limit.  A linear walk is fine: the
- * list is bounded by smtpd_client_limit and this runs once per connection.
+ * refused_by_limits - smtpd_client_connection_count_limit and
+ * smtpd_client_connection_rate_limit (smtpd_rate.c), for clients
+ * outside smtpd_client_event_limit_exceptions: past either, the client
+ * gets 421 and fd is closed.  Counted in this process: with the default
+ * of one smtpd process the bounds are exact; with N processes a client
+ * can get up to N times a limit.  The linear walk of sessions_from() is
+ * bounded by smtpd_client_limit and runs once per connection.
  */
 static bool
-too_many_from(const char *addr)
+refused_by_limits(struct ev_loop *loop, int fd, const char *addr)
 {
-	long long limit = cfg->smtpd_client_connection_count_limit;
-
-	if (limit <= 0 || netlist_match_str(smtpd_conf.limit_exceptions, addr))
-		return false;
-	return sessions_from(addr) >= (unsigned long long) limit;
-}
-
-/*
- * too_fast_from - smtpd_client_connection_rate_limit (smtpd_rate.c):
- * the connection's rank in the client's current time unit when that is
- * past the limit, else 0.
- */
-static unsigned
-too_fast_from(const char *addr, uint64_t now_ms)
-{
-	long long limit = cfg->smtpd_client_connection_rate_limit;
+	long long count_limit = cfg->smtpd_client_connection_count_limit;
+	long long rate_limit = cfg->smtpd_client_connection_rate_limit;
+	const char *what, *param;
+	char    msg[400];
 	unsigned n;
 
-	if (limit <= 0 || netlist_match_str(smtpd_conf.limit_exceptions, addr))
-		return 0;
-	n = smtpd_rate_count(addr, SMTPD_RATE_CONN, now_ms);
-	return n > (unsigned long long) limit ? n : 0;
+	if ((count_limit <= 0 && rate_limit <= 0)
+	    || netlist_match_str(smtpd_conf.limit_exceptions, addr))
+		return false;
+	if (count_limit > 0 && (n = sessions_from(addr) + 1) > (unsigned long long) count_limit) {
+		what = "connection concurrency";
+		param = "count";
+	} else if (rate_limit > 0 && (n = smtpd_rate_count(addr, SMTPD_RATE_CONN, ev_now(loop)))
+		   > (unsigned long long) rate_limit) {
+		what = "Connection rate";
+		param = "rate";
+	} else
+		return false;
+	if (log_rate_ok(&refuse_rate, ev_now(loop)))
+		log_warn("%s limit exceeded: %u from unknown[%s] for service %s "
+			 "(smtpd_client_connection_%s_limit)", what, n, addr,
+			 server_service(), param);
+	(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many connections "
+		       "from %s\r\n", cfg->myhostname, addr);
+	(void) !write(fd, msg, strlen(msg));
+	close(fd);
+	return true;
 }
 
 static void
@@ -681,7 +688,6 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		char	addr[64], port[8];
-		unsigned rank;
 		int	fd = accept4(io->fd, (struct sockaddr *) &ss, &len,
 				     SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -713,34 +719,8 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			close(fd);
 			continue;
 		}
-		if (too_many_from(addr)) {
-			char    msg[400];
-
-			if (log_rate_ok(&refuse_rate, ev_now(loop)))
-				log_warn("connection concurrency limit exceeded: %u from "
-					 "unknown[%s] for service %s (smtpd_client_connection_"
-					 "count_limit)", sessions_from(addr) + 1, addr,
-					 server_service());
-			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
-				       "connections from %s\r\n", cfg->myhostname, addr);
-			(void) !write(fd, msg, strlen(msg));
-			close(fd);
+		if (refused_by_limits(loop, fd, addr))
 			continue;
-		}
-		if ((rank = too_fast_from(addr, ev_now(loop))) > 0) {
-			char    msg[400];
-
-			if (log_rate_ok(&refuse_rate, ev_now(loop)))
-				log_warn("Connection rate limit exceeded: %u from "
-					 "unknown[%s] for service %s (smtpd_client_"
-					 "connection_rate_limit)", rank, addr,
-					 server_service());
-			(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many "
-				       "connections from %s\r\n", cfg->myhostname, addr);
-			(void) !write(fd, msg, strlen(msg));
-			close(fd);
-			continue;
-		}
 		(void) smtpd_session_new(loop, fd, fd, addr, port);
 	}
 }
