@@ -133,6 +133,12 @@ log_open_file(const char *path)
 	return 0;
 }
 
+int
+log_file_fd(void)
+{
+	return file_fd;
+}
+
 void
 log_close_file(void)
 {

@@ -69,6 +69,7 @@ void	log_set_dest(unsigned dest);
 unsigned log_get_dest(void);
 int	log_open_file(const char *path);
 void	log_close_file(void);
+int	log_file_fd(void);
 void	log_set_fatal_hook(void (*hook)(void));
 const char *log_program(void);
 pid_t	log_pid(void);

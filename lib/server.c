@@ -334,15 +334,6 @@ server_wait_request(int fd, int timeout_ms)
 	}
 }
 
-void
-server_close_inherited(void)
-{
-	(void) close(MASTER_STATUS_FD);
-	for (int i = 0; i < n_listen; i++)
-		if (listen_fds[i] >= 0)
-			(void) close(listen_fds[i]);
-}
-
 bool
 server_use_request(void)
 {

@@ -58,11 +58,6 @@
  *	one whose client does not (local's) leaves max_use to count
  *	connections.
  *
- *	server_close_inherited() closes, in a child process the daemon
- *	forks and keeps (local's kept delivery children), what the
- *	skeleton holds for the daemon: the master's status pipe and the
- *	listening descriptors.
- *
  *	Helpers for the daemon: server_listen_count()/server_listen_fd(i),
  *	server_service() (master.cf service name), server_generation(),
  *	server_loop() (event model), server_stopping(), server_exit(code)
@@ -103,7 +98,6 @@ char  **server_argv(void);
 void	server_progress(void);
 int	server_wait_request(int fd, int timeout_ms);
 bool	server_use_request(void);
-void	server_close_inherited(void);
 _Noreturn void server_exit(int code);
 
 #endif

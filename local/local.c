@@ -165,7 +165,6 @@ local_serve(int fd)
 		return;
 	ipc_conn_init(&conn, fd, LOCAL_REQ_MAX);
 	ipc_in_init_max(&in, LOCAL_REQ_MAX);
-	local_kept_conn(fd);
 	/*
 	 * SIGTERM is seen while waiting for a request, never in the middle
 	 * of one; an idle connection ends after max_idle.  max_use counts
@@ -207,7 +206,6 @@ local_serve(int fd)
 	}
 	ipc_in_free(&in);
 	ipc_conn_free(&conn);
-	local_kept_conn(-1);
 }
 
 static void

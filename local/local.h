@@ -305,7 +305,6 @@ void	local_job_run(const struct local_job *j, uid_t want_uid,
 		      struct local_result *r);
 void	local_kept_deliver(uid_t uid, gid_t gid, gid_t extra,
 			   const struct local_job *j, struct local_result *r);
-void	local_kept_conn(int fd);
 int	local_kept_wait_ms(void);
 void	local_kept_expire(void);
 void	local_kept_close_all(void);

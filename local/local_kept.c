@@ -9,7 +9,6 @@
  *			      .delivered_to = rcpt};
  *	local_kept_deliver(uid, gid, extra_gid, &j, &result);
  *
- *	local_kept_conn(client_fd);	// what a new child must not keep
  *	ms = local_kept_wait_ms();	// when local_kept_expire() has work
  *	local_kept_expire();
  *	local_kept_close_all();		// local exits
@@ -72,6 +71,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -101,13 +101,6 @@ struct kept {
 };
 
 static struct kept kept[KEPT_MAX];
-static int conn_fd = -1;		/* qmgr's connection, while served */
-
-void
-local_kept_conn(int fd)
-{
-	conn_fd = fd;
-}
 
 /*
  * The job message.
@@ -280,9 +273,27 @@ child_loop(int sock, uid_t uid)
 	}
 }
 
+/* close_all_but - close every descriptor from 3 up except a and b (-1: none) */
+static int
+close_all_but(int a, int b)
+{
+	int     keep[2] = {a < b ? a : b, a < b ? b : a};
+	unsigned from = 3;
+
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int) from)
+			continue;
+		if ((unsigned) keep[i] > from
+		    && close_range(from, (unsigned) keep[i] - 1, 0) < 0)
+			return -1;
+		from = (unsigned) keep[i] + 1;
+	}
+	return close_range(from, ~0U, 0);
+}
+
 /* spawn - a new kept child for uid/gid/extra in slot k; -1 with errno */
 static int
-spawn(struct kept *k, uid_t uid, gid_t gid, gid_t extra, int qfd)
+spawn(struct kept *k, uid_t uid, gid_t gid, gid_t extra)
 {
 	int     sv[2];
 	pid_t   parent = log_pid(), pid;
@@ -299,15 +310,15 @@ spawn(struct kept *k, uid_t uid, gid_t gid, gid_t extra, int qfd)
 	}
 	if (pid == 0) {
 		(void) close(sv[0]);
-		/* Nothing of the parent's connections stays with us. */
-		for (int i = 0; i < KEPT_MAX; i++)
-			if (kept[i].pid > 0 && &kept[i] != k)
-				(void) close(kept[i].sock);
-		server_close_inherited();
-		if (conn_fd >= 0)
-			(void) close(conn_fd);
-		if (qfd >= 0)
-			(void) close(qfd);
+		/*
+		 * Nothing of the parent's stays with us but the socket to it
+		 * and the log file: no other child's socket, no queue file,
+		 * no qmgr connection, no table, no listener.  syslog's socket
+		 * goes too (closelog: reopened on use, never a stale number).
+		 */
+		closelog();
+		if (close_all_but(sv[1], log_file_fd()) < 0)
+			_exit(1);
 		local_drop_to(uid, gid, extra);
 		/* After the drop: changing credentials clears the setting. */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0L, 0L, 0L) < 0
@@ -466,7 +477,7 @@ local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 		struct kept *k = slot(uid, gid, extra, &reused);
 		int     got;
 
-		if (!reused && spawn(k, uid, gid, extra, j->m->qfd) < 0) {
+		if (!reused && spawn(k, uid, gid, extra) < 0) {
 			local_result_set(r, 4, "4.3.0", "cannot make a delivery process: %s",
 					 strerror(errno));
 			break;

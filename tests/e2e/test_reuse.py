@@ -182,6 +182,19 @@ class DeliveryChildren(unittest.TestCase):
         self.assertEqual(st["CapEff"], "0000000000000000")
         self.assertIn(int(st["PPid"]), self.local_pids(inst))
         self.assertNotIn(child_a, self.local_pids(inst))
+        # It holds nothing of local's but its socket and the log file:
+        # no queue file, no qmgr connection, no table, no listener.
+        fds = {}
+        for n in os.listdir("/proc/%d/fd" % child_a):
+            try:
+                fds[int(n)] = os.readlink("/proc/%d/fd/%s" % (child_a, n))
+            except OSError:
+                pass
+        extra = {n: t for n, t in fds.items() if n > 2}
+        self.assertEqual(sum(t.startswith("socket:") for t in extra.values()), 1, fds)
+        self.assertTrue(all(t.startswith("socket:") or t.endswith("/maillog")
+                            for t in extra.values()), fds)
+        self.assertLessEqual(len(extra), 2, fds)
 
         # Another user: another child, never the first one.
         pids_b = self.deliver(inst, ub, 2, homeb)
