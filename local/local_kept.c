@@ -27,9 +27,9 @@
  *	local_kept_deliver() runs job j as uid/gid (extra: an extra group,
  *	or (gid_t) -1) in the kept child for those ids, making one when
  *	there is none, and fills r with its result.  A kept child that is
- *	found gone when the job is sent (or that closes before a byte of
- *	its result) is replaced and the job sent once more; a child that
- *	fails in the middle of a job, sends a bad result or takes longer
+ *	found gone when the job is sent is replaced and the job sent once
+ *	more; once a job went out it is never sent again: a child that
+ *	closes without a result, sends a bad result or takes longer
  *	than command_time_limit is killed, and the result is a temporary
  *	failure.  uid 0 is refused (root's mailbox is written by a child
  *	made for it: local_deliver.c).
@@ -491,11 +491,13 @@ local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 					 "process: %s", strerror(errno));
 			break;
 		}
+		/*
+		 * Once the job went out it is never sent again: a child that
+		 * then closes without a result may have written the mailbox
+		 * already, so this is a temporary failure, not a retry (which
+		 * could deliver twice or append after a half message).
+		 */
 		got = read_result(k, &res);
-		if (got == 0 && reused) {
-			retire(k);
-			continue;
-		}
 		if (got <= 0) {
 			retire(k);
 			local_result_set(r, 4, "4.3.0", "delivery process %s",
