@@ -313,7 +313,7 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 	}
 	ipc_in_init_max(&in, CLEANUP_REP_MAX);
 	for (;;) {
-		bool    reused = kept_fd >= 0;
+		bool    reused = kept_fd >= 0, unsent;
 
 		fd = reused ? kept_fd : ipc_connect(clnt_path, false);
 		kept_fd = -1;
@@ -322,8 +322,10 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 					  strerror(errno));
 			break;
 		}
+		unsent = false;
 		if (ipc_send(fd, &m, content_fd, CLEANUP_TIMEOUT_MS) < 0) {
 			r = -1;
+			unsent = errno == ECONNRESET;
 			cleanup_clnt_fail(res, "cannot send to the cleanup service: %s",
 					  strerror(errno));
 		} else if ((r = ipc_recv(fd, &in, NULL, CLEANUP_TIMEOUT_MS)) != 0) {
@@ -339,9 +341,10 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 		 * A kept connection that cleanup closed while it was idle
 		 * (max_use, SIGTERM, its idle limit) took nothing: send the
 		 * request again on a new one.  After a timeout, or once any
-		 * answer came, never.
+		 * byte of an answer came (ipc_recv() returns 1 only when
+		 * none did), never.
 		 */
-		if (reused && (r == 1 || (r < 0 && errno == ECONNRESET)))
+		if (reused && (r == 1 || unsent))
 			continue;
 		break;
 	}

@@ -76,7 +76,8 @@
  *	or -1 with errno (ETIMEDOUT, EPROTO for a malformed message,
  *	EMSGSIZE for one over the bound, ECONNRESET when the peer went
  *	away, also in the middle of a message; others from the system);
- *	ipc_recv() returns 1 on a clean EOF before any byte of a message.
+ *	ipc_recv() returns 1 when the connection ended (EOF or reset)
+ *	before any byte of a message: nothing of one arrived.
  *	ipc_recv()'s bound is IPC_MSG_MAX, or what ipc_in_init_max() set.
  *	Cost: ipc_send() is usually one sendmsg(); ipc_recv() one poll()
  *	(none without a timeout) and two recvmsg().

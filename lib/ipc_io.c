@@ -157,9 +157,9 @@ ipc_recv(int fd, struct ipc_in *in, int *fd_out, int timeout_ms)
 
 	r = read_exact(fd, hdr, sizeof(hdr), &d, timeout_ms >= 0, fds, &nfds,
 		       &bad, &got);
-	if (r == 0 && got == 0 && nfds == 0) {
-		in->err = "connection closed";
-		return 1;
+	if (got == 0 && nfds == 0 && (r == 0 || (r < 0 && errno == ECONNRESET))) {
+		in->err = r == 0 ? "connection closed" : "connection reset";
+		return 1;			/* nothing of a message came */
 	}
 	if (r <= 0)
 		goto io_error;
