@@ -95,8 +95,13 @@ make_maildir(const char *base, const char *tmpd, const char *newd,
 {
 	int     saved;
 
+	/*
+	 * The new entries are made durable too (base's own, in its parent,
+	 * and tmp/ new/ cur/ in base): the fsync of new/ after the move
+	 * would not keep a message whose new/ vanished in a crash.
+	 */
 	if (make_dir(base) < 0 || make_dir(tmpd) < 0 || make_dir(newd) < 0
-	    || make_dir(curd) < 0) {
+	    || make_dir(curd) < 0 || sf_fsync_dir(base) < 0 || sf_fsync_parent(base) < 0) {
 		saved = errno;
 		local_result_set(r, 4, local_errno_dsn(saved, "4.2.0"),
 				 "cannot create maildir %s: %s", base, strerror(saved));
