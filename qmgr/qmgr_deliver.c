@@ -93,12 +93,6 @@ qmgr_deliver_busy(void)
 	return nbusy;
 }
 
-static uint64_t
-now_ms(void)
-{
-	return ev_time_ms();
-}
-
 static void
 conn_close(struct qmgr_conn *c)
 {
@@ -123,7 +117,7 @@ conn_fail(struct qmgr_conn *c, const char *why)
 {
 	struct qmgr_transport *tp = c->tp;
 	struct qmgr_rcpt *r = c->job;
-	uint64_t t = now_ms();
+	uint64_t t = ev_time_ms();
 	char    reason[300];
 
 	if (!c->replied)
@@ -173,7 +167,7 @@ conn_open(struct qmgr_transport *tp)
 	c = xcalloc(1, sizeof(*c));
 	c->tp = tp;
 	c->fd = fd;
-	c->open_ms = now_ms();
+	c->open_ms = ev_time_ms();
 	ipc_conn_init(&c->ipc, fd, QMGR_REP_MAX);
 	ev_io_init(&c->io, fd, conn_io, c);
 	ev_timer_init(&c->timer, conn_timer, c);
@@ -189,7 +183,7 @@ unreachable(struct qmgr_transport *tp, int err)
 {
 	struct qmgr_rcpt *r;
 	char    reason[300];
-	uint64_t t = now_ms();
+	uint64_t t = ev_time_ms();
 
 	(void) str_fmt(reason, sizeof(reason), "cannot connect to the %s delivery "
 		       "agent (%s): %s", tp->name, tp->service, strerror(err));
@@ -220,7 +214,7 @@ idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
-	uint64_t t = now_ms();
+	uint64_t t = ev_time_ms();
 	int     limit = qmgr_proc_limit(tp);
 	struct qmgr_rcpt *r;
 
@@ -276,7 +270,7 @@ send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
 	struct qmgr_msg *m = r->msg;
 	struct local_request rq;
 	struct ipc_msg msg;
-	uint64_t t = now_ms();
+	uint64_t t = ev_time_ms();
 	int     fd;
 
 	if ((fd = qmgr_msg_fd(m)) < 0) {
@@ -336,7 +330,7 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in)
 	struct qmgr_transport *tp = c->tp;
 	struct local_reply rep;
 	char    why[256];
-	uint64_t t = now_ms();
+	uint64_t t = ev_time_ms();
 	double  wait, xfer, conn;
 
 	if (r == NULL) {

@@ -65,10 +65,14 @@
 int
 smtpd_spool_open(bool whole)
 {
+	static bool no_memfd;		/* the kernel refused it once */
 	int	fd;
 
-	if (whole && (fd = memfd_create("smtpd-spool", MFD_CLOEXEC)) >= 0)
-		return fd;
+	if (whole && !no_memfd) {
+		if ((fd = memfd_create("smtpd-spool", MFD_CLOEXEC)) >= 0)
+			return fd;
+		no_memfd = errno == ENOSYS || errno == EPERM;
+	}
 	return open(smtpd_conf.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 

@@ -98,8 +98,6 @@ static struct dns *resolver;		/* NULL: lookups off */
 bool
 smtpd_peer_name_ok(const char *name)
 {
-	if (strnlen(name, ADDR_DOMAIN_MAX + 1) > ADDR_DOMAIN_MAX)
-		return false;
 	if (str_casecmp(name, "unknown") == 0)
 		return false;
 	return addr_domain_valid(name, false);
