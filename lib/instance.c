@@ -127,6 +127,17 @@ check_resolver(const struct params *p, struct buf *problems)
 	return 0;
 }
 
+int
+instance_bare_newline_mode(const char *v)
+{
+	if (str_casecmp(v, "reject") == 0)
+		return 1;
+	if (str_casecmp(v, "normalize") == 0 || str_casecmp(v, "yes") == 0
+	    || str_casecmp(v, "no") == 0)
+		return 0;
+	return -1;
+}
+
 /*
  * check_smtpd - the values smtpd parses when it starts, and refuses to
  * start without: its client address lists and the bare newline mode
@@ -157,10 +168,7 @@ check_smtpd(const struct params *p, struct buf *problems)
 		}
 		netlist_free(nl);
 	}
-	if (str_casecmp(p->smtpd_forbid_bare_newline, "normalize") != 0
-	    && str_casecmp(p->smtpd_forbid_bare_newline, "reject") != 0
-	    && str_casecmp(p->smtpd_forbid_bare_newline, "yes") != 0
-	    && str_casecmp(p->smtpd_forbid_bare_newline, "no") != 0) {
+	if (instance_bare_newline_mode(p->smtpd_forbid_bare_newline) < 0) {
 		buf_appendf(problems, "main.cf: smtpd_forbid_bare_newline = %s: want "
 			    "normalize or reject\n", p->smtpd_forbid_bare_newline);
 		n++;

@@ -24,6 +24,11 @@
  *	named in main.cf (alias_maps, virtual_alias_maps ...) into out
  *	(xstrdup'd paths of the .db files) and returns the count, at most
  *	max; the master watches them for changes.
+ *	instance_bare_newline_mode() reads smtpd_forbid_bare_newline: 1
+ *	for reject, 0 for normalize (also "yes", and "no", which smtpd
+ *	takes as normalize: the end of data is always CR LF . CR LF), -1
+ *	for anything else; smtpd and instance_check() both use it, so
+ *	they can never disagree.
  */
 #ifndef POSTERN_INSTANCE_H
 #define POSTERN_INSTANCE_H
@@ -45,5 +50,6 @@ int	instance_load_fd(const char *config_dir, int main_cf_fd, struct instance *in
 int	instance_check(const struct instance *in, struct buf *problems);
 void	instance_free(struct instance *in);
 int	instance_table_files(const struct params *p, char **out, int max);
+int	instance_bare_newline_mode(const char *value);
 
 #endif

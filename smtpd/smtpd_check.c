@@ -53,6 +53,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "instance.h"
 #include "log.h"
 #include "lookup_clnt.h"
 #include "mem.h"
@@ -138,17 +139,20 @@ smtpd_conf_init(void)
 						64, &smtpd_conf.discard_ehlo)) < 0)
 		log_fatal("smtpd_discard_ehlo_keywords: more than 64 entries");
 
-	if (str_casecmp(bare, "reject") == 0)
+	switch (instance_bare_newline_mode(bare)) {
+	case 1:
 		smtpd_conf.bare_reject = true;
-	else if (str_casecmp(bare, "normalize") == 0 || str_casecmp(bare, "yes") == 0)
+		break;
+	case 0:
+		if (str_casecmp(bare, "no") == 0)
+			log_warn("smtpd_forbid_bare_newline = no is taken as normalize: "
+				 "the end of data is always <CR><LF>.<CR><LF>");
 		smtpd_conf.bare_reject = false;
-	else if (str_casecmp(bare, "no") == 0) {
-		log_warn("smtpd_forbid_bare_newline = no is taken as normalize: "
-			 "the end of data is always <CR><LF>.<CR><LF>");
-		smtpd_conf.bare_reject = false;
-	} else
+		break;
+	default:
 		log_fatal("smtpd_forbid_bare_newline = %s: want normalize or reject",
 			  bare);
+	}
 
 	/* Postfix: room for 1.5 messages of the largest size, at least. */
 	minfree = cfg->message_size_limit + cfg->message_size_limit / 2;
