@@ -9,6 +9,8 @@ deleted and the directory is removed.  When a test fails, the tail of the
 instance's mail log is printed.
 """
 
+import contextlib
+import fcntl
 import os
 import pwd
 import random
@@ -60,6 +62,29 @@ def run(argv, check=True, **kw):
     return p
 
 
+@contextlib.contextmanager
+def accounts_lock():
+    """Serialise changes to the system's user and group databases.
+
+    tests/run runs test files side by side; useradd, userdel and groupadd
+    (and postern init, which may create the postern user and the postdrop
+    group) refuse to run while another holds /etc/passwd's lock, so every
+    test takes this lock around them.
+    """
+    with open("/run/postern-e2e-accounts.lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def init_instance(port, directory):
+    """postern init -p PORT DIRECTORY, under the accounts lock."""
+    with accounts_lock():
+        run([os.path.join(BIN, "postern"), "init", "-p", str(port), directory])
+
+
 def _s(b):
     if b is None:
         return ""
@@ -80,7 +105,7 @@ class Instance:
         self.users = []
         self.started = False
         self._children = []
-        run([os.path.join(BIN, "postern"), "init", "-p", str(self.port), self.dir])
+        init_instance(self.port, self.dir)
         if extra_libexec:
             # A daemon directory with the real daemons plus test services.
             d = os.path.join(self.dir, "libexec")
@@ -192,8 +217,9 @@ class Instance:
         home = os.path.join(self.dir, "home", name)
         os.makedirs(os.path.dirname(home), exist_ok=True)
         os.chmod(os.path.dirname(home), 0o755)
-        run(["/usr/sbin/useradd", "--create-home", "--home-dir", home,
-             "--shell", "/bin/sh", name])
+        with accounts_lock():
+            run(["/usr/sbin/useradd", "--create-home", "--home-dir", home,
+                 "--shell", "/bin/sh", name])
         self.users.append(name)
         pw = pwd.getpwnam(name)
         return name, pw.pw_uid, pw.pw_gid, home
@@ -225,7 +251,8 @@ class Instance:
             except ProcessLookupError:
                 pass
         for u in self.users:
-            run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
+            with accounts_lock():
+                run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

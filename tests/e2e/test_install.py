@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BUILD, TOP, main
+from harness import BUILD, TOP, accounts_lock, main
 
 COMMANDS = ["postern", "sendmail", "postdrop", "postqueue", "postsuper",
             "postmap", "postalias", "postcat"]
@@ -49,7 +49,8 @@ class InstallTest(unittest.TestCase):
         # the suite's instances have created by now, or created here).
         if subprocess.run(["getent", "group", "postdrop"],
                           stdout=subprocess.DEVNULL).returncode != 0:
-            subprocess.run(["groupadd", "--system", "postdrop"], check=True)
+            with accounts_lock():
+                subprocess.run(["groupadd", "--system", "postdrop"], check=True)
             self.install()
         st = os.stat(os.path.join(root, "sbin", "postdrop"))
         self.assertTrue(st.st_mode & stat.S_ISGID, oct(st.st_mode))

@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from harness import BIN, LIBEXEC, Instance, main, proc_info, run, wait_for
+from harness import LIBEXEC, Instance, init_instance, main, proc_info, run, wait_for
 from smtp_util import QueueFile, RawSMTP, queue
 
 MASTER = """\
@@ -552,7 +552,7 @@ class FullDisk(unittest.TestCase):
         run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0755", "tmpfs", self.inst.queue])
         self.mnt = self.inst.queue
         # init again: it keeps the configuration and lays the queue tree.
-        run([os.path.join(BIN, "postern"), "init", "-p", str(self.inst.port), self.inst.dir])
+        init_instance(self.inst.port, self.inst.dir)
         self.inst.start()
 
     def unmount(self):

@@ -95,8 +95,12 @@ class SuiteTest(unittest.TestCase):
         for role in ("smtpd", "qmgr"):
             old = int(inst.procs(role)[0]["pid"])
             os.kill(old, signal.SIGKILL)
-            wait_for(lambda: inst.procs(role) and int(inst.procs(role)[0]["pid"]) != old,
-                     timeout=15, what="%s replaced" % role)
+            def replaced():
+                # One status call per poll: the process table may change
+                # between two calls.
+                procs = inst.procs(role)
+                return procs and int(procs[0]["pid"]) != old
+            wait_for(replaced, timeout=15, what="%s replaced" % role)
         self.send("after kill")
         wait_for(lambda: b"Subject: after kill" in self.mbox(), what="delivery after kill")
 
