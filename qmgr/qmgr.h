@@ -157,7 +157,6 @@ struct qmgr_msg {
 uint64_t qmgr_backoff(time_t arrival, time_t now, uint64_t min_backoff,
 		      uint64_t max_backoff);
 bool	qmgr_expired(time_t arrival, time_t now, uint64_t lifetime);
-void	qmgr_fmt_delay(double secs, char *out, size_t size);
 
 /*
  * qmgr_resolve.c

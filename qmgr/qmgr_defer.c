@@ -6,7 +6,6 @@
  *
  *	next = now + qmgr_backoff(arrival, now, min, max);
  *	if (qmgr_expired(arrival, now, cfg->maximal_queue_lifetime)) ...
- *	qmgr_fmt_delay(0.314, buf, sizeof(buf));	// "0.31"
  * DESCRIPTION
  *	qmgr_backoff() is the time until a deferred message is tried
  *	again, as Postfix computes it: the message's age (now - arrival),
@@ -23,10 +22,6 @@
  *	qmgr_expired() is true once a message has been queued for
  *	lifetime seconds or more.  A lifetime of 0 means "one attempt
  *	only": expired at once, as Postfix does.
- *
- *	qmgr_fmt_delay() writes a delay in seconds the way Postfix's logs
- *	do: "0" below 5 ms, two decimals below 10 s ("0.31", "1.2",
- *	trailing zeros dropped), whole seconds above.
  */
 #include <stdio.h>
 #include <string.h>
@@ -56,25 +51,4 @@ qmgr_expired(time_t arrival, time_t now, uint64_t lifetime)
 	uint64_t age = now > arrival ? (uint64_t) (now - arrival) : 0;
 
 	return age >= lifetime;
-}
-
-void
-qmgr_fmt_delay(double secs, char *out, size_t size)
-{
-	size_t  n;
-
-	if (secs < 0.005) {
-		(void) str_copy(out, size, "0");
-		return;
-	}
-	if (secs >= 10) {
-		(void) str_fmt(out, size, "%.0f", secs);
-		return;
-	}
-	(void) str_fmt(out, size, "%.2f", secs);
-	n = strlen(out);
-	while (n > 0 && out[n - 1] == '0')
-		out[--n] = '\0';
-	if (n > 0 && out[n - 1] == '.')
-		out[--n] = '\0';
 }

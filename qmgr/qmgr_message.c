@@ -66,6 +66,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "delivery.h"
+#include "delivery_log.h"
 #include "event.h"
 #include "log.h"
 #include "mem.h"
@@ -195,32 +197,15 @@ set_reason(struct qmgr_rcpt *r, const char *dsn, const char *reason)
 	r->reason = xstrdup(clean);
 }
 
-/* log_to - the Postfix-shaped delivery log line */
+/* log_to - the "to=" line of a result qmgr logs itself */
 static void
-log_to(struct qmgr_rcpt *r, const char *relay, const char *status,
-       double b, double c, double d)
+log_to(struct qmgr_rcpt *r, const char *relay, int status, double b, double c,
+       double d)
 {
-	struct qmgr_msg *m = r->msg;
-	char    delay[32], da[32], db[32], dc[32], dd[32], orig[600];
-	const char *o = r->orig;
+	struct delivery_delays dl = {r->msg->queue_delay, b, c, d};
 
-	qmgr_fmt_delay(secs_since(&m->env.arrival), delay, sizeof(delay));
-	qmgr_fmt_delay(m->queue_delay, da, sizeof(da));
-	qmgr_fmt_delay(b, db, sizeof(db));
-	qmgr_fmt_delay(c, dc, sizeof(dc));
-	qmgr_fmt_delay(d, dd, sizeof(dd));
-	orig[0] = '\0';
-	if (o != NULL && *o != '\0') {
-		if (str_has_prefix_nocase(o, "rfc822;"))
-			o += 7;
-		while (*o == ' ')
-			o++;
-		if (str_casecmp(o, r->address) != 0)
-			(void) str_fmt(orig, sizeof(orig), ", orig_to=<%.512s>", o);
-	}
-	log_info("%s: to=<%s>%s, relay=%s, delay=%s, delays=%s/%s/%s/%s, dsn=%s, "
-		 "status=%s (%s)", m->qid, r->address, orig, relay, delay, da, db, dc,
-		 dd, r->dsn, status, r->reason ? r->reason : "");
+	delivery_log_to(r->msg->qid, r->address, r->orig, relay, &dl, r->dsn,
+			status, r->reason ? r->reason : "");
 }
 
 /*
@@ -262,17 +247,17 @@ qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
 			m->unrecorded = r;
 		else
 			record(r, QF_REC_DONE);
-		log_to(r, relay, "sent", wait_delay, conn_delay, xfer_delay);
+		log_to(r, relay, DELIVERY_SENT, wait_delay, conn_delay, xfer_delay);
 		break;
 	case 5:
 		r->state = QR_FAILED;
 		record(r, QF_REC_FAIL);
-		log_to(r, relay, "bounced", wait_delay, conn_delay, xfer_delay);
+		log_to(r, relay, DELIVERY_BOUNCE, wait_delay, conn_delay, xfer_delay);
 		break;
 	default:
 		r->state = QR_DEFERRED;
 		record(r, QF_REC_DEFER);
-		log_to(r, relay, "deferred", wait_delay, conn_delay, xfer_delay);
+		log_to(r, relay, DELIVERY_DEFER, wait_delay, conn_delay, xfer_delay);
 		break;
 	}
 	/* Not needed while it waits: let other messages have the file. */
@@ -466,7 +451,7 @@ defer_now(struct qmgr_rcpt *r, const char *dsn, const char *reason)
 	set_reason(r, dsn, reason);
 	r->state = QR_DEFERRED;
 	record(r, QF_REC_DEFER);
-	log_to(r, "none", "deferred", 0, 0, 0);
+	log_to(r, "none", DELIVERY_DEFER, 0, 0, 0);
 }
 
 int

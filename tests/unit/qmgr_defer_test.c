@@ -64,27 +64,6 @@ START_TEST(test_expired)
 }
 END_TEST
 
-START_TEST(test_fmt_delay)
-{
-	char    b[32];
-
-	qmgr_fmt_delay(0, b, sizeof(b));
-	ck_assert_str_eq(b, "0");
-	qmgr_fmt_delay(0.004, b, sizeof(b));
-	ck_assert_str_eq(b, "0");
-	qmgr_fmt_delay(0.31, b, sizeof(b));
-	ck_assert_str_eq(b, "0.31");
-	qmgr_fmt_delay(1.2, b, sizeof(b));
-	ck_assert_str_eq(b, "1.2");
-	qmgr_fmt_delay(2, b, sizeof(b));
-	ck_assert_str_eq(b, "2");
-	qmgr_fmt_delay(123.4, b, sizeof(b));
-	ck_assert_str_eq(b, "123");
-	qmgr_fmt_delay(1e12, b, 4);		/* never past the buffer */
-	ck_assert_uint_le(strlen(b), 3);
-}
-END_TEST
-
 static Suite *
 suite(void)
 {
@@ -94,7 +73,6 @@ suite(void)
 	tcase_add_test(tc, test_backoff_bounds);
 	tcase_add_test(tc, test_backoff_grows);
 	tcase_add_test(tc, test_expired);
-	tcase_add_test(tc, test_fmt_delay);
 	suite_add_tcase(s, tc);
 	return s;
 }
