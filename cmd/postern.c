@@ -25,11 +25,17 @@
  *		short time to finish.  Waits until the master has exited.
  *	abort	stops every process at once.
  *	reload	re-reads main.cf and master.cf; the running suite keeps its
- *		configuration if the new one is bad (see the log).
+ *		configuration if the new one is bad: the reason is printed
+ *		and the exit status is 1 (the master is asked over its
+ *		control socket and says whether it reloaded).
  *	status	lists every process: role, service, pid, generation, uid,
  *		gid, root directory, state.
  *	check	validates main.cf, master.cf and the queue tree's owners and
- *		modes, and prints every problem found.
+ *		modes, and prints every problem found, then notes: main.cf
+ *		names that are ignored or unknown (lib/params_postfix.def).
+ *	stop, abort and status read only data_directory from main.cf,
+ *	so they work on a running instance whose main.cf was broken
+ *	since it started.
  * EXIT STATUS
  *	0 success; 1 failure (the reason is printed); 64 bad usage.
  * SECURITY
@@ -144,15 +150,69 @@ postern_run(const char *path, char *const argv[])
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* print_notes - what check says besides problems: ignored and unknown names */
+static void
+print_notes(const struct instance *in)
+{
+	struct buf notes;
+	const char *s, *nl;
+
+	buf_init(&notes, 256 * 1024);
+	(void) instance_notes(in, &notes);
+	for (s = buf_str(&notes); *s; s = nl + 1) {
+		if ((nl = strchr(s, '\n')) == NULL)
+			break;
+		printf("postern: note: %.*s\n", (int) (nl - s), s);
+	}
+	buf_free(&notes);
+}
+
 static int
 cmd_check(void)
 {
 	struct instance in;
+	struct buf problems;
+	int     bad;
 
-	load(&in, true);
-	printf("postern: the instance in %s is OK\n", config_dir);
+	buf_init(&problems, 256 * 1024);
+	if (instance_load(config_dir, &in, &problems) < 0) {
+		fprintf(stderr, "postern: problems with the instance in %s:\n%s",
+			config_dir, buf_str(&problems));
+		return 1;
+	}
+	bad = instance_check(&in, &problems) > 0;
+	if (bad)
+		fprintf(stderr, "postern: problems with the instance in %s:\n%s",
+			config_dir, buf_str(&problems));
+	print_notes(&in);
+	if (!bad)
+		printf("postern: the instance in %s is OK\n", config_dir);
 	instance_free(&in);
-	return 0;
+	buf_free(&problems);
+	return bad ? 1 : 0;
+}
+
+/*
+ * data_dir - where the running instance keeps master.pid and
+ * master.ctl.  Only data_directory is read from main.cf, so an instance
+ * whose main.cf was broken after it started can still be stopped,
+ * aborted and listed.
+ */
+static void
+data_dir(char *out, size_t size)
+{
+	struct buf v, err;
+
+	buf_init(&v, size - 1);
+	buf_init(&err, 64 * 1024);
+	if (config_peek(config_dir, "data_directory", &v, &err) < 0) {
+		fprintf(stderr, "postern: cannot find the running instance of %s:\n%s",
+			config_dir, buf_str(&err));
+		exit(1);
+	}
+	(void) str_copy(out, size, buf_str(&v));
+	buf_free(&v);
+	buf_free(&err);
 }
 
 static void
@@ -259,14 +319,13 @@ cmd_start(bool foreground)
 static int
 signal_master(int sig, const char *what, bool wait_exit)
 {
-	struct instance in;
-	char    pidfile[4096];
+	char    pidfile[4096], ddir[4000];
 	pid_t   pid;
 	int     waited = 0;
 
 	need_root(what);
-	load(&in, false);
-	(void) str_fmt(pidfile, sizeof(pidfile), "%s/master.pid", in.params->data_directory);
+	data_dir(ddir, sizeof(ddir));
+	(void) str_fmt(pidfile, sizeof(pidfile), "%s/master.pid", ddir);
 	if ((pid = sf_pidfile_read(pidfile)) <= 0) {
 		fprintf(stderr, "postern: %s: the mail system is not running\n", what);
 		return 1;
@@ -288,19 +347,74 @@ signal_master(int sig, const char *what, bool wait_exit)
 		return 1;
 	}
 	printf("postern: %s: done (master pid %ld)\n", what, (long) pid);
-	instance_free(&in);
 	return 0;
+}
+
+/*
+ * ctl_request - one request to the master's control socket; the reply
+ * is left in r.  Exits with a message when the master cannot be asked.
+ */
+static void
+ctl_request(const char *ddir, int type, const char *what, struct ipc_in *r, int timeout_ms)
+{
+	char    path[4096], pidfile[4096];
+	struct ipc_msg m;
+	int     fd;
+
+	(void) str_fmt(pidfile, sizeof(pidfile), "%s/master.pid", ddir);
+	if (sf_pidfile_read(pidfile) <= 0) {
+		fprintf(stderr, "postern: %s: the mail system is not running\n", what);
+		exit(1);
+	}
+	(void) str_fmt(path, sizeof(path), "%s/master.ctl", ddir);
+	if ((fd = ipc_connect(path, false)) < 0) {
+		fprintf(stderr, "postern: %s: cannot reach the master at %s: %s\n", what,
+			path, strerror(errno));
+		exit(1);
+	}
+	ipc_msg_init(&m, type);
+	ipc_in_init(r);
+	if (ipc_send(fd, &m, -1, 5000) < 0 || ipc_recv(fd, r, NULL, timeout_ms) != 0
+	    || r->type != MASTER_CTL_REPLY) {
+		fprintf(stderr, "postern: %s: no answer from the master: %s\n", what,
+			r->err ? r->err : strerror(errno));
+		exit(1);
+	}
+	close(fd);
+	ipc_msg_free(&m);
 }
 
 static int
 cmd_reload(void)
 {
 	struct instance in;
+	struct ipc_in r;
+	char    ddir[4000];
+	const char *reason;
+	uint64_t status, gen;
 
-	/* Say what is wrong here too; the master checks again and logs it. */
+	need_root("reload");
+	/* The same checks the master makes, with the same words. */
 	load(&in, true);
+	(void) str_copy(ddir, sizeof(ddir), in.params->data_directory);
+	print_notes(&in);
 	instance_free(&in);
-	return signal_master(SIGHUP, "reload", false);
+	ctl_request(ddir, MASTER_CTL_RELOAD, "reload", &r, 30000);
+	if (ipc_get_num(&r, "status", &status) < 0 || ipc_get_num(&r, "generation", &gen) < 0
+	    || ipc_get_str(&r, "reason", &reason, IPC_MSG_MAX) < 0) {
+		fprintf(stderr, "postern: reload: malformed answer: %s\n", ipc_error(&r));
+		return 1;
+	}
+	if (status != 0) {
+		fprintf(stderr, "postern: reload refused; the running configuration stays "
+			"in force:\n%s%s", reason,
+			*reason && reason[strlen(reason) - 1] == '\n' ? "" : "\n");
+		ipc_in_free(&r);
+		return 1;
+	}
+	printf("postern: reload: done (generation %llu)\n", (unsigned long long) gen);
+	ipc_in_free(&r);
+	return 0;
 }
 
 /* proc_ids - real uid and gid, and root directory, from /proc */
@@ -334,34 +448,18 @@ proc_ids(pid_t pid, char *uid, char *gid, char *root, size_t size)
 static int
 cmd_status(void)
 {
-	struct instance in;
-	char    path[4096], pidfile[4096], uid[32], gid[32], root[4096];
-	struct ipc_msg m;
+	char    pidfile[4096], ddir[4000], uid[32], gid[32], root[4096];
 	struct ipc_in r;
 	pid_t   mpid;
-	int     fd;
 
 	need_root("status");
-	load(&in, false);
-	(void) str_fmt(pidfile, sizeof(pidfile), "%s/master.pid", in.params->data_directory);
+	data_dir(ddir, sizeof(ddir));
+	(void) str_fmt(pidfile, sizeof(pidfile), "%s/master.pid", ddir);
 	if ((mpid = sf_pidfile_read(pidfile)) <= 0) {
 		printf("postern: the mail system is not running\n");
 		return 1;
 	}
-	(void) str_fmt(path, sizeof(path), "%s/master.ctl", in.params->data_directory);
-	if ((fd = ipc_connect(path, false)) < 0) {
-		fprintf(stderr, "postern: status: cannot reach the master at %s: %s\n", path,
-			strerror(errno));
-		return 1;
-	}
-	ipc_msg_init(&m, MASTER_CTL_STATUS);
-	ipc_in_init(&r);
-	if (ipc_send(fd, &m, -1, 5000) < 0 || ipc_recv(fd, &r, NULL, 5000) != 0
-	    || r.type != MASTER_CTL_REPLY) {
-		fprintf(stderr, "postern: status: no answer from the master: %s\n",
-			r.err ? r.err : strerror(errno));
-		return 1;
-	}
+	ctl_request(ddir, MASTER_CTL_STATUS, "status", &r, 5000);
 	printf("%-8s %-10s %-8s %-4s %-6s %-6s %-10s %s\n", "ROLE", "SERVICE", "PID", "GEN",
 	       "UID", "GID", "STATE", "ROOT");
 	proc_ids(mpid, uid, gid, root, sizeof(root));
@@ -383,10 +481,7 @@ cmd_status(void)
 		printf("%-8s %-10s %-8llu %-4llu %-6s %-6s %-10s %s\n", cmd, svc,
 		       (unsigned long long) pid, (unsigned long long) gen, uid, gid, state, root);
 	}
-	close(fd);
-	ipc_msg_free(&m);
 	ipc_in_free(&r);
-	instance_free(&in);
 	return 0;
 }
 

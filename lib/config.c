@@ -45,10 +45,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "config.h"
 #include "log.h"
 #include "mem.h"
 #include "num.h"
+#include "param_class.h"
 #include "safefile.h"
 #include "str.h"
 
@@ -77,6 +79,8 @@ struct loader {
 	int	nest;			/* expand_text() frames active */
 	int	settings;		/* settings seen, for CONFIG_SETTINGS_MAX */
 	int	src_fd;			/* main.cf snapshot, or -1: read the file */
+	struct param_unused *unused;	/* names not in params.def */
+	size_t	n_unused;
 };
 
 static inline bool
@@ -768,6 +772,24 @@ count_setting(struct loader *L, const char *what)
 	return false;
 }
 
+/*
+ * note_unused - remember a main.cf name params.def does not have, for
+ * `postern check` (param_class.h); the last setting of a name wins.
+ */
+static void
+note_unused(struct loader *L, const char *name, int line)
+{
+	for (size_t k = 0; k < L->n_unused; k++)
+		if (strcmp(L->unused[k].name, name) == 0) {
+			L->unused[k].line = line;
+			return;
+		}
+	/* count_setting() bounds the number of settings, so this too. */
+	L->unused = xreallocarray(L->unused, L->n_unused + 1, sizeof(*L->unused));
+	L->unused[L->n_unused].name = xstrdup(name);
+	L->unused[L->n_unused++].line = line;
+}
+
 static void
 read_main_cf(struct loader *L, size_t cfdir)
 {
@@ -807,7 +829,7 @@ read_main_cf(struct loader *L, size_t cfdir)
 			continue;
 		}
 		if ((pi = param_find(name)) == NULL) {
-			log_warn("%s: unknown parameter %s ignored", what, name);
+			note_unused(L, name, line);
 			continue;
 		}
 		if ((size_t) (pi - param_table) == cfdir) {
@@ -856,9 +878,11 @@ apply_overrides(struct loader *L, const char *const *ov, size_t n, size_t cfdir)
 			memcpy(name, nm, nlen + 1);
 			pi = param_find(name);
 		}
-		if (pi == NULL) {
-			config_problem(L->err, "%s: unknown parameter \"%.100s\" "
-				       "(check the name)", what, nm);
+		if (pi == NULL && param_class(nm, NULL) == PARAM_IGNORED) {
+			/* Without effect here; `postern check` notes it. */
+		} else if (pi == NULL) {
+			config_problem(L->err, "%s: %s", what,
+				       config_unused_why(nm, nm[0] ? nm : "?"));
 			L->errors++;
 		} else if ((size_t) (pi - param_table) == cfdir) {
 			log_warn("%s: config_directory ignored: it is the "
@@ -873,9 +897,90 @@ apply_overrides(struct loader *L, const char *const *ov, size_t n, size_t cfdir)
 	}
 }
 
+/*
+ * file_value - myorigin = /path (Debian's /etc/mailname): the value is
+ * the first line of that file.  Read at load time, so a daemon reads it
+ * before its chroot, and `postern check` reads it too.
+ */
+static int
+file_value(struct loader *L, size_t i)
+{
+	struct config_file f;
+	struct buf why;
+	const char *v = L->value[i];
+	size_t  n;
+
+	if (strcmp(param_table[i].name, "myorigin") != 0 || v[0] != '/')
+		return 0;
+	buf_init(&why, 4096);
+	if (config_file_open(&f, v, CONFIG_FILE_MAX, 1024, &why) < 0) {
+		n = why.len;
+		while (n > 0 && why.data[n - 1] == '\n')
+			n--;
+		fail(L, i, "%.*s (a value that starts with '/' names a file whose "
+		     "first line is the domain)", (int) n, why.data);
+		buf_free(&why);
+		return -1;
+	}
+	buf_free(&why);
+	/* The first line as written: comments have no meaning in it. */
+	f.data[strcspn(f.data, "\n")] = '\0';
+	free(L->value[i]);
+	L->value[i] = xstrdup(str_trim(f.data));
+	config_file_close(&f);
+	return 0;
+}
+
+/* valid_value - values other programs build addresses from */
+static int
+valid_value(struct loader *L, size_t i)
+{
+	const char *name = param_table[i].name, *v = L->value[i];
+
+	if (strcmp(name, "myorigin") == 0 && !addr_domain_valid(v, true)) {
+		fail(L, i, "\"%.100s\" is not a domain name (write a domain such "
+		     "as example.com, or a file that holds one, such as "
+		     "/etc/mailname)", v);
+		return -1;
+	}
+	return 0;
+}
+
+const char *
+config_unused_why(const char *name, const char *shown)
+{
+	static char text[400];
+	const char *what;
+
+	switch (param_class(name, &what)) {
+	case PARAM_UNSUPPORTED:
+		(void) str_fmt(text, sizeof(text), "%.100s is not supported yet (%s): "
+			       "postern would run without it; remove the setting "
+			       "until postern implements it", shown, what);
+		break;
+	case PARAM_IGNORED:
+		(void) str_fmt(text, sizeof(text), "%.100s is ignored (%s)", shown, what);
+		break;
+	default:
+		(void) str_fmt(text, sizeof(text), "unknown parameter \"%.100s\" "
+			       "(check the name)", shown);
+		break;
+	}
+	return text;
+}
+
+static void
+unused_free(struct param_unused *u, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		free(u[k].name);
+	free(u);
+}
+
 static void
 loader_free(struct loader *L)
 {
+	unused_free(L->unused, L->n_unused);
 	for (size_t i = 0; i < param_count; i++) {
 		free(L->raw[i]);
 		free(L->value[i]);
@@ -885,6 +990,66 @@ loader_free(struct loader *L)
 	free(L->origin);
 	free(L->state);
 	free(L->verbatim);
+}
+
+static void
+loader_init(struct loader *L, const char *path, int src_fd,
+	    const char *const *overrides, struct buf *err)
+{
+	const struct param_info *pi;
+
+	memset(L, 0, sizeof(*L));
+	L->src_fd = src_fd;
+	L->path = path;
+	L->overrides = overrides;
+	L->err = err;
+	L->raw = xcalloc(param_count, sizeof(*L->raw));
+	L->value = xcalloc(param_count, sizeof(*L->value));
+	L->origin = xcalloc(param_count, sizeof(*L->origin));
+	L->state = xcalloc(param_count, sizeof(*L->state));
+	L->verbatim = xcalloc(param_count, sizeof(*L->verbatim));
+	for (size_t k = 0; k < sizeof(verbatim_params) / sizeof(verbatim_params[0]); k++) {
+		if ((pi = param_find(verbatim_params[k])) == NULL)
+			log_panic("config: no %s parameter", verbatim_params[k]);
+		L->verbatim[pi - param_table] = true;
+	}
+}
+
+int
+config_peek(const char *config_dir, const char *name, struct buf *value,
+	    struct buf *err)
+{
+	const struct param_info *pi = param_find(name), *cd;
+	struct loader L;
+	struct buf ignored;
+	char    path[PATH_MAX];
+	const char *v;
+	int     r = -1;
+
+	if (pi == NULL)
+		log_panic("config_peek: no parameter %s", name);
+	if ((cd = param_find("config_directory")) == NULL)
+		log_panic("config: no config_directory parameter");
+	if (str_fmt(path, sizeof(path), "%s/main.cf", config_dir) < 0) {
+		config_problem(err, "configuration directory \"%.100s...\": "
+			       "name too long (use a shorter path)", config_dir);
+		return -1;
+	}
+	/* Problems elsewhere in main.cf are not this caller's concern. */
+	buf_init(&ignored, 256 * 1024);
+	loader_init(&L, path, -1, NULL, &ignored);
+	read_main_cf(&L, (size_t) (cd - param_table));
+	set_raw(&L, (size_t) (cd - param_table), config_dir, 0);
+	L.err = err;
+	if ((v = expand_param(&L, (size_t) (pi - param_table))) != NULL)
+		r = buf_puts(value, v) < 0 ? -1 : 0;
+	if (r < 0 && v != NULL)
+		config_problem(err, "%s: parameter %s: value too long", path, name);
+	if (r < 0 && v == NULL && err->len == 0)
+		config_problem(err, "%s: parameter %s: cannot be read", path, name);
+	loader_free(&L);
+	buf_free(&ignored);
+	return r;
 }
 
 struct params *
@@ -915,22 +1080,7 @@ config_load_fd(const char *config_dir, int src_fd, const char *const *overrides,
 		log_panic("config: no config_directory parameter");
 	cfdir = (size_t) (pi - param_table);
 
-	memset(&L, 0, sizeof(L));
-	L.src_fd = src_fd;
-	L.path = path;
-	L.overrides = overrides;
-	L.err = err;
-	L.raw = xcalloc(param_count, sizeof(*L.raw));
-	L.value = xcalloc(param_count, sizeof(*L.value));
-	L.origin = xcalloc(param_count, sizeof(*L.origin));
-	L.state = xcalloc(param_count, sizeof(*L.state));
-	L.verbatim = xcalloc(param_count, sizeof(*L.verbatim));
-	for (size_t k = 0; k < sizeof(verbatim_params) / sizeof(verbatim_params[0]); k++) {
-		if ((pi = param_find(verbatim_params[k])) == NULL)
-			log_panic("config: no %s parameter", verbatim_params[k]);
-		L.verbatim[pi - param_table] = true;
-	}
-
+	loader_init(&L, path, src_fd, overrides, err);
 	read_main_cf(&L, cfdir);
 	apply_overrides(&L, overrides, n_overrides, cfdir);
 	set_raw(&L, cfdir, config_dir, 0);
@@ -944,6 +1094,8 @@ config_load_fd(const char *config_dir, int src_fd, const char *const *overrides,
 	for (size_t i = 0; i < param_count; i++) {
 		if (L.value[i] == NULL)
 			continue;
+		if (file_value(&L, i) < 0 || valid_value(&L, i) < 0)
+			continue;
 		if (convert(&param_table[i], L.value[i],
 			    (char *) p + param_table[i].offset, why, sizeof(why)) < 0) {
 			fail(&L, i, "bad value \"%.100s\": %s", L.value[i], why);
@@ -954,6 +1106,10 @@ config_load_fd(const char *config_dir, int src_fd, const char *const *overrides,
 			L.value[i] = NULL;
 		}
 	}
+	p->unused = L.unused;
+	p->n_unused = L.n_unused;
+	L.unused = NULL;
+	L.n_unused = 0;
 	loader_free(&L);
 	if (L.errors > 0) {
 		config_free(p);
@@ -981,6 +1137,7 @@ config_free(struct params *p)
 	for (size_t i = 0; i < param_count; i++)
 		free(strings[i]);
 	free(strings);
+	unused_free(p->unused, p->n_unused);
 	free(p);
 }
 

@@ -32,8 +32,8 @@
  *
  *	On any error config_load() returns NULL and appends every problem
  *	found to err, one per line, as "FILE, line N: what is wrong
- *	(what to do)".  An unknown parameter name is not an error: it is
- *	logged with log_warn() naming the file and line.
+ *	(what to do)".  An unknown parameter name is not an error (see
+ *	p->unused below).
  *
  *	config_install() makes p the process's cfg (see params.h).
  *	config_free() releases a set that is not installed.
@@ -92,6 +92,33 @@
  *
  *	config_problem() appends one formatted line and a newline to err,
  *	or nothing when the whole line does not fit.
+ *
+ *	config_peek() appends the expanded value of one parameter to
+ *	value, reading DIR/main.cf as config_load() does but caring only
+ *	about what that value needs: problems elsewhere in main.cf are
+ *	not reported (the value is not converted or checked either).  It
+ *	returns 0, or -1 with the problem in err.  `postern stop`, abort
+ *	and status use it to find a running instance (data_directory)
+ *	after main.cf has been broken.
+ *
+ *	config_unused_why() says, for a name params.def does not have,
+ *	what is wrong with it by its class (param_class.h): "X is not
+ *	supported yet (TLS): ...", "X is ignored (...)" or "unknown
+ *	parameter "X" (check the name)"; shown is the text to name it by
+ *	(the name, or "main.cf, line 3: name").  The text lives in a
+ *	static buffer until the next call.
+ *
+ *	Values with a meaning beyond their type: myorigin that starts
+ *	with '/' is the first line of that file (Debian's /etc/mailname),
+ *	read when the configuration is loaded; myorigin must then be a
+ *	domain name, or loading fails (so `postern check` fails, the
+ *	master does not start, and sendmail exits EX_CONFIG instead of
+ *	queueing mail with an impossible sender).
+ *
+ *	A main.cf name params.def does not have is not an error here: it
+ *	is recorded in p->unused (params.h) for `postern check`, and no
+ *	program warns about it on every run.  An override (-o) with such
+ *	a name is an error unless its class is "ignored".
  * BOUNDS
  *	CONFIG_FILE_MAX bytes of main.cf; logical lines of CONFIG_LINE_MAX
  *	bytes after joining continuations; CONFIG_SETTINGS_MAX settings
@@ -125,6 +152,9 @@ bool	config_list_contains(const char *list, const char *item);
 
 int	config_check_value(const struct param_info *pi, const char *value,
 			   char *why, size_t size);
+const char *config_unused_why(const char *name, const char *shown);
+int	config_peek(const char *config_dir, const char *name, struct buf *value,
+		    struct buf *err);
 
 struct config_file {
 	const char *path;

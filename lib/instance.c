@@ -17,8 +17,10 @@
 #include "log.h"
 #include "mem.h"
 #include "netmatch.h"
+#include "param_class.h"
 #include "qtree.h"
 #include "str.h"
+#include "table.h"
 
 int
 instance_load(const char *config_dir, struct instance *in, struct buf *problems)
@@ -194,6 +196,121 @@ warn_compat(const struct params *p)
 			 "warnings are sent");
 }
 
+/* unused_line - "DIR/main.cf, line N: " + what config_unused_why says */
+static void
+unused_line(const struct params *p, const struct param_unused *u, struct buf *out)
+{
+	buf_appendf(out, "%s/main.cf, line %d: %s\n", p->config_directory, u->line,
+		    config_unused_why(u->name, u->name));
+}
+
+/*
+ * check_unsupported - a Postfix parameter postern does not implement
+ * yet, whose absence would change security, routing or what is
+ * accepted, stops check, start and reload (param_class.h)
+ */
+static int
+check_unsupported(const struct params *p, struct buf *problems)
+{
+	int     n = 0;
+
+	for (size_t k = 0; k < p->n_unused; k++)
+		if (param_class(p->unused[k].name, NULL) == PARAM_UNSUPPORTED) {
+			unused_line(p, &p->unused[k], problems);
+			n++;
+		}
+	return n;
+}
+
+/* check_tables - every table a PARAM_MAPS parameter names can be opened */
+static int
+check_tables(const struct params *p, struct buf *problems)
+{
+	int     n = 0;
+
+	for (size_t i = 0; i < param_count; i++) {
+		const char *v = *(const char *const *) ((const char *) p + param_table[i].offset);
+		char    why[TABLE_ERROR_MAX];
+
+		if (!param_table[i].tables || table_list_check(v, why, sizeof(why)) == 0)
+			continue;
+		buf_appendf(problems, "main.cf: %s = %s: %s\n", param_table[i].name, v, why);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * check_alias_database - newaliases can build every table of
+ * alias_database: a hash: or btree: table whose source file exists
+ */
+static int
+check_alias_database(const struct params *p, struct buf *problems)
+{
+	char  **items;
+	int     k = config_list_split(p->alias_database, TABLE_LIST_MAX, &items), n = 0;
+	struct stat st;
+
+	for (int i = 0; i < k; i++) {
+		const char *spec = items[i], *src = strchr(spec, ':');
+
+		if (src == NULL)
+			continue;		/* check_tables() said so */
+		src++;
+		if (strncmp(spec, "hash:", 5) != 0 && strncmp(spec, "btree:", 6) != 0) {
+			buf_appendf(problems, "main.cf: alias_database = %s: newaliases "
+				    "cannot build %s (it builds hash: and btree: "
+				    "tables)\n", p->alias_database, spec);
+			n++;
+		} else if (stat(src, &st) < 0) {
+			buf_appendf(problems, "main.cf: alias_database = %s: %s: %s "
+				    "(newaliases builds %s.db from this file: create "
+				    "it, or name the aliases file)\n", p->alias_database,
+				    src, strerror(errno), src);
+			n++;
+		} else if (!S_ISREG(st.st_mode)) {
+			buf_appendf(problems, "main.cf: alias_database = %s: %s: not a "
+				    "regular file\n", p->alias_database, src);
+			n++;
+		}
+	}
+	if (k > 0)
+		config_list_free(items, k);
+	return n;
+}
+
+int
+instance_notes(const struct instance *in, struct buf *notes)
+{
+	const struct params *p = in->params;
+	int     n = 0;
+
+	for (size_t k = 0; k < p->n_unused; k++)
+		if (param_class(p->unused[k].name, NULL) != PARAM_UNSUPPORTED) {
+			unused_line(p, &p->unused[k], notes);
+			n++;
+		}
+	for (size_t i = 0; i < in->mc.n; i++) {
+		const struct mastercf_entry *e = &in->mc.v[i];
+
+		for (int j = 0; j < e->n_overrides; j++) {
+			const char *nv = e->overrides[j], *eq = strchr(nv, '=');
+			char    name[128];
+			const char *what;
+
+			if (eq == NULL || str_fmt(name, sizeof(name), "%.*s",
+						  (int) (eq - nv), nv) < 0
+			    || param_class(name, &what) != PARAM_IGNORED)
+				continue;
+			buf_appendf(notes, "%s/master.cf, line %d: service %s: -o %s is "
+				    "ignored (%s)\n", p->config_directory, e->line,
+				    e->name, name, what);
+			n++;
+		}
+	}
+	return n;
+}
+
 int
 instance_check(const struct instance *in, struct buf *problems)
 {
@@ -206,6 +323,9 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_abs("command_directory", p->command_directory, problems);
 	if (n > 0)
 		return n;
+	n += check_unsupported(p, problems);
+	n += check_tables(p, problems);
+	n += check_alias_database(p, problems);
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);
 	n += check_smtpd(p, problems);

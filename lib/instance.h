@@ -19,6 +19,16 @@
  *	mode 2755), and that the important paths are absolute.  It appends one line per problem and
  *	returns their number.  `postern check` prints them; the master
  *	refuses to start while there are any.
+ *	It also refuses what would make postern run other than the
+ *	administrator believes: a main.cf setting of a Postfix parameter
+ *	postern does not support yet (param_class.h; "X is not supported
+ *	yet"), a table of a type postern cannot open in a PARAM_MAPS
+ *	parameter, an alias_database newaliases cannot build (not hash:
+ *	or btree:, or no source file).
+ *	instance_notes() appends what `postern check` prints as notes and
+ *	the master logs at start and reload: main.cf names that are
+ *	ignored or unknown, and master.cf -o options that are ignored,
+ *	one per line; it returns their number.
  *	instance_free() releases what instance_load() made.
  *	instance_table_files() lists the files behind hash:/btree: tables
  *	named in main.cf (alias_maps, virtual_alias_maps ...) into out
@@ -48,6 +58,7 @@ int	instance_load(const char *config_dir, struct instance *in, struct buf *probl
 int	instance_load_fd(const char *config_dir, int main_cf_fd, struct instance *in,
 			 struct buf *problems);
 int	instance_check(const struct instance *in, struct buf *problems);
+int	instance_notes(const struct instance *in, struct buf *notes);
 void	instance_free(struct instance *in);
 int	instance_table_files(const struct params *p, char **out, int max);
 int	instance_bare_newline_mode(const char *value);

@@ -27,6 +27,11 @@
  *	MASTER_CTL_STATUS request and answers with MASTER_CTL_REPLY:
  *	repeated groups of records "service" (str), "command" (str), "pid"
  *	(num), "generation" (num), "state" (str), ending with "end" (num 0).
+ *	MASTER_CTL_RELOAD (no records) makes the master reload at once;
+ *	it answers MASTER_CTL_REPLY with "status" (num: 0 reloaded, 1
+ *	refused), "generation" (num: the one in force afterwards),
+ *	"reason" (str: every problem, one per line; empty when reloaded),
+ *	"end" (num 0).
  */
 #ifndef POSTERN_MASTER_PROTO_H
 #define POSTERN_MASTER_PROTO_H
@@ -57,5 +62,6 @@ struct master_status {
 
 #define MASTER_CTL_STATUS	1
 #define MASTER_CTL_REPLY	2
+#define MASTER_CTL_RELOAD	3
 
 #endif

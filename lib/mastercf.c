@@ -35,6 +35,7 @@
 #include "mastercf.h"
 #include "mem.h"
 #include "num.h"
+#include "param_class.h"
 #include "str.h"
 
 #define WS		" \t\r\f\v"
@@ -280,9 +281,14 @@ check_override(struct ctx *c, const char *nv)
 		name[n] = '\0';
 		pi = param_find(name);
 	}
+	if (pi == NULL && n < sizeof(name) && param_class(name, NULL) == PARAM_IGNORED)
+		return 0;		/* instance_notes() notes it */
 	if (pi == NULL) {
-		problem(c, "-o \"%.100s\": unknown parameter \"%.*s\" (check the "
-			"name)", nv, (int) (n < 100 ? n : 100), nv);
+		if (n < sizeof(name))
+			problem(c, "-o \"%.100s\": %s", nv, config_unused_why(name, name));
+		else
+			problem(c, "-o \"%.100s\": unknown parameter \"%.*s\" (check "
+				"the name)", nv, 100, nv);
 		return -1;
 	}
 	if (config_check_value(pi, eq + 1, why, sizeof(why)) < 0) {

@@ -22,20 +22,23 @@
 
 const struct param_info param_table[] = {
 #define PARAM_STR(n, d) \
-	{#n, PT_STR, d, 0, 0, 0, offsetof(struct params, n)},
+	{#n, PT_STR, d, 0, 0, 0, offsetof(struct params, n), false},
 #define PARAM_LIST(n, d) \
-	{#n, PT_LIST, d, 0, 0, 0, offsetof(struct params, n)},
+	{#n, PT_LIST, d, 0, 0, 0, offsetof(struct params, n), false},
+#define PARAM_MAPS(n, d) \
+	{#n, PT_LIST, d, 0, 0, 0, offsetof(struct params, n), true},
 #define PARAM_INT(n, d, lo, hi) \
-	{#n, PT_INT, d, 0, lo, hi, offsetof(struct params, n)},
+	{#n, PT_INT, d, 0, lo, hi, offsetof(struct params, n), false},
 #define PARAM_SIZE(n, d, lo, hi) \
-	{#n, PT_SIZE, d, 0, lo, hi, offsetof(struct params, n)},
+	{#n, PT_SIZE, d, 0, lo, hi, offsetof(struct params, n), false},
 #define PARAM_TIME(n, d, u, lo, hi) \
-	{#n, PT_TIME, d, u, lo, hi, offsetof(struct params, n)},
+	{#n, PT_TIME, d, u, lo, hi, offsetof(struct params, n), false},
 #define PARAM_BOOL(n, d) \
-	{#n, PT_BOOL, d, 0, 0, 0, offsetof(struct params, n)},
+	{#n, PT_BOOL, d, 0, 0, 0, offsetof(struct params, n), false},
 #include "params.def"
 #undef PARAM_STR
 #undef PARAM_LIST
+#undef PARAM_MAPS
 #undef PARAM_INT
 #undef PARAM_SIZE
 #undef PARAM_TIME

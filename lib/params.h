@@ -8,7 +8,8 @@
  * DESCRIPTION
  *	struct params holds one field per line of params.def, with the
  *	field named after the parameter:
- *	  PARAM_STR, PARAM_LIST	const char * (expanded, never NULL)
+ *	  PARAM_STR, PARAM_LIST,
+ *	  PARAM_MAPS		const char * (expanded, never NULL)
  *	  PARAM_INT		long long
  *	  PARAM_SIZE		uint64_t (bytes)
  *	  PARAM_TIME		uint64_t (seconds)
@@ -20,7 +21,15 @@
  *
  *	param_table[] describes every parameter (name, type, default,
  *	bounds, field offset); param_count is its length.
- *	param_find(name) returns an entry or NULL.
+ *	param_find(name) returns an entry or NULL.  An entry's tables
+ *	flag marks a PARAM_MAPS parameter: a list of lookup tables, each
+ *	"type:name", whose types `postern check` holds against the types
+ *	postern can open.
+ *
+ *	unused[] lists the main.cf settings whose name is not in
+ *	params.def (name and line; the last setting of a name only), for
+ *	`postern check` to classify (param_class.h); loading itself never
+ *	complains about them, so no command warns on every run.
  */
 #ifndef POSTERN_PARAMS_H
 #define POSTERN_PARAMS_H
@@ -32,6 +41,7 @@
 struct params {
 #define PARAM_STR(n, d)			const char *n;
 #define PARAM_LIST(n, d)		const char *n;
+#define PARAM_MAPS(n, d)		const char *n;
 #define PARAM_INT(n, d, lo, hi)		long long n;
 #define PARAM_SIZE(n, d, lo, hi)	uint64_t n;
 #define PARAM_TIME(n, d, u, lo, hi)	uint64_t n;
@@ -39,11 +49,19 @@ struct params {
 #include "params.def"
 #undef PARAM_STR
 #undef PARAM_LIST
+#undef PARAM_MAPS
 #undef PARAM_INT
 #undef PARAM_SIZE
 #undef PARAM_TIME
 #undef PARAM_BOOL
 	void   *storage;	/* owned strings; see config.c */
+	struct param_unused *unused;	/* main.cf names not in params.def */
+	size_t	n_unused;
+};
+
+struct param_unused {
+	char   *name;
+	int	line;		/* in main.cf */
 };
 
 enum param_type { PT_STR, PT_LIST, PT_INT, PT_SIZE, PT_TIME, PT_BOOL };
@@ -55,6 +73,7 @@ struct param_info {
 	int	unit;		/* PT_TIME: unit of a bare number */
 	long long min, max;	/* PT_INT, PT_SIZE, PT_TIME */
 	size_t	offset;		/* offsetof(struct params, name) */
+	bool	tables;		/* PARAM_MAPS: a list of lookup tables */
 };
 
 extern const struct param_info param_table[];

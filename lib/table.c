@@ -314,6 +314,42 @@ fail:
 }
 
 int
+table_list_check(const char *list_value, char *err, size_t errlen)
+{
+	const char *p = list_value, *start, *name;
+	const struct table_backend *be;
+	size_t  count = 0;
+	long    n;
+
+	while ((n = next_spec(&p, &start)) > 0) {
+		char   *spec = xmemdup(start, (size_t) n);
+		struct table *t = NULL;
+
+		if (++count > TABLE_LIST_MAX) {
+			errfmt(err, errlen, "table list '%.200s' has more than %d "
+			       "tables", list_value, TABLE_LIST_MAX);
+			free(spec);
+			return -1;
+		}
+		be = find_backend(spec, &name, err, errlen);
+		/* A table without a file is opened whole: its text is all. */
+		if (be != NULL && be->changed == NULL
+		    && (t = table_open(spec, 0, err, errlen)) == NULL)
+			be = NULL;
+		table_close(t);
+		free(spec);
+		if (be == NULL)
+			return -1;
+	}
+	if (n < 0) {
+		errfmt(err, errlen, "table list '%.200s' has unbalanced braces",
+		       list_value);
+		return -1;
+	}
+	return 0;
+}
+
+int
 table_list_get(struct table_list *l, const char *key, struct buf *value,
 	       size_t *which)
 {

@@ -89,6 +89,12 @@
  *	failing earlier one); *which (when not NULL) receives the index
  *	of the table that answered or failed, and l->error the text.
  *	table_list_changed()/table_list_reopen() apply to every table.
+ *	table_list_check() checks a list without opening any file: each
+ *	spec must have a type postern can open (tables without a file,
+ *	static:, inline:, unix:, are opened and closed, so their text is
+ *	checked whole); it returns 0, or -1 with the first problem in
+ *	err.  `postern check` uses it, so a type postern cannot open is
+ *	refused at check time rather than found at the first lookup.
  *	table_list_count()/table_list_at() give access to the tables.
  *
  *	table_build() builds PATH.db for a hash: or btree: spec from the
@@ -198,6 +204,7 @@ int	table_reopen(struct table *t);
 void	table_close(struct table *t);
 const char *table_spec(const struct table *t);
 
+int	table_list_check(const char *list_value, char *err, size_t errlen);
 struct table_list *table_list_open(const char *list_value, unsigned flags,
 				   char *err, size_t errlen);
 int	table_list_get(struct table_list *l, const char *key,

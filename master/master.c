@@ -22,6 +22,8 @@
  * SIGNALS
  *	SIGHUP	reload: re-read and validate both files; on any problem log
  *		it (file and line) and keep running the old configuration.
+ *		`postern reload` asks over the control socket instead
+ *		(master_ctl.c), and is told the outcome.
  *		Otherwise start a new generation at once (listening sockets
  *		whose address is unchanged are kept open) and send SIGTERM
  *		to the old generation, whose processes finish what they
@@ -133,32 +135,44 @@ snapshot_tables(const struct params *p)
 	}
 }
 
-/* reload - new generation, or keep the old one when anything is wrong */
+/* log_notes - what postern check prints as notes, once per generation */
 static void
-reload(const char *why)
+log_notes(const struct instance *in)
+{
+	struct buf notes;
+
+	buf_init(&notes, 128 * 1024);
+	if (instance_notes(in, &notes) > 0)
+		log_multiline(LOG_L_WARN, "note: ", buf_str(&notes));
+	buf_free(&notes);
+}
+
+int
+master_reload(const char *why, struct buf *problems)
 {
 	struct instance next;
-	struct buf problems;
 	struct service *list = NULL, *s;
 	int     snap = -1;
 
-	buf_init(&problems, 128 * 1024);
 	memset(&next, 0, sizeof(next));
-	if ((snap = config_snapshot(master_config_dir, &problems)) < 0
-	    || instance_load_fd(master_config_dir, snap, &next, &problems) < 0
-	    || instance_check(&next, &problems) > 0
+	if (master_shutting_down) {
+		buf_puts(problems, "the mail system is stopping\n");
+		return -1;
+	}
+	if ((snap = config_snapshot(master_config_dir, problems)) < 0
+	    || instance_load_fd(master_config_dir, snap, &next, problems) < 0
+	    || instance_check(&next, problems) > 0
 	    || (list = master_services_build(next.params, &next.mc, master_services,
-					     &problems)) == NULL) {
+					     problems)) == NULL) {
 		log_warn("reload (%s) refused; the running configuration stays in force", why);
-		log_multiline(LOG_L_WARN, "reload refused: ", buf_str(&problems));
+		log_multiline(LOG_L_WARN, "reload refused: ", buf_str(problems));
 		if (next.params)
 			instance_free(&next);
 		if (snap >= 0)
 			close(snap);
-		buf_free(&problems);
-		return;
+		return -1;
 	}
-	buf_free(&problems);
+	log_notes(&next);
 	close(master_config_fd);
 	master_config_fd = snap;
 	master_generation++;
@@ -183,6 +197,18 @@ reload(const char *why)
 	master_services_start(master_services);
 	log_info("reload -- generation %u (%s), configuration %s", master_generation,
 		 why, master_config_dir);
+	return 0;
+}
+
+/* reload - a reload whose outcome only the log hears of */
+static void
+reload(const char *why)
+{
+	struct buf problems;
+
+	buf_init(&problems, 128 * 1024);
+	(void) master_reload(why, &problems);
+	buf_free(&problems);
 }
 
 static _Noreturn void
@@ -359,6 +385,7 @@ main(int argc, char **argv)
 	if (instance_check(&current, &problems) > 0)
 		startup_failed("the instance fails postern check", &problems);
 	config_install(current.params);
+	log_notes(&current);
 	log_set_syslog_name(cfg->syslog_name);
 	if (cfg->maillog_file[0] && log_open_file(cfg->maillog_file) < 0)
 		log_warn("cannot open maillog_file %s: %m", cfg->maillog_file);

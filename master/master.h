@@ -91,6 +91,9 @@ void	master_signal_all(struct service *list, int sig);
 int	master_count_procs(struct service *list);
 bool	master_all_ready(struct service *list);
 
+/* master.c */
+int	master_reload(const char *why, struct buf *problems);
+
 /* master_ctl.c */
 int	master_ctl_open(const char *data_dir);
 void	master_ctl_close(void);

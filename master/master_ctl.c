@@ -6,13 +6,16 @@
  *	One request per connection: MASTER_CTL_STATUS (no records).  The
  *	reply (MASTER_CTL_REPLY) lists each process, current generation
  *	first, as groups of "service", "command", "pid", "generation",
- *	"state" records, and ends with "end".
+ *	"state" records, and ends with "end".  MASTER_CTL_RELOAD reloads
+ *	and answers with the outcome (lib/master_proto.h), so `postern
+ *	reload` can say on the terminal why a reload was refused.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "ipc.h"
 #include "log.h"
 #include "master.h"
@@ -70,13 +73,26 @@ ctl_event(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		return;
 	ipc_in_init(&in);
 	/* A local root client; a short bound keeps a stuck one harmless. */
-	if (ipc_recv(fd, &in, NULL, 2000) != 0 || in.type != MASTER_CTL_STATUS
+	if (ipc_recv(fd, &in, NULL, 2000) != 0
+	    || (in.type != MASTER_CTL_STATUS && in.type != MASTER_CTL_RELOAD)
 	    || ipc_get_end(&in) < 0) {
 		log_warn("control socket: bad request: %s", ipc_error(&in));
 	} else {
 		ipc_msg_init(&m, MASTER_CTL_REPLY);
-		add_list(&m, master_services, false);
-		add_list(&m, master_retired, true);
+		if (in.type == MASTER_CTL_STATUS) {
+			add_list(&m, master_services, false);
+			add_list(&m, master_retired, true);
+		} else {
+			struct buf problems;
+			int     r;
+
+			buf_init(&problems, 128 * 1024);
+			r = master_reload("postern reload", &problems);
+			ipc_put_num(&m, "status", r == 0 ? 0 : 1);
+			ipc_put_num(&m, "generation", master_generation);
+			ipc_put_str(&m, "reason", buf_str(&problems));
+			buf_free(&problems);
+		}
 		ipc_put_num(&m, "end", 0);
 		if (ipc_send(fd, &m, -1, 2000) < 0)
 			log_warn("control socket: reply: %m");

@@ -1,0 +1,292 @@
+"""Configuration that never lies: Debian 12's stock main.cf with the
+settings administrators add most often, every line honoured or refused
+by name; myorigin read from a file as on Debian; a broken myorigin that
+fails `postern check` and makes sendmail exit 78 with nothing moved to
+corrupt/; a refused reload reported on the terminal; stop and status on
+an instance whose main.cf broke after it started."""
+
+import os
+import re
+import socket
+import unittest
+
+from harness import BIN, Instance, main, run, wait_for, _s
+from delivery_util import log_context, maildir_files, parse, read_bytes, spool_box
+from submission_util import SENDMAIL, describe, run_as
+
+POSTCONF = os.path.join(BIN, "postconf")
+
+# Debian 12's main.cf after installing postfix ("Internet Site"): the
+# settings of /usr/share/postfix/main.cf.debian, its TLS block, and what
+# the package's postinst writes with postconf -e.  Paths that would touch
+# this machine (/etc/aliases, /etc/mailname) are the instance's own;
+# MAILNAME and ALIASES are replaced.
+DEBIAN_STOCK = [
+    ("smtpd_banner", "$myhostname ESMTP $mail_name (Debian/GNU)", "honoured"),
+    ("biff", "no", "honoured"),
+    ("append_dot_mydomain", "no", "honoured"),
+    ("readme_directory", "no", "ignored"),
+    ("compatibility_level", "3.6", "ignored"),
+    ("smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem", "refused"),
+    ("smtpd_tls_key_file", "/etc/ssl/private/ssl-cert-snakeoil.key", "refused"),
+    ("smtpd_tls_security_level", "may", "refused"),
+    ("smtp_tls_CApath", "/etc/ssl/certs", "refused"),
+    ("smtp_tls_security_level", "may", "refused"),
+    ("smtp_tls_session_cache_database", "btree:${data_directory}/smtp_scache", "refused"),
+    ("smtpd_relay_restrictions",
+     "permit_mynetworks permit_sasl_authenticated defer_unauth_destination", "refused"),
+    ("myhostname", "debian.example.com", "honoured"),
+    ("alias_maps", "hash:ALIASES", "honoured"),
+    ("alias_database", "hash:ALIASES", "honoured"),
+    ("myorigin", "MAILNAME", "honoured"),
+    ("mydestination", "$myhostname, debian.example.com, mail.example.org, "
+     "localhost.example.com, localhost", "honoured"),
+    ("relayhost", "", "honoured"),
+    ("mynetworks", "127.0.0.0/8 [::ffff:127.0.0.0]/104 [::1]/128", "honoured"),
+    ("mailbox_size_limit", "0", "honoured"),
+    ("recipient_delimiter", "+", "honoured"),
+    ("inet_interfaces", "all", "honoured"),
+    ("inet_protocols", "all", "honoured"),
+]
+
+# What a Postfix administrator most often adds (the issue's list).
+COMMON_ADDITIONS = [
+    ("smtpd_tls_security_level", "encrypt", "refused"),
+    ("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination",
+     "refused"),
+    ("header_checks", "regexp:/etc/postfix/header_checks", "refused"),
+    ("body_checks", "regexp:/etc/postfix/body_checks", "refused"),
+    ("smtpd_milters", "inet:127.0.0.1:8891", "refused"),
+    ("non_smtpd_milters", "$smtpd_milters", "refused"),
+    ("smtpd_sasl_auth_enable", "yes", "refused"),
+    ("content_filter", "smtp-amavis:[127.0.0.1]:10024", "refused"),
+    ("virtual_mailbox_domains", "example.net", "refused"),
+    ("virtual_mailbox_maps", "hash:/etc/postfix/vmailbox", "refused"),
+    ("mailbox_transport", "lmtp:unix:private/dovecot-lmtp", "refused"),
+    ("virtual_alias_maps", "regexp:/etc/postfix/virtual", "refused-table"),
+    ("home_mailbox", "Maildir/", "honoured"),
+    ("message_size_limit", "52428800", "honoured"),
+]
+
+
+def write_main(inst, lines):
+    """main.cf: postern init's, then lines (name, value, class)."""
+    with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+        f.write("\n# Debian 12 stock and common additions\n")
+        for name, value, _ in lines:
+            f.write("%s = %s\n" % (name, value) if value else "%s =\n" % name)
+
+
+def main_cf_lines(inst):
+    with open(os.path.join(inst.etc, "main.cf")) as f:
+        return f.read().splitlines()
+
+
+def line_of(inst, name, value):
+    """main.cf line number of the (last) 'name = value' line."""
+    want = "%s = %s" % (name, value) if value else "%s =" % name
+    nums = [i + 1 for i, l in enumerate(main_cf_lines(inst)) if l == want]
+    assert nums, want
+    return nums[-1]
+
+
+def last_line_of(inst, name):
+    """main.cf line number of the last setting of name (the one in force)."""
+    nums = [i + 1 for i, l in enumerate(main_cf_lines(inst))
+            if re.match(r"%s\s*=" % re.escape(name), l)]
+    assert nums, name
+    return nums[-1]
+
+
+class DebianMainCf(unittest.TestCase):
+
+    def setUp(self):
+        self.inst = Instance(self)
+        self.mailname = os.path.join(self.inst.dir, "mailname")
+        with open(self.mailname, "w") as f:
+            f.write("mail.example.org\n")
+        self.aliases = os.path.join(self.inst.etc, "aliases")
+
+    def lines(self, table):
+        out = []
+        for name, value, cls in table:
+            value = value.replace("MAILNAME", self.mailname).replace("ALIASES", self.aliases)
+            out.append((name, value, cls))
+        return out
+
+    def test_every_line_honoured_or_refused(self):
+        inst = self.inst
+        lines = self.lines(DEBIAN_STOCK + COMMON_ADDITIONS)
+        write_main(inst, lines)
+        p = inst.postern("check", check=False)
+        out, err = _s(p.stdout), _s(p.stderr)
+        self.assertEqual(p.returncode, 1, out + err)
+        self.assertNotIn("is OK", out)
+        refused = [l for l in lines if l[2].startswith("refused")]
+        ignored = [l for l in lines if l[2] == "ignored"]
+        honoured = [l for l in lines if l[2] == "honoured"]
+        problems = [l for l in err.splitlines() if l.startswith(inst.etc) or
+                    l.startswith("main.cf:")]
+        for name, value, cls in refused:
+            if cls == "refused-table":
+                self.assertRegex(err, r"main\.cf: %s = %s: table '%s' has unknown type "
+                                 r"'regexp'" % (name, re.escape(value), re.escape(value)))
+                continue
+            want = "%s/main.cf, line %d: %s is not supported yet (" % (
+                inst.etc, last_line_of(inst, name), name)
+            self.assertIn(want, err)
+        # One problem per refused line (a name set twice is refused once,
+        # at its last line), and none about any other line.
+        refused_names = {n for n, _, c in refused}
+        self.assertEqual(len(problems), len(refused_names), err)
+        for name, value, _ in honoured + ignored:
+            self.assertNotRegex(err, r"\b%s\b" % name, "a problem named %s" % name)
+        for name, value, _ in ignored:
+            self.assertIn("postern: note: %s/main.cf, line %d: %s is ignored (" % (
+                inst.etc, line_of(inst, name, value), name), out)
+        # start refuses too, with the same words.
+        p = inst.postern("start", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("smtpd_relay_restrictions is not supported yet", _s(p.stderr))
+        self.assertIsNone(inst.master_pid())
+
+        # Without the refused lines the rest is honoured: check passes,
+        # the instance starts and each honoured setting shows.
+        write_main(inst, [])
+        with open(os.path.join(inst.etc, "main.cf")) as f:
+            text = f.read()
+        keep = [l for l in text.splitlines()
+                if not any(l.startswith(n + " = ") for n, _, _ in refused)]
+        with open(os.path.join(inst.etc, "main.cf"), "w") as f:
+            f.write("\n".join(keep) + "\n")
+        p = inst.postern("check", check=False)
+        self.assertEqual(p.returncode, 0, describe(p))
+        self.assertEqual(len(re.findall(r"^postern: note: ", _s(p.stdout), re.M)), 2,
+                         _s(p.stdout))
+        inst.start()
+        user, _, _, home = inst.add_user("dc")
+        other, _, _, _ = inst.add_user("dc")
+        with socket.create_connection(("127.0.0.1", inst.port), timeout=10) as s:
+            banner = s.makefile("rb").readline()
+        self.assertEqual(banner, b"220 debian.example.com ESMTP postern (Debian/GNU)\r\n")
+        with inst.smtp() as s:
+            code, text = s.ehlo("client.example")
+        self.assertIn(b"SIZE 52428800", text)
+        # myorigin from the file, recipient_delimiter, home_mailbox.
+        p = run_as(other, [SENDMAIL, "-i", "%s+tag" % user], inst,
+                   input=b"Subject: via sendmail\n\nhello\n")
+        self.assertEqual(p.returncode, 0, describe(p))
+        files = wait_for(lambda: maildir_files(home), timeout=20, what="Maildir delivery")
+        msg = parse(read_bytes(files[0]))
+        self.assertEqual(msg["Return-Path"], "<%s@mail.example.org>" % other)
+        self.assertEqual(msg["Delivered-To"], "%s+tag@mail.example.org" % user)
+        self.assertEqual(inst.queue_files("corrupt"), [])
+
+
+class MyOrigin(unittest.TestCase):
+
+    def test_mailname_file_delivers(self):
+        inst = Instance(self)
+        mailname = os.path.join(inst.dir, "mailname")
+        with open(mailname, "w") as f:
+            f.write("origin.example\n")
+        inst.set_main({"myorigin": mailname,
+                       "mydestination": "$myhostname, localhost, origin.example"})
+        inst.start()
+        user, _, _, _ = inst.add_user("mo")
+        other, _, _, _ = inst.add_user("mo")
+        p = run_as(other, [SENDMAIL, "-i", user], inst, input=b"Subject: x\n\nhi\n")
+        self.assertEqual(p.returncode, 0, describe(p))
+        box = wait_for(lambda: read_bytes(spool_box(inst, user)), timeout=20,
+                       what="delivery" + log_context(inst))
+        msg = parse(box.split(b"\n", 1)[1])
+        self.assertEqual(msg["Return-Path"], "<%s@origin.example>" % other)
+        self.assertEqual(msg["From"], "%s@origin.example" % other)
+
+    def test_broken_myorigin_fails_check_and_sendmail(self):
+        inst = Instance(self)
+        inst.start()
+        user, _, _, _ = inst.add_user("mo")
+        mailname = os.path.join(inst.dir, "mailname")
+        for value, why in ((mailname, "cannot open"),
+                           ("/etc/mailname junk", "cannot open"),
+                           ("not a domain", "is not a domain name")):
+            with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+                f.write("myorigin = %s\n" % value)
+            p = inst.postern("check", check=False)
+            self.assertEqual(p.returncode, 1, describe(p))
+            self.assertIn("parameter myorigin", _s(p.stderr))
+            self.assertIn(why, _s(p.stderr))
+            p = run_as(user, [SENDMAIL, "-i", user], inst, input=b"Subject: x\n\nhi\n")
+            self.assertEqual(p.returncode, 78, describe(p))
+            self.assertIn(b"parameter myorigin", p.stderr)
+            self.assertIn(why.encode(), p.stderr)
+            p = inst.postern("reload", check=False)
+            self.assertEqual(p.returncode, 1, describe(p))
+        self.assertEqual(inst.queue_files("maildrop"), [])
+        self.assertEqual(inst.queue_files("corrupt"), [])
+        # The running instance never saw it: the pickup of a file
+        # written now still gets the old, good myorigin.
+        with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+            f.write("myorigin = $myhostname\n")
+        p = run_as(user, [SENDMAIL, "-i", user], inst, input=b"Subject: x\n\nhi\n")
+        self.assertEqual(p.returncode, 0, describe(p))
+        wait_for(lambda: read_bytes(spool_box(inst, user)), timeout=20, what="delivery")
+        self.assertEqual(inst.queue_files("corrupt"), [])
+
+
+class Control(unittest.TestCase):
+
+    def test_refused_reload_is_reported(self):
+        inst = Instance(self)
+        inst.start()
+        # A reload only the master can refuse: its new listener cannot bind.
+        busy = socket.socket()
+        busy.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("127.0.0.1:%d inet n - y - 1 smtpd\n" % port)
+        p = inst.postern("reload", check=False)
+        self.assertEqual(p.returncode, 1, describe(p))
+        self.assertIn("reload refused", _s(p.stderr))
+        self.assertIn("127.0.0.1:%d" % port, _s(p.stderr))
+        self.assertNotIn("done", _s(p.stdout))
+        # A good reload says so, with the new generation.
+        with open(os.path.join(inst.etc, "master.cf")) as f:
+            text = f.read().replace("127.0.0.1:%d inet n - y - 1 smtpd\n" % port, "")
+        with open(os.path.join(inst.etc, "master.cf"), "w") as f:
+            f.write(text)
+        p = inst.postern("reload")
+        self.assertIn("reload: done (generation 2)", _s(p.stdout))
+
+    def test_stop_and_status_with_broken_main_cf(self):
+        inst = Instance(self)
+        inst.start()
+        mpid = inst.master_pid()
+        with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+            f.write("this line is broken\nmessage_size_limit = banana\n"
+                    "smtpd_tls_security_level = encrypt\n")
+        self.assertEqual(inst.postern("check", check=False).returncode, 1)
+        rows = inst.status()
+        self.assertEqual(rows[0]["role"], "master")
+        self.assertEqual(int(rows[0]["pid"]), mpid)
+        p = inst.stop()
+        self.assertEqual(p.returncode, 0, describe(p))
+        self.assertIn("stop: done", _s(p.stdout))
+        self.assertIsNone(inst.master_pid())
+
+    def test_abort_with_broken_main_cf(self):
+        inst = Instance(self)
+        inst.start()
+        with open(os.path.join(inst.etc, "main.cf"), "a") as f:
+            f.write("mail_name = ${unclosed\n")
+        p = inst.postern("abort")
+        self.assertIn("abort: done", _s(p.stdout))
+        self.assertEqual(inst.instance_pids(), [])
+
+
+if __name__ == "__main__":
+    main()
