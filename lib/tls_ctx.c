@@ -5,6 +5,7 @@
  *	See tls_ctx.h.  The ticket key ring hangs off the context as
  *	ex_data and is freed (wiped) with it.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -29,6 +30,7 @@
 #define CIPHERS_NEVER	":!aNULL:!eNULL:!PSK:!SRP:!DSS:!MD5:!RC4:!3DES"
 #define GROUPS		"X25519:P-256:X448:P-384:P-521"
 #define SID_CONTEXT	"postern"
+#define CA_DIR_MAX_FILES 20000	/* files read from a CApath directory */
 
 /* ------------------------------------------------------------------ */
 /* Errors.                                                            */
@@ -469,6 +471,45 @@ bad:
 	return NULL;
 }
 
+/*
+ * load_ca_dir - every certificate in every file of dir, now: the client
+ * runs chrooted, where a lookup by hash at verification time finds
+ * nothing.  Files without certificates (a README) are passed over.
+ */
+static int
+load_ca_dir(SSL_CTX *ctx, const char *dir, char *why, size_t size)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	DIR    *d = opendir(dir);
+	struct dirent *e;
+	unsigned files = 0, loaded = 0;
+	char	file[4096];
+
+	if (d == NULL) {
+		(void) str_fmt(why, size, "cannot open CA directory %s: %s", dir,
+			       strerror(errno));
+		return -1;
+	}
+	while ((e = readdir(d)) != NULL && files < CA_DIR_MAX_FILES) {
+		struct stat st;
+
+		if (e->d_name[0] == '.'
+		    || str_fmt(file, sizeof(file), "%s/%s", dir, e->d_name) < 0
+		    || stat(file, &st) < 0 || !S_ISREG(st.st_mode))
+			continue;
+		files++;
+		if (X509_STORE_load_file(store, file) == 1)
+			loaded++;
+		ERR_clear_error();
+	}
+	closedir(d);
+	if (loaded == 0) {
+		(void) str_fmt(why, size, "no CA certificate found in %s", dir);
+		return -1;
+	}
+	return 0;
+}
+
 SSL_CTX *
 tls_ctx_client(const struct tls_client_conf *c, char *why, size_t size)
 {
@@ -479,10 +520,12 @@ tls_ctx_client(const struct tls_client_conf *c, char *why, size_t size)
 
 	if (ctx == NULL)
 		return NULL;
-	if ((file || dir) && SSL_CTX_load_verify_locations(ctx, file, dir) != 1) {
-		fail(why, size, "cannot load CA certificates from", file ? file : dir);
+	if (file && SSL_CTX_load_verify_file(ctx, file) != 1) {
+		fail(why, size, "cannot load CA certificates from", file);
 		goto bad;
 	}
+	if (dir && load_ca_dir(ctx, dir, why, size) < 0)
+		goto bad;
 	if (c->cert_file && *c->cert_file
 	    && key_pair(ctx, c->cert_file, c->key_file && *c->key_file ? c->key_file
 			: c->cert_file, why, size) < 0)

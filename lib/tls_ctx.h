@@ -35,7 +35,9 @@
  *	once: call it before the privilege drop (root reads them).
  *
  *	tls_ctx_client() makes a client context: CAs from CAfile and/or
- *	CApath (none: nothing verifies), an optional client certificate
+ *	CApath (none: nothing verifies; every certificate of every file
+ *	in CApath is read at once, so the context still verifies after
+ *	a chroot), an optional client certificate
  *	(cert_file, key_file), the same protocols, ciphers and options.
  *	Peer name checks and SNI are per connection (tlsio_starttls()).
  *

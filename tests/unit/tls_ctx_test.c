@@ -297,6 +297,17 @@ START_TEST(test_client_ca_errors)
 
 	ck_assert_msg(ctx != NULL, "%s", why);
 	tls_ctx_free(ctx);
+
+	/* CApath is read when the context is made. */
+	cc.CAfile = "";
+	cc.CApath = dir;
+	ctx = tls_ctx_client(&cc, why, sizeof(why));
+	ck_assert_msg(ctx != NULL, "%s", why);
+	ck_assert_int_ge(sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx))), 2);
+	tls_ctx_free(ctx);
+	cc.CApath = "/nonexistent";
+	ck_assert_ptr_null(tls_ctx_client(&cc, why, sizeof(why)));
+	ck_assert_msg(strstr(why, "/nonexistent") != NULL, "%s", why);
 }
 END_TEST
 
