@@ -679,6 +679,8 @@ tlsio_starttls(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer,
 				goto fail;
 		SSL_set_verify(io->ssl, peer->verify ? SSL_VERIFY_PEER
 			       : SSL_VERIFY_NONE, NULL);
+		if (peer->session != NULL && SSL_set_session(io->ssl, peer->session) != 1)
+			goto fail;
 	}
 	io->plain_left = io->out.len;
 	io->state = TLSIO_STARTING;

@@ -100,7 +100,11 @@
  *	certificate must match; with peer->verify the handshake fails
  *	unless the chain verifies against the context's CAs and a name
  *	matches, without it the result is only recorded
- *	(tlsio_verified()).
+ *	(tlsio_verified()).  peer->session, when not NULL, is offered
+ *	for resumption (tlsio_reused() tells whether the server took it);
+ *	the session to keep for next time is SSL_get1_session(tlsio_ssl())
+ *	after the handshake, taken before tlsio_free(), which sends
+ *	close_notify so that the session stays resumable.
  *
  *	After TLSIO_TLS_UP: tlsio_is_tls(), tlsio_protocol() ("TLSv1.3"),
  *	tlsio_cipher(), tlsio_bits(), tlsio_summary() (the text Postfix
@@ -162,6 +166,7 @@ struct tlsio_peer {
 	const char *const *names;	/* names the certificate may carry */
 	size_t	nnames;
 	bool	verify;			/* fail unless verified and matched */
+	SSL_SESSION *session;		/* offer to resume this, or NULL */
 };
 
 struct tlsio {

@@ -172,7 +172,7 @@ teardown(void)
 }
 
 static const char *const mx_names[] = {"mx.example"};
-static const struct tlsio_peer mx_peer = {"mx.example", mx_names, 1, true};
+static const struct tlsio_peer mx_peer = {"mx.example", mx_names, 1, true, NULL};
 
 /* ------------------------------------------------------------------ */
 /* In the clear.                                                      */
@@ -424,6 +424,39 @@ START_TEST(test_tls_wrapper_roundtrip)
 }
 END_TEST
 
+/* A client offers the session of its last connection and resumes it. */
+START_TEST(test_tls_resume)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct end s, c;
+	int	sv[2];
+	struct tlsio_peer p = mx_peer;
+	SSL_SESSION *sess;
+
+	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+	pair(sv);
+	up_pair(loop, &s, &c, sv, &p);
+	RUN_UNTIL(loop, s.ups == 1 && c.ups == 1);
+	ck_assert(!tlsio_reused(&c.io));
+	buf_puts(&s.io.out, "220 x\r\n");	/* the ticket comes before it */
+	ck_assert_int_ge(tlsio_flush(&s.io), 0);
+	RUN_UNTIL(loop, c.lines.len > 0);
+	sess = SSL_get1_session(tlsio_ssl(&c.io));
+	ck_assert_ptr_nonnull(sess);
+	finish(loop, &s, &c, sv);
+
+	loop = ev_loop_new();
+	pair(sv);
+	p.session = sess;
+	up_pair(loop, &s, &c, sv, &p);
+	RUN_UNTIL(loop, s.ups == 1 && c.ups == 1);
+	ck_assert(tlsio_reused(&c.io));
+	ck_assert(tlsio_reused(&s.io));
+	SSL_SESSION_free(sess);
+	finish(loop, &s, &c, sv);
+}
+END_TEST
+
 /* A megabyte each way through 4 KiB socket buffers. */
 START_TEST(test_tls_bulk)
 {
@@ -619,7 +652,7 @@ START_TEST(test_verify_name_mismatch)
 	struct end s, c;
 	int	sv[2];
 	static const char *const other[] = {"other.example", "mail.other.example"};
-	struct tlsio_peer p = {"other.example", other, 2, true};
+	struct tlsio_peer p = {"other.example", other, 2, true, NULL};
 
 	pair(sv);
 	up_pair(loop, &s, &c, sv, &p);
@@ -713,6 +746,7 @@ suite(void)
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_no_loop);
 	tcase_add_test(tc, test_tls_wrapper_roundtrip);
+	tcase_add_test(tc, test_tls_resume);
 	tcase_add_test(tc, test_tls_bulk);
 	tcase_add_test(tc, test_tls_two_pipes);
 	tcase_add_test(tc, test_starttls_injection_discarded);
