@@ -53,7 +53,7 @@ UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
 .PHONY: all test unit e2e asan run install deps bench clean fuzz
-TEST_BINS   := $(B)/tests/libexec/testsvc
+TEST_BINS   := $(B)/tests/libexec/testsvc $(B)/tests/libexec/racer
 FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst %,$(B)/fuzz/%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
@@ -110,6 +110,9 @@ $(foreach t,$(patsubst tests/unit/%.c,%,$(UNIT_SRC)),$(eval $(call unit_rule,$(t
 $(B)/tests/libexec/testsvc: $(B)/obj/tests/testsvc/testsvc.o $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/tests/libexec/racer: $(B)/obj/tests/testsvc/racer.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_BASE) $(LDFLAGS) -o $@ $^
 
 # Fuzz harnesses: with the replay driver for `make test` (every corpus
 # input stays a regression test), with libFuzzer for `make fuzz`.

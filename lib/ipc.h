@@ -120,17 +120,22 @@
  *	-1 (ENAMETOOLONG when the path does not fit a socket address).
  *	ipc_listen() creates a listening UNIX stream socket at path with
  *	the given mode and backlog and returns it (CLOEXEC, non-blocking),
- *	or -1.  A socket file left at path by an earlier run is removed
- *	first; any other kind of file there is left alone (-1, EEXIST).
+ *	or -1.  Whatever is at path first (a socket left by an earlier
+ *	run, a FIFO, a file, a symbolic link) is removed without following
+ *	it, with sf_clear_path(); a directory there is left alone (-1,
+ *	EEXIST).  The socket belongs to the caller's effective uid and
+ *	gid: in a directory that another user can write, call it with
+ *	that user's effective ids (priv_as_begin()), so that neither the
+ *	removal nor the bind can reach anything that user could not.
  * SECURITY
  *	Everything received is checked before use; a peer daemon can make
  *	a receiver drop the connection, but not read out of bounds, leak
  *	descriptors or make it keep more than its bound.  ipc_listen()
- *	sets the process umask around bind() so that the socket never
- *	exists with wider permissions than mode (not thread-safe; postern
- *	daemons are single-threaded).  The directory holding the socket
- *	must not be writable by others, or the stale-socket removal
- *	races with them.
+ *	sets the process umask around bind() so that the socket is made
+ *	with exactly mode (not thread-safe; postern daemons are
+ *	single-threaded), and never changes owner or mode by name
+ *	afterwards: a name can be swapped for a symbolic link at any
+ *	moment by whoever may write the directory.
  */
 #ifndef POSTERN_IPC_H
 #define POSTERN_IPC_H

@@ -34,6 +34,7 @@
 #include "ipc.h"
 #include "ipc_impl.h"
 #include "log.h"
+#include "safefile.h"
 
 #define IPC_READ_CHUNK	16384
 
@@ -399,41 +400,41 @@ fail:
 	return -1;
 }
 
+#define LISTEN_TRIES	3
+
 int
 ipc_listen(const char *path, mode_t mode, int backlog)
 {
 	struct sockaddr_un sa;
-	struct stat st;
 	mode_t  old;
-	int     fd, r, err;
+	int     fd, r = -1, err = 0;
 
 	if (make_addr(&sa, path) < 0)
 		return -1;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			errno = EEXIST;
-			return -1;
-		}
-		if (unlink(path) < 0 && errno != ENOENT)
-			return -1;
-	} else if (errno != ENOENT) {
-		return -1;
-	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	old = umask(~mode & 0777);
-	r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
-	err = errno;
-	(void) umask(old);
-	if (r < 0) {
-		(void) close(fd);
-		errno = err;
-		return -1;
-	}
-	if (chmod(path, mode) < 0 || listen(fd, backlog) < 0) {
+	/*
+	 * bind() never follows a link and fails when the name exists, so
+	 * something put there between the removal and the bind costs a
+	 * retry, never a socket elsewhere.  The umask gives the socket its
+	 * mode as it is made: nothing changes it by name afterwards.
+	 */
+	for (int i = 0; i < LISTEN_TRIES && r < 0; i++) {
+		if (sf_clear_path(path) < 0) {
+			err = errno;
+			break;
+		}
+		old = umask(~mode & 0777);
+		r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
 		err = errno;
-		(void) unlink(path);
+		(void) umask(old);
+		if (r < 0 && err != EADDRINUSE)
+			break;
+	}
+	if (r < 0 || listen(fd, backlog) < 0) {
+		if (r == 0)
+			err = errno;
 		(void) close(fd);
 		errno = err;
 		return -1;

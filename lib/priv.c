@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mem.h"
 #include "priv.h"
 #include "str.h"
 
@@ -240,4 +241,55 @@ priv_check_not_root(void)
 			  "(uids %ld/%ld/%ld, gids %ld/%ld/%ld)",
 			  (long) ru, (long) eu, (long) su,
 			  (long) rg, (long) eg, (long) sg);
+}
+
+/*
+ * priv_as_begin - effective ids and groups of uid/gid, saved ones kept.
+ * Groups first and the uid last: once the effective uid is not 0 the
+ * effective capabilities are gone, and setgroups() needs CAP_SETGID.
+ */
+void
+priv_as_begin(uid_t uid, gid_t gid, struct priv_as *saved)
+{
+	int     n;
+
+	if (uid == 0 || gid == 0)
+		log_panic("priv_as_begin: uid %ld gid %ld: not a less privileged user",
+			  (long) uid, (long) gid);
+	saved->euid = geteuid();
+	saved->egid = getegid();
+	if (saved->euid != 0)
+		log_panic("priv_as_begin: effective uid is %ld, not 0", (long) saved->euid);
+	if ((n = getgroups(0, NULL)) < 0)
+		log_fatal("priv_as_begin: getgroups: %m");
+	saved->groups = xcalloc((size_t) n + 1, sizeof(gid_t));
+	if ((saved->ngroups = getgroups(n, saved->groups)) < 0)
+		log_fatal("priv_as_begin: getgroups: %m");
+	if (setgroups(1, &gid) < 0)
+		log_fatal("cannot take the groups of uid %ld: setgroups(%ld): %m",
+			  (long) uid, (long) gid);
+	if (setresgid((gid_t) -1, gid, (gid_t) -1) < 0)
+		log_fatal("cannot take effective gid %ld: %m", (long) gid);
+	if (setresuid((uid_t) -1, uid, (uid_t) -1) < 0)
+		log_fatal("cannot take effective uid %ld: %m", (long) uid);
+	if (geteuid() != uid || getegid() != gid)
+		log_fatal("effective ids are %ld/%ld after taking %ld/%ld",
+			  (long) geteuid(), (long) getegid(), (long) uid, (long) gid);
+}
+
+void
+priv_as_end(struct priv_as *saved)
+{
+	if (setresuid((uid_t) -1, saved->euid, (uid_t) -1) < 0)
+		log_fatal("cannot take back effective uid %ld: %m", (long) saved->euid);
+	if (setresgid((gid_t) -1, saved->egid, (gid_t) -1) < 0)
+		log_fatal("cannot take back effective gid %ld: %m", (long) saved->egid);
+	if (setgroups((size_t) saved->ngroups, saved->groups) < 0)
+		log_fatal("cannot take back the group list: %m");
+	if (geteuid() != saved->euid || getegid() != saved->egid)
+		log_fatal("effective ids are %ld/%ld after taking back %ld/%ld",
+			  (long) geteuid(), (long) getegid(), (long) saved->euid,
+			  (long) saved->egid);
+	free(saved->groups);
+	saved->groups = NULL;
 }

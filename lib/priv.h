@@ -42,6 +42,19 @@
  *
  *	priv_check_not_root() is fatal when any of the process's ids is 0,
  *	for code that must never run privileged.
+ *
+ *	priv_as_begin() and priv_as_end() bracket what a root process
+ *	does in a directory that a less privileged user can write (the
+ *	master in private/ and public/, which belong to mail_owner): in
+ *	between, the effective uid and gid and the group list are that
+ *	user's, so the kernel checks every path with the user's rights
+ *	and whatever is created belongs to the user from the start; no
+ *	chown or chmod by path is ever needed, and a symbolic link or
+ *	hard link planted there can reach nothing the user could not.
+ *	The real and saved uids stay 0, so priv_as_end() can restore the
+ *	effective ids and groups saved in *saved.  Any failure is fatal
+ *	(a process half switched must not go on).  Not for threads:
+ *	ids are per process.
  */
 #ifndef POSTERN_PRIV_H
 #define POSTERN_PRIV_H
@@ -60,5 +73,15 @@ void	priv_drop(const struct priv_user *u, const char *root_dir);
 void	priv_drop_ids(uid_t uid, gid_t gid);
 void	priv_drop_ids_deliver(uid_t uid, gid_t gid, gid_t extra_gid);
 void	priv_check_not_root(void);
+
+struct priv_as {
+	uid_t	euid;
+	gid_t	egid;
+	int	ngroups;
+	gid_t  *groups;
+};
+
+void	priv_as_begin(uid_t uid, gid_t gid, struct priv_as *saved);
+void	priv_as_end(struct priv_as *saved);
 
 #endif

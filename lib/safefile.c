@@ -563,3 +563,20 @@ sf_free_space(const char *path)
 		return INT64_MAX;
 	return (int64_t) ((uint64_t) sv.f_bavail * bsize);
 }
+
+int
+sf_clear_path(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (S_ISDIR(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
+	/* unlink() never follows a link: the name goes, not its target. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}

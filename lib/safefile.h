@@ -47,6 +47,14 @@
  *	sf_mkdir_owned() creates a directory (or fixes an existing one)
  *	with exactly the owner, group and mode given, refusing a symlink.
  *
+ *	sf_clear_path() removes what is at path unless it is a directory
+ *	(a socket or FIFO left by an earlier run, a file, a symbolic
+ *	link: the link itself, never what it points to).  It returns 0
+ *	when path is gone (or was never there); -1 with errno otherwise
+ *	(EEXIST for a directory).  In a directory that a less privileged
+ *	user can write, a root caller calls it with that user's effective
+ *	ids (priv_as_begin()).
+ *
  *	sf_free_space() returns the bytes available to unprivileged
  *	users in the file system holding path, or -1.
  */
@@ -83,6 +91,7 @@ int	sf_dotunlock(const char *path);
 int	sf_pidfile_lock(const char *path);
 pid_t	sf_pidfile_read(const char *path);
 int	sf_mkdir_owned(const char *path, uid_t uid, gid_t gid, mode_t mode);
+int	sf_clear_path(const char *path);
 int64_t	sf_free_space(const char *path);
 
 #endif

@@ -10,7 +10,8 @@
  *	O_NOFOLLOW and the fstat() check keep a writer from being sent to
  *	a regular file or a device by a name planted in public/; the open
  *	is non-blocking, and no byte is written to anything that is not a
- *	FIFO.
+ *	FIFO with one link (a hard link to someone else's FIFO is not the
+ *	one the master made).
  *
  *	Writing to a FIFO whose reader has gone raises SIGPIPE, which
  *	would kill postqueue or sendmail.  trigger_send() blocks SIGPIPE
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "safefile.h"
 #include "trigger.h"
 
 int
@@ -44,7 +46,7 @@ trigger_open(const char *fifo_path)
 		return -1;
 	if (fstat(fd, &st) < 0)
 		saved = errno;
-	else if (!S_ISFIFO(st.st_mode))
+	else if (!S_ISFIFO(st.st_mode) || st.st_nlink != 1)
 		saved = EPERM;		/* never write a byte into anything else */
 	else
 		return fd;
@@ -167,4 +169,37 @@ trigger_read(int fd, char *codes, size_t max)
 			break;
 	}
 	return (int) got;
+}
+
+int
+trigger_listen(const char *fifo_path, mode_t mode)
+{
+	struct stat st;
+	mode_t  old;
+	int     fd, r, saved;
+
+	if (sf_clear_path(fifo_path) < 0)
+		return -1;
+	old = umask(~mode & 0777);
+	r = mkfifo(fifo_path, mode & 0777);
+	saved = errno;
+	(void) umask(old);
+	if (r < 0) {
+		errno = saved;
+		return -1;
+	}
+	fd = open(fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		saved = errno;
+	} else if (!S_ISFIFO(st.st_mode) || st.st_nlink != 1 || st.st_uid != geteuid()
+		   || (st.st_mode & 07777) != (mode & 0777)) {
+		saved = EPERM;
+	} else {
+		return fd;
+	}
+	(void) close(fd);
+	errno = saved;
+	return -1;
 }

@@ -29,7 +29,7 @@
  *	errno: ENXIO when no reader has the FIFO open (the daemon is not
  *	running; worth a debug note at most, since the daemon scans its
  *	queue when it starts), ELOOP for a symlink, EPERM for anything
- *	that is not a FIFO, or the error of open().
+ *	that is not a FIFO with one link, or the error of open().
  *
  *	trigger_send() writes one byte.  EAGAIN, a full FIFO, counts as
  *	success: the reader has wake-ups waiting already.  It returns 0,
@@ -40,6 +40,18 @@
  *	ignoring SIGPIPE and then call trigger_send().
  *
  *	trigger_once() is trigger_open(), trigger_send() and close().
+ *
+ *	trigger_listen() makes the reader's FIFO at fifo_path with
+ *	exactly mode (the umask is set around mkfifo(); nothing changes
+ *	owner or mode by name afterwards) and opens it read-write,
+ *	non-blocking and close-on-exec.  Whatever was at fifo_path is
+ *	removed first without following it (sf_clear_path(); a directory
+ *	is refused).  The open does not follow a link, and fstat() must
+ *	then show a FIFO with one link, owned by the effective uid, with
+ *	mode: else -1 with errno EPERM (something was put in its place
+ *	between mkfifo() and open()).  It returns the descriptor or -1.
+ *	The FIFO belongs to the caller's effective ids: the master calls
+ *	it as mail_owner (priv_as_begin()), who owns public/ and private/.
  *
  *	trigger_read() reads the bytes waiting in fd, at most max, into
  *	codes without ever blocking (the descriptor may be in blocking
@@ -52,6 +64,7 @@
 #define POSTERN_TRIGGER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define TRIGGER_WAKE	'W'
 #define TRIGGER_FLUSH	'F'
@@ -61,5 +74,6 @@ int	trigger_open(const char *fifo_path);
 int	trigger_send(int fd, char code);
 int	trigger_once(const char *fifo_path, char code);
 int	trigger_read(int fd, char *codes, size_t max);
+int	trigger_listen(const char *fifo_path, mode_t mode);
 
 #endif

@@ -7,8 +7,9 @@
  *	The master is the only long-lived root process besides local
  *	delivery.  It reads main.cf and master.cf, checks the instance
  *	(the same checks as `postern check`; it refuses to start on any
- *	problem), creates every listening endpoint as root (TCP for inet
- *	services, UNIX sockets in private/ and public/, FIFOs), and starts
+ *	problem), creates every listening endpoint (TCP for inet services,
+ *	as root; UNIX sockets and FIFOs in private/ and public/, as
+ *	mail_owner, who owns those directories: master_service.c), and starts
  *	each daemon with its descriptors, its chroot and its user as
  *	master.cf says (see master_service.c and master_spawn.c).
  *

@@ -3,11 +3,12 @@
  *	master_service - services: listening endpoints, generations
  * DESCRIPTION
  *	master_services_build() turns the master.cf table into services of
- *	a new generation.  Listening endpoints are created here, as root,
- *	before anything runs unprivileged: TCP listeners for inet
- *	services, UNIX stream sockets for unix and pass services, FIFOs
- *	for fifo services (opened read-write, so a reader never sees EOF
- *	and the master can write wake-ups into the same descriptor).
+ *	a new generation.  Listening endpoints are created here before
+ *	anything runs unprivileged: TCP listeners for inet services (as
+ *	root), UNIX stream sockets for unix and pass services, and FIFOs
+ *	for fifo services (both as mail_owner, see local_listen(); a FIFO
+ *	is opened read-write, so a reader never sees EOF and the master
+ *	can write wake-ups into the same descriptor).
  *	An endpoint that an older generation already has (same address)
  *	is shared with dup(), so a reload never closes a listening socket
  *	that clients are connecting to.
@@ -15,7 +16,8 @@
  *	private/ sockets are mode 0600 and owned by mail_owner; public/
  *	ones are 0666 (showq) or 0622 (fifos) in a 0711 directory, so a
  *	local user can ask for a queue listing or a wake-up and nothing
- *	else.
+ *	else.  They are made as mail_owner, who owns both directories
+ *	(local_listen()): root never acts by name on anything there.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,7 +37,9 @@
 #include "log.h"
 #include "master.h"
 #include "mem.h"
+#include "priv.h"
 #include "str.h"
+#include "trigger.h"
 
 #define LISTEN_BACKLOG	1024
 
@@ -190,14 +194,23 @@ fail:
 	return -1;
 }
 
+/*
+ * local_listen - a UNIX socket or FIFO in private/ or public/.  Both
+ * directories belong to mail_owner, and every chrooted daemon runs as
+ * mail_owner: whatever is at a name there may be swapped for a link at
+ * any moment.  So the master does everything there as mail_owner (its
+ * effective ids; priv.h): the stale entry is removed, the endpoint is
+ * made with its final owner and mode (umask), and nothing is ever
+ * chowned or chmodded by name.
+ */
 static int
 local_listen(struct service *s, const struct params *p, struct buf *err)
 {
 	char    path[256];
+	struct priv_as saved;
 	uid_t   uid;
 	gid_t   gid;
 	int     fd;
-	mode_t  mode;
 
 	if (owner_ids(p, &uid, &gid) < 0) {
 		buf_appendf(err, "mail_owner %s: no such user\n", p->mail_owner);
@@ -208,46 +221,18 @@ local_listen(struct service *s, const struct params *p, struct buf *err)
 		buf_appendf(err, "service %s: name too long\n", s->name);
 		return -1;
 	}
-	if (s->type == SVC_FIFO) {
-		struct stat st;
-
-		mode = s->ent.private_ ? 0600 : 0622;
-		if (lstat(path, &st) == 0 && !S_ISFIFO(st.st_mode) && unlink(path) < 0) {
-			buf_appendf(err, "service %s: cannot remove %s: %s\n", s->name, path,
-				    strerror(errno));
-			return -1;
-		}
-		if (mkfifo(path, mode) < 0 && errno != EEXIST) {
-			buf_appendf(err, "service %s: mkfifo %s: %s\n", s->name, path, strerror(errno));
-			return -1;
-		}
-		fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-			buf_appendf(err, "service %s: open fifo %s: %s\n", s->name, path,
-				    fd < 0 ? strerror(errno) : "not a fifo");
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		if (fchown(fd, uid, gid) < 0 || fchmod(fd, mode) < 0) {
-			buf_appendf(err, "service %s: chown/chmod %s: %s\n", s->name, path,
-				    strerror(errno));
-			close(fd);
-			return -1;
-		}
-	} else {
-		mode = s->ent.private_ ? 0600 : 0666;
-		if ((fd = ipc_listen(path, mode, LISTEN_BACKLOG)) < 0) {
-			buf_appendf(err, "service %s: cannot listen on %s: %s\n", s->name, path,
-				    strerror(errno));
-			return -1;
-		}
-		if (chown(path, uid, gid) < 0) {
-			buf_appendf(err, "service %s: chown %s: %s\n", s->name, path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-	}
+	priv_as_begin(uid, gid, &saved);
+	if (s->type == SVC_FIFO)
+		fd = trigger_listen(path, s->ent.private_ ? 0600 : 0622);
+	else
+		fd = ipc_listen(path, s->ent.private_ ? 0600 : 0666, LISTEN_BACKLOG);
+	if (fd < 0)
+		buf_appendf(err, "service %s: cannot make %s %s as %s: %s\n", s->name,
+			    s->type == SVC_FIFO ? "the FIFO" : "the socket", path,
+			    p->mail_owner, strerror(errno));
+	priv_as_end(&saved);
+	if (fd < 0)
+		return -1;
 	s->listen_fds[s->n_listen++] = fd;
 	return 0;
 }

@@ -426,7 +426,42 @@ START_TEST(test_sockets)
 	ck_assert_int_ge(lfd, 0);
 	close(lfd);
 
-	/* Anything else at the path is left alone. */
+	/*
+	 * A symbolic link there is removed, never followed: its target
+	 * keeps its mode, and the socket is made in the link's place.
+	 */
+	{
+		char    target[200];
+		int     tfd;
+
+		ck_assert_int_lt(snprintf(target, sizeof(target), "%s/target", dir),
+				 (int) sizeof(target));
+		tfd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0640);
+		ck_assert_int_ge(tfd, 0);
+		close(tfd);
+		ck_assert_int_eq(unlink(path), 0);
+		ck_assert_int_eq(symlink(target, path), 0);
+		lfd = ipc_listen(path, 0666, 4);
+		ck_assert_int_ge(lfd, 0);
+		ck_assert_int_eq(lstat(path, &st), 0);
+		ck_assert(S_ISSOCK(st.st_mode));
+		ck_assert_uint_eq(st.st_mode & 07777, 0666);
+		ck_assert_int_eq(stat(target, &st), 0);
+		ck_assert(S_ISREG(st.st_mode));
+		ck_assert_uint_eq(st.st_mode & 07777, 0640);
+		close(lfd);
+		/* So is a plain file. */
+		ck_assert_int_eq(unlink(path), 0);
+		ck_assert_int_eq(link(target, path), 0);
+		lfd = ipc_listen(path, 0600, 4);
+		ck_assert_int_ge(lfd, 0);
+		close(lfd);
+		ck_assert_int_eq(stat(target, &st), 0);
+		ck_assert_uint_eq(st.st_nlink, 1);
+		ck_assert_int_eq(unlink(target), 0);
+	}
+
+	/* A directory at the path is left alone. */
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	ck_assert_int_eq(ipc_listen(path, 0600, 4), -1);

@@ -434,6 +434,76 @@ child_check_not_root_gid(const void *arg)
 	fail_child("priv_check_not_root returned with gid 0");
 }
 
+/*
+ * priv_as: effective ids and groups of another user for a while, the
+ * way back kept.  What is made in between is the user's; what the user
+ * may not touch stays out of reach; afterwards everything is as before.
+ */
+static void
+child_as(const void *arg)
+{
+	const char *dir = arg;
+	struct priv_as saved;
+	char    path[256];
+	struct stat st;
+	uid_t   ru, eu, su;
+	gid_t   groups[8], before[8];
+	int     n, nb, fd;
+
+	/* Two groups before, so that the list must be put back. */
+	before[0] = 0, before[1] = 4;
+	CHILD_CHECK(setgroups(2, before) == 0, "setgroups: %s", strerror(errno));
+	nb = getgroups(8, before);
+	priv_as_begin(NOBODY_ID, NOBODY_ID, &saved);
+	CHILD_CHECK(getresuid(&ru, &eu, &su) == 0 && ru == 0 && eu == NOBODY_ID && su == 0,
+		    "uids %ld/%ld/%ld, want 0/%d/0", (long) ru, (long) eu, (long) su, NOBODY_ID);
+	CHILD_CHECK(getegid() == NOBODY_ID, "egid %ld", (long) getegid());
+	n = getgroups(8, groups);
+	CHILD_CHECK(n == 1 && groups[0] == NOBODY_ID, "groups: %d entries", n);
+	(void) str_fmt(path, sizeof(path), "%s/made", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHILD_CHECK(fd < 0 && errno == EACCES, "created a file in a root-only directory");
+	CHILD_CHECK(chown(dir, NOBODY_ID, NOBODY_ID) < 0 && errno == EPERM,
+		    "chown as nobody was not refused");
+	priv_as_end(&saved);
+	CHILD_CHECK(getresuid(&ru, &eu, &su) == 0 && ru == 0 && eu == 0 && su == 0,
+		    "uids %ld/%ld/%ld after priv_as_end", (long) ru, (long) eu, (long) su);
+	CHILD_CHECK(getegid() == 0, "egid %ld after priv_as_end", (long) getegid());
+	n = getgroups(8, groups);
+	CHILD_CHECK(n == nb && memcmp(groups, before, (size_t) n * sizeof(gid_t)) == 0,
+		    "the group list was not put back (%d entries, want %d)", n, nb);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHILD_CHECK(fd >= 0, "root again, but cannot create: %s", strerror(errno));
+	CHILD_CHECK(fstat(fd, &st) == 0 && st.st_uid == 0, "not root's");
+	close(fd);
+	CHILD_CHECK(unlink(path) == 0, "unlink: %s", strerror(errno));
+
+	/* Made as nobody in nobody's directory: nobody's, no chown needed. */
+	CHILD_CHECK(chown(dir, NOBODY_ID, NOBODY_ID) == 0, "chown: %s", strerror(errno));
+	priv_as_begin(NOBODY_ID, NOBODY_ID, &saved);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	CHILD_CHECK(fd >= 0, "cannot create in nobody's directory: %s", strerror(errno));
+	CHILD_CHECK(fstat(fd, &st) == 0 && st.st_uid == NOBODY_ID && st.st_gid == NOBODY_ID,
+		    "owner %ld:%ld", (long) st.st_uid, (long) st.st_gid);
+	close(fd);
+	priv_as_end(&saved);
+	CHILD_CHECK(unlink(path) == 0, "unlink: %s", strerror(errno));
+}
+
+START_TEST(test_as)
+{
+	char    dir[] = "/tmp/priv_as.XXXXXX", out[4096];
+	int     st;
+
+	NEED_ROOT();
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	st = run_child(child_as, dir, out, sizeof(out));
+	ck_assert_int_eq(rmdir(dir), 0);
+	ASSERT_EXIT(st, 0, out);
+}
+END_TEST
+
 START_TEST(test_check_not_root)
 {
 	char    out[4096];
@@ -464,6 +534,7 @@ suite(void)
 	tcase_add_test(tc, test_drop_ids);
 	tcase_add_test(tc, test_drop_ids_deliver);
 	tcase_add_test(tc, test_check_not_root);
+	tcase_add_test(tc, test_as);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -230,6 +230,51 @@ START_TEST(test_send_with_sigpipe_ignored)
 }
 END_TEST
 
+START_TEST(test_listen)
+{
+	char    link_path[160], file[160];
+	struct stat st;
+	int     fd, tfd;
+
+	(void) str_fmt(link_path, sizeof(link_path), "%s/link", tmpdir);
+	(void) str_fmt(file, sizeof(file), "%s/file", tmpdir);
+
+	/* A FIFO left by an earlier run is made afresh, with exactly mode. */
+	ck_assert_int_eq(chmod(fifo, 0666), 0);
+	fd = trigger_listen(fifo, 0622);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFD) & FD_CLOEXEC, 0);
+	ck_assert_int_ne(fcntl(fd, F_GETFL) & O_NONBLOCK, 0);
+	ck_assert_int_eq(lstat(fifo, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0622);
+	ck_assert_int_eq(trigger_once(fifo, TRIGGER_WAKE), 0);
+	close(fd);
+
+	/* A symbolic link in its place goes; its target is not touched. */
+	tfd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	ck_assert_int_ge(tfd, 0);
+	close(tfd);
+	ck_assert_int_eq(symlink(file, link_path), 0);
+	fd = trigger_listen(link_path, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(lstat(link_path, &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(stat(file, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_uint_eq(st.st_mode & 07777, 0640);
+
+	/* A directory is refused. */
+	ck_assert_int_eq(unlink(link_path), 0);
+	ck_assert_int_eq(mkdir(link_path, 0700), 0);
+	errno = 0;
+	ck_assert_int_eq(trigger_listen(link_path, 0600), -1);
+	ck_assert_int_eq(errno, EEXIST);
+}
+END_TEST
+
 START_TEST(test_bad_descriptor)
 {
 	char    c;
@@ -259,6 +304,7 @@ suite(void)
 	tcase_add_test(tc, test_refused_targets);
 	tcase_add_test(tc, test_reader_gone);
 	tcase_add_test(tc, test_bad_descriptor);
+	tcase_add_test(tc, test_listen);
 	tcase_add_test(tc, test_send_with_sigpipe_ignored);
 	suite_add_tcase(s, tc);
 	return s;
