@@ -56,7 +56,12 @@
  *	any of it is shown; the content is copied out in bounded chunks.
  *	Queue IDs given with -q are checked with qid_valid() before they
  *	become part of a path.  Not set-uid: a user sees only the files
- *	the file system lets them read.
+ *	the file system lets them read.  Root with -q reads the queue as
+ *	mail_owner (it drops to mail_owner first), and a queue file must
+ *	be a plain file of mail_owner's with one link.  A FILE is opened
+ *	without following a symbolic link and must be a plain file with
+ *	one link: the queue directories belong to mail_owner, and root
+ *	naming a file there must not be led elsewhere.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,8 +78,10 @@
 #include "config.h"
 #include "log.h"
 #include "params.h"
+#include "priv.h"
 #include "qfile.h"
 #include "qid.h"
+#include "safefile.h"
 #include "str.h"
 
 #define SHOW_ENV	0x1
@@ -254,6 +261,9 @@ by_id(const struct params *p, const char *id, unsigned what,
       const struct qfile_limits *lim)
 {
 	char    path[4200], name[64];
+	struct passwd *pw = getpwnam(p->mail_owner);
+	uid_t   owner = pw ? pw->pw_uid : SF_ANY_UID;
+	const char *why = NULL;
 
 	if (!qid_valid(id)) {
 		fprintf(stderr, "postcat: %.64s: not a queue ID\n", id);
@@ -264,11 +274,11 @@ by_id(const struct params *p, const char *id, unsigned what,
 
 		(void) str_fmt(path, sizeof(path), "%s/%s/%s", p->queue_directory,
 			       queues[i], id);
-		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, owner, NULL, &why);
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
-			fprintf(stderr, "postcat: %s: %s\n", path, strerror(errno));
+			fprintf(stderr, "postcat: %s: %s: %s\n", path, why, strerror(errno));
 			return 1;
 		}
 		(void) str_fmt(name, sizeof(name), "%s/%s", queues[i], id);
@@ -286,12 +296,14 @@ by_path(const char *path, unsigned what, const struct qfile_limits *lim)
 {
 	const char *base = strrchr(path, '/');
 	char    name[4200];
+	const char *why = NULL;
 	int     fd, rc;
 
 	base = base ? base + 1 : path;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A name that is a link or not a plain file is refused (see SECURITY). */
+	fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, SF_ANY_UID, NULL, &why);
 	if (fd < 0) {
-		fprintf(stderr, "postcat: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "postcat: %s: %s: %s\n", path, why, strerror(errno));
 		return 1;
 	}
 	(void) str_copy(name, sizeof(name), path);
@@ -370,6 +382,17 @@ main(int argc, char **argv)
 			fprintf(stderr, "postcat: -q is for root and %s (the owner of "
 				"the queue) only\n", p->mail_owner);
 			return EX_NOPERM;
+		}
+		/* The queue is mail_owner's: root reads it as mail_owner. */
+		if (geteuid() == 0) {
+			struct priv_user u;
+
+			if (priv_lookup(p->mail_owner, &u) < 0) {
+				fprintf(stderr, "postcat: mail_owner %s: no such user\n",
+					p->mail_owner);
+				return EX_CONFIG;
+			}
+			priv_drop(&u, NULL);
 		}
 	}
 	for (int i = optind; i < argc; i++) {

@@ -31,7 +31,10 @@
  * SECURITY
  *	Root only: it changes the queue, which belongs to mail_owner.  It
  *	only ever names files as queue/STATE/ID with a valid ID and a
- *	fixed STATE, without following symlinks.
+ *	fixed STATE, without following symlinks.  Once main.cf and the
+ *	log are open it drops to mail_owner for good (priv_drop()): the
+ *	queue directories are mail_owner's, and what it renames, removes,
+ *	touches and wakes there it does with mail_owner's rights only.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -47,6 +50,7 @@
 #include "config.h"
 #include "log.h"
 #include "params.h"
+#include "priv.h"
 #include "qid.h"
 #include "str.h"
 #include "trigger.h"
@@ -204,6 +208,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	struct params *p;
+	struct priv_user owner;
 	struct buf err;
 	unsigned limit = 0;
 	int     c;
@@ -278,6 +283,12 @@ main(int argc, char **argv)
 			strerror(errno));
 		return EX_CONFIG;
 	}
+	/* Everything from here is done in mail_owner's directories, as mail_owner. */
+	if (priv_lookup(cfg->mail_owner, &owner) < 0) {
+		fprintf(stderr, "postsuper: mail_owner %s: no such user\n", cfg->mail_owner);
+		return EX_CONFIG;
+	}
+	priv_drop(&owner, NULL);
 
 	for (enum action a = 0; a < A_COUNT; a++) {
 		unsigned mask = limit ? (limit & where[a]) : where[a];

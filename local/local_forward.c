@@ -22,6 +22,12 @@
  *
  *	Result: 2.0.0 "forwarded as QUEUEID"; cleanup's answer when it
  *	refused (4.x.x or 5.x.x); 4.3.0 when the file cannot be written.
+ * SECURITY
+ *	local is root, and the spool directory and private/ belong to
+ *	mail_owner, who may put a link to any socket in place of
+ *	private/cleanup.  The file is made and cleanup is reached with
+ *	mail_owner's effective ids (priv_as_begin()), so the kernel lets
+ *	local reach only what mail_owner could.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +39,40 @@
 #include "dsn.h"
 #include "local.h"
 #include "params.h"
+#include "priv.h"
 #include "safefile.h"
 #include "str.h"
 
 #define LOCAL_FORWARD_BATCH	1000
 
+static void forward_as_owner(const struct local_msg *m, const char *const *addrs,
+			     size_t n, const char *delivered_to, struct local_result *r);
+
 void
 local_forward(const struct local_msg *m, const char *const *addrs, size_t n,
 	      const char *delivered_to, struct local_result *r)
+{
+	struct priv_user owner;
+	struct priv_as as;
+
+	/*
+	 * The spool directory and private/cleanup are mail_owner's: what
+	 * local does there it does as mail_owner, so a link planted in
+	 * place of the socket cannot lead root to another one.
+	 */
+	if (priv_lookup(cfg->mail_owner, &owner) < 0) {
+		local_result_set(r, 4, "4.3.0", "cannot forward: mail_owner %s: %s",
+				 cfg->mail_owner, strerror(errno));
+		return;
+	}
+	priv_as_begin(owner.uid, owner.gid, &as);
+	forward_as_owner(m, addrs, n, delivered_to, r);
+	priv_as_end(&as);
+}
+
+static void
+forward_as_owner(const struct local_msg *m, const char *const *addrs, size_t n,
+		 const char *delivered_to, struct local_result *r)
 {
 	struct cleanup_rcpt_in rcpts[LOCAL_FORWARD_BATCH];
 	struct cleanup_envelope env;

@@ -9,13 +9,15 @@ script tests that go with them are named in each test's docstring.
 import os
 import pwd
 import signal
+import socket
 import subprocess
+import threading
 import time
 import unittest
 
 from delivery_util import (mbox_messages, read_bytes, send, spool_box, wait_log_re,
                            write_aliases, write_file)
-from harness import Instance, main, wait_for
+from harness import BIN, Instance, main, wait_for
 from smtp_util import RawSMTP
 from submission_util import (SENDMAIL, POSTDROP, describe, maildrop, run_as,
                              wait_gone, wait_mailbox, wake_pickup)
@@ -300,6 +302,111 @@ def _connect(addr):
 def _canon6(a):
     import socket
     return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, a))
+
+
+def owner_ids():
+    pw = pwd.getpwnam("postern")
+    return pw.pw_uid, pw.pw_gid
+
+
+class RootToolsInMailOwnerDirectories(unittest.TestCase):
+    """Root's tools act in the queue with mail_owner's rights, or by descriptor.
+
+    The queue directories belong to mail_owner, so a compromised daemon
+    may put anything there.  postsuper used to rename, remove and touch
+    entries there as root, and postcat -q opened them as root and
+    blocked for ever on a FIFO planted in place of a queue file.
+    """
+
+    def test_postsuper_touches_nothing_as_root(self):
+        inst = Instance(self)
+        inst.start()
+        # A root-only file in hold/ under a queue ID, as a hard link to a
+        # root file would be (the kernel's protected_hardlinks stops a
+        # real one; postsuper must not depend on it).
+        qid = "0PZ1K8Q3F7M2W9X"
+        path = os.path.join(inst.queue, "hold", qid)
+        write_file(path, "root's\n", mode=0o600)
+        old = 1000000000
+        os.utime(path, (old, old))
+        p = subprocess.run([os.path.join(BIN, "postsuper"), "-c", inst.etc, "-H", qid],
+                           capture_output=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        moved = os.path.join(inst.queue, "deferred", qid)
+        st = os.stat(moved)
+        self.assertEqual(st.st_mtime, old, "postsuper changed the time of a root-only "
+                         "file in the queue: it acted as root")
+        self.assertIn("cannot set the time of the next attempt", inst.log())
+
+    def test_postcat_refuses_a_fifo(self):
+        inst = Instance(self)
+        qid = "0PZ1K8Q3F7M2W9Y"
+        path = os.path.join(inst.queue, "deferred", qid)
+        os.mkfifo(path, 0o600)
+        os.chown(path, *owner_ids())
+        try:
+            p = subprocess.run([os.path.join(BIN, "postcat"), "-c", inst.etc, "-q", qid],
+                               capture_output=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("postcat -q blocked on a FIFO in the queue")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(b"not a regular file", p.stderr)
+
+
+class LocalForwardsAsMailOwner(unittest.TestCase):
+    """local (root) reaches private/cleanup only as mail_owner could.
+
+    An alias to another domain makes local submit a new message to
+    cleanup through private/cleanup, a name in mail_owner's directory.
+    local connected as root: a link planted there (here to a socket in
+    a root-only directory) led root's connection, and the message with
+    it, to any socket on the system.
+    """
+
+    def test_planted_link_to_a_root_socket(self):
+        inst = Instance(self)
+        write_aliases(inst, "fwd: someone@example.org\n")
+        full = inst.master_cf()
+        inst.write_master("".join(l + "\n" for l in full.splitlines()
+                                  if not l.startswith("qmgr ")))
+        inst.start()
+        send(inst, "x@example.org", "fwd@localhost", subject="to forward")
+        wait_for(lambda: inst.queue_files("incoming"), 10, what="the message queued")
+
+        rootonly = os.path.join(inst.dir, "rootonly")
+        os.mkdir(rootonly, 0o700)
+        sock_path = os.path.join(rootonly, "sock")
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(sock_path)
+        lsock.listen(8)
+        lsock.settimeout(0.2)
+        reached = []
+        stop = threading.Event()
+
+        def accept_loop():
+            while not stop.is_set():
+                try:
+                    c, _ = lsock.accept()
+                except OSError:
+                    continue
+                reached.append(c.recv(64))
+                c.close()
+        t = threading.Thread(target=accept_loop)
+        t.start()
+        self.addCleanup(lambda: (stop.set(), t.join(), lsock.close()))
+
+        link = os.path.join(inst.queue, "private", "cleanup")
+        os.unlink(link)
+        os.symlink(sock_path, link)
+        os.lchown(link, *owner_ids())
+        inst.write_master(full)
+        inst.postern("reload")
+        wait_log_re(inst, r"to=<fwd@localhost>, relay=local, .*status=deferred "
+                          r"\(cannot forward")
+        self.assertEqual(reached, [], "local reached a socket in a root-only directory "
+                         "through a link in private/: %r" % reached)
+        self.assertRegex(inst.log(), r"cannot forward to <someone@example.org>: .*"
+                                     r"[Pp]ermission denied")
 
 
 if __name__ == "__main__":
