@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	postern init [-p port] DIR
  *	postern [-c config_dir] start | start-fg | stop | abort | reload |
- *		status | check
+ *		logrotate | status | check
  * DESCRIPTION
  *	The administrator's front door.
  *
@@ -28,6 +28,11 @@
  *		configuration if the new one is bad: the reason is printed
  *		and the exit status is 1 (the master is asked over its
  *		control socket and says whether it reloaded).
+ *	logrotate
+ *		makes every process write to maillog_file anew, after a
+ *		log rotation moved it away (the master opens the file again
+ *		and passes it to each process; the same as SIGUSR1 to the
+ *		master).  With syslog it has nothing to do.
  *	status	lists every process: role, service, pid, generation, uid,
  *		gid, root directory, state.
  *	check	validates main.cf, master.cf and the queue tree's owners and
@@ -39,7 +44,7 @@
  * EXIT STATUS
  *	0 success; 1 failure (the reason is printed); 64 bad usage.
  * SECURITY
- *	start, stop, reload, abort and status need root.  The master is
+ *	start, stop, reload, logrotate, abort and status need root.  The master is
  *	started with a fixed, minimal environment.
  */
 #include <errno.h>
@@ -76,7 +81,8 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: postern init [-p port] DIR\n"
-		"       postern [-c config_dir] start|start-fg|stop|abort|reload|status|check\n");
+		"       postern [-c config_dir] start|start-fg|stop|abort|reload|\n"
+		"                                    logrotate|status|check\n");
 	exit(64);
 }
 
@@ -524,6 +530,8 @@ main(int argc, char **argv)
 		return signal_master(SIGQUIT, "abort", true);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_reload();
+	if (strcmp(cmd, "logrotate") == 0)
+		return signal_master(SIGUSR1, "logrotate", false);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status();
 	if (strcmp(cmd, "check") == 0)

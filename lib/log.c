@@ -13,10 +13,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +36,7 @@ static char tag[160] = "postern/postern";
 static char hostname[256] = "localhost";
 static unsigned dest;
 static int file_fd = -1;
+static int reopen_sock = -1;		/* the master's descriptor channel */
 static int error_count;
 static void (*fatal_hook)(void);
 static int syslog_open;
@@ -119,10 +124,39 @@ log_program(void)
 	return program;
 }
 
+/*
+ * open_log - open the mail log for appending.  A file made here gets
+ * the mode and group of Debian's /var/log/mail.log (0640, group adm when
+ * that group exists and we are root), so rotation and log readers see
+ * the file they expect.
+ */
+static int
+open_log(const char *path)
+{
+	int     flags = O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC;
+	int     fd;
+
+	for (int tries = 0; tries < 3; tries++) {
+		if ((fd = open(path, flags | O_CREAT | O_EXCL, 0640)) >= 0) {
+			struct group *g;
+
+			if (geteuid() == 0 && (g = getgrnam(LOG_FILE_GROUP)) != NULL)
+				(void) !fchown(fd, (uid_t) -1, g->gr_gid);
+			return fd;
+		}
+		if (errno != EEXIST)
+			return -1;
+		if ((fd = open(path, flags)) >= 0 || errno != ENOENT)
+			return fd;
+		/* removed between the two opens: make it again */
+	}
+	return -1;
+}
+
 int
 log_open_file(const char *path)
 {
-	int     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+	int     fd = open_log(path);
 
 	if (fd < 0)
 		return -1;
@@ -131,6 +165,117 @@ log_open_file(const char *path)
 	file_fd = fd;
 	make_tag();			/* the file replaces syslog */
 	return 0;
+}
+
+int
+log_reopen_file(const char *path)
+{
+	int     fd = open_log(path);
+
+	if (fd < 0)
+		return -1;
+	if (file_fd < 0) {
+		file_fd = fd;
+		make_tag();
+		return 0;
+	}
+	/* The same descriptor number from now on: nothing else changes. */
+	if (dup3(fd, file_fd, O_CLOEXEC) < 0) {
+		int     saved = errno;
+
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+log_send_file(int sock)
+{
+	union {
+		char    buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	}       u;
+	char    byte = 'L';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (file_fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &file_fd, sizeof(int));
+	do
+		n = sendmsg(sock, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? 0 : -1;
+}
+
+/*
+ * take_file - the SIGUSR1 handler: every descriptor the master queued
+ * on the channel replaces the log file in turn (the last one stays).
+ * recvmsg, dup3 and close are async-signal-safe; dup3 swaps the file
+ * under the same descriptor number, so a line written meanwhile goes
+ * whole to one file or the other.
+ */
+static void
+take_file(int sig)
+{
+	int     saved = errno;
+
+	(void) sig;
+	for (;;) {
+		union {
+			char    buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		}       u;
+		char    byte;
+		struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+		struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+		struct cmsghdr *c;
+		int     fd;
+
+		if (recvmsg(reopen_sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+			break;
+		c = CMSG_FIRSTHDR(&msg);
+		if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS
+		    || c->cmsg_len != CMSG_LEN(sizeof(int)))
+			continue;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		if (file_fd >= 0 && fd != file_fd)
+			(void) dup3(fd, file_fd, O_CLOEXEC);
+		close(fd);
+	}
+	errno = saved;
+}
+
+int
+log_reopen_channel(int sock)
+{
+	struct sigaction sa;
+	struct stat st;
+
+	if (fstat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		errno = EBADF;
+		return -1;
+	}
+	reopen_sock = sock;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = take_file;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	return sigaction(SIGUSR1, &sa, NULL);
 }
 
 int

@@ -44,6 +44,17 @@
  *	code that needs its pid per message (queue IDs, temporary and
  *	maildir file names, status records to the master).
  *
+ *	Rotation: log_reopen_file() opens the mail log file again by its
+ *	name and puts the new file under the same descriptor (the master
+ *	does this on SIGUSR1; a chrooted, unprivileged daemon cannot).
+ *	log_send_file() passes the open log file over a datagram socket
+ *	(SCM_RIGHTS); log_reopen_channel() makes SIGUSR1 take every
+ *	descriptor waiting on that socket as the new log file.  The master
+ *	keeps one such socket per child, so "postern logrotate" reaches
+ *	every process without any of them opening a path.  A log file made
+ *	here is mode 0640, group LOG_FILE_GROUP ("adm", as Debian's
+ *	/var/log/mail.log) when the process is root and the group exists.
+ *
  *	log_rate_ok() is a token bucket for rate-limiting the log lines
  *	caused by one abusive client: at most burst lines, refilled at
  *	per_minute lines a minute.
@@ -60,6 +71,7 @@
 #define LOG_DEST_STDERR	0x2
 
 #define LOG_LINE_MAX	2048
+#define LOG_FILE_GROUP	"adm"
 
 enum log_level { LOG_L_INFO, LOG_L_WARN, LOG_L_ERROR, LOG_L_FATAL, LOG_L_PANIC };
 
@@ -69,6 +81,9 @@ void	log_set_dest(unsigned dest);
 unsigned log_get_dest(void);
 int	log_open_file(const char *path);
 void	log_close_file(void);
+int	log_reopen_file(const char *path);
+int	log_send_file(int sock);
+int	log_reopen_channel(int sock);
 int	log_file_fd(void);
 void	log_set_fatal_hook(void (*hook)(void));
 const char *log_program(void);

@@ -16,6 +16,10 @@
  *	from it, never from the file, so an edited but unchecked main.cf
  *	cannot reach a running suite.
  *
+ *	POSTERN_LOG_FD, when set, names the child's log channel: an
+ *	AF_UNIX datagram socket on which the master passes the reopened
+ *	maillog_file (SCM_RIGHTS) before it sends SIGUSR1 (log.h).
+ *
  *	The child writes struct master_status records (atomic: smaller
  *	than PIPE_BUF) to MASTER_STATUS_FD: MS_READY once it is
  *	initialised and serving, MS_BUSY / MS_IDLE around each client of a
@@ -46,6 +50,7 @@
 #define MASTER_ENV_GENERATION	"POSTERN_GENERATION"
 #define MASTER_ENV_LISTEN_FDS	"POSTERN_LISTEN_FDS"
 #define MASTER_ENV_CONFIG_FD	"POSTERN_CONFIG_FD"
+#define MASTER_ENV_LOG_FD	"POSTERN_LOG_FD"
 
 enum master_status_code {
 	MS_READY = 1,

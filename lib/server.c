@@ -245,6 +245,15 @@ setup(int argc, char **argv)
 	log_set_syslog_name(cfg->syslog_name);
 	if (cfg->maillog_file[0] && log_open_file(cfg->maillog_file) < 0)
 		log_warn("cannot open maillog_file %s: %m", cfg->maillog_file);
+	/* Log rotation: the master passes the reopened file here (log.h). */
+	if ((env = getenv(MASTER_ENV_LOG_FD)) != NULL) {
+		if (num_parse_int(env, 3, 1024, &v, &why) < 0
+		    || log_reopen_channel((int) v) < 0)
+			log_warn("bad %s value \"%.32s\": this process will not follow log "
+				 "rotation", MASTER_ENV_LOG_FD, env);
+		else
+			(void) fcntl((int) v, F_SETFD, FD_CLOEXEC);
+	}
 
 	if (chdir(cfg->queue_directory) < 0)
 		log_fatal("chdir %s: %m (check queue_directory in %s/main.cf)",

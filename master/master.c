@@ -36,6 +36,16 @@
  *		SIGKILL what remains after 10 seconds, exit.  A second one
  *		stops at once.
  *	SIGQUIT	abort: SIGKILL every child and exit.
+ *	SIGUSR1	log rotation ("postern logrotate"): open maillog_file
+ *		again by its name, then hand the new file to every child
+ *		(a descriptor over the child's log channel, then SIGUSR1 to
+ *		it; see log.h), so every process writes to the new file at
+ *		once.  With syslog (no maillog_file) there is nothing to do.
+ * SERVICE MANAGER
+ *	Started by systemd with NOTIFY_SOCKET set (postern.service,
+ *	Type=notify), the master says READY=1 once every process reported
+ *	ready (the moment "postern start" returns), RELOADING=1 and then
+ *	READY=1 around a reload, STOPPING=1 when it stops (sd_notify.h).
  *	A change of a hash:/btree: table named in main.cf (its .db file)
  *	triggers the same rolling replacement as SIGHUP.
  * FILES
@@ -69,6 +79,7 @@
 #include "mem.h"
 #include "num.h"
 #include "safefile.h"
+#include "sd_notify.h"
 #include "str.h"
 #include "version.h"
 
@@ -160,6 +171,7 @@ master_reload(const char *why, struct buf *problems)
 		buf_puts(problems, "the mail system is stopping\n");
 		return -1;
 	}
+	(void) sd_notify_send("RELOADING=1");
 	if ((snap = config_snapshot(master_config_dir, problems)) < 0
 	    || instance_load_fd(master_config_dir, snap, &next, problems) < 0
 	    || instance_check(&next, problems) > 0
@@ -171,6 +183,7 @@ master_reload(const char *why, struct buf *problems)
 			instance_free(&next);
 		if (snap >= 0)
 			close(snap);
+		(void) sd_notify_send("READY=1\nSTATUS=reload refused; see the log");
 		return -1;
 	}
 	log_notes(&next);
@@ -198,6 +211,7 @@ master_reload(const char *why, struct buf *problems)
 	master_services_start(master_services);
 	log_info("reload -- generation %u (%s), configuration %s", master_generation,
 		 why, master_config_dir);
+	(void) sd_notify_send("READY=1\nSTATUS=running");
 	return 0;
 }
 
@@ -210,6 +224,25 @@ reload(const char *why)
 	buf_init(&problems, 128 * 1024);
 	(void) master_reload(why, &problems);
 	buf_free(&problems);
+}
+
+/* reopen_log - SIGUSR1: the mail log file anew, in every process */
+static void
+reopen_log(void)
+{
+	int     n;
+
+	if (cfg->maillog_file[0] == '\0') {
+		log_info("logrotate: logging goes to syslog (no maillog_file): nothing to reopen");
+		return;
+	}
+	if (log_reopen_file(cfg->maillog_file) < 0) {
+		log_warn("logrotate: cannot open maillog_file %s: %m -- "
+			 "the processes keep the old file", cfg->maillog_file);
+		return;
+	}
+	n = master_reopen_logs(master_services) + master_reopen_logs(master_retired);
+	log_info("logrotate: reopened %s; passed to %d processes", cfg->maillog_file, n);
 }
 
 static _Noreturn void
@@ -229,7 +262,7 @@ check_done(void)
 		finish();
 }
 
-static void
+static _Noreturn void
 abort_now(void)
 {
 	int     status;
@@ -269,6 +302,7 @@ on_signal(struct ev_loop *loop, int sig)
 		if (master_shutting_down)
 			abort_now();
 		master_shutting_down = true;
+		(void) sd_notify_send("STOPPING=1");
 		log_info("stopping: no new connections; waiting up to %d s for "
 			 "processes to finish", STOP_GRACE_MS / 1000);
 		master_services_close_listeners(master_services);
@@ -280,6 +314,9 @@ on_signal(struct ev_loop *loop, int sig)
 		break;
 	case SIGQUIT:
 		abort_now();
+	case SIGUSR1:
+		reopen_log();
+		break;
 	}
 }
 
@@ -290,12 +327,14 @@ ready_check(struct ev_loop *loop, struct ev_timer *t)
 
 	if (master_all_ready(master_services)) {
 		tell_ready("ok\n");
+		(void) sd_notify_send("READY=1\nSTATUS=running");
 		return;
 	}
 	if (now - start_ms > READY_WAIT_MS) {
 		log_warn("some processes did not report ready within %d s",
 			 READY_WAIT_MS / 1000);
 		tell_ready("ok (some processes are slow to start; see the log)\n");
+		(void) sd_notify_send("READY=1\nSTATUS=running; some processes were slow to start");
 		return;
 	}
 	ev_timer_start(loop, t, 50);
@@ -413,6 +452,7 @@ main(int argc, char **argv)
 	ev_signal(master_loop, SIGTERM, on_signal);
 	ev_signal(master_loop, SIGINT, on_signal);
 	ev_signal(master_loop, SIGQUIT, on_signal);
+	ev_signal(master_loop, SIGUSR1, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
 	master_services = master_services_build(cfg, &current.mc, NULL, &problems);

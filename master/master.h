@@ -33,6 +33,7 @@ struct proc {
 	uint64_t started_ms;
 	uint64_t heard_ms;		/* last status record */
 	bool	killed_wedged;
+	int	log_sock;		/* our end of its log channel, or -1 */
 	struct proc *next;
 };
 
@@ -89,6 +90,7 @@ void	master_adjust(struct service *s);
 void	master_wedge_check(uint64_t now);
 void	master_signal_all(struct service *list, int sig);
 int	master_count_procs(struct service *list);
+int	master_reopen_logs(struct service *list);
 bool	master_all_ready(struct service *list);
 
 /* master.c */

@@ -18,12 +18,20 @@
  *	A process that has not reported anything for daemon_wedge_time
  *	while busy (event servers report a heartbeat every few seconds)
  *	is killed and replaced.
+ *
+ *	When the master logs to maillog_file, each process gets a log
+ *	channel: one end of an AF_UNIX datagram socket pair at the
+ *	descriptor POSTERN_LOG_FD names.  Log rotation sends the reopened
+ *	file over it and then SIGUSR1 (master_reopen_logs, log.h).  A
+ *	child starts with SIGUSR1 ignored, so one signalled before its
+ *	skeleton installed the handler does not die of it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,11 +49,12 @@ counts_available(enum proc_state st)
 }
 
 static _Noreturn void
-child_exec(struct service *s)
+child_exec(struct service *s, int log_sock)
 {
-	char    gen_env[64], fds_env[64], cf_env[64], tz_env[256];
-	char   *envp[6];
-	int     n = 0, hi[16], status_hi, cf_hi, cf_fd = MASTER_LISTEN_FD + s->n_listen;
+	char    gen_env[64], fds_env[64], cf_env[64], log_env[64], tz_env[256];
+	char   *envp[7];
+	int     n = 0, hi[16], status_hi, cf_hi, log_hi = -1, cf_fd = MASTER_LISTEN_FD + s->n_listen;
+	int     last = cf_fd;
 	const char *tz = getenv("TZ");
 	sigset_t none;
 
@@ -54,6 +63,8 @@ child_exec(struct service *s)
 	for (int i = 0; i < s->n_listen; i++)
 		hi[i] = fcntl(s->listen_fds[i], F_DUPFD, 100);
 	cf_hi = fcntl(master_config_fd, F_DUPFD, 100);
+	if (log_sock >= 0)
+		log_hi = fcntl(log_sock, F_DUPFD, 100);
 	if (status_hi < 0 || dup2(status_hi, MASTER_STATUS_FD) < 0)
 		_exit(126);
 	for (int i = 0; i < s->n_listen; i++)
@@ -61,13 +72,16 @@ child_exec(struct service *s)
 			_exit(126);
 	if (cf_hi < 0 || dup2(cf_hi, cf_fd) < 0)
 		_exit(126);
-	close_range((unsigned) cf_fd + 1, ~0U, 0);
+	if (log_hi >= 0 && dup2(log_hi, ++last) < 0)
+		_exit(126);
+	close_range((unsigned) last + 1, ~0U, 0);
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
+	signal(SIGUSR1, SIG_IGN);	/* until the skeleton takes it (log.h) */
 
 	(void) str_fmt(gen_env, sizeof(gen_env), "%s=%u", MASTER_ENV_GENERATION, s->generation);
 	(void) str_fmt(fds_env, sizeof(fds_env), "%s=%d", MASTER_ENV_LISTEN_FDS, s->n_listen);
@@ -75,6 +89,10 @@ child_exec(struct service *s)
 	envp[n++] = gen_env;
 	envp[n++] = fds_env;
 	envp[n++] = cf_env;
+	if (log_hi >= 0) {
+		(void) str_fmt(log_env, sizeof(log_env), "%s=%d", MASTER_ENV_LOG_FD, last);
+		envp[n++] = log_env;
+	}
 	envp[n++] = "PATH=/usr/bin:/bin";
 	if (tz != NULL && str_fmt(tz_env, sizeof(tz_env), "TZ=%s", tz) == 0)
 		envp[n++] = tz_env;
@@ -90,14 +108,26 @@ master_spawn(struct service *s)
 {
 	struct proc *p;
 	pid_t   pid;
+	int     ls[2] = {-1, -1};
 
+	if (log_file_fd() >= 0
+	    && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, ls) < 0)
+		log_warn("service %s: log channel: %m -- this process will not follow "
+			 "log rotation", s->name);
 	if ((pid = fork()) < 0) {
 		log_warn("service %s: fork: %m -- will retry", s->name);
+		if (ls[0] >= 0) {
+			close(ls[0]);
+			close(ls[1]);
+		}
 		return;
 	}
 	if (pid == 0)
-		child_exec(s);
+		child_exec(s, ls[1]);
+	if (ls[1] >= 0)
+		close(ls[1]);
 	p = xcalloc(1, sizeof(*p));
+	p->log_sock = ls[0];
 	p->pid = pid;
 	p->svc = s;
 	p->generation = s->generation;
@@ -277,6 +307,8 @@ proc_exited(struct proc *p, struct proc **link, int status)
 			 "throttling restarts for %llu s", s->name, s->fails,
 			 (unsigned long long) (delay / 1000));
 	}
+	if (p->log_sock >= 0)
+		close(p->log_sock);
 	free(p);
 }
 
@@ -347,6 +379,26 @@ master_signal_all(struct service *list, int sig)
 			if (sig == SIGTERM)
 				p->state = PS_STOPPING;
 		}
+}
+
+int
+master_reopen_logs(struct service *list)
+{
+	int     n = 0;
+
+	for (struct service *s = list; s; s = s->next)
+		for (struct proc *p = s->procs; p; p = p->next) {
+			if (p->log_sock < 0)
+				continue;
+			if (log_send_file(p->log_sock) < 0) {
+				log_warn("logrotate: service %s pid %ld: cannot pass the log file: %m",
+					 s->name, (long) p->pid);
+				continue;
+			}
+			if (kill(p->pid, SIGUSR1) == 0)
+				n++;
+		}
+	return n;
 }
 
 int
