@@ -110,6 +110,9 @@ class LocalTest(unittest.TestCase):
         got = [parse(read_bytes(f))["Message-ID"] for f in files]
         self.assertEqual(len(files), 200, "delivered %d files" % len(files))
         self.assertEqual(sorted(got), sorted(ids), "each message exactly once")
+        # A message is in the mailbox before its "to=" line is written.
+        wait_for(lambda: inst.log().count("status=sent (delivered to maildir)") >= 200,
+                 timeout=10, what="200 status=sent lines")
         log = inst.log()
         self.assertEqual(log.count("status=sent (delivered to maildir)"), 200)
         self.assertEqual(inst.queue_files("deferred"), [])

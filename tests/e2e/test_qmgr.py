@@ -145,6 +145,9 @@ class QmgrTest(unittest.TestCase):
             peak = max(peak, running)
         self.assertLessEqual(peak, 2, read_bytes(trace))
         self.assertEqual(peak, 2, "both connections used")
+        # The command's trace is written before its "to=" line.
+        wait_for(lambda: inst.log().count("status=sent (delivered to command") >= 8,
+                 timeout=10, what="8 status=sent lines")
         self.assertEqual(inst.log().count("status=sent (delivered to command"), 8)
 
     def test_destinations_in_parallel(self):
@@ -178,6 +181,9 @@ class QmgrTest(unittest.TestCase):
             peak = max(peak, running)
         self.assertEqual(peak, 2, events)
         self.assertEqual(events[:3], [b"s", b"s", b"e"], "the third waits for one of two")
+        # The command's trace is written before its "to=" line.
+        wait_for(lambda: inst.log().count("status=sent (delivered to command") >= 3,
+                 timeout=10, what="3 status=sent lines")
         self.assertEqual(inst.log().count("status=sent (delivered to command"), 3)
 
     def test_stop_and_start_with_work_in_flight(self):
