@@ -13,25 +13,25 @@
  *
  *	It serves qmgr over private/local, one connection at a time (a
  *	single-client server; the master starts more processes as qmgr
- *	opens more connections, up to local_destination_concurrency_limit
- *	of them).  A connection carries any number of requests, one
- *	recipient each, until qmgr closes it.
+ *	opens more connections, up to the service's maxproc in
+ *	master.cf).  A connection carries any number of requests until
+ *	qmgr closes it.
  *
  *	How a recipient is expanded and delivered: local_deliver.c and
  *	local_expand.c.  Result for each request: delivered, deferred or
  *	bounced, with an RFC 3463 status code and a reason that qmgr logs
  *	and puts in a bounce.
  * PROTOCOL
- *	private/local (lib/local_clnt.h, docs/INTERNALS.md):
- *
- *	LOCAL_REQ_DELIVER, with the queue file's descriptor: "queue_id",
- *	"sender", "rcpt", "orcpt" str; "index", "arrival", "hdr_off",
- *	"hdr_len", "body_off", "body_len" num.
- *
- *	LOCAL_REP: "status" num (0 delivered, 4 deferred, 5 bounced),
- *	"dsn" str, "reason" str.
- *
- *	A malformed request ends the connection (after a warning).
+ *	private/local speaks the delivery protocol of every transport
+ *	(lib/delivery.h, docs/INTERNALS.md "Delivery agents"): a greeting
+ *	(DELIVERY_HELLO, agent "local") when a connection is accepted,
+ *	then any number of requests, each with the queue file's
+ *	descriptor and N recipients, answered with one result per
+ *	recipient (0 delivered, 4 deferred, 5 bounced, with an RFC 3463
+ *	code and a reason).  The recipients of a request are delivered
+ *	one after the other; qmgr sends one per request by default
+ *	(local_destination_recipient_limit = 1, as in Postfix).  A
+ *	malformed request ends the connection (after a warning).
  * SECURITY
  *	local is the only postern daemon that keeps root: it must become
  *	each recipient in turn.  It is not chrooted (it needs the user
@@ -57,9 +57,10 @@
  *	or the user (.forward) wrote, with a clean environment (local_env.c)
  *	whose values were checked, a time limit, and bounded output.
  * LOGGING
- *	qmgr logs the result of each recipient ("to=<...>, relay=local,
- *	... status=sent (delivered to maildir)").  local logs warnings,
- *	and one line per destination of an expanded recipient
+ *	The result of each recipient, as Postfix's local does
+ *	("QUEUEID: to=<...>, relay=local, delay=..., delays=a/b/0/d,
+ *	dsn=2.0.0, status=sent (delivered to maildir)"); warnings; and one
+ *	line per destination of an expanded recipient
  *	("QUEUEID: expanded <RCPT>: mailbox of alice: sent, dsn=2.0.0
  *	(delivered to mailbox)").
  * CONFIGURATION PARAMETERS
@@ -87,14 +88,15 @@
 #include "event.h"
 #include "ipc.h"
 #include "local.h"
-#include "local_clnt.h"
+#include "delivery.h"
+#include "delivery_log.h"
 #include "local_lookup.h"
 #include "log.h"
 #include "params.h"
 #include "priv.h"
 #include "server.h"
 
-#define LOCAL_REQ_MAX		(16 * 1024)	/* request payload bound */
+#define LOCAL_REQ_MAX		IPC_MSG_MAX	/* request payload bound */
 #define LOCAL_IO_MS		10000		/* one message, once it started */
 
 static uid_t mail_owner_uid = (uid_t) -1;
@@ -155,14 +157,57 @@ wait_request(int fd)
 	}
 }
 
+/*
+ * serve_request - deliver each recipient of rq in turn, log it, and
+ * build the reply in m
+ */
+static void
+serve_request(struct delivery_request *rq, int qfd, uint64_t got_ms,
+	      struct ipc_msg *m)
+{
+	struct local_outcome out;
+	bool    bad = local_check_request(rq, qfd, &out) < 0;
+
+	delivery_reply_init(m, rq);
+	for (size_t i = 0; i < rq->nrcpts; i++) {
+		const struct delivery_rcpt *rc = &rq->rcpts[i];
+		struct delivery_delays d;
+		uint64_t start = ev_time_ms();
+
+		if (!bad)
+			local_deliver(rq, i, qfd, &out);
+		delivery_log_delays(rq, &d, 0, (double) (ev_time_ms() - start) / 1000.0);
+		d.in_active += (double) (start - got_ms) / 1000.0;
+		delivery_log_to(rq->queue_id, rc->address, rc->orcpt, "local", &d,
+				out.dsn, out.status, out.reason);
+		if (delivery_reply_add(m, rq, i, out.status, out.dsn, out.reason,
+				       "local") < 0)
+			log_panic("cannot add a delivery result (status %d, dsn %s)",
+				  out.status, out.dsn);
+	}
+	if (delivery_reply_end(m, rq, NULL, NULL) < 0)
+		log_panic("cannot end a delivery reply: %m");
+}
+
 static void
 local_serve(int fd)
 {
 	struct ipc_conn conn;
 	struct ipc_in in;
+	struct ipc_msg m;
+	int     r;
 
 	if (!peer_ok(fd))
 		return;
+	/* The greeting: qmgr sends nothing before it. */
+	if (delivery_hello_build(&m, "local") < 0)
+		log_panic("cannot build the delivery agent greeting");
+	r = ipc_send(fd, &m, -1, LOCAL_IO_MS);
+	ipc_msg_free(&m);
+	if (r < 0) {
+		log_warn("cannot greet qmgr: %m");
+		return;
+	}
 	ipc_conn_init(&conn, fd, LOCAL_REQ_MAX);
 	ipc_in_init_max(&in, LOCAL_REQ_MAX);
 	/*
@@ -172,11 +217,9 @@ local_serve(int fd)
 	 * connection closes under it.
 	 */
 	while (conn.in.len > 0 || wait_request(fd) > 0) {
-		struct local_request rq;
-		struct local_outcome out;
-		struct ipc_msg m;
+		struct delivery_request rq;
 		char    why[256];
-		int     qfd = -1, r;
+		int     qfd = -1;
 
 		r = ipc_conn_recv(&conn, &in, &qfd, LOCAL_IO_MS, false);
 		if (r == 1)
@@ -187,22 +230,22 @@ local_serve(int fd)
 					 ? ipc_error(&in) : strerror(errno));
 			break;
 		}
-		if (qfd < 0 || local_request_parse(&in, &rq, why, sizeof(why)) < 0) {
+		if (qfd < 0 || delivery_request_parse(&in, &rq, why, sizeof(why)) < 0) {
 			log_warn("%s", qfd < 0 ? "delivery request without a queue file" : why);
 			if (qfd >= 0)
 				(void) close(qfd);
 			break;
 		}
-		local_deliver(&rq, qfd, &out);
+		serve_request(&rq, qfd, ev_time_ms(), &m);
 		(void) close(qfd);
-		if (local_reply_build(&m, out.status, out.dsn, out.reason) < 0)
-			log_panic("cannot build a delivery reply (dsn %s)", out.dsn);
 		r = ipc_send(fd, &m, -1, LOCAL_IO_MS);
 		ipc_msg_free(&m);
 		if (r < 0) {
 			log_warn("%s: cannot send the delivery result to qmgr: %m", rq.queue_id);
+			delivery_request_free(&rq);
 			break;
 		}
+		delivery_request_free(&rq);
 	}
 	ipc_in_free(&in);
 	ipc_conn_free(&conn);

@@ -22,8 +22,9 @@
  *	local_env.c	  the environment of delivery commands
  *	local_command.c	  running a command: fork, drop, exec, feed,
  *			  capture, time limit
- *	local_deliver.c	  one request: checks, loop detection,
- *			  expansion, one child per destination, result
+ *	local_deliver.c	  one recipient of a request: checks, loop
+ *			  detection, expansion, one child per
+ *			  destination, result
  *	local_kept.c	  delivery children kept for the next delivery
  *			  to the same user (job messages, reuse, limits)
  *	local_forward.c	  non-local destinations: a new message
@@ -40,6 +41,8 @@
 #include "buf.h"
 
 #define LOCAL_NAME_MAX		64		/* user names */
+#define LOCAL_ADDR_MAX		1024		/* as DELIVERY_ADDR_MAX */
+#define LOCAL_QID_MAX		31		/* as DELIVERY_QID_MAX */
 #define LOCAL_PATH_MAX		1024		/* home, file targets */
 #define LOCAL_TEXT_MAX		512		/* one result text */
 #define LOCAL_FILE_MAX		(1024 * 1024)	/* .forward, :include: */
@@ -271,13 +274,15 @@ void	local_forward(const struct local_msg *m, const char *const *addrs,
 
 /* local_deliver.c */
 struct local_outcome {
-	int	status;				/* LOCAL_STAT_* */
+	int	status;				/* DELIVERY_SENT, _DEFER, _BOUNCE */
 	char	dsn[10];
-	char	reason[3000 + 1];		/* LOCAL_REASON_MAX */
+	char	reason[3000 + 1];		/* DELIVERY_TEXT_MAX */
 };
 
-struct local_request;
-void	local_deliver(const struct local_request *rq, int qfd,
+struct delivery_request;
+int	local_check_request(const struct delivery_request *rq, int qfd,
+			    struct local_outcome *out);
+void	local_deliver(const struct delivery_request *rq, size_t i, int qfd,
 		      struct local_outcome *out);
 
 /* local_kept.c */

@@ -5,12 +5,18 @@
  *	#include "local.h"
  *
  *	struct local_outcome out;
- *	local_deliver(&request, queue_fd, &out);
+ *	if (local_check_request(&request, queue_fd, &out) == 0)
+ *		local_deliver(&request, i, queue_fd, &out);	// rcpts[i]
  * DESCRIPTION
- *	local_deliver() does everything for one recipient of one message:
+ *	local_check_request() checks a request (lib/delivery.h) against
+ *	the descriptor, once for all its recipients: a regular file,
+ *	header and body inside it, within their bounds.  On -1 out says
+ *	why (a temporary failure for every recipient).
  *
- *	  1. checks the request against the descriptor: a regular file,
- *	     header and body inside it, within their bounds;
+ *	local_deliver() does everything for recipient rq->rcpts[which] of
+ *	a checked request:
+ *
+ *	  1. (local_check_request() did the checks);
  *	  2. reads the stored header section and refuses a message that
  *	     already carries "Delivered-To:" for this recipient (a mail
  *	     loop, 5.4.6);
@@ -68,9 +74,9 @@
 
 #include "addr.h"
 #include "buf.h"
+#include "delivery.h"
 #include "header.h"
 #include "local.h"
-#include "local_clnt.h"
 #include "local_lookup.h"
 #include "log.h"
 #include "mem.h"
@@ -372,15 +378,16 @@ describe(const struct local_dest *d, char *out, size_t size)
  * Checks before anything is delivered.
  */
 
-/* check_request - the offsets against the descriptor */
-static int
-check_request(const struct local_request *rq, int qfd, struct local_outcome *out)
+/* local_check_request - the offsets against the descriptor */
+int
+local_check_request(const struct delivery_request *rq, int qfd,
+		    struct local_outcome *out)
 {
 	struct stat st;
 	uint64_t size;
 
 	if (fstat(qfd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		outcome(out, LOCAL_STAT_DEFER, "4.3.0", "queue file descriptor is not a "
+		outcome(out, DELIVERY_DEFER, "4.3.0", "queue file descriptor is not a "
 			"regular file");
 		return -1;
 	}
@@ -389,7 +396,7 @@ check_request(const struct local_request *rq, int qfd, struct local_outcome *out
 	    || rq->body_off > size || rq->body_len > size - rq->body_off
 	    || rq->hdr_len > cfg->header_size_limit + HDR_SLACK
 	    || rq->body_len > QFILE_BODY_ABS_MAX) {
-		outcome(out, LOCAL_STAT_DEFER, "4.3.0", "delivery request does not fit "
+		outcome(out, DELIVERY_DEFER, "4.3.0", "delivery request does not fit "
 			"the queue file (header %llu+%llu, body %llu+%llu, file %llu bytes)",
 			(unsigned long long) rq->hdr_off, (unsigned long long) rq->hdr_len,
 			(unsigned long long) rq->body_off, (unsigned long long) rq->body_len,
@@ -401,7 +408,7 @@ check_request(const struct local_request *rq, int qfd, struct local_outcome *out
 
 /* looping - true when the header has Delivered-To: rcpt */
 static int
-looping(int qfd, const struct local_request *rq, bool *loop)
+looping(int qfd, const struct delivery_request *rq, const char *rcpt, bool *loop)
 {
 	struct header_iter it;
 	struct header h;
@@ -435,7 +442,7 @@ looping(int qfd, const struct local_request *rq, bool *loop)
 			t[strlen(t) - 1] = '\0';
 			t++;
 		}
-		if (str_casecmp(t, rq->rcpt) == 0)
+		if (str_casecmp(t, rcpt) == 0)
 			*loop = true;
 	}
 	buf_free(&v);
@@ -455,7 +462,7 @@ default_privs(struct local_user *u, struct local_outcome *out)
 		why[0] = '\0';
 		if (local_lookup_user_name(cfg->default_privs, &cached, why,
 					   sizeof(why)) != 1 || cached.uid == 0) {
-			outcome(out, LOCAL_STAT_DEFER, "4.3.0", "default_privs user \"%s\" %s",
+			outcome(out, DELIVERY_DEFER, "4.3.0", "default_privs user \"%s\" %s",
 				cfg->default_privs, why[0] ? why : "does not exist or is root");
 			return -1;
 		}
@@ -466,8 +473,10 @@ default_privs(struct local_user *u, struct local_outcome *out)
 }
 
 void
-local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out)
+local_deliver(const struct delivery_request *rq, size_t which, int qfd,
+	      struct local_outcome *out)
 {
+	const char *rcpt = rq->rcpts[which].address;
 	struct local_expand_params p;
 	struct local_expansion e;
 	struct local_msg m;
@@ -478,16 +487,14 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	char    local[ADDR_LOCAL_MAX * 4 + 1], domain[ADDR_DOMAIN_MAX + 1];
 
 	memset(out, 0, sizeof(*out));
-	if (check_request(rq, qfd, out) < 0)
-		return;
-	if (looping(qfd, rq, &loop) < 0) {
-		outcome(out, LOCAL_STAT_DEFER, "4.3.0", "cannot read the queue file: %s",
+	if (looping(qfd, rq, rcpt, &loop) < 0) {
+		outcome(out, DELIVERY_DEFER, "4.3.0", "cannot read the queue file: %s",
 			strerror(errno));
 		return;
 	}
 	if (loop) {
-		outcome(out, LOCAL_STAT_BOUNCE, "5.4.6", "mail forwarding loop for %s",
-			rq->rcpt);
+		outcome(out, DELIVERY_BOUNCE, "5.4.6", "mail forwarding loop for %s",
+			rcpt);
 		return;
 	}
 
@@ -495,7 +502,7 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	m.qfd = qfd;
 	m.queue_id = rq->queue_id;
 	m.sender = rq->sender;
-	m.rcpt = rq->rcpt;
+	m.rcpt = rcpt;
 	m.hdr_off = (off_t) rq->hdr_off;
 	m.hdr_len = rq->hdr_len;
 	m.body_off = (off_t) rq->body_off;
@@ -513,9 +520,9 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 		return;
 
 	local_lookup_refresh();
-	(void) local_expand(rq->rcpt, &local_lookup_ops, NULL, &p, &e);
+	(void) local_expand(rcpt, &local_lookup_ops, NULL, &p, &e);
 	if (e.status == 4) {
-		outcome(out, LOCAL_STAT_DEFER, e.dsn, "%s", e.text);
+		outcome(out, DELIVERY_DEFER, e.dsn, "%s", e.text);
 		local_expansion_free(&e);
 		return;
 	}
@@ -523,7 +530,7 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	/* Was the recipient rewritten (alias, .forward)?  Then log each. */
 	expanded = e.n != 1;
 	if (e.n == 1 && (e.dests[0].kind != LD_MAILBOX
-			 || addr_split(rq->rcpt, local, sizeof(local), domain,
+			 || addr_split(rcpt, local, sizeof(local), domain,
 				       sizeof(domain)) < 0
 			 || str_casecmp(local, e.dests[0].target) != 0))
 		expanded = true;
@@ -551,7 +558,7 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	if (nfwd > 0) {
 		struct local_result fr;
 
-		local_forward(&m, fwd, nfwd, rq->rcpt, &fr);
+		local_forward(&m, fwd, nfwd, rcpt, &fr);
 		for (size_t i = 0; i < e.n; i++)
 			if (e.dests[i].kind == LD_FORWARD)
 				res[i] = fr;
@@ -563,7 +570,7 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 
 			describe(&e.dests[i], what, sizeof(what));
 			log_info("%s: expanded <%s>: %s: %s, dsn=%s (%s)", rq->queue_id,
-				 rq->rcpt, what, res[i].status == 0 ? "sent"
+				 rcpt, what, res[i].status == 0 ? "sent"
 				 : res[i].status == 4 ? "deferred" : "bounced",
 				 res[i].dsn, res[i].text);
 		}
@@ -574,13 +581,13 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 	}
 
 	if (ntemp > 0) {
-		outcome(out, LOCAL_STAT_DEFER, res[first_temp].dsn, "%s", res[first_temp].text);
+		outcome(out, DELIVERY_DEFER, res[first_temp].dsn, "%s", res[first_temp].text);
 	} else if (nperm > 0) {
-		outcome(out, LOCAL_STAT_BOUNCE, res[first_perm].dsn, "%s", res[first_perm].text);
+		outcome(out, DELIVERY_BOUNCE, res[first_perm].dsn, "%s", res[first_perm].text);
 	} else if (e.status == 5) {
-		outcome(out, LOCAL_STAT_BOUNCE, e.dsn, "%s", e.text);
+		outcome(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
 	} else if (e.n == 1) {
-		outcome(out, LOCAL_STAT_SENT, res[0].dsn, "%s", res[0].text);
+		outcome(out, DELIVERY_SENT, res[0].dsn, "%s", res[0].text);
 	} else {
 		struct buf b;
 
@@ -589,12 +596,12 @@ local_deliver(const struct local_request *rq, int qfd, struct local_outcome *out
 		for (size_t i = 0; i < e.n && i < 10; i++)
 			if (buf_appendf(&b, "%s%s", i ? "; " : ": ", res[i].text) < 0)
 				break;
-		outcome(out, LOCAL_STAT_SENT, "2.0.0", "%s", b.data);
+		outcome(out, DELIVERY_SENT, "2.0.0", "%s", b.data);
 		buf_free(&b);
 	}
 	/* A failed branch of an expansion goes with a delivered one. */
-	if (out->status == LOCAL_STAT_SENT && e.status == 5)
-		outcome(out, LOCAL_STAT_BOUNCE, e.dsn, "%s", e.text);
+	if (out->status == DELIVERY_SENT && e.status == 5)
+		outcome(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
 	free(res);
 	free(fwd);
 	local_expansion_free(&e);

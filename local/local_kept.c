@@ -77,7 +77,6 @@
 #include "event.h"
 #include "ipc.h"
 #include "local.h"
-#include "local_clnt.h"
 #include "log.h"
 #include "master_proto.h"
 #include "params.h"

@@ -38,11 +38,12 @@
  *	local_destination_concurrency_limit deliveries to the same user
  *	at once, while different users are delivered in parallel; for
  *	other transports a destination is the next hop, with
- *	default_destination_concurrency_limit.  A transport has at most
- *	as many connections to its delivery agent as master.cf lets that
- *	service have processes (its maxproc, read at start; "-" is
- *	default_process_limit); a connection is reused for any
- *	destination.  Messages are served round-robin, one recipient at a
+ *	default_destination_concurrency_limit.  qmgr does not read
+ *	master.cf: an agent greets each connection it accepts, and qmgr
+ *	keeps at most two connections per transport waiting for a
+ *	greeting, so the master's process limit of the agent's service
+ *	(maxproc) bounds the deliveries at once, as in Postfix; a
+ *	connection is reused for any destination.  Messages are served round-robin, one recipient at a
  *	time, so a message with many recipients does not hold up the
  *	ones behind it; a recipient whose destination is at its limit
  *	waits on that destination and the next message goes first, so a
@@ -60,13 +61,15 @@
  *	most STOP_GRACE_MS), and the rest stays in active/ for the next
  *	start.
  * PROTOCOL
- *	As a client: private/local (lib/local_clnt.h) for local delivery,
+ *	As a client: private/TRANSPORT (lib/delivery.h, the protocol of
+ *	every delivery agent),
  *	private/cleanup (lib/cleanup_clnt.h) for notifications,
  *	private/lookup (lib/lookup_clnt.h) for transport_maps.
  * LOGGING
  *	QUEUEID: from=<SENDER>, size=N, nrcpt=N (queue active)
- *	QUEUEID: to=<RCPT>, relay=local, delay=D, delays=a/b/c/d,
- *	  dsn=X.Y.Z, status=sent|deferred|bounced (REASON)
+ *	QUEUEID: to=<RCPT>, relay=none, delay=D, delays=a/b/c/d,
+ *	  dsn=X.Y.Z, status=deferred|bounced (REASON), for what qmgr
+ *	  decides without an agent (the agents log their own results)
  *	QUEUEID: sender non-delivery notification: NEWID
  *	QUEUEID: from=<SENDER>, status=expired, returned to sender
  *	QUEUEID: removed
@@ -83,10 +86,8 @@
  *	queue_run_delay, minimal_backoff_time, maximal_backoff_time,
  *	maximal_queue_lifetime, bounce_queue_lifetime,
  *	local_destination_concurrency_limit,
- *	default_destination_concurrency_limit, default_process_limit and
- *	master.cf's maxproc of each agent's service, recipient_delimiter
- *	(the local destination), command_time_limit (reply
- *	deadline), mydestination, relay_domains, relayhost,
+ *	default_destination_concurrency_limit, recipient_delimiter
+ *	(the local destination), ipc_timeout (reply deadline), mydestination, relay_domains, relayhost,
  *	transport_maps, local_transport, default_transport,
  *	relay_transport, bounce_notice_recipient, double_bounce_sender,
  *	bounce_size_limit, myhostname.
@@ -99,7 +100,6 @@
 #include "buf.h"
 #include "event.h"
 #include "log.h"
-#include "mastercf.h"
 #include "params.h"
 #include "qmgr.h"
 #include "server.h"
@@ -110,36 +110,6 @@
 
 static struct ev_timer stop_timer;
 static uint64_t stop_deadline;
-
-/*
- * qmgr_pre_jail - the agents' process limits, from master.cf (outside
- * the queue directory, so before the chroot).  The master read the same
- * file when it started this generation; a reload starts a new qmgr.
- */
-static void
-qmgr_pre_jail(void)
-{
-	struct mastercf mc;
-	struct buf err;
-	char    path[4096];
-
-	buf_init(&err, 64 * 1024);
-	if (str_fmt(path, sizeof(path), "%s/master.cf", cfg->config_directory) < 0
-	    || mastercf_load(path, cfg, &mc, &err) < 0) {
-		char   *nl = strchr(err.data, '\n');
-
-		if (nl != NULL)
-			*nl = '\0';
-		log_warn("cannot read the delivery agents' process limits from %s: %s; "
-			 "using default_process_limit (%lld)", path,
-			 err.len ? buf_str(&err) : "path too long",
-			 (long long) cfg->default_process_limit);
-	} else {
-		qmgr_sched_proc_limits(&mc);
-		mastercf_free(&mc);
-	}
-	buf_free(&err);
-}
 
 static void
 qmgr_start(struct ev_loop *loop)
@@ -183,7 +153,6 @@ qmgr_stop(struct ev_loop *loop)
 
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
-	.pre_jail = qmgr_pre_jail,
 	.start = qmgr_start,
 	.stop = qmgr_stop,
 };

@@ -39,9 +39,8 @@
 #define QMGR_NEXTHOP_MAX	256
 #define QMGR_ADDRESS_MAX	1024	/* an address in a queue file */
 #define QMGR_DEST_KEY_MAX	(QMGR_ADDRESS_MAX + QMGR_NEXTHOP_MAX + 2)
-#define QMGR_PROC_MAX		1000	/* connections when master.cf says 0 */
 
-struct mastercf;
+struct delivery_request;
 struct qmgr_msg;
 struct qmgr_transport;
 struct qmgr_rcpt;
@@ -86,9 +85,8 @@ struct qmgr_transport {
 	const char *unavailable_text;
 	bool	per_rcpt;		/* one recipient per request: a */
 					/* destination is a recipient */
-	/* limits; 0: from main.cf (qmgr_dest_limit(), qmgr_proc_limit()) */
+	/* limits; 0: from main.cf (qmgr_dest_limit()) */
 	int	dest_limit;		/* deliveries at once per destination */
-	int	proc_limit;		/* connections = agent processes */
 	/* run-time state (qmgr_sched.c, qmgr_deliver.c) */
 	struct qmgr_job *jobs_head;	/* messages with recipients waiting, */
 	struct qmgr_job *jobs_tail;	/* served round-robin */
@@ -99,6 +97,7 @@ struct qmgr_transport {
 	size_t	ndests;
 	struct qmgr_conn *conns;	/* connections to the agent */
 	int	nconns;
+	int	npending;		/* of which not greeted yet */
 	int	nbusy;
 	uint64_t retry_at_ms;		/* agent unreachable until then */
 	struct ev_timer kick_timer;	/* try again at retry_at_ms */
@@ -189,11 +188,7 @@ struct qmgr_rcpt *qmgr_sched_next(struct qmgr_transport *tp);
 struct qmgr_rcpt *qmgr_sched_take(struct qmgr_transport *tp);
 void	qmgr_sched_done(struct qmgr_rcpt *r);
 void	qmgr_sched_drop_msg(struct qmgr_msg *m);
-bool	qmgr_sched_may_open(const struct qmgr_transport *tp, int limit,
-			    uint64_t now_ms);
 int	qmgr_dest_limit(const struct qmgr_transport *tp);
-int	qmgr_proc_limit(const struct qmgr_transport *tp);
-void	qmgr_sched_proc_limits(const struct mastercf *mc);
 void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		      const char *nexthop, char *out, size_t size);
 
@@ -207,6 +202,11 @@ int	qmgr_msg_activate(const char *qid);
 void	qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
 			const char *reason, const char *relay, double wait_delay,
 			double conn_delay, double xfer_delay);
+void	qmgr_msg_record(struct qmgr_rcpt *r, int status, const char *dsn,
+			const char *reason);
+void	qmgr_msg_request(const struct qmgr_msg *m, const char *transport,
+			 const char *nexthop, uint64_t now_ms,
+			 struct delivery_request *rq);
 void	qmgr_msg_set_stopping(bool on);
 int	qmgr_msg_fd(struct qmgr_msg *m);
 void	qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,

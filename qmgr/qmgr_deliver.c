@@ -8,32 +8,42 @@
  *	qmgr_deliver_kick(tp);		// start what the limits allow
  * DESCRIPTION
  *	A transport's recipients (qmgr_sched.c) go to its agent over
- *	persistent connections to the agent's socket (private/local), one
- *	request at a time per connection.  Each connection occupies one
- *	agent process (a single-client server), so there are at most as
- *	many as the service may have processes (qmgr_proc_limit(): the
- *	service's maxproc in master.cf), and one that has been idle for
- *	QMGR_IDLE_MS is closed so that the process may retire.  Which
- *	recipient goes next, and whether its destination has room, is
- *	qmgr_sched.c's decision; a connection serves any destination.  An
- *	idle connection that last served the same destination is
- *	preferred: the local process behind it keeps that user's delivery
- *	child (local_kept.c), which another process would have to fork.
- *	When a reply comes, the connection gets its next request before
- *	the result is recorded and logged (and the message perhaps
- *	removed): the agent does not wait for qmgr's bookkeeping.
+ *	persistent connections to the agent's socket (private/NAME for
+ *	transport NAME), one request at a time per connection, in the
+ *	delivery protocol every agent speaks (lib/delivery.h).  An agent
+ *	greets each connection it accepts (DELIVERY_HELLO), and nothing
+ *	is sent on a connection before its greeting: a connection that
+ *	has not been greeted is pending.  At most QMGR_PENDING_MAX are
+ *	pending per transport, and only while recipients wait, so qmgr
+ *	never needs to know how many processes an agent may have: as in
+ *	Postfix, the master starts agent processes up to the service's
+ *	maxproc in master.cf, each takes one connection, and what the
+ *	agents cannot take waits in qmgr, not in their listen queue.  A
+ *	connection that has been idle for QMGR_IDLE_MS is closed so that
+ *	the process may retire.  Which recipient goes next, and whether
+ *	its destination has room, is qmgr_sched.c's decision; a
+ *	connection serves any destination.  An idle connection that last
+ *	served the same destination is preferred: the local process
+ *	behind it keeps that user's delivery child (local_kept.c), which
+ *	another process would have to fork.  When a reply comes, the
+ *	connection gets its next request before the results are recorded
+ *	(and the message perhaps removed): the agent does not wait for
+ *	qmgr's bookkeeping.  The agent logs each recipient's result; qmgr
+ *	records it in the queue file.
  *
  *	Everything is non-blocking: connect() to a UNIX socket does not
  *	wait (a full listen queue is EAGAIN, tried again shortly), the
  *	request (with the queue file's descriptor) is queued on an
  *	ipc_conn and written when the socket takes it, and the reply is
- *	read by the event loop.  A reply must come within
- *	command_time_limit plus QMGR_REPLY_SLACK_MS; otherwise, and when
- *	the connection breaks or the agent says something malformed, the
- *	recipient is deferred ("4.3.0 lost connection with the local
+ *	read by the event loop.  A reply must come within ipc_timeout
+ *	plus QMGR_REPLY_SLACK_MS; otherwise, and when the connection
+ *	breaks or the agent says something malformed, the request's
+ *	recipients are deferred ("4.3.0 lost connection with the local
  *	delivery agent") and the connection closed.  An agent that cannot
- *	be reached at all defers what waits for it, and the transport is
- *	left alone for QMGR_RETRY_MS.
+ *	be reached at all (no such service: connect() fails; or no
+ *	greeting within QMGR_GREET_MS while the transport has no other
+ *	connection) defers what waits for it, and the transport is left
+ *	alone for QMGR_RETRY_MS.
  *
  *	While qmgr stops (server_stopping()), nothing new is started;
  *	requests in flight finish.
@@ -45,7 +55,7 @@
 #include <unistd.h>
 
 #include "ipc.h"
-#include "local_clnt.h"
+#include "delivery.h"
 #include "log.h"
 #include "mem.h"
 #include "params.h"
@@ -54,10 +64,13 @@
 #include "str.h"
 
 #define QMGR_IDLE_MS		3000	/* close an idle agent connection */
-#define QMGR_REPLY_SLACK_MS	60000	/* beyond command_time_limit */
+#define QMGR_REPLY_SLACK_MS	60000	/* beyond ipc_timeout */
 #define QMGR_RETRY_MS		5000	/* after an agent could not be reached */
 #define QMGR_BACKLOG_MS		100	/* after a full listen queue */
-#define QMGR_REP_MAX		(8 * 1024)
+#define QMGR_GREET_MS		60000	/* a connection waits for its greeting */
+#define QMGR_PENDING_MAX	2	/* connections not greeted yet */
+#define QMGR_CONN_MAX		10000	/* connections per transport */
+#define QMGR_REP_MAX		IPC_MSG_MAX
 
 struct qmgr_conn {
 	struct qmgr_transport *tp;
@@ -66,6 +79,8 @@ struct qmgr_conn {
 	struct ev_io io;
 	struct ev_timer timer;
 	struct qmgr_rcpt *job;		/* in flight, or NULL: idle */
+	struct delivery_rcpt req_rcpt;	/* what the request said of it */
+	bool	greeted;		/* the agent took the connection */
 	uint64_t dest_hash;		/* the destination it served last */
 	uint64_t open_ms;		/* when connect() was called */
 	uint64_t send_ms;		/* when the request went out */
@@ -108,6 +123,8 @@ conn_close(struct qmgr_conn *c)
 			break;
 		}
 	c->tp->nconns--;
+	if (!c->greeted)
+		c->tp->npending--;
 	free(c);
 }
 
@@ -131,7 +148,7 @@ conn_fail(struct qmgr_conn *c, const char *why)
 	if (r != NULL) {
 		(void) str_fmt(reason, sizeof(reason), "lost connection with the %s "
 			       "delivery agent: %s", tp->name, why);
-		qmgr_msg_result(r, 4, "4.3.0", reason, tp->name,
+		qmgr_msg_result(r, 4, "4.3.0", reason, "none",
 				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
 	}
 	qmgr_deliver_kick(tp);
@@ -155,7 +172,7 @@ retry_later(struct qmgr_transport *tp, uint64_t ms)
 		ev_timer_start(dloop, &tp->kick_timer, ms);
 }
 
-/* conn_open - a new connection to tp's agent, or NULL (errno) */
+/* conn_open - a new, pending connection to tp's agent, or NULL (errno) */
 static struct qmgr_conn *
 conn_open(struct qmgr_transport *tp)
 {
@@ -174,19 +191,23 @@ conn_open(struct qmgr_transport *tp)
 	c->next = tp->conns;
 	tp->conns = c;
 	tp->nconns++;
+	tp->npending++;
+	ev_io_start(dloop, &c->io, EV_READ);
+	ev_timer_start(dloop, &c->timer, QMGR_GREET_MS);
 	return c;
 }
 
 /* unreachable - the agent cannot be reached: defer what waits for it */
 static void
-unreachable(struct qmgr_transport *tp, int err)
+unreachable(struct qmgr_transport *tp, const char *why)
 {
 	struct qmgr_rcpt *r;
-	char    reason[300];
+	char    reason[400];
 	uint64_t t = ev_time_ms();
 
-	(void) str_fmt(reason, sizeof(reason), "cannot connect to the %s delivery "
-		       "agent (%s): %s", tp->name, tp->service, strerror(err));
+	(void) str_fmt(reason, sizeof(reason), "mail transport unavailable: "
+		       "cannot connect to the %s delivery agent (%s): %s",
+		       tp->name, tp->service, why);
 	log_warn("%s", reason);
 	tp->retry_at_ms = t + QMGR_RETRY_MS;
 	while ((r = qmgr_sched_take(tp)) != NULL)
@@ -201,7 +222,7 @@ idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
 	struct qmgr_conn *c, *any = NULL;
 
 	for (c = tp->conns; c != NULL; c = c->next) {
-		if (c->job != NULL)
+		if (c->job != NULL || !c->greeted)
 			continue;
 		if (c->replied && c->dest_hash == r->dest->hash)
 			return c;
@@ -211,11 +232,36 @@ idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
 	return any;
 }
 
+/*
+ * open_more - connections for what waits and no idle connection takes:
+ * at most QMGR_PENDING_MAX not yet greeted at a time
+ */
+static void
+open_more(struct qmgr_transport *tp, uint64_t t)
+{
+	size_t  want = tp->waiting - tp->parked;
+
+	if (t < tp->retry_at_ms) {
+		retry_later(tp, tp->retry_at_ms - t);
+		return;
+	}
+	while (tp->npending < QMGR_PENDING_MAX && (size_t) tp->npending < want
+	       && tp->nconns < QMGR_CONN_MAX) {
+		if (conn_open(tp) != NULL)
+			continue;
+		if (errno == EAGAIN) {
+			retry_later(tp, QMGR_BACKLOG_MS);
+			return;
+		}
+		unreachable(tp, errno == ENOENT ? "no such service (is it in master.cf?)"
+			    : strerror(errno));
+		return;
+	}
+}
+
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
-	uint64_t t = ev_time_ms();
-	int     limit = qmgr_proc_limit(tp);
 	struct qmgr_rcpt *r;
 
 	if (server_stopping() || tp->service == NULL)
@@ -224,19 +270,8 @@ qmgr_deliver_kick(struct qmgr_transport *tp)
 		struct qmgr_conn *c = idle_conn(tp, r);
 
 		if (c == NULL) {
-			if (!qmgr_sched_may_open(tp, limit, t)) {
-				if (tp->nconns < limit && t < tp->retry_at_ms)
-					retry_later(tp, tp->retry_at_ms - t);
-				return;
-			}
-			if ((c = conn_open(tp)) == NULL) {
-				if (errno == EAGAIN) {
-					retry_later(tp, QMGR_BACKLOG_MS);
-					return;
-				}
-				unreachable(tp, errno);
-				return;
-			}
+			open_more(tp, ev_time_ms());
+			return;
 		}
 		send_job(c, qmgr_sched_take(tp));
 	}
@@ -268,7 +303,7 @@ static void
 send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
 {
 	struct qmgr_msg *m = r->msg;
-	struct local_request rq;
+	struct delivery_request rq;
 	struct ipc_msg msg;
 	uint64_t t = ev_time_ms();
 	int     fd;
@@ -279,19 +314,17 @@ send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
 		return;
 	}
 	memset(&rq, 0, sizeof(rq));
-	rq.queue_id = m->qid;
-	rq.sender = m->env.sender;
-	rq.rcpt = r->address;
-	rq.orcpt = r->orig ? r->orig : "";
-	rq.index = r->index;
-	rq.arrival = (uint64_t) m->env.arrival.tv_sec;
-	rq.hdr_off = (uint64_t) m->env.hdr_off;
-	rq.hdr_len = m->env.hdr_len;
-	rq.body_off = (uint64_t) m->env.body_off;
-	rq.body_len = m->env.body_len;
-	if (local_request_build(&msg, &rq) < 0) {
-		qmgr_msg_result(r, 5, "5.1.3", "address too long for the delivery agent",
-				"none", (double) (t - m->active_ms) / 1000.0, 0, 0);
+	c->req_rcpt.address = r->address;
+	c->req_rcpt.orcpt = r->orig ? r->orig : "";
+	c->req_rcpt.notify = m->env.rcpts[r->index].notify ? m->env.rcpts[r->index].notify : "";
+	c->req_rcpt.index = r->index;
+	qmgr_msg_request(m, c->tp->name, r->nexthop, t, &rq);
+	rq.rcpts = &c->req_rcpt;
+	rq.nrcpts = 1;
+	if (delivery_request_build(&msg, &rq) < 0) {
+		qmgr_msg_result(r, 5, "5.3.0", "a recipient, the sender or the next hop "
+				"breaks a bound of the delivery protocol", "none",
+				(double) (t - m->active_ms) / 1000.0, 0, 0);
 		return;
 	}
 	r->state = QR_INFLIGHT;
@@ -320,7 +353,26 @@ send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
 		ev_io_start(dloop, &c->io, EV_READ);
 		break;
 	}
-	ev_timer_start(dloop, &c->timer, cfg->command_time_limit * 1000 + QMGR_REPLY_SLACK_MS);
+	ev_timer_start(dloop, &c->timer, cfg->ipc_timeout * 1000 + QMGR_REPLY_SLACK_MS);
+}
+
+/* got_hello - the agent took a pending connection: it may carry requests */
+static void
+got_hello(struct qmgr_conn *c, struct ipc_in *in)
+{
+	const char *agent;
+	char    why[256];
+
+	if (delivery_hello_parse(in, &agent, why, sizeof(why)) < 0) {
+		log_warn("%s (transport %s): %s", c->tp->service, c->tp->name, why);
+		c->tp->retry_at_ms = ev_time_ms() + QMGR_RETRY_MS;
+		conn_fail(c, why);
+		return;
+	}
+	c->greeted = true;
+	c->tp->npending--;
+	ev_timer_stop(dloop, &c->timer);
+	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
 }
 
 static void
@@ -328,16 +380,18 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in)
 {
 	struct qmgr_rcpt *r = c->job;
 	struct qmgr_transport *tp = c->tp;
-	struct local_reply rep;
+	struct delivery_request rq;
+	struct delivery_reply rep;
 	char    why[256];
-	uint64_t t = ev_time_ms();
-	double  wait, xfer, conn;
 
 	if (r == NULL) {
 		conn_fail(c, "a reply nobody asked for");
 		return;
 	}
-	if (local_reply_parse(in, &rep, why, sizeof(why)) < 0) {
+	memset(&rq, 0, sizeof(rq));
+	rq.rcpts = &c->req_rcpt;
+	rq.nrcpts = 1;
+	if (delivery_reply_parse(in, &rq, &rep, why, sizeof(why)) < 0) {
 		log_warn("%s: bad reply from the %s delivery agent: %s", r->msg->qid,
 			 tp->name, why);
 		conn_fail(c, "malformed reply");
@@ -347,21 +401,20 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in)
 	c->replied = true;
 	nbusy--;
 	tp->nbusy--;
-	wait = (double) (c->send_ms - r->msg->active_ms) / 1000.0;
-	conn = c->conn_delay;
-	xfer = (double) (t - c->send_ms) / 1000.0;
 	ev_timer_stop(dloop, &c->timer);
 	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
 
 	/*
 	 * The agent is idle: hand it (or another connection) the next
-	 * recipient first, then write the result down, log it and perhaps
-	 * remove the message, so that the agent does not wait for that.
-	 * c may be gone after the kick; rep lives in the caller's in.
+	 * recipient first, then write the result down and perhaps remove
+	 * the message, so that the agent does not wait for that.  c may be
+	 * gone after the kick; rep points into the caller's in.
 	 */
 	qmgr_sched_done(r);
 	qmgr_deliver_kick(tp);
-	qmgr_msg_result(r, rep.status, rep.dsn, rep.reason, tp->name, wait, conn, xfer);
+	qmgr_msg_record(r, rep.results[0].status, rep.results[0].dsn,
+			rep.results[0].text);
+	delivery_reply_free(&rep);
 }
 
 static void
@@ -386,7 +439,7 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		return;
 	n = ipc_conn_read(&c->ipc);
 	if (n == 0) {
-		if (c->job != NULL)
+		if (c->job != NULL || !c->greeted)
 			conn_fail(c, "connection closed");
 		else
 			conn_close(c);		/* the agent retired */
@@ -398,8 +451,11 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	}
 	ipc_in_init_max(&in, QMGR_REP_MAX);
 	while ((r = ipc_conn_next(&c->ipc, &in, NULL)) == 1) {
-		got_reply(c, &in);
-		/* got_reply() may have closed c; it handled at most one job. */
+		/* Either may close c; each handles at most one message. */
+		if (!c->greeted)
+			got_hello(c, &in);
+		else
+			got_reply(c, &in);
 		break;
 	}
 	if (r < 0) {
@@ -415,13 +471,22 @@ static void
 conn_timer(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct qmgr_conn *c = t->data;
+	struct qmgr_transport *tp = c->tp;
 
 	(void) loop;
 	if (c->job != NULL) {
 		log_warn("%s: the %s delivery agent did not answer within %llu seconds",
-			 c->job->msg->qid, c->tp->name,
-			 (unsigned long long) (cfg->command_time_limit + QMGR_REPLY_SLACK_MS / 1000));
+			 c->job->msg->qid, tp->name,
+			 (unsigned long long) (cfg->ipc_timeout + QMGR_REPLY_SLACK_MS / 1000));
 		conn_fail(c, "timed out");
+	} else if (!c->greeted) {
+		/* Its agents are all busy, or it has none that answers. */
+		bool    none = tp->nconns == tp->npending;
+
+		conn_close(c);
+		if (none)
+			unreachable(tp, "no greeting (is the service running?)");
+		qmgr_deliver_kick(tp);
 	} else
 		conn_close(c);			/* idle: let the agent retire */
 }

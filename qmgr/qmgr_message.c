@@ -229,42 +229,86 @@ goes_now(const struct qmgr_msg *m, const struct qmgr_rcpt *r)
 	return true;
 }
 
-void
-qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
-		const char *reason, const char *relay, double wait_delay,
-		double conn_delay, double xfer_delay)
+/* result - record r's result; log it unless the agent did (b < 0) */
+static void
+result(struct qmgr_rcpt *r, int status, const char *dsn, const char *reason,
+       const char *relay, double b, double c, double d)
 {
 	struct qmgr_msg *m = r->msg;
+	bool    log = b >= 0;
 
 	qmgr_sched_done(r);
 	if (r->state == QR_INFLIGHT && m->inflight > 0)
 		m->inflight--;
 	set_reason(r, dsn, reason);
 	switch (status) {
-	case 0:
+	case DELIVERY_SENT:
 		r->state = QR_DONE;
 		if (goes_now(m, r))
 			m->unrecorded = r;
 		else
 			record(r, QF_REC_DONE);
-		log_to(r, relay, DELIVERY_SENT, wait_delay, conn_delay, xfer_delay);
 		break;
-	case 5:
+	case DELIVERY_BOUNCE:
 		r->state = QR_FAILED;
 		record(r, QF_REC_FAIL);
-		log_to(r, relay, DELIVERY_BOUNCE, wait_delay, conn_delay, xfer_delay);
 		break;
 	default:
+		status = DELIVERY_DEFER;
 		r->state = QR_DEFERRED;
 		record(r, QF_REC_DEFER);
-		log_to(r, relay, DELIVERY_DEFER, wait_delay, conn_delay, xfer_delay);
 		break;
 	}
+	if (log)
+		log_to(r, relay, status, b, c, d);
 	/* Not needed while it waits: let other messages have the file. */
 	if (m->inflight == 0 && m->busy > 1 && open_fds > FD_BUDGET)
 		close_fds(m);
 	if (m->busy > 0 && --m->busy == 0)
 		finish(m);
+}
+
+void
+qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
+		const char *reason, const char *relay, double wait_delay,
+		double conn_delay, double xfer_delay)
+{
+	result(r, status, dsn, reason, relay, wait_delay < 0 ? 0 : wait_delay,
+	       conn_delay, xfer_delay);
+}
+
+void
+qmgr_msg_record(struct qmgr_rcpt *r, int status, const char *dsn,
+		const char *reason)
+{
+	result(r, status, dsn, reason, NULL, -1, 0, 0);
+}
+
+void
+qmgr_msg_request(const struct qmgr_msg *m, const char *transport,
+		 const char *nexthop, uint64_t now_ms, struct delivery_request *rq)
+{
+	const char *utf8 = qfile_env_attr(&m->env, "smtputf8");
+	const char *envid = qfile_env_attr(&m->env, "envid");
+	const char *ret = qfile_env_attr(&m->env, "ret");
+	const char *body = qfile_env_attr(&m->env, "body");
+
+	rq->queue_id = m->qid;
+	rq->transport = transport;
+	rq->nexthop = nexthop;
+	rq->sender = m->env.sender;
+	rq->smtputf8 = utf8 != NULL && str_eq(utf8, "1");
+	rq->body_type = body != NULL && (str_eq(body, "7BIT") || str_eq(body, "8BITMIME"))
+	    ? body : "";
+	rq->envid = envid ? envid : "";
+	rq->ret = ret != NULL && (str_eq(ret, "FULL") || str_eq(ret, "HDRS")) ? ret : "";
+	rq->arrival = (uint64_t) m->env.arrival.tv_sec;
+	rq->delay_queue_ms = (uint64_t) (m->queue_delay * 1000.0);
+	rq->delay_active_ms = now_ms > m->active_ms ? now_ms - m->active_ms : 0;
+	rq->hdr_off = (uint64_t) m->env.hdr_off;
+	rq->hdr_len = m->env.hdr_len;
+	rq->body_off = (uint64_t) m->env.body_off;
+	rq->body_len = m->env.body_len;
 }
 
 static void

@@ -47,7 +47,6 @@
 #include "addr.h"
 #include "buf.h"
 #include "config.h"
-#include "local_clnt.h"
 #include "lookup_clnt.h"
 #include "params.h"
 #include "qmgr.h"
@@ -58,7 +57,7 @@
 			"has no SMTP delivery agent)"
 
 struct qmgr_transport qmgr_transports[] = {
-	{.name = "local", .service = LOCAL_SERVICE, .per_rcpt = true},
+	{.name = "local", .service = "private/local", .per_rcpt = true},
 	{.name = "smtp", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},
 	{.name = "relay", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},
 	{.name = "lmtp", .unavailable_dsn = "4.4.1", .unavailable_text = NOT_YET_TEXT},

@@ -6,15 +6,15 @@
  *
  *	qmgr_sched_enqueue(tp, rcpt, now_ms);
  *	while ((rcpt = qmgr_sched_next(tp)) != NULL) {
- *		... find an idle connection, or open one if
- *		    qmgr_sched_may_open(tp, qmgr_proc_limit(tp), now) ...
+ *		... find an idle connection, or wait for one ...
  *		rcpt = qmgr_sched_take(tp);	// the same rcpt
  *		... deliver ...
  *	}
  *	qmgr_sched_done(rcpt);			// its delivery is over
  * DESCRIPTION
- *	Two limits decide how many deliveries run at once, with the
- *	meaning they have in Postfix:
+ *	The per-destination limit decides how many deliveries run at
+ *	once, with the meaning it has in Postfix (how many agent
+ *	processes there are is the master's business: qmgr_deliver.c):
  *
  *	  - per destination, qmgr_dest_limit(): at most
  *	    local_destination_concurrency_limit deliveries at once to one
@@ -28,12 +28,6 @@
  *	    two at a time while different users are delivered in
  *	    parallel.  For the other transports the destination is the
  *	    next hop;
- *	  - per transport, qmgr_proc_limit(): at most as many
- *	    connections as the delivery agent's service may have
- *	    processes (each connection holds one), that is master.cf's
- *	    maxproc of the service, which qmgr reads at start
- *	    (qmgr_sched_proc_limits(); 0, "no limit", is QMGR_PROC_MAX),
- *	    default_process_limit when master.cf does not say.
  *
  *	Fairness.  The recipients that wait for a transport are grouped
  *	per message (a struct qmgr_job per message and transport), and
@@ -66,9 +60,6 @@
  *	a message.  A destination is freed when no recipient refers to
  *	it.
  *
- *	qmgr_sched_may_open() is true when another connection may be
- *	opened: below the limit and not inside the pause after the agent
- *	could not be reached.
  * BOUNDS
  *	Destinations: at most one per recipient in memory
  *	(qmgr_message_recipient_limit), in a hash table that grows with
@@ -79,7 +70,6 @@
 
 #include "addr.h"
 #include "log.h"
-#include "mastercf.h"
 #include "mem.h"
 #include "params.h"
 #include "qmgr.h"
@@ -129,42 +119,6 @@ qmgr_dest_limit(const struct qmgr_transport *tp)
 	if (str_eq(tp->name, "local"))
 		return (int) cfg->local_destination_concurrency_limit;
 	return (int) cfg->default_destination_concurrency_limit;
-}
-
-int
-qmgr_proc_limit(const struct qmgr_transport *tp)
-{
-	if (tp->proc_limit > 0)
-		return tp->proc_limit;
-	return (int) cfg->default_process_limit;
-}
-
-/*
- * qmgr_sched_proc_limits - each transport's connection bound from the
- * maxproc of its agent's service in master.cf ("private/local" is the
- * unix service "local").
- */
-void
-qmgr_sched_proc_limits(const struct mastercf *mc)
-{
-	for (size_t i = 0; i < qmgr_ntransports; i++) {
-		struct qmgr_transport *tp = &qmgr_transports[i];
-		const char *name;
-
-		if (tp->service == NULL)
-			continue;
-		name = strchr(tp->service, '/');
-		name = name ? name + 1 : tp->service;
-		for (size_t k = 0; k < mc->n; k++) {
-			const struct mastercf_entry *e = &mc->v[k];
-
-			if (e->type != SVC_UNIX || !str_eq(e->name, name))
-				continue;
-			tp->proc_limit = e->maxproc == 0 || e->maxproc > QMGR_PROC_MAX
-			    ? QMGR_PROC_MAX : e->maxproc;
-			break;
-		}
-	}
 }
 
 /* dest_get - the destination named key, made when new */
@@ -443,10 +397,4 @@ qmgr_sched_drop_msg(struct qmgr_msg *m)
 		d->tp->waiting--;
 		dest_unref(d);
 	}
-}
-
-bool
-qmgr_sched_may_open(const struct qmgr_transport *tp, int limit, uint64_t now_ms)
-{
-	return tp->nconns < limit && now_ms >= tp->retry_at_ms;
 }

@@ -26,7 +26,6 @@
 #include "config.h"
 #include "ipc.h"
 #include "../../local/local.h"
-#include "local_clnt.h"
 #include "params.h"
 #include "safefile.h"
 #include "str.h"

@@ -33,7 +33,7 @@
 #include "config.h"
 #include "event.h"
 #include "ipc.h"
-#include "local_clnt.h"
+#include "delivery.h"
 #include "log.h"
 #include "params.h"
 #include "qfile.h"
@@ -157,15 +157,20 @@ fake_local(int n, int status, const char *dsn, const char *reason)
 				_exit(5);
 			if ((pfd[0].revents & POLLIN) && nc < FAKE_CONNS) {
 				int     c = accept(lfd, NULL, NULL);
+				struct ipc_msg m;
 
 				if (c < 0)
 					_exit(3);
+				/* The greeting: qmgr sends nothing before it. */
+				(void) delivery_hello_build(&m, "local");
+				(void) ipc_send(c, &m, -1, 5000);
+				ipc_msg_free(&m);
 				pfd[++nc].fd = c;
 				pfd[nc].events = POLLIN;
 				pfd[nc].revents = 0;
 			}
 			for (int i = 1; i <= nc; i++) {
-				struct local_request rq;
+				struct delivery_request rq;
 				struct ipc_msg m;
 				char    why[256], line[1200];
 				bool    later;
@@ -178,18 +183,25 @@ fake_local(int n, int status, const char *dsn, const char *reason)
 					pfd[i--] = pfd[nc--];
 					continue;
 				}
-				if (local_request_parse(&in, &rq, why, sizeof(why)) < 0)
+				if (delivery_request_parse(&in, &rq, why, sizeof(why)) < 0)
 					_exit(4);
-				(void) str_fmt(line, sizeof(line), "%s %s %llu\n", rq.queue_id,
-					       rq.rcpt, (unsigned long long) rq.index);
-				(void) !write(log, line, strlen(line));
+				delivery_reply_init(&m, &rq);
+				for (size_t k = 0; k < rq.nrcpts; k++) {
+					const char *rcpt = rq.rcpts[k].address;
+
+					(void) str_fmt(line, sizeof(line), "%s %s %llu\n", rq.queue_id,
+						       rcpt, (unsigned long long) rq.rcpts[k].index);
+					(void) !write(log, line, strlen(line));
+					later = !later_sent && strncmp(rcpt, "later", 5) == 0;
+					(void) delivery_reply_add(&m, &rq, k, later ? DELIVERY_DEFER : status,
+								  later ? "4.2.0" : dsn,
+								  later ? "try later" : reason, "local");
+				}
+				(void) delivery_reply_end(&m, &rq, NULL, NULL);
 				(void) close(qfd);
-				later = !later_sent && strncmp(rq.rcpt, "later", 5) == 0;
-				(void) local_reply_build(&m, later ? LOCAL_STAT_DEFER : status,
-							 later ? "4.2.0" : dsn,
-							 later ? "try later" : reason);
 				(void) ipc_send(pfd[i].fd, &m, -1, 5000);
 				ipc_msg_free(&m);
+				delivery_request_free(&rq);
 				done++;
 			}
 		}
@@ -317,7 +329,7 @@ START_TEST(test_deliver_and_remove)
 {
 	struct buf b;
 
-	fake_local(2, LOCAL_STAT_SENT, "2.0.0", "delivered to mailbox");
+	fake_local(2, DELIVERY_SENT, "2.0.0", "delivered to mailbox");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
 	      (const char *const[]) {"bob@localhost", "carol@mx.example.com", NULL},
 	      time(NULL), NULL);
@@ -359,7 +371,7 @@ START_TEST(test_last_delivery_not_recorded)
 {
 	struct stat st0, st1;
 
-	fake_local(4, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	fake_local(4, DELIVERY_SENT, "2.0.0", "delivered to maildir");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
 	      (const char *const[]) {"a@localhost", "b@localhost", "c@localhost", NULL},
 	      time(NULL), NULL);
@@ -388,7 +400,7 @@ START_TEST(test_partial_defer_records_delivered)
 	struct qfile_env env;
 	struct buf b;
 
-	fake_local(4, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	fake_local(4, DELIVERY_SENT, "2.0.0", "delivered to maildir");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
 	      (const char *const[]) {"a@localhost", "later@localhost", "c@localhost",
 		      "d@localhost", NULL}, time(NULL), NULL);
@@ -410,7 +422,7 @@ START_TEST(test_partial_defer_records_delivered)
 	ck_assert_int_eq(unlink("private/local"), 0);
 	qmgr_deliver_close_idle();
 	later_sent = true;
-	fake_local(1, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	fake_local(1, DELIVERY_SENT, "2.0.0", "delivered to maildir");
 	ck_assert_int_eq(rename("deferred/0PZ1K8Q3F7M2W9X", "active/0PZ1K8Q3F7M2W9X"), 0);
 	ck_assert_int_eq(link("active/0PZ1K8Q3F7M2W9X", "seen"), 0);
 	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
@@ -457,7 +469,7 @@ START_TEST(test_bounce)
 {
 	struct buf b;
 
-	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user: \"nobody2\"");
+	fake_local(1, DELIVERY_BOUNCE, "5.1.1", "unknown user: \"nobody2\"");
 	fake_cleanup();
 	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
 	      (const char *const[]) {"nobody2@localhost", NULL}, time(NULL), NULL);
@@ -480,7 +492,7 @@ START_TEST(test_bounce_of_bounce)
 {
 	struct buf b;
 
-	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user");
+	fake_local(1, DELIVERY_BOUNCE, "5.1.1", "unknown user");
 	fake_cleanup();
 	qfile("active", "0PZ1K8Q3F7M2W9X", "",
 	      (const char *const[]) {"gone@localhost", NULL}, time(NULL), NULL);
@@ -496,7 +508,7 @@ END_TEST
 
 START_TEST(test_failed_postmaster_copy_dropped)
 {
-	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user");
+	fake_local(1, DELIVERY_BOUNCE, "5.1.1", "unknown user");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "double-bounce@mx.example.com",
 	      (const char *const[]) {"postmaster@localhost", NULL}, time(NULL), NULL);
 	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
@@ -533,7 +545,7 @@ START_TEST(test_bounce_fails_then_deferred)
 	struct qfile_env env;
 
 	/* No cleanup service: the failure is kept, the message waits. */
-	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user");
+	fake_local(1, DELIVERY_BOUNCE, "5.1.1", "unknown user");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
 	      (const char *const[]) {"x@localhost", NULL}, time(NULL), NULL);
 	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
@@ -559,7 +571,7 @@ START_TEST(test_bounce_refused)
 	struct qfile_env env;
 
 	/* Refused for now: the failure waits in deferred/ for another try. */
-	fake_local(1, LOCAL_STAT_BOUNCE, "5.1.1", "unknown user");
+	fake_local(1, DELIVERY_BOUNCE, "5.1.1", "unknown user");
 	cleanup_status = 4;
 	fake_cleanup();
 	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
@@ -588,7 +600,7 @@ START_TEST(test_resume)
 	struct buf b;
 
 	/* Recipient 0 was delivered before a crash; 2 failed and was bounced. */
-	fake_local(1, LOCAL_STAT_SENT, "2.0.0", "delivered to maildir");
+	fake_local(1, DELIVERY_SENT, "2.0.0", "delivered to maildir");
 	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
 	      (const char *const[]) {"a@localhost", "b@localhost", "c@localhost", NULL},
 	      time(NULL), (const char *const[]) {"d0", "f2 5.1.1 unknown", "b", NULL});

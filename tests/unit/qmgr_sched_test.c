@@ -410,80 +410,18 @@ START_TEST(test_dest_key)
 }
 END_TEST
 
-START_TEST(test_limits)
-{
-	struct qmgr_transport tp = {.name = "local"};
-
-	ck_assert(qmgr_sched_may_open(&tp, 2, 100));
-	tp.nconns = 1;
-	ck_assert(qmgr_sched_may_open(&tp, 2, 100));
-	tp.nconns = 2;
-	ck_assert(!qmgr_sched_may_open(&tp, 2, 100));	/* at the limit */
-	tp.nconns = 0;
-	tp.retry_at_ms = 5000;
-	ck_assert(!qmgr_sched_may_open(&tp, 2, 4999));	/* pausing */
-	ck_assert(qmgr_sched_may_open(&tp, 2, 5000));
-}
-END_TEST
-
 START_TEST(test_transport_limits)
 {
 	struct qmgr_transport *local, *smtp;
 
 	install("local_destination_concurrency_limit = 3\n"
-		"default_destination_concurrency_limit = 7\n"
-		"default_process_limit = 9\n");
+		"default_destination_concurrency_limit = 7\n");
 	local = qmgr_transport_find("local");
 	smtp = qmgr_transport_find("smtp");
 	ck_assert_int_eq(qmgr_dest_limit(local), 3);
 	ck_assert_int_eq(qmgr_dest_limit(smtp), 7);
-	ck_assert_int_eq(qmgr_proc_limit(local), 9);
 	ck_assert(local->per_rcpt);
 	ck_assert(!smtp->per_rcpt);
-}
-END_TEST
-
-/* master.cf's maxproc of the agent's service bounds the connections. */
-START_TEST(test_proc_limits_from_master_cf)
-{
-	static const struct {
-		const char *maxproc;
-		int	want;
-	} cases[] = {
-		{"7", 7},
-		{"0", QMGR_PROC_MAX},		/* no limit: qmgr's own bound */
-		{"-", 11},			/* default_process_limit */
-	};
-	struct qmgr_transport *local;
-
-	install("default_process_limit = 11\n");
-	local = qmgr_transport_find("local");
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char    dir[] = "/tmp/qmgr_sched_test.XXXXXX", path[256], text[512];
-		struct mastercf mc;
-		struct buf err;
-		FILE   *f;
-
-		ck_assert_ptr_nonnull(mkdtemp(dir));
-		(void) str_fmt(path, sizeof(path), "%s/master.cf", dir);
-		(void) str_fmt(text, sizeof(text),
-			       "smtp     inet n - y - 1 smtpd\n"
-			       "cleanup  unix n - y - 5 cleanup\n"
-			       "local    unix - n n - %s local\n", cases[i].maxproc);
-		f = fopen(path, "w");
-		fputs(text, f);
-		fclose(f);
-		buf_init(&err, 65536);
-		ck_assert_msg(mastercf_load(path, cfg, &mc, &err) == 0, "%s", err.data);
-		local->proc_limit = 0;
-		qmgr_sched_proc_limits(&mc);
-		ck_assert_int_eq(local->proc_limit, cases[i].want);
-		ck_assert_int_eq(qmgr_proc_limit(local), cases[i].want);
-		mastercf_free(&mc);
-		buf_free(&err);
-		unlink(path);
-		rmdir(dir);
-	}
 }
 END_TEST
 
@@ -549,9 +487,7 @@ suite(void)
 	tcase_add_test(tc, test_drop_parked);
 	tcase_add_test(tc, test_many_destinations);
 	tcase_add_test(tc, test_dest_key);
-	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_transport_limits);
-	tcase_add_test(tc, test_proc_limits_from_master_cf);
 	tcase_add_test(tc, test_trigger_bits);
 	tcase_add_test(tc, test_move);
 	suite_add_tcase(s, tc);
