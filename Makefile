@@ -39,7 +39,7 @@ LDLIBS      := $(PKG_LIBS) -ldb
 
 # Every daemon lives in its own directory; user commands live in cmd/.
 DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq
-COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat
+COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat postconf
 
 LIB_SRC     := $(wildcard lib/*.c)
 LIB_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))

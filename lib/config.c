@@ -1019,6 +1019,13 @@ int
 config_peek(const char *config_dir, const char *name, struct buf *value,
 	    struct buf *err)
 {
+	return config_peek_fd(config_dir, -1, name, value, err);
+}
+
+int
+config_peek_fd(const char *config_dir, int src_fd, const char *name,
+	       struct buf *value, struct buf *err)
+{
 	const struct param_info *pi = param_find(name), *cd;
 	struct loader L;
 	struct buf ignored;
@@ -1037,7 +1044,7 @@ config_peek(const char *config_dir, const char *name, struct buf *value,
 	}
 	/* Problems elsewhere in main.cf are not this caller's concern. */
 	buf_init(&ignored, 256 * 1024);
-	loader_init(&L, path, -1, NULL, &ignored);
+	loader_init(&L, path, src_fd, NULL, &ignored);
 	read_main_cf(&L, (size_t) (cd - param_table));
 	set_raw(&L, (size_t) (cd - param_table), config_dir, 0);
 	L.err = err;

@@ -99,7 +99,9 @@
  *	not reported (the value is not converted or checked either).  It
  *	returns 0, or -1 with the problem in err.  `postern stop`, abort
  *	and status use it to find a running instance (data_directory)
- *	after main.cf has been broken.
+ *	after main.cf has been broken; postconf -x uses it for values as
+ *	Postfix shows them (expanded, not converted).  config_peek_fd()
+ *	reads main.cf from src_fd instead (-1: the file).
  *
  *	config_unused_why() says, for a name params.def does not have,
  *	what is wrong with it by its class (param_class.h): "X is not
@@ -155,6 +157,8 @@ int	config_check_value(const struct param_info *pi, const char *value,
 const char *config_unused_why(const char *name, const char *shown);
 int	config_peek(const char *config_dir, const char *name, struct buf *value,
 		    struct buf *err);
+int	config_peek_fd(const char *config_dir, int src_fd, const char *name,
+		       struct buf *value, struct buf *err);
 
 struct config_file {
 	const char *path;

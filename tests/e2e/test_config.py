@@ -3,11 +3,16 @@ settings administrators add most often, every line honoured or refused
 by name; myorigin read from a file as on Debian; a broken myorigin that
 fails `postern check` and makes sendmail exit 78 with nothing moved to
 corrupt/; a refused reload reported on the terminal; stop and status on
-an instance whose main.cf broke after it started."""
+an instance whose main.cf broke after it started; postconf's listings
+against fixed text, and concurrent postconf -e calls that lose no edit
+while readers never see half a main.cf."""
 
 import os
 import re
+import shutil
 import socket
+import subprocess
+import tempfile
 import unittest
 
 from harness import BIN, Instance, main, run, wait_for, _s
@@ -286,6 +291,172 @@ class Control(unittest.TestCase):
         p = inst.postern("abort")
         self.assertIn("abort: done", _s(p.stdout))
         self.assertEqual(inst.instance_pids(), [])
+
+
+FIXED_MAIN_CF = """# A fixed main.cf for the postconf tests.
+myhostname = host.example.com
+mydomain=example.com
+relayhost =
+myorigin = $mydomain
+alias_maps = hash:/etc/aliases,
+    hash:/etc/postern/more_aliases
+readme_directory = no
+unknown_thing = 1
+message_size_limit = 20m
+"""
+
+FIXED_MASTER_CF = """# service type private unpriv chroot wakeup maxproc command + args
+127.0.0.1:2525    inet  n       -       y       -       1       smtpd
+  -o syslog_name=postern/submission
+  -o smtpd_client_connection_count_limit=10
+cleanup           unix  -       -       y       -       0       cleanup
+qmgr              fifo  n       -       y       300     1       qmgr
+local             unix  -       n       n       -       -       local
+"""
+
+
+def postconf(*args, check=True):
+    return run([POSTCONF] + list(args), check=check)
+
+
+class Postconf(unittest.TestCase):
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="postern-postconf-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        with open(os.path.join(self.dir, "main.cf"), "w") as f:
+            f.write(FIXED_MAIN_CF)
+        with open(os.path.join(self.dir, "master.cf"), "w") as f:
+            f.write(FIXED_MASTER_CF)
+
+    def out(self, *args, status=0):
+        p = postconf("-c", self.dir, *args, check=False)
+        self.assertEqual(p.returncode, status, describe(p))
+        return _s(p.stdout), _s(p.stderr)
+
+    def test_n(self):
+        out, err = self.out("-n")
+        self.assertEqual(out, (
+            "alias_maps = hash:/etc/aliases, hash:/etc/postern/more_aliases\n"
+            "config_directory = %s\n"
+            "message_size_limit = 20m\n"
+            "mydomain = example.com\n"
+            "myhostname = host.example.com\n"
+            "myorigin = $mydomain\n"
+            "relayhost =\n") % self.dir)
+        self.assertEqual(err, "postconf: warning: %s/main.cf: unused parameter: "
+                         "unknown_thing=1\n" % self.dir)
+
+    def test_d_and_names(self):
+        out, _ = self.out("-d", "myorigin", "mydestination", "message_size_limit",
+                          "maximal_queue_lifetime", "relayhost")
+        self.assertEqual(out, "myorigin = $myhostname\n"
+                         "mydestination = $myhostname, localhost.$mydomain, localhost\n"
+                         "message_size_limit = 10240000\n"
+                         "maximal_queue_lifetime = 5d\n"
+                         "relayhost =\n")
+        out, _ = self.out("myorigin", "message_size_limit", "mydestination")
+        self.assertEqual(out, "myorigin = $mydomain\nmessage_size_limit = 20m\n"
+                         "mydestination = $myhostname, localhost.$mydomain, localhost\n")
+        out, _ = self.out("-x", "myorigin", "mydestination")
+        self.assertEqual(out, "myorigin = example.com\n"
+                         "mydestination = host.example.com, localhost.example.com, "
+                         "localhost\n")
+        out, _ = self.out("-h", "myorigin")
+        self.assertEqual(out, "$mydomain\n")
+        out, _ = self.out("-hx", "myorigin")
+        self.assertEqual(out, "example.com\n")
+        # Every implemented parameter once, sorted.
+        out, _ = self.out()
+        names = [l.split(" ", 1)[0] for l in out.splitlines()]
+        self.assertEqual(names, sorted(names))
+        self.assertIn("message_size_limit = 20m", out.splitlines())
+        self.assertIn("minimal_backoff_time = 300s", out.splitlines())
+
+    def test_unknown_names_exit_1(self):
+        out, err = self.out("myhostname", "no_such_name", "smtpd_tls_security_level",
+                            "readme_directory", status=1)
+        self.assertEqual(out, "myhostname = host.example.com\n")
+        self.assertIn("postconf: warning: no_such_name: unknown parameter\n", err)
+        self.assertIn("postconf: warning: smtpd_tls_security_level: not supported yet "
+                      "by postern (TLS)\n", err)
+        self.assertIn("postconf: warning: readme_directory: ignored by postern", err)
+        out, err = self.out("-M", "nosuch/inet", status=1)
+        self.assertEqual(err, 'postconf: warning: unmatched request: "nosuch/inet"\n')
+
+    def test_master_listings(self):
+        out, _ = self.out("-M")
+        self.assertEqual(out, (
+            "127.0.0.1:2525 inet n    -       y       -       1       smtpd "
+            "-o syslog_name=postern/submission -o smtpd_client_connection_count_limit=10\n"
+            "cleanup    unix  -       -       y       -       0       cleanup\n"
+            "qmgr       fifo  n       -       y       300     1       qmgr\n"
+            "local      unix  -       n       n       -       -       local\n"))
+        out, _ = self.out("-M", "qmgr/fifo")
+        self.assertEqual(out, "qmgr       fifo  n       -       y       300     1       qmgr\n")
+        out, _ = self.out("-F", "local/unix/unprivileged", "qmgr/fifo/wakeup")
+        self.assertEqual(out, "qmgr/fifo/wakeup = 300\nlocal/unix/unprivileged = n\n")
+        out, _ = self.out("-P")
+        self.assertEqual(out, "127.0.0.1:2525/inet/syslog_name = postern/submission\n"
+                         "127.0.0.1:2525/inet/smtpd_client_connection_count_limit = 10\n")
+
+    def test_edit_keeps_comments_and_order(self):
+        self.out("-e", "relayhost=[smtp.example.net]:587", "mydomain = example.org",
+                 "inet_protocols=ipv4")
+        self.out("-X", "readme_directory", "unknown_thing")
+        self.out("-#", "message_size_limit")
+        with open(os.path.join(self.dir, "main.cf")) as f:
+            self.assertEqual(f.read(), (
+                "# A fixed main.cf for the postconf tests.\n"
+                "myhostname = host.example.com\n"
+                "mydomain = example.org\n"
+                "relayhost = [smtp.example.net]:587\n"
+                "myorigin = $mydomain\n"
+                "alias_maps = hash:/etc/aliases,\n"
+                "    hash:/etc/postern/more_aliases\n"
+                "#message_size_limit = 20m\n"
+                "inet_protocols = ipv4\n"))
+        # Refused edits change nothing.
+        before = os.stat(os.path.join(self.dir, "main.cf"))
+        _, err = self.out("-e", "relayhost=x", "smtpd_tls_security_level=encrypt", status=1)
+        self.assertIn("smtpd_tls_security_level is not supported yet (TLS)", err)
+        _, err = self.out("-e", "message_size_limit=huge", status=1)
+        self.assertIn("message_size_limit = huge", err)
+        self.assertEqual(os.stat(os.path.join(self.dir, "main.cf")).st_ino, before.st_ino)
+
+    def test_concurrent_edits_lose_nothing(self):
+        path = os.path.join(self.dir, "main.cf")
+        with open(path, "a") as f:
+            f.write("# tail of the file\n")
+        names = ["smtpd_recipient_limit", "smtpd_hard_error_limit", "smtpd_junk_command_limit",
+                 "hopcount_limit", "max_use", "local_recursion_limit", "expansion_limit",
+                 "deliver_lock_attempts"]
+        rounds = 25
+        script = ("for i in $(seq 1 %d); do %s -c %s -e \"$1=$((100 + i))\" || exit 1; done"
+                  % (rounds, POSTCONF, self.dir))
+        writers = [subprocess.Popen(["sh", "-c", script, "sh", n]) for n in names]
+        self.addCleanup(lambda: [w.kill() for w in writers if w.poll() is None])
+        reads = 0
+        while any(w.poll() is None for w in writers):
+            with open(path) as f:
+                text = f.read()
+            reads += 1
+            self.assertTrue(text.startswith("# A fixed main.cf"), text)
+            self.assertIn("# tail of the file\n", text)
+            self.assertTrue(text.endswith("\n"), text)
+            for line in text.splitlines():
+                self.assertTrue(line == "" or line.startswith("#") or line.startswith(" ")
+                                or re.match(r"^\w+ ?= ?", line), "half a line: %r" % line)
+        for w in writers:
+            self.assertEqual(w.wait(), 0)
+        self.assertGreater(reads, 0)
+        with open(path) as f:
+            text = f.read()
+        for n in names:
+            self.assertEqual(re.findall(r"^%s = (.*)$" % n, text, re.M), [str(100 + rounds)],
+                             text)
+        # Everything that was there is still there.
+        self.assertTrue(text.startswith(FIXED_MAIN_CF), text)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import unittest
 from harness import BUILD, TOP, accounts_lock, main
 
 COMMANDS = ["postern", "sendmail", "postdrop", "postqueue", "postsuper",
-            "postmap", "postalias", "postcat"]
+            "postmap", "postalias", "postcat", "postconf"]
 DAEMONS = ["master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq"]
 
 
