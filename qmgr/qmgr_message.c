@@ -146,7 +146,7 @@ qmgr_msg_fd(struct qmgr_msg *m)
 	if (m->fd >= 0)
 		return m->fd;
 	(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
-	m->fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	m->fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, geteuid(), NULL, NULL);
 	if (m->fd >= 0)
 		open_fds++;
 	return m->fd;
@@ -160,7 +160,7 @@ append(struct qmgr_msg *m, int type, const char *data)
 
 	if (m->afd < 0) {
 		(void) str_fmt(path, sizeof(path), "active/%s", m->qid);
-		m->afd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		m->afd = sf_open(AT_FDCWD, path, O_WRONLY | O_APPEND, 0, geteuid(), NULL, NULL);
 		if (m->afd < 0) {
 			log_error("%s: cannot open the queue file to record a result: %m",
 				  m->qid);
@@ -504,20 +504,21 @@ qmgr_msg_activate(const char *qid)
 	struct qfile_limits lim;
 	struct qmgr_msg *m;
 	char    path[64], why[512];
+	const char *reason;
 	uint64_t now_ms = ev_time_ms();
 	int     fd;
 
 	/*
-	 * Only mail_owner can write in the queue directories, so a plain
-	 * O_NOFOLLOW open is enough here; the reader checks the rest (a
-	 * regular file, every record).
+	 * A queue file is a plain file of ours with one link (sf_open):
+	 * not a link, a FIFO, a device, or a hard link to a file that
+	 * lives elsewhere; the reader checks every record after that.
 	 */
 	(void) str_fmt(path, sizeof(path), "active/%s", qid);
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, geteuid(), NULL, &reason);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -1;
-		log_warn("%s: cannot open %s: %m; moved to corrupt/", qid, path);
+		log_warn("%s: cannot open %s: %s: %m; moved to corrupt/", qid, path, reason);
 		(void) qmgr_move("active", qid, "corrupt");
 		return -1;
 	}
@@ -544,7 +545,7 @@ qmgr_msg_activate(const char *qid)
 		return -1;
 	}
 	if (m->env.status_truncated) {
-		int     wfd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		int     wfd = sf_open(AT_FDCWD, path, O_WRONLY, 0, geteuid(), NULL, NULL);
 
 		if (wfd < 0 || qfile_repair_tail(wfd, &m->env) < 0)
 			log_warn("%s: cannot cut a damaged status record: %m", qid);

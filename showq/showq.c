@@ -25,7 +25,8 @@
  *	showq talks to any local user.  It runs as mail_owner, chrooted
  *	into the queue directory; it reads the request with a small bound
  *	and nothing else from the client, opens queue files read-only
- *	without following symlinks, and never writes anything.  What it
+ *	with sf_open() (no symlink followed, a plain file with one link,
+ *	mail_owner's outside maildrop/), and never writes anything.  What it
  *	shows is what mailq has always shown every user: envelope
  *	addresses, sizes, times and deferral reasons, never content.
  * BOUNDS
@@ -51,6 +52,7 @@
 #include "params.h"
 #include "qfile.h"
 #include "qid.h"
+#include "safefile.h"
 #include "server.h"
 #include "showq_clnt.h"
 #include "str.h"
@@ -122,7 +124,9 @@ read_one(const char *queue, const char *name, struct qfile_env *env,
 	lim.body_max = cfg->message_size_limit == 0 ? QFILE_BODY_ABS_MAX
 		: cfg->message_size_limit + 65536;
 	(void) str_fmt(path, sizeof(path), "%s/%s", queue, name);
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+	/* A plain file with one link; in the queues, one of ours (sf_open). */
+	if ((fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, maildrop ? SF_ANY_UID : geteuid(),
+			  NULL, NULL)) < 0)
 		return -1;
 	if (qfile_read(fd, maildrop ? QF_MAILDROP : 0, maildrop ? NULL : name, &lim,
 		       env, why, sizeof(why)) < 0) {

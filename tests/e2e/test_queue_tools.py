@@ -72,6 +72,31 @@ class QueueTools(unittest.TestCase):
         self.assertEqual(self.mailq(argv=[SENDMAIL, "-bp"]), out)
         self.assertEqual(self.mailq(argv=[POSTQUEUE, "-p"]), out)
 
+    def test_mailq_lists_only_checked_queue_files(self):
+        """showq opens queue files as qmgr does (sf_open): a file with a
+        second link or another owner is not one cleanup made, and is not
+        listed (it was: showq opened with O_NOFOLLOW only)."""
+        qid = self.deferred_message("checked-%d" % time.monotonic_ns())
+        p = run_as(None, [POSTSUPER, "-h", qid], self.inst)
+        self.assertEqual(p.returncode, 0, describe(p))
+        path = os.path.join(self.inst.queue, "hold", qid)
+        self.assertIn(qid, self.mailq())
+        other = os.path.join(self.inst.dir, "second-link-%s" % qid)
+        os.link(path, other)
+        try:
+            self.assertNotIn(qid, self.mailq(), "a queue file with two links was listed")
+        finally:
+            os.unlink(other)
+        self.assertIn(qid, self.mailq())
+        st = os.stat(path)
+        os.chown(path, 65534, -1)
+        try:
+            self.assertNotIn(qid, self.mailq(), "a queue file of another owner was listed")
+        finally:
+            os.chown(path, st.st_uid, -1)
+        p = run_as(None, [POSTSUPER, "-d", qid], self.inst)
+        self.assertEqual(p.returncode, 0, describe(p))
+
     def test_postqueue_json(self):
         qid = self.deferred_message("json-%d" % time.monotonic_ns())
         out = self.mailq(argv=[POSTQUEUE, "-j"])
