@@ -188,6 +188,18 @@ tlsio_pending(const struct tlsio *io)
 	return n;
 }
 
+bool
+tlsio_input_waiting(const struct tlsio *io)
+{
+	int	avail = 0;
+
+	if (tlsio_pending(io) > 0)
+		return true;
+	if (io->state == TLSIO_TLS && io->ssl != NULL && SSL_has_pending(io->ssl))
+		return true;
+	return ioctl(io->rfd, FIONREAD, &avail) == 0 && avail > 0;
+}
+
 ssize_t
 tlsio_fill(struct tlsio *io)
 {

@@ -64,7 +64,10 @@
  *
  *	tlsio_get(), tlsio_take(), tlsio_pending() are linebuf_get(),
  *	linebuf_take(), linebuf_pending() on the input side (pending also
- *	counts bytes TLS holds decrypted).  tlsio_fill() reads once into
+ *	counts bytes TLS holds decrypted).  tlsio_input_waiting() says
+ *	whether the peer sent anything not yet handled: bytes in the line
+ *	reader, in TLS's buffers, or in the kernel (FIONREAD), for
+ *	pipelining checks.  tlsio_fill() reads once into
  *	the line reader (0 at EOF, -1 with errno: EAGAIN, EPROTO for TLS
  *	errors); the loop calls it for the owner, and owners without a
  *	loop call it themselves.
@@ -166,7 +169,7 @@ struct tlsio_peer {
 	const char *const *names;	/* names the certificate may carry */
 	size_t	nnames;
 	bool	verify;			/* fail unless verified and matched */
-	SSL_SESSION *session;		/* offer to resume this, or NULL */
+	struct ssl_session_st *session;	/* SSL_SESSION to resume, or NULL */
 };
 
 struct tlsio {
@@ -209,6 +212,7 @@ void	tlsio_free(struct tlsio *io);
 int	tlsio_get(struct tlsio *io, struct lb_line *l);
 size_t	tlsio_take(struct tlsio *io, void *p, size_t n);
 size_t	tlsio_pending(const struct tlsio *io);
+bool	tlsio_input_waiting(const struct tlsio *io);
 ssize_t	tlsio_fill(struct tlsio *io);
 void	tlsio_want_input(struct tlsio *io, bool on);
 int	tlsio_flush(struct tlsio *io);

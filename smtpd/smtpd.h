@@ -31,6 +31,7 @@
 #include "event.h"
 #include "cleanup_clnt.h"
 #include "linebuf.h"
+#include "tlsio.h"
 #include "log.h"
 #include "netmatch.h"
 
@@ -152,9 +153,7 @@ struct smtpd_session {
 	/* I/O. */
 	struct ev_loop *loop;
 	int	rfd, wfd;		/* the same socket, or stdin/stdout */
-	struct ev_io rio, wio;		/* wio is used only when wfd != rfd */
-	struct linebuf lb;
-	struct buf out;			/* replies not yet written */
+	struct tlsio io;		/* lines in, replies out (io.out), plain or TLS */
 	struct ev_timer deadline;	/* request, session and cleanup deadlines */
 	struct ev_timer sleep;		/* error delay before replies go out */
 	uint64_t request_deadline;	/* absolute ms */
@@ -164,7 +163,6 @@ struct smtpd_session {
 	bool	closing;		/* flush the replies, then close */
 	bool	eof;			/* the client closed its side */
 	bool	need_input;		/* the reader holds no complete line */
-	bool	rd_parked;		/* input came while reading paused */
 	enum smtpd_state state;
 	const char *where;		/* "CONNECT", "EHLO", "DATA" ... for logs */
 

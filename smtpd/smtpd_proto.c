@@ -9,7 +9,7 @@
  *	smtpd_proto_data_line(s, &line);	// one line of message content
  * DESCRIPTION
  *	smtpd_proto_line() handles one command line as the line reader
- *	delivered it and appends the reply to s->out.  Commands (RFC 5321
+ *	delivered it and appends the reply to s->io.out.  Commands (RFC 5321
  *	section 4.1, with RFC 1869/1870/1652/2034/2920/6531 extensions):
  *
  *	EHLO/HELO host	250; the EHLO reply lists PIPELINING, SIZE N,
@@ -72,7 +72,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "dsn.h"
@@ -184,16 +183,14 @@ smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf, size_t sizebuf_
 static bool
 ill_pipelining(struct smtpd_session *s)
 {
-	int	avail = 0;
-	size_t	pend = linebuf_pending(&s->lb);
+	size_t	pend = linebuf_pending(&s->io.lb);
 
-	if (!cfg->smtpd_forbid_unauth_pipelining || s->trusted)
-		return false;
-	if (pend == 0 && (ioctl(s->rfd, FIONREAD, &avail) < 0 || avail <= 0))
+	if (!cfg->smtpd_forbid_unauth_pipelining || s->trusted
+	    || !tlsio_input_waiting(&s->io))
 		return false;
 	smtpd_log(s, "improper command pipelining after %s from %s[%s]: %.*s",
 		  s->where, s->name, s->addr, (int) (pend < 100 ? pend : 100),
-		  s->lb.buf + s->lb.start);
+		  s->io.lb.buf + s->io.lb.start);
 	smtpd_drop(s, 554, "5.5.0", "Error: SMTP protocol synchronization");
 	return true;
 }

@@ -18,7 +18,7 @@
  *	Input: when the reader has no complete line, one read() takes
  *	whatever the client sent (a whole pipelined command group, or a
  *	large piece of DATA).  The lines are then handled one by one
- *	(smtpd_proto.c), their replies collected in s->out, and written
+ *	(smtpd_proto.c), their replies collected in s->io.out, and written
  *	with one write() when the input runs dry (RFC 2920 section 3.2:
  *	replies are flushed before the server would wait for input).
  *	Reading stops while replies above SMTPD_OUT_HIGH wait (a client
@@ -121,9 +121,9 @@ smtpd_reply(struct smtpd_session *s, int code, const char *dsn, const char *fmt,
 	int	r;
 
 	va_start(ap, fmt);
-	r = smtp_reply_vformat(&s->out, code, dsn, fmt, ap);
+	r = smtp_reply_vformat(&s->io.out, code, dsn, fmt, ap);
 	va_end(ap);
-	if (r < 0 && buf_room(&s->out) > SMTP_REPLY_TEXT_MAX * 2)
+	if (r < 0 && buf_room(&s->io.out) > SMTP_REPLY_TEXT_MAX * 2)
 		log_panic("smtpd_reply: cannot format reply %d %s", code, dsn ? dsn : "");
 	if (r < 0)
 		s->closing = true;	/* not reading replies at all: give up */
@@ -133,7 +133,7 @@ void
 smtpd_reply_lines(struct smtpd_session *s, int code, const char *const *lines,
 		  size_t n)
 {
-	if (smtp_reply_lines(&s->out, code, NULL, lines, n) < 0)
+	if (smtp_reply_lines(&s->io.out, code, NULL, lines, n) < 0)
 		s->closing = true;
 }
 
@@ -255,63 +255,17 @@ static bool
 want_read(const struct smtpd_session *s)
 {
 	return s->need_input && !s->eof && !s->closing && !s->sleeping
-	    && s->state != SMTPD_ST_DELIVER && s->out.len < SMTPD_OUT_HIGH;
+	    && s->state != SMTPD_ST_DELIVER && s->io.out.len < SMTPD_OUT_HIGH;
 }
 
-static void
-update_io(struct smtpd_session *s)
-{
-	bool	rd = want_read(s);
-	bool	wr = s->out.len > 0 && !s->sleeping;
-
-	if (rd)
-		s->rd_parked = false;
-	if (s->rfd == s->wfd) {
-		unsigned ev = (rd ? EV_READ : 0) | (wr ? EV_WRITE : 0);
-
-		if (ev == 0) {
-			/*
-			 * Reading pauses (cleanup's answer, an error delay):
-			 * the read interest stays registered, since taking it
-			 * away and back costs two epoll_ctl() per message and
-			 * a client that waits for its reply sends nothing.
-			 * One that does send is parked in on_io().
-			 */
-			if (ev_io_active(&s->rio) && s->rio.events == EV_READ
-			    && !s->rd_parked)
-				return;
-			ev_io_stop(s->loop, &s->rio);
-		} else if (!ev_io_active(&s->rio) || s->rio.events != ev)
-			ev_io_start(s->loop, &s->rio, ev);
-		return;
-	}
-	if (rd && !ev_io_active(&s->rio))
-		ev_io_start(s->loop, &s->rio, EV_READ);
-	else if (!rd)
-		ev_io_stop(s->loop, &s->rio);
-	if (wr && !ev_io_active(&s->wio))
-		ev_io_start(s->loop, &s->wio, EV_WRITE);
-	else if (!wr)
-		ev_io_stop(s->loop, &s->wio);
-}
-
-/* flush - 0 all written, 1 more to write, -1 the client is gone */
+/*
+ * flush - 0 all written, 1 more to write (tlsio goes on with it and
+ * calls back when done), -1 the client is gone
+ */
 static int
 flush(struct smtpd_session *s)
 {
-	while (s->out.len > 0) {
-		ssize_t n = write(s->wfd, s->out.data, s->out.len);
-
-		if (n > 0)
-			buf_consume(&s->out, (size_t) n);
-		else if (n < 0 && errno == EINTR)
-			continue;
-		else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return 1;
-		else
-			return -1;
-	}
-	return 0;
+	return tlsio_flush(&s->io);
 }
 
 static void
@@ -344,8 +298,7 @@ smtpd_session_free(struct smtpd_session *s)
 	log_info("%s", buf_str(&line));
 	buf_free(&line);
 
-	ev_io_stop(s->loop, &s->rio);
-	ev_io_stop(s->loop, &s->wio);
+	tlsio_free(&s->io);
 	ev_timer_stop(s->loop, &s->deadline);
 	ev_timer_stop(s->loop, &s->sleep);
 	if (s->rfd >= 0)
@@ -354,8 +307,6 @@ smtpd_session_free(struct smtpd_session *s)
 		close(s->wfd);
 	free_rcpts(s);
 	free(s->rcpt);
-	linebuf_free(&s->lb);
-	buf_free(&s->out);
 
 	if (s->prev)
 		s->prev->next = s->next;
@@ -406,8 +357,8 @@ step(struct smtpd_session *s)
 	int	r;
 
 	while (!s->closing && !s->sleeping && s->state != SMTPD_ST_DELIVER
-	       && s->out.len < SMTPD_OUT_HIGH) {
-		if (linebuf_get(&s->lb, &l) != LB_LINE) {
+	       && s->io.out.len < SMTPD_OUT_HIGH) {
+		if (tlsio_get(&s->io, &l) != LB_LINE) {
 			s->need_input = true;
 			break;
 		}
@@ -445,7 +396,7 @@ step(struct smtpd_session *s)
 			return false;
 		}
 	}
-	update_io(s);
+	tlsio_want_input(&s->io, want_read(s));
 	arm_timer(s);
 	return true;
 }
@@ -456,27 +407,20 @@ smtpd_session_resume(struct smtpd_session *s)
 	(void) step(s);
 }
 
+/* on_io - what happened on the client's connection (tlsio.h) */
 static void
-on_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+on_io(struct tlsio *io, unsigned events, void *ctx)
 {
-	struct smtpd_session *s = io->data;
-	ssize_t n;
+	struct smtpd_session *s = ctx;
 
-	(void) loop;
-	if (io == &s->rio && (revents & (EV_READ | EV_ERROR)) && !want_read(s)) {
-		/* Input while reading pauses: stop watching until it resumes. */
-		s->rd_parked = true;
-	} else if (io == &s->rio && (revents & (EV_READ | EV_ERROR))) {
-		n = linebuf_fill(&s->lb);
-		if (n > 0) {
-			if (s->state == SMTPD_ST_DATA)
-				data_read(s, (size_t) n);
-			else if (!cfg->smtpd_per_request_deadline)
-				smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
-		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK
-				      && errno != EINTR))
-			s->eof = true;
+	if (events & TLSIO_IN) {
+		if (s->state == SMTPD_ST_DATA)
+			data_read(s, io->last_in);
+		else if (!cfg->smtpd_per_request_deadline)
+			smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
 	}
+	if (events & TLSIO_EOF)
+		s->eof = true;
 	(void) step(s);
 }
 
@@ -526,15 +470,15 @@ pregreet(struct smtpd_session *s)
 
 	if (!cfg->smtpd_forbid_unauth_pipelining || s->trusted)
 		return false;
-	n = linebuf_fill(&s->lb);
+	n = tlsio_fill(&s->io);
 	if (n == 0) {
 		s->eof = true;
 		return false;
 	}
 	if (n < 0)
 		return false;
-	l.data = s->lb.buf + s->lb.start;
-	l.len = linebuf_pending(&s->lb) < 100 ? linebuf_pending(&s->lb) : 100;
+	l.data = s->io.lb.buf + s->io.lb.start;
+	l.len = linebuf_pending(&s->io.lb) < 100 ? linebuf_pending(&s->io.lb) : 100;
 	smtpd_log(s, "improper command pipelining after CONNECT from %s[%s]: %.*s",
 		  s->name, s->addr, (int) l.len, l.data);
 	smtpd_drop(s, 554, "5.5.0", "Error: SMTP protocol synchronization");
@@ -564,10 +508,8 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	s->start_ms = now;
 	s->session_deadline = now + cfg->smtpd_session_deadline * 1000;
 	s->request_deadline = now + cfg->smtpd_timeout * 1000;
-	linebuf_init(&s->lb, rfd, (size_t) cfg->line_length_limit, NULL, NULL);
-	buf_init(&s->out, SMTPD_OUT_MAX);
-	ev_io_init(&s->rio, rfd, on_io, s);
-	ev_io_init(&s->wio, wfd, on_io, s);
+	tlsio_init(&s->io, loop, rfd, wfd, (size_t) cfg->line_length_limit,
+		   SMTPD_OUT_MAX, on_io, s);
 	ev_timer_init(&s->deadline, on_deadline, s);
 	ev_timer_init(&s->sleep, on_sleep, s);
 	log_rate_init(&s->lograte, LOG_BURST, LOG_PER_MINUTE);

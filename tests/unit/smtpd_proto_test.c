@@ -489,7 +489,7 @@ queued(int status, const char *qid, const char *reason)
 	s.loop = loop;
 	s.spool_fd = -1;
 	s.cl_call = NULL;
-	buf_init(&s.out, SMTPD_OUT_MAX);
+	buf_init(&s.io.out, SMTPD_OUT_MAX);
 	log_rate_init(&s.lograte, 20, 10);
 	ev_timer_init(&s.deadline, NULL, &s);
 	ev_timer_init(&s.sleep, NULL, &s);
@@ -500,8 +500,8 @@ queued(int status, const char *qid, const char *reason)
 	ck_assert(!s.in_mail);
 	ck_assert_int_eq(s.errors, status != 0);
 	ck_assert_uint_eq(s.cmd_ok[SMTPD_CMD_DATA], status == 0);
-	snprintf(out, sizeof(out), "%s", buf_str(&s.out));
-	buf_free(&s.out);
+	snprintf(out, sizeof(out), "%s", buf_str(&s.io.out));
+	buf_free(&s.io.out);
 	return out;
 }
 

@@ -188,9 +188,12 @@ START_TEST(test_plain_lines)
 	end_init(&s, loop, sv[0], sv[0]);
 	s.reading = true;
 	tlsio_want_input(&s.io, true);
+	ck_assert(!tlsio_input_waiting(&s.io));
 	ck_assert_int_eq(write(sv[1], "EHLO a\r\nbare\nlast", 17), 17);
+	ck_assert(tlsio_input_waiting(&s.io));		/* in the kernel */
 	RUN_UNTIL(loop, strcmp(buf_str(&s.lines), "EHLO a\nbare\n") == 0);
 	ck_assert_uint_eq(tlsio_pending(&s.io), 4);	/* "last" waits for its end */
+	ck_assert(tlsio_input_waiting(&s.io));		/* in the reader */
 	ck_assert_uint_eq(tlsio_bytes_in(&s.io), 17);
 
 	buf_puts(&s.io.out, "250 ok\r\n");
