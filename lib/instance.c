@@ -241,6 +241,37 @@ check_tables(const struct params *p, struct buf *problems)
 }
 
 /*
+ * check_override_tables - the same for a master.cf -o that sets a table
+ * parameter (a value with '$' is checked where it is expanded, by the
+ * daemon at its start)
+ */
+static int
+check_override_tables(const struct instance *in, struct buf *problems)
+{
+	int     n = 0;
+
+	for (size_t i = 0; i < in->mc.n; i++) {
+		const struct mastercf_entry *e = &in->mc.v[i];
+
+		for (int j = 0; j < e->n_overrides; j++) {
+			const char *nv = e->overrides[j], *eq = strchr(nv, '=');
+			const struct param_info *pi;
+			char    name[128], why[TABLE_ERROR_MAX];
+
+			if (eq == NULL || strchr(eq, '$') != NULL
+			    || str_fmt(name, sizeof(name), "%.*s", (int) (eq - nv), nv) < 0
+			    || (pi = param_find(name)) == NULL || !pi->tables
+			    || table_list_check(eq + 1, why, sizeof(why)) == 0)
+				continue;
+			buf_appendf(problems, "master.cf, line %d: service %s: -o %s: %s\n",
+				    e->line, e->name, nv, why);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
  * check_alias_database - newaliases can build every table of
  * alias_database: a hash: or btree: table whose source file exists
  */
@@ -325,6 +356,7 @@ instance_check(const struct instance *in, struct buf *problems)
 		return n;
 	n += check_unsupported(p, problems);
 	n += check_tables(p, problems);
+	n += check_override_tables(in, problems);
 	n += check_alias_database(p, problems);
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);

@@ -293,6 +293,41 @@ class Control(unittest.TestCase):
         self.assertEqual(inst.instance_pids(), [])
 
 
+class CheckRefusals(unittest.TestCase):
+
+    def test_tables_alias_database_and_master_cf_options(self):
+        inst = Instance(self)
+        missing = os.path.join(inst.dir, "no-such-aliases")
+        inst.set_main({"alias_database": "hash:%s, static:x" % missing,
+                       "transport_maps": "pcre:/etc/postfix/transport",
+                       "canonical_maps": "inline:{a=b, c=d}"})
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("2526 inet n - y - 1 smtpd\n"
+                    "  -o virtual_alias_maps=regexp:/etc/postfix/virtual\n"
+                    "  -o readme_directory=no\n"
+                    "  -o smtpd_client_event_limit_exceptions=127.0.0.1\n")
+        p = inst.postern("check", check=False)
+        err, out = _s(p.stderr), _s(p.stdout)
+        self.assertEqual(p.returncode, 1, describe(p))
+        self.assertIn("main.cf: alias_database = hash:%s, static:x: %s: No such file or "
+                      "directory" % (missing, missing), err)
+        self.assertIn("newaliases cannot build static:x", err)
+        self.assertIn("main.cf: transport_maps = pcre:/etc/postfix/transport: table "
+                      "'pcre:/etc/postfix/transport' has unknown type 'pcre'", err)
+        self.assertNotIn("canonical_maps", err)
+        self.assertRegex(err, r"master\.cf, line \d+: service 2526: -o virtual_alias_maps="
+                         r"regexp:/etc/postfix/virtual: table .* unknown type 'regexp'")
+        self.assertRegex(out, r"postern: note: .*/master\.cf, line \d+: service 2526: "
+                         r"-o readme_directory is ignored \(documentation location\)")
+        # An unsupported -o is refused when master.cf is read.
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("  -o smtpd_tls_security_level=encrypt\n")
+        p = inst.postern("check", check=False)
+        self.assertEqual(p.returncode, 1, describe(p))
+        self.assertIn('-o "smtpd_tls_security_level=encrypt": smtpd_tls_security_level '
+                      'is not supported yet (TLS)', _s(p.stderr))
+
+
 FIXED_MAIN_CF = """# A fixed main.cf for the postconf tests.
 myhostname = host.example.com
 mydomain=example.com
