@@ -67,6 +67,26 @@ size_t	smtp_mx_order(struct dns_mx *mx, size_t n, const char *myhostname,
 		      unsigned (*rnd)(unsigned), bool *loops);
 
 /* ------------------------------------------------------------------ */
+/* The addresses to try (smtp_resolve.c).                             */
+
+struct smtp_addr {
+	char	host[SMTP_HOST_MAX + 1];	/* the MX name, or [host] */
+	struct dns_addr addr;
+	unsigned port;
+	unsigned pref;
+};
+
+struct smtp_resolve;
+typedef void smtp_resolve_cb(void *ctx, int status, const char *dsn,
+			     const char *why, const struct smtp_addr *a, size_t n);
+
+void	smtp_resolve_init(struct ev_loop *loop, struct dns *dns);
+struct smtp_resolve *smtp_resolve_start(const struct smtp_nexthop *nh,
+					smtp_resolve_cb *cb, void *ctx);
+void	smtp_resolve_cancel(struct smtp_resolve *r);
+unsigned smtp_random(unsigned n);
+
+/* ------------------------------------------------------------------ */
 /* Results (smtp_deliver.c, smtp_proto.c).                            */
 
 enum smtp_rstat {
@@ -87,6 +107,9 @@ struct smtp_rcpt {
 	bool	in_tx;			/* RCPT sent in this transaction */
 	char	dsn[DSN_MAX + 1];
 	char   *reason;			/* the latest reason, or NULL */
+	char	relay[SMTP_PEER_MAX];	/* where it was decided; "" none */
+	bool	logged;			/* its to= line is written */
+	bool	site_decided;		/* deferred for a destination failure */
 };
 
 /* ------------------------------------------------------------------ */
@@ -110,6 +133,8 @@ struct smtp_request {
 	double	delay_b;		/* in the queue manager */
 	struct smtp_rcpt *rcpts;
 	size_t	nrcpts;
+	char	site_dsn[DSN_MAX + 1];	/* set when the destination as a */
+	char	site_why[SMTP_REASON_MAX];	/* whole failed, else "" */
 	void	(*done)(struct smtp_request *rq);	/* every result set */
 	void   *ctx;
 };
@@ -135,6 +160,47 @@ void	smtp_enc_end(struct smtp_enc *e, struct buf *out);
 unsigned smtp_8bit_scan(const char *p, size_t n);
 bool	smtp_utf8_needed(const char *sender, const struct smtp_rcpt *r,
 			 size_t n);
+
+/* ------------------------------------------------------------------ */
+/* 8-bit to quoted-printable (smtp_mime.c).                           */
+
+#define SMTP_MIME_HDR_MAX	(64 * 1024)	/* one entity's header */
+#define SMTP_MIME_LINE		1000	/* longer lines go in pieces */
+#define SMTP_MIME_DEPTH		32	/* nested multiparts followed */
+#define SMTP_MIME_BOUNDARY	72	/* RFC 2046: at most 70 */
+
+enum smtp_mime_kind {
+	SMTP_MIME_NONE,			/* not MIME: unchanged */
+	SMTP_MIME_LEAF,
+	SMTP_MIME_MULTI,
+	SMTP_MIME_MESSAGE,
+	SMTP_MIME_OPAQUE,		/* passes unchanged */
+};
+
+struct smtp_mime {
+	struct smtp_enc *enc;		/* where the result goes */
+	struct buf *out;
+	struct buf hdr;			/* the current entity's header */
+	struct buf line;		/* the current line (a piece of it) */
+	int	state;
+	bool	top;			/* the message's own header */
+	bool	bol;			/* the next byte starts a line */
+	enum smtp_mime_kind kind;
+	bool	cte_ok;			/* none, 7bit, 8bit, binary */
+	bool	qp;			/* encoding this leaf's body */
+	size_t	col;			/* in the current encoded line */
+	char	boundary[SMTP_MIME_BOUNDARY + 1];
+	char	stack[SMTP_MIME_DEPTH][SMTP_MIME_BOUNDARY + 1];
+	int	depth;
+	int	hit;			/* is_boundary(): which level */
+};
+
+void	smtp_mime_init(struct smtp_mime *m);
+void	smtp_mime_reset(struct smtp_mime *m);
+void	smtp_mime_free(struct smtp_mime *m);
+void	smtp_mime_feed(struct smtp_mime *m, const char *p, size_t n,
+		       struct smtp_enc *e, struct buf *out);
+void	smtp_mime_end(struct smtp_mime *m, struct smtp_enc *e, struct buf *out);
 
 /* ------------------------------------------------------------------ */
 /* The conversation (smtp_proto.c).                                   */
@@ -187,6 +253,7 @@ struct smtp_proto_conf {
 	const char *sasl_user;
 	const char *sasl_pass;
 	bool	sasl_plaintext_ok;	/* PLAIN/LOGIN without TLS */
+	bool	sasl_tls_plaintext_ok;	/* PLAIN/LOGIN inside TLS */
 	bool	may_convert_8bit;	/* else defer 8-bit to a 7-bit server */
 };
 
@@ -217,7 +284,8 @@ struct smtp_proto {
 	unsigned body_8bit;		/* SMTP_8BIT_* of the message */
 	bool	convert;		/* send as quoted-printable */
 	uint64_t msg_size;
-	char	last_reply[SMTP_REASON_MAX];	/* for "status=sent (...)" */
+	char	site_dsn[DSN_MAX + 1];	/* the server failed as a whole: */
+	char	site_why[SMTP_REASON_MAX];	/* "" when it did not */
 	unsigned transactions;		/* completed on this connection */
 };
 
@@ -247,8 +315,35 @@ void	smtp_reply_reason(const struct smtp_reply *r, const char *peer,
 void	smtp_reply_dsn(const struct smtp_reply *r, char *dsn, size_t size);
 
 /* ------------------------------------------------------------------ */
+/* TLS policy (smtp_tls_policy.c).                                    */
+
+#define SMTP_TLS_MATCH_MAX	512
+#define SMTP_TLS_NAMES_MAX	8
+
+struct smtp_tls_policy {
+	enum smtp_tls_level level;
+	char	match[SMTP_TLS_MATCH_MAX];	/* "" or "name:name" */
+};
+
+int	smtp_tls_level_parse(const char *s, enum smtp_tls_level *level);
+const char *smtp_tls_level_name(enum smtp_tls_level level);
+int	smtp_tls_policy_parse(const char *value, struct smtp_tls_policy *pol,
+			      char *why, size_t whylen);
+int	smtp_tls_policy_open(char *why, size_t whylen);
+void	smtp_tls_policy_close(void);
+int	smtp_tls_policy_for(const struct smtp_nexthop *nh,
+			    struct smtp_tls_policy *pol, char *why, size_t whylen);
+size_t	smtp_tls_names(const struct smtp_tls_policy *pol,
+		       const struct smtp_nexthop *nh, const char *mxhost,
+		       const char **names, char *storage, size_t size);
+
+/* ------------------------------------------------------------------ */
 /* SASL (smtp_sasl.c).                                                */
 
+int	smtp_sasl_open(char *why, size_t whylen);
+void	smtp_sasl_close(void);
+int	smtp_sasl_lookup(const struct smtp_nexthop *nh, char *user, size_t usize,
+			 char *pass, size_t psize, char *why, size_t whylen);
 const char *smtp_sasl_pick(const char *mechs);
 int	smtp_sasl_plain(const char *user, const char *pass, struct buf *out);
 int	smtp_sasl_b64(const char *s, struct buf *out);

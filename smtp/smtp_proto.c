@@ -37,9 +37,10 @@
  *	message is sent before TLS is up.  After TLS, EHLO again and
  *	every feature read anew (RFC 3207 section 4.2).  AUTH PLAIN
  *	(preferred) or LOGIN when credentials exist and the server
- *	offers one (smtp_sasl.c), never without TLS unless the
- *	configuration allows plaintext passwords; a refused AUTH fails
- *	the server softly.
+ *	offers one (smtp_sasl.c), as smtp_sasl_security_options (in the
+ *	clear: by default never) and smtp_sasl_tls_security_options
+ *	(inside TLS: by default yes) allow; a refused AUTH fails the
+ *	server softly.
  *
  *	The transaction: SIZE= when offered (a message larger than the
  *	server's SIZE bounces without being sent, 5.3.4); BODY=8BITMIME
@@ -271,10 +272,20 @@ detach(struct smtp_proto *p)
 	p->data_sent = false;
 }
 
+/* site_note - the destination as a whole failed (for qmgr's backoff) */
+static void
+site_note(struct smtp_proto *p, const char *dsn, const char *why)
+{
+	(void) str_copy(p->site_dsn, sizeof(p->site_dsn), dsn);
+	(void) str_copy(p->site_why, sizeof(p->site_why), why);
+}
+
 /* site_fail - the server fails every open recipient: soft or hard */
 static void
 site_fail(struct smtp_proto *p, bool hard, const char *dsn, const char *why)
 {
+	if (!hard)
+		site_note(p, dsn, why);
 	each_open(p, i) {
 		if (hard)
 			smtp_rcpt_set(&p->rq->rcpts[i], SMTP_R_BOUNCE, dsn, why);
@@ -398,7 +409,7 @@ after_helo(struct smtp_proto *p)
 	struct buf b;
 
 	if (!p->conf.sasl || !(p->features & SMTP_F_AUTH)
-	    || (!p->tls_active && !p->conf.sasl_plaintext_ok)
+	    || !(p->tls_active ? p->conf.sasl_tls_plaintext_ok : p->conf.sasl_plaintext_ok)
 	    || (mech = smtp_sasl_pick(p->auth_mechs)) == NULL)
 		return ready(p);
 	buf_init(&b, 4096);
@@ -679,6 +690,8 @@ on_mail(struct smtp_proto *p, const struct smtp_reply *r)
 	}
 	smtp_reply_reason(r, p->peer, "MAIL FROM", why, sizeof(why));
 	smtp_reply_dsn(r, dsn, sizeof(dsn));
+	if (r->code < 500)
+		site_note(p, dsn, why);
 	for (size_t i = 0; i < p->rq->nrcpts; i++)
 		if (p->rq->rcpts[i].in_tx) {
 			if (r->code >= 500)
@@ -775,7 +788,6 @@ on_dot(struct smtp_proto *p, const struct smtp_reply *r)
 		smtp_reply_reason(r, NULL, NULL, why, sizeof(why));
 	else
 		smtp_reply_reason(r, p->peer, "end of DATA", why, sizeof(why));
-	(void) str_copy(p->last_reply, sizeof(p->last_reply), why);
 	for (size_t i = 0; i < p->rq->nrcpts; i++) {
 		struct smtp_rcpt *rc = &p->rq->rcpts[i];
 

@@ -9,7 +9,21 @@
  *	mech = smtp_sasl_pick("LOGIN PLAIN CRAM-MD5");	// "PLAIN"
  *	smtp_sasl_plain(user, pass, &b);	// base64("\0user\0secret")
  *	smtp_sasl_b64("user", &b);		// for LOGIN's prompts
+ *
+ *	smtp_sasl_open(why, n);			// pre-jail: the table
+ *	r = smtp_sasl_lookup(&nh, user, usize, pass, psize, why, n);
  * DESCRIPTION
+ *	With smtp_sasl_auth_enable, smtp_sasl_open() opens
+ *	smtp_sasl_password_maps in-process before the chroot, as
+ *	Postfix's smtp does, so the file can stay readable by root only
+ *	(the lookup service, unprivileged, could not read it; nor would
+ *	any other daemon be able to ask for passwords); a change takes
+ *	effect on the next postern reload.  smtp_sasl_lookup() asks it
+ *	for the next hop as qmgr gave it ("[smtp.isp.example]:587"),
+ *	then the host or domain alone: 1 found (user and pass set), 0
+ *	no entry (no AUTH), -1 the table failed or the entry is
+ *	malformed (why says which; the delivery is deferred).
+ *
  *	smtp_sasl_password_maps gives "username:password" for a next hop
  *	(Postfix's format: the password is everything after the first
  *	colon).  smtp_sasl_split() cuts it; it returns -1 when there is
@@ -32,8 +46,60 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "params.h"
 #include "smtp.h"
 #include "str.h"
+#include "table.h"
+
+static struct table_list *password_maps;
+
+int
+smtp_sasl_open(char *why, size_t whylen)
+{
+	char	err[TABLE_ERROR_MAX];
+
+	if (!cfg->smtp_sasl_auth_enable || cfg->smtp_sasl_password_maps[0] == '\0')
+		return 0;
+	if ((password_maps = table_list_open(cfg->smtp_sasl_password_maps, 0, err,
+					     sizeof(err))) == NULL) {
+		(void) str_fmt(why, whylen, "smtp_sasl_password_maps: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+smtp_sasl_close(void)
+{
+	table_list_close(password_maps);
+	password_maps = NULL;
+}
+
+int
+smtp_sasl_lookup(const struct smtp_nexthop *nh, char *user, size_t usize,
+		 char *pass, size_t psize, char *why, size_t whylen)
+{
+	struct buf val;
+	int	r;
+
+	if (password_maps == NULL)
+		return 0;
+	buf_init(&val, TABLE_VALUE_MAX);
+	r = table_list_get(password_maps, nh->key, &val, NULL);
+	if (r == 0 && !str_eq(nh->key, nh->host))
+		r = table_list_get(password_maps, nh->host, &val, NULL);
+	if (r < 0)
+		(void) str_fmt(why, whylen, "smtp_sasl_password_maps lookup of %s "
+			       "failed: %s", nh->key, password_maps->error);
+	else if (r == 1 && smtp_sasl_split(buf_str(&val), user, usize, pass, psize) < 0) {
+		(void) str_fmt(why, whylen, "smtp_sasl_password_maps entry for %s is "
+			       "not \"username:password\"", nh->key);
+		r = -1;
+	}
+	OPENSSL_cleanse(val.data, val.len);
+	buf_free(&val);
+	return r;
+}
 
 int
 smtp_sasl_split(const char *value, char *user, size_t usize, char *pass,

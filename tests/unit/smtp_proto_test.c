@@ -298,6 +298,7 @@ START_TEST(test_auth_plain_and_login)
 
 	fx_init(&f, 1, SMTP_TLS_MAY);
 	f.conf.sasl = true;
+	f.conf.sasl_tls_plaintext_ok = true;
 	f.conf.sasl_user = "user";
 	f.conf.sasl_pass = "secret";
 	fx_start(&f, 0);

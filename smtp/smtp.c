@@ -1,0 +1,184 @@
+/*
+ * NAME
+ *	smtp - postern's SMTP client: delivery to other mail servers
+ * SYNOPSIS
+ *	smtp -c CONFIG_DIR -n SERVICE -t unix -u -z [-S] [-o name=value]...
+ *		(started by the postern master, never by hand)
+ * DESCRIPTION
+ *	smtp delivers mail to remote SMTP servers for the transports
+ *	that master.cf runs it as (smtp, relay, or any other name).  qmgr
+ *	hands it delivery requests over the socket of the service
+ *	(private/smtp): a queue file's descriptor, a next hop, the
+ *	sender and up to smtp_destination_recipient_limit recipients;
+ *	smtp answers with one result per recipient (smtp_listen.c).
+ *
+ *	It is event-driven: one process holds every delivery at once on
+ *	one epoll loop; DNS (c-ares), connections, TLS handshakes and
+ *	SMTP conversations are all events, and nothing a slow server or
+ *	resolver does holds up another delivery.
+ *
+ *	Where mail goes (smtp_nexthop.c, smtp_resolve.c): a next hop
+ *	"domain" or "domain:port" is looked up in DNS (MX records by
+ *	preference, equal preferences in random order, the domain's own
+ *	A/AAAA records when it has no MX; a null MX, RFC 7505, or a
+ *	domain that does not exist bounces; a DNS failure or timeout
+ *	defers); "[host]" or "[host]:port" (relayhost = [smarthost]:587,
+ *	transport_maps "smtp:[10.0.0.2]:2525") skips the MX lookup.
+ *
+ *	How (smtp_deliver.c, smtp_session.c, smtp_proto.c): the next
+ *	address when a server cannot be reached or answers 4xx, EHLO
+ *	(HELO when refused), STARTTLS as smtp_tls_security_level and
+ *	smtp_tls_policy_maps say (smtp_tls_policy.c), AUTH PLAIN/LOGIN
+ *	with smtp_sasl_password_maps (smtp_sasl.c), PIPELINING, SIZE,
+ *	8BITMIME (8-bit mail to a 7-bit server is converted to
+ *	quoted-printable, smtp_mime.c), SMTPUTF8 (a message that needs it
+ *	bounces with 5.6.7 when the server lacks it), DSN parameters
+ *	passed on; all recipients of a request in one transaction, each
+ *	RCPT reply deciding its recipient.  The content is read from the
+ *	queue file as it is sent: LF becomes CR LF, dot-stuffing added,
+ *	lines over smtp_line_length_limit broken (smtp_content.c).
+ *	Connections are kept idle for smtp_connection_cache_time_limit
+ *	and reused for the next message to the same destination
+ *	(smtp_cache.c).
+ * TRUST
+ *	Nothing a server says is trusted: replies are read by the bounded
+ *	parser of lib/smtp_reply.c (fuzzed), one line at a time, and go
+ *	into reasons and bounces as printable text only.  DNS answers
+ *	are bounded by lib/dns.c; exchanger names must be valid host
+ *	names.  The request from qmgr is parsed strictly and its offsets
+ *	are checked against the queue file.  Certificates are trusted as
+ *	the TLS level says: verify and secure need a chain to a CA of
+ *	smtp_tls_CAfile/smtp_tls_CApath and a matching name, and no
+ *	byte of the message (nor MAIL FROM) is sent before that holds.
+ * SECURITY
+ *	smtp runs as mail_owner, chrooted into the queue directory
+ *	(master.cf: unpriv and chroot y); started without -u it refuses
+ *	to run (lib/server.c).  Before the chroot, as root, it reads
+ *	resolv.conf (c-ares), the CA certificates, smtp_tls_policy_maps
+ *	and smtp_sasl_password_maps (which may so stay readable by root
+ *	only); after it, it opens nothing by name: it reads the queue
+ *	file descriptors qmgr passes, talks to the name servers and to
+ *	the remote servers.  Passwords are sent only inside TLS unless
+ *	smtp_sasl_security_options says otherwise, and never logged.
+ * LIMITS
+ *	Per delivery: smtp_mx_address_limit addresses, smtp_mx_session_limit
+ *	servers that answered; one reply at most SMTP_REPLY_MAX bytes and
+ *	SMTP_REPLY_LINES_MAX lines; SMTP_OUT_MAX bytes queued for one
+ *	server (the content is read in chunks as the socket drains).  Time:
+ *	smtp_connect_timeout, smtp_helo_timeout, smtp_starttls_timeout,
+ *	smtp_mail_timeout, smtp_rcpt_timeout, smtp_data_init_timeout,
+ *	smtp_data_xfer_timeout, smtp_data_done_timeout, smtp_rset_timeout,
+ *	smtp_quit_timeout (Postfix's names and defaults); DNS: two rounds
+ *	over the name servers, SMTP_DNS_TRY_MS for the first.
+ * DIAGNOSTICS
+ *	Per recipient, Postfix's line (lib/delivery_log.h): "QID:
+ *	to=<u@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=0.4,
+ *	delays=0.1/0/0.2/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok:
+ *	queued as ...)", with status deferred or bounced and the server's
+ *	reply ("host mx.example.org[192.0.2.1] said: 550 5.1.1 ... (in
+ *	reply to RCPT TO command)") otherwise.  Per TLS handshake:
+ *	"QID: Verified TLS connection established to
+ *	mx.example.org[192.0.2.1]:25: TLSv1.3 with cipher ...".
+ * CONFIGURATION PARAMETERS
+ *	smtp_connect_timeout, smtp_helo_timeout, smtp_starttls_timeout,
+ *	smtp_mail_timeout, smtp_rcpt_timeout, smtp_data_init_timeout,
+ *	smtp_data_xfer_timeout, smtp_data_done_timeout,
+ *	smtp_rset_timeout, smtp_quit_timeout	time limits
+ *	smtp_helo_name				the EHLO name
+ *	smtp_mx_address_limit, smtp_mx_session_limit,
+ *	smtp_skip_5xx_greeting, smtp_address_preference,
+ *	inet_protocols				which servers, in which order
+ *	resolver_servers			the name servers
+ *	smtp_line_length_limit, disable_mime_output_conversion	content
+ *	smtp_connection_cache_time_limit, smtp_connection_reuse_time_limit,
+ *	smtp_connection_reuse_count_limit	connection reuse
+ *	smtp_tls_security_level, smtp_tls_policy_maps, smtp_tls_CAfile,
+ *	smtp_tls_CApath, smtp_tls_secure_cert_match	TLS
+ *	smtp_sasl_auth_enable, smtp_sasl_password_maps,
+ *	smtp_sasl_security_options, smtp_sasl_tls_security_options	AUTH
+ *	myhostname				MX loop detection
+ *	syslog_name, maillog_file, mail_owner	via lib/server.c
+ * WIRE PROTOCOL
+ *	From qmgr: the delivery protocol (lib/delivery.h): DELIVERY_HELLO
+ *	from smtp on each connection, then DELIVERY_REQ with a queue file
+ *	descriptor, answered by one DELIVERY_REP each, in order.
+ *	To the name servers: MX, A and AAAA queries.  To the servers:
+ *	SMTP (RFC 5321) with STARTTLS (RFC 3207), AUTH (RFC 4954),
+ *	PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152),
+ *	SMTPUTF8 (RFC 6531), DSN (RFC 3461).
+ * SIGNALS
+ *	SIGTERM: accept no new connection from qmgr, close idle server
+ *	connections, finish the deliveries in progress, then exit.
+ */
+#include <signal.h>
+#include <string.h>
+
+#include "dns.h"
+#include "log.h"
+#include "params.h"
+#include "server.h"
+#include "smtp_session.h"
+#include "str.h"
+#include "tls_ctx.h"
+
+#define SMTP_DNS_TRY_MS	2000
+#define SMTP_DNS_TRIES	2
+
+static struct dns *resolver;
+
+static void
+pre_jail(void)
+{
+	struct dns_conf dc = {
+		.servers = cfg->resolver_servers,
+		.timeout_ms = SMTP_DNS_TRY_MS,
+		.tries = SMTP_DNS_TRIES,
+	};
+	struct tls_client_conf tc = {
+		.CAfile = cfg->smtp_tls_CAfile,
+		.CApath = cfg->smtp_tls_CApath,
+		.protocols = ">=TLSv1.2",
+		.ciphers = "medium",
+	};
+	char	why[512];
+
+	if ((resolver = dns_new(&dc, why, sizeof(why))) == NULL)
+		log_fatal("cannot start the DNS resolver: %s (check resolver_servers "
+			  "and /etc/resolv.conf)", why);
+	if ((smtp_tls_ctx = tls_ctx_client(&tc, why, sizeof(why))) == NULL)
+		log_fatal("cannot make the TLS client context: %s (check "
+			  "smtp_tls_CAfile and smtp_tls_CApath)", why);
+	if (smtp_tls_policy_open(why, sizeof(why)) < 0)
+		log_fatal("%s", why);
+	if (smtp_sasl_open(why, sizeof(why)) < 0)
+		log_fatal("%s", why);
+}
+
+static void
+start(struct ev_loop *loop)
+{
+	signal(SIGPIPE, SIG_IGN);
+	smtp_loop = loop;
+	dns_attach(resolver, loop);
+	smtp_resolve_init(loop, resolver);
+	smtp_listen_start(loop);
+}
+
+static void
+stop(struct ev_loop *loop)
+{
+	smtp_listen_stop(loop);
+}
+
+static const struct server_ops ops = {
+	.model = SERVER_EVENT,
+	.pre_jail = pre_jail,
+	.start = start,
+	.stop = stop,
+};
+
+int
+main(int argc, char **argv)
+{
+	return server_main(argc, argv, &ops);
+}
