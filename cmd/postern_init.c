@@ -226,7 +226,7 @@ postern_init(int argc, char **argv)
 	buf_appendf(&text,
 		    "# master.cf of the postern instance in %s (made by postern init).\n"
 		    "# Columns: README.md, \"master.cf\".  For event-driven daemons (smtpd,\n"
-		    "# qmgr, lookup, pickup) maxproc is the number of processes.\n"
+		    "# qmgr, lookup, pickup, smtp) maxproc is the number of processes.\n"
 		    "#\n"
 		    "# service        type  private unpriv  chroot  wakeup  maxproc command + args\n"
 		    "127.0.0.1:%-6d inet  n       -       y       -       1       smtpd\n"
@@ -235,7 +235,9 @@ postern_init(int argc, char **argv)
 		    "qmgr             fifo  n       -       y       300     1       qmgr\n"
 		    "local            unix  -       n       n       -       -       local\n"
 		    "pickup           fifo  n       -       y       60      1       pickup\n"
-		    "showq            unix  n       -       y       -       -       showq\n",
+		    "showq            unix  n       -       y       -       -       showq\n"
+		    "smtp             unix  -       -       y       -       1       smtp\n"
+		    "relay            unix  -       -       y       -       1       smtp\n",
 		    dir, port);
 	(void) str_fmt(path, sizeof(path), "%s/master.cf", etc);
 	if (write_new(path, text.data, 0644) < 0)

@@ -14,7 +14,7 @@ import unittest
 
 from harness import BIN, Instance, main, proc_info, run, wait_for
 
-CHROOTED = {"smtpd", "cleanup", "qmgr", "pickup", "showq"}
+CHROOTED = {"smtpd", "cleanup", "qmgr", "pickup", "showq", "smtp"}
 UNCHROOTED_UNPRIV = {"lookup"}
 ROOT = {"local"}
 
@@ -80,7 +80,7 @@ class SuiteTest(unittest.TestCase):
                     caps = {l.split(":")[0]: l.split()[1] for l in f if l.startswith("Cap")}
                 self.assertEqual(int(caps["CapEff"], 16), 0, r)
                 self.assertEqual(int(caps["CapPrm"], 16), 0, r)
-        self.assertTrue({"master", "smtpd", "qmgr", "pickup", "lookup"} <= seen, seen)
+        self.assertTrue({"master", "smtpd", "qmgr", "pickup", "lookup", "smtp"} <= seen, seen)
         # smtpd may hold smtpd_client_limit sessions: its descriptor soft
         # limit was raised to the hard limit.
         smtpd = int(inst.procs("smtpd")[0]["pid"])
