@@ -128,14 +128,16 @@ static const char default_table[] =
 	"qmgr      fifo  n       -       y       300     1       qmgr\n"
 	"local     unix  -       n       n       -       -       local\n"
 	"pickup    fifo  n       -       y       60      1       pickup\n"
-	"showq     unix  n       -       y       -       -       showq\n";
+	"showq     unix  n       -       y       -       -       showq\n"
+	"smtp      unix  -       -       y       -       1       smtp\n"
+	"relay     unix  -       -       y       -       1       smtp\n";
 
 START_TEST(test_default_table)
 {
 	const struct mastercf_entry *e;
 
 	must_load(default_table);
-	ck_assert_uint_eq(mc.n, 7);
+	ck_assert_uint_eq(mc.n, 9);
 
 	e = &mc.v[0];
 	ck_assert_str_eq(e->name, "smtp");
@@ -185,6 +187,14 @@ START_TEST(test_default_table)
 	ck_assert(!e->private_);
 	ck_assert_int_eq(e->maxproc, 7);
 	ck_assert_int_eq(e->line, 10);
+
+	/* The SMTP client: a unix service named like the inet one. */
+	e = &mc.v[7];
+	ck_assert_str_eq(e->name, "smtp");
+	ck_assert_int_eq(e->type, SVC_UNIX);
+	ck_assert_str_eq(e->argv[0], "smtp");
+	ck_assert(e->private_ && e->unpriv && e->chroot);
+	ck_assert_int_eq(e->maxproc, 1);
 }
 END_TEST
 
