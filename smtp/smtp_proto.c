@@ -549,6 +549,17 @@ on_auth(struct smtp_proto *p, const struct smtp_reply *r, enum smtp_expect x)
 /* ------------------------------------------------------------------ */
 /* The transaction.                                                   */
 
+/* refused - a 5xx bounces the recipient, a 4xx keeps it for elsewhere */
+static void
+refused(struct smtp_rcpt *rc, const struct smtp_reply *r, const char *dsn,
+	const char *why)
+{
+	if (r->code >= 500)
+		smtp_rcpt_set(rc, SMTP_R_BOUNCE, dsn, why);
+	else
+		smtp_rcpt_keep(rc, dsn, why);
+}
+
 static size_t
 next_in_tx(const struct smtp_proto *p, size_t from)
 {
@@ -694,10 +705,7 @@ on_mail(struct smtp_proto *p, const struct smtp_reply *r)
 		site_note(p, dsn, why);
 	for (size_t i = 0; i < p->rq->nrcpts; i++)
 		if (p->rq->rcpts[i].in_tx) {
-			if (r->code >= 500)
-				smtp_rcpt_set(&p->rq->rcpts[i], SMTP_R_BOUNCE, dsn, why);
-			else
-				smtp_rcpt_keep(&p->rq->rcpts[i], dsn, why);
+			refused(&p->rq->rcpts[i], r, dsn, why);
 		}
 	if (p->features & SMTP_F_PIPELINING)
 		return SMTP_A_WAIT;	/* the RCPT and DATA replies follow */
@@ -718,10 +726,7 @@ on_rcpt(struct smtp_proto *p, const struct smtp_reply *r)
 		} else {
 			smtp_reply_reason(r, p->peer, "RCPT TO", why, sizeof(why));
 			smtp_reply_dsn(r, dsn, sizeof(dsn));
-			if (r->code >= 500)
-				smtp_rcpt_set(rc, SMTP_R_BOUNCE, dsn, why);
-			else
-				smtp_rcpt_keep(rc, dsn, why);
+			refused(rc, r, dsn, why);
 		}
 	}
 	if (p->features & SMTP_F_PIPELINING)
@@ -758,10 +763,7 @@ on_data(struct smtp_proto *p, const struct smtp_reply *r)
 		smtp_reply_dsn(r, dsn, sizeof(dsn));
 		for (size_t i = 0; i < p->rq->nrcpts; i++)
 			if (p->rq->rcpts[i].accepted) {
-				if (r->code >= 500)
-					smtp_rcpt_set(&p->rq->rcpts[i], SMTP_R_BOUNCE, dsn, why);
-				else
-					smtp_rcpt_keep(&p->rq->rcpts[i], dsn, why);
+				refused(&p->rq->rcpts[i], r, dsn, why);
 			}
 	}
 	return end_tx(p, p->mail_ok);
@@ -795,10 +797,8 @@ on_dot(struct smtp_proto *p, const struct smtp_reply *r)
 			continue;
 		if (r->code / 100 == 2)
 			smtp_rcpt_set(rc, SMTP_R_SENT, dsn, why);
-		else if (r->code >= 500)
-			smtp_rcpt_set(rc, SMTP_R_BOUNCE, dsn, why);
 		else
-			smtp_rcpt_keep(rc, dsn, why);
+			refused(rc, r, dsn, why);
 	}
 	if (r->code / 100 == 2)
 		p->transactions++;
