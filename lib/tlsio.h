@@ -136,7 +136,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <openssl/types.h>
+#include <openssl/ssl.h>
 
 #include "buf.h"
 #include "event.h"
