@@ -81,6 +81,13 @@ struct loader {
 	int	src_fd;			/* main.cf snapshot, or -1: read the file */
 	struct param_unused *unused;	/* names not in params.def */
 	size_t	n_unused;
+	struct tsetting {		/* per-transport settings (params.h) */
+		char   *name;
+		char   *raw;
+		int	origin;		/* as origin[] */
+		int	family;
+	}      *tset;
+	size_t	n_tset;
 };
 
 static inline bool
@@ -790,6 +797,32 @@ note_unused(struct loader *L, const char *name, int line)
 	L->unused[L->n_unused++].line = line;
 }
 
+/*
+ * note_transport - remember a per-transport setting (TRANSPORT_SUFFIX,
+ * params.h); the last setting of a name wins
+ */
+static void
+note_transport(struct loader *L, const char *name, const char *raw,
+	       int origin, int family)
+{
+	size_t  k;
+
+	for (k = 0; k < L->n_tset; k++)
+		if (strcmp(L->tset[k].name, name) == 0)
+			break;
+	if (k == L->n_tset) {
+		/* count_setting() bounds the number of settings, so this too. */
+		L->tset = xreallocarray(L->tset, L->n_tset + 1, sizeof(*L->tset));
+		L->tset[k].name = xstrdup(name);
+		L->tset[k].raw = NULL;
+		L->n_tset++;
+	}
+	free(L->tset[k].raw);
+	L->tset[k].raw = xstrdup(raw);
+	L->tset[k].origin = origin;
+	L->tset[k].family = family;
+}
+
 static void
 read_main_cf(struct loader *L, size_t cfdir)
 {
@@ -829,7 +862,12 @@ read_main_cf(struct loader *L, size_t cfdir)
 			continue;
 		}
 		if ((pi = param_find(name)) == NULL) {
-			note_unused(L, name, line);
+			int     fam = param_family_of(name);
+
+			if (fam >= 0)
+				note_transport(L, name, value, line, fam);
+			else
+				note_unused(L, name, line);
 			continue;
 		}
 		if ((size_t) (pi - param_table) == cfdir) {
@@ -878,7 +916,12 @@ apply_overrides(struct loader *L, const char *const *ov, size_t n, size_t cfdir)
 			memcpy(name, nm, nlen + 1);
 			pi = param_find(name);
 		}
-		if (pi == NULL && param_class(nm, NULL) == PARAM_IGNORED) {
+		if (pi == NULL && valid_name(nm) && param_family_of(nm) >= 0) {
+			char   *v = xstrdup(eq + 1);
+
+			note_transport(L, nm, str_trim(v), -(int) k - 1, param_family_of(nm));
+			free(v);
+		} else if (pi == NULL && param_class(nm, NULL) == PARAM_IGNORED) {
 			/* Without effect here; `postern check` notes it. */
 		} else if (pi == NULL) {
 			config_problem(L->err, "%s: %s", what,
@@ -981,6 +1024,11 @@ static void
 loader_free(struct loader *L)
 {
 	unused_free(L->unused, L->n_unused);
+	for (size_t k = 0; k < L->n_tset; k++) {
+		free(L->tset[k].name);
+		free(L->tset[k].raw);
+	}
+	free(L->tset);
 	for (size_t i = 0; i < param_count; i++) {
 		free(L->raw[i]);
 		free(L->value[i]);
@@ -1059,6 +1107,51 @@ config_peek_fd(const char *config_dir, int src_fd, const char *name,
 	return r;
 }
 
+/*
+ * load_per_transport - expand and check each per-transport setting like
+ * its family's fallback parameter, into p->per_transport
+ */
+static void
+load_per_transport(struct loader *L, struct params *p)
+{
+	struct buf v;
+	char    w[PATH_MAX + 300], why[512];
+	long long ll;
+
+	if (L->n_tset == 0)
+		return;
+	p->per_transport = xcalloc(L->n_tset, sizeof(*p->per_transport));
+	buf_init(&v, CONFIG_VALUE_MAX);
+	for (size_t k = 0; k < L->n_tset; k++) {
+		const struct tsetting *t = &L->tset[k];
+		const struct param_info *pi =
+		    param_find(param_families[t->family].fallback);
+
+		if (pi == NULL || pi->type != PT_INT)
+			log_panic("config: family %s has no integer fallback",
+				  param_families[t->family].suffix);
+		if (t->origin > 0)
+			(void) str_fmt(w, sizeof(w), "%s, line %d", L->path, t->origin);
+		else
+			(void) str_fmt(w, sizeof(w), "-o \"%.200s\"",
+				       L->overrides[-t->origin - 1]);
+		buf_reset(&v);
+		/* $name references are expanded as in the fallback's value. */
+		if (expand_text(L, (size_t) (pi - param_table), t->raw,
+				strlen(t->raw), &v) < 0)
+			continue;
+		if (convert(pi, v.data, &ll, why, sizeof(why)) < 0) {
+			config_problem(L->err, "%s: parameter %s: bad value \"%.100s\": %s",
+				       w, t->name, v.data, why);
+			L->errors++;
+			continue;
+		}
+		p->per_transport[p->n_per_transport].name = xstrdup(t->name);
+		p->per_transport[p->n_per_transport++].value = ll;
+	}
+	buf_free(&v);
+}
+
 struct params *
 config_load(const char *config_dir, const char *const *overrides,
 	    size_t n_overrides, struct buf *err)
@@ -1113,6 +1206,7 @@ config_load_fd(const char *config_dir, int src_fd, const char *const *overrides,
 			L.value[i] = NULL;
 		}
 	}
+	load_per_transport(&L, p);
 	p->unused = L.unused;
 	p->n_unused = L.n_unused;
 	L.unused = NULL;
@@ -1145,6 +1239,9 @@ config_free(struct params *p)
 		free(strings[i]);
 	free(strings);
 	unused_free(p->unused, p->n_unused);
+	for (size_t k = 0; k < p->n_per_transport; k++)
+		free(p->per_transport[k].name);
+	free(p->per_transport);
 	free(p);
 }
 

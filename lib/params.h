@@ -26,6 +26,22 @@
  *	"type:name", whose types `postern check` holds against the types
  *	postern can open.
  *
+ *	Per-transport parameters.  A Postfix administrator tunes the
+ *	queue manager per transport, for any master.cf service used as
+ *	one: "slow_destination_concurrency_limit = 2" for a transport
+ *	"slow".  param_families[] lists the suffixes that make such a
+ *	name (TRANSPORT + suffix); each takes its type, bounds and
+ *	default from its fallback parameter in params.def
+ *	(default_destination_concurrency_limit ...).  param_family_of()
+ *	returns the family of a name (the index into param_families[]),
+ *	or -1: a name in params.def (local_destination_concurrency_limit)
+ *	is not a family member, it is itself.  config_load() checks the
+ *	settings of such names like their fallback and keeps them in
+ *	per_transport[].  param_transport_int() is the value for a
+ *	transport: the params.def parameter of that name when there is
+ *	one, else its per_transport[] setting, else the fallback's value.
+ *	Only integer families exist.
+ *
  *	unused[] lists the main.cf settings whose name is not in
  *	params.def (name and line; the last setting of a name only), for
  *	`postern check` to classify (param_class.h); loading itself never
@@ -57,6 +73,18 @@ struct params {
 	void   *storage;	/* owned strings; see config.c */
 	struct param_unused *unused;	/* main.cf names not in params.def */
 	size_t	n_unused;
+	struct param_transport *per_transport;	/* TRANSPORT_SUFFIX settings */
+	size_t	n_per_transport;
+};
+
+struct param_transport {
+	char   *name;		/* "slow_destination_concurrency_limit" */
+	long long value;
+};
+
+struct param_family {
+	const char *suffix;	/* "_destination_concurrency_limit" */
+	const char *fallback;	/* its type, bounds and default */
 };
 
 struct param_unused {
@@ -79,7 +107,12 @@ struct param_info {
 extern const struct param_info param_table[];
 extern const size_t param_count;
 extern const struct params *cfg;
+extern const struct param_family param_families[];
+extern const size_t param_family_count;
 
 const struct param_info *param_find(const char *name);
+int	param_family_of(const char *name);
+long long param_transport_int(const struct params *p, const char *transport,
+			      const char *suffix);
 
 #endif

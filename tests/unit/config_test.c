@@ -336,6 +336,48 @@ START_TEST(test_unknown_parameter_recorded)
 }
 END_TEST
 
+/* TRANSPORT_SUFFIX names: checked like their fallback, read per transport. */
+START_TEST(test_per_transport)
+{
+	const char *ov[] = {"slow_destination_recipient_limit=3"};
+	struct params *p;
+
+	p = must_load("default_destination_concurrency_limit = 7\n"
+		      "slow_destination_concurrency_limit = 2\n"
+		      "slow_destination_concurrency_limit = 3\n"
+		      "relay_initial_destination_concurrency = $local_destination_concurrency_limit\n"
+		      "local_destination_concurrency_limit = 4\n");
+	/* Not unused: no note from postern check. */
+	ck_assert_uint_eq(p->n_unused, 0);
+	ck_assert_int_eq(param_transport_int(p, "slow", "_destination_concurrency_limit"), 3);
+	ck_assert_int_eq(param_transport_int(p, "smtp", "_destination_concurrency_limit"), 7);
+	/* A params.def name is itself, not a member of the family. */
+	ck_assert_int_eq(param_transport_int(p, "local", "_destination_concurrency_limit"), 4);
+	ck_assert_int_eq(param_transport_int(p, "local", "_destination_recipient_limit"), 1);
+	ck_assert_int_eq(param_transport_int(p, "smtp", "_destination_recipient_limit"), 50);
+	ck_assert_int_eq(param_transport_int(p, "relay", "_initial_destination_concurrency"), 4);
+	ck_assert_int_eq(param_transport_int(p, "smtp", "_initial_destination_concurrency"), 5);
+	config_free(p);
+
+	/* -o too. */
+	p = load_ov("", ov, 1);
+	ck_assert_msg(p != NULL, "%s", buf_str(&err));
+	ck_assert_int_eq(param_transport_int(p, "slow", "_destination_recipient_limit"), 3);
+	config_free(p);
+
+	/* Bounds and syntax are the fallback's, reported with the name. */
+	must_fail("slow_destination_recipient_limit = 1000\n",
+		  "line 1: parameter slow_destination_recipient_limit: bad value \"1000\"");
+	must_fail("x_destination_concurrency_limit = many\n",
+		  "parameter x_destination_concurrency_limit: bad value \"many\"");
+	ck_assert_int_eq(param_family_of("slow_destination_concurrency_limit"), 0);
+	ck_assert_int_eq(param_family_of("default_destination_concurrency_limit"), -1);
+	ck_assert_int_eq(param_family_of("local_destination_concurrency_limit"), -1);
+	ck_assert_int_eq(param_family_of("_destination_concurrency_limit"), -1);
+	ck_assert_int_eq(param_family_of("smtp_destination_rate_delay"), -1);
+}
+END_TEST
+
 START_TEST(test_myorigin_file)
 {
 	char    text[256];
@@ -999,6 +1041,7 @@ suite(void)
 	tcase_add_test(tc, test_orphan_continuation_and_nul);
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_unknown_parameter_recorded);
+	tcase_add_test(tc, test_per_transport);
 	tcase_add_test(tc, test_myorigin_file);
 	tcase_add_test(tc, test_config_directory_forced);
 	tcase_add_test(tc, test_expansion_forms);
