@@ -6,7 +6,10 @@
 #   make asan     the same with AddressSanitizer and UBSan, in build-asan/
 #   make run      build, create ./run (postern init) when absent, start the
 #                 instance in the foreground
-#   make install  PREFIX (default /usr/local) and DESTDIR honoured
+#   make install  PREFIX (default /usr/local) and DESTDIR honoured; also the
+#                 manual pages (MANDIR) and the systemd unit (UNITDIR)
+#   make man      the manual pages, from the sources, into build/man
+#   make deb      the Debian package (debian/), in build/deb/
 #   make deps     install the Debian packages the build and tests need
 #   make bench    benchmarks side by side with Postfix (bench/run)
 #   make fuzz     coverage-guided fuzzing of the parsers (clang, libFuzzer),
@@ -16,6 +19,8 @@ PREFIX      ?= /usr/local
 SBINDIR     ?= $(PREFIX)/sbin
 LIBEXECDIR  ?= $(PREFIX)/libexec/postern
 SYSCONFDIR  ?= /etc/postern
+MANDIR      ?= $(PREFIX)/share/man
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
 DESTDIR     ?=
 
 B           ?= build
@@ -52,13 +57,13 @@ CMD_BINS    := $(foreach c,$(COMMANDS),$(if $(wildcard cmd/$(c).c),$(B)/bin/$(c)
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit e2e asan run install deps bench clean fuzz
+.PHONY: all test unit e2e asan run install deps bench clean fuzz man names deb
 TEST_BINS   := $(B)/tests/libexec/testsvc $(B)/tests/libexec/racer
 FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst %,$(B)/fuzz/%,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 60
 
-all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(TEST_BINS) $(FUZZ_BINS) $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
+all: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(UNIT_BINS) $(TEST_BINS) $(FUZZ_BINS) $(B)/man/.stamp $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -159,8 +164,23 @@ bench: deps
 	$(MAKE) all
 	bench/run
 
-install: all
-	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)"
+install: all man
+	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)" "$(MANDIR)" "$(UNITDIR)"
+
+# Manual pages from the sources' opening comments and lib/params.def, for
+# every program in DAEMONS and COMMANDS that exists (tools/mangen).
+MAN_SRC := lib/params.def lib/version.h conf/main.cf conf/master.cf tools/mangen \
+           $(foreach d,$(DAEMONS),$(wildcard $(d)/$(d).c)) $(foreach c,$(COMMANDS),$(wildcard cmd/$(c).c))
+man: $(B)/man/.stamp
+$(B)/man/.stamp: $(MAN_SRC) Makefile
+	@rm -rf $(B)/man
+	tools/mangen -o $(B)/man --daemons "$(DAEMONS)" --commands "$(COMMANDS)" >/dev/null
+	@touch $@
+
+# The program lists, for the Debian packaging and the tests.
+names:
+	@echo "DAEMONS = $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/$(d).c),$(d)))"
+	@echo "COMMANDS = $(foreach c,$(COMMANDS),$(if $(wildcard cmd/$(c).c),$(c)))"
 
 clean:
 	rm -rf build build-asan build-fuzz

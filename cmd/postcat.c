@@ -47,6 +47,7 @@
  *	A malformed file is reported with the reason and where it was
  *	found ("postcat: deferred/X: malformed queue file: record 7 (R)
  *	at offset 212: ..."), and nothing of it is printed.
+ *	-v	accepted, as Postfix's postcat accepts it; changes nothing.
  * EXIT STATUS
  *	0 every file was shown; 1 a file was missing, unreadable or
  *	malformed; 64 bad usage; 77 -q by another user; 78 main.cf

@@ -22,6 +22,7 @@
  *	Attributes accepted from the caller: flags= (letters t: take the
  *	recipients from the headers; f: S is the -f sender), fullname=,
  *	body=, ret=, envid=, each at most once.
+ *	-v	accepted, as Postfix's postdrop accepts it; changes nothing.
  * EXIT STATUS
  *	0 the message is in maildrop/; 64 bad usage; 65 malformed input
  *	or a message larger than message_size_limit; 67 the real uid has

@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	postern init [-p port] DIR
  *	postern [-c config_dir] start | start-fg | stop | abort | reload |
- *		logrotate | status | check
+ *		logrotate | status | check | set-permissions
  * DESCRIPTION
  *	The administrator's front door.
  *
@@ -33,6 +33,12 @@
  *		log rotation moved it away (the master opens the file again
  *		and passes it to each process; the same as SIGUSR1 to the
  *		master).  With syslog it has nothing to do.
+ *	set-permissions
+ *		creates what the configuration in config_dir needs and
+ *		lacks: the user "postern" and group "postdrop", the queue
+ *		tree and data_directory with their owners and modes, and
+ *		postdrop set-group-id (what init does for a new instance;
+ *		the Debian package runs it at installation).  Root only.
  *	status	lists every process: role, service, pid, generation, uid,
  *		gid, root directory, state.
  *	check	validates main.cf, master.cf and the queue tree's owners and
@@ -82,7 +88,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: postern init [-p port] DIR\n"
 		"       postern [-c config_dir] start|start-fg|stop|abort|reload|\n"
-		"                                    logrotate|status|check\n");
+		"                                    logrotate|status|check|set-permissions\n");
 	exit(64);
 }
 
@@ -530,6 +536,8 @@ main(int argc, char **argv)
 		return signal_master(SIGQUIT, "abort", true);
 	if (strcmp(cmd, "reload") == 0)
 		return cmd_reload();
+	if (strcmp(cmd, "set-permissions") == 0)
+		return postern_set_permissions(config_dir);
 	if (strcmp(cmd, "logrotate") == 0)
 		return signal_master(SIGUSR1, "logrotate", false);
 	if (strcmp(cmd, "status") == 0)

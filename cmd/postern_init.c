@@ -12,6 +12,13 @@
  *	binary.  SMTP listens on 127.0.0.1:PORT: -p PORT, else 2525, else
  *	(2525 taken) a free port; the port is printed.  Configuration files
  *	that exist are kept, so init can repair an instance's tree.
+ *
+ *	postern_set_permissions() is `postern [-c DIR] set-permissions`:
+ *	for an existing configuration (the system's /etc/postern, as a
+ *	package installs it) it creates the user and group when missing,
+ *	the queue tree and data_directory with the owners and modes of
+ *	qtree.h, and makes postdrop set-group-id, as init does for a new
+ *	instance.
  * SECURITY
  *	Must run as root: the queue tree belongs to mail_owner.  Creates
  *	the system user "postern" and group "postdrop" with groupadd and
@@ -127,6 +134,37 @@ setgid_postdrop(const struct params *p, struct buf *err)
 		return -1;
 	}
 	close(fd);
+	return 0;
+}
+
+int
+postern_set_permissions(const char *config_dir)
+{
+	struct params *p;
+	struct buf err;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "postern: set-permissions must run as root: the queue tree "
+			"belongs to the mail_owner user\n");
+		return 1;
+	}
+	buf_init(&err, 64 * 1024);
+	if ((p = config_load(config_dir, NULL, 0, &err)) == NULL) {
+		fprintf(stderr, "postern: set-permissions: %s/main.cf does not load:\n%s",
+			config_dir, buf_str(&err));
+		return 1;
+	}
+	if ((str_eq(p->mail_owner, "postern") || str_eq(p->setgid_group, "postdrop"))
+	    && ensure_ids() < 0)
+		return 1;
+	if (qtree_create(p, &err) < 0 || setgid_postdrop(p, &err) < 0) {
+		fprintf(stderr, "postern: set-permissions: %s", buf_str(&err));
+		return 1;
+	}
+	printf("postern: set-permissions: %s and %s are ready\n", p->queue_directory,
+	       p->data_directory);
+	config_free(p);
+	buf_free(&err);
 	return 0;
 }
 

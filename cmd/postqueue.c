@@ -24,6 +24,7 @@
  *	The listing comes from the showq service (public/showq), which
  *	any local user may ask; the flush request is one byte to the
  *	queue manager's FIFO public/qmgr.
+ *	-v	accepted, as Postfix's postqueue accepts it; changes nothing.
  * EXIT STATUS
  *	0 success; 64 bad usage; 69 (EX_UNAVAILABLE) the mail system is
  *	not running; 78 main.cf is broken.

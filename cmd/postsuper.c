@@ -25,6 +25,7 @@
  *	("QUEUEID: removed", "QUEUEID: placed on hold", "QUEUEID:
  *	released from hold", "QUEUEID: requeued").  A summary goes to
  *	standard error ("postsuper: Deleted: 2 messages").
+ *	-v	accepted, as Postfix's postsuper accepts it; changes nothing.
  * EXIT STATUS
  *	0 success (also when an ID matched nothing: it says so); 64 bad
  *	usage; 77 not root; 78 main.cf is broken.

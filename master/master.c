@@ -41,13 +41,13 @@
  *		(a descriptor over the child's log channel, then SIGUSR1 to
  *		it; see log.h), so every process writes to the new file at
  *		once.  With syslog (no maillog_file) there is nothing to do.
+ *	A change of a hash:/btree: table named in main.cf (its .db file)
+ *	triggers the same rolling replacement as SIGHUP.
  * SERVICE MANAGER
  *	Started by systemd with NOTIFY_SOCKET set (postern.service,
  *	Type=notify), the master says READY=1 once every process reported
  *	ready (the moment "postern start" returns), RELOADING=1 and then
  *	READY=1 around a reload, STOPPING=1 when it stops (sd_notify.h).
- *	A change of a hash:/btree: table named in main.cf (its .db file)
- *	triggers the same rolling replacement as SIGHUP.
  * FILES
  *	data_directory/master.pid	pid, fcntl-locked: one master per
  *					instance

@@ -79,6 +79,62 @@ class InstallTest(unittest.TestCase):
                 self.assertEqual(f.read(), "# the administrator's own %s\n" % name)
             self.assertIn("kept the existing /opt/pt/etc/%s" % name, out)
 
+    def test_manual_pages_and_unit(self):
+        p = subprocess.run([os.path.join(TOP, "tools", "install"), self.dest,
+                            "/opt/pt/sbin", "/opt/pt/libexec/postern", "/opt/pt/etc", BUILD,
+                            "/opt/pt/share/man", "/opt/pt/lib/systemd/system"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        root = os.path.join(self.dest, "opt/pt")
+        for page in ["man1/%s.1" % c for c in COMMANDS + ["mailq", "newaliases"]] + \
+                ["man8/%s.8" % d for d in DAEMONS + ["postern"]] + \
+                ["man5/postern.conf.5", "man5/master.5"]:
+            path = os.path.join(root, "share/man", page)
+            self.assertTrue(os.path.isfile(path), page)
+            self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644, page)
+        # man finds an installed page through its MANPATH.
+        env = dict(os.environ, MANPATH=os.path.join(root, "share/man"), LC_ALL="C.UTF-8")
+        q = subprocess.run(["man", "-P", "cat", "postqueue"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env)
+        self.assertEqual(q.returncode, 0, q.stderr.decode())
+        self.assertIn(b"postqueue - list the mail queue", q.stdout)
+        with open(os.path.join(root, "lib/systemd/system/postern.service")) as f:
+            unit = f.read()
+        self.assertIn("\nExecStart=/opt/pt/libexec/postern/master -c /opt/pt/etc\n", unit)
+        self.assertIn("\nExecReload=/opt/pt/sbin/postern -c /opt/pt/etc reload\n", unit)
+        self.assertIn("\nType=notify\n", unit)
+        self.assertNotIn("@", unit.split("[Service]")[1].split("#")[0])
+        self.assertNotIn(self.dest, unit)
+
+    def test_set_permissions_makes_the_queue(self):
+        etc = os.path.join(self.dest, "etc")
+        os.makedirs(etc)
+        shutil.copy(os.path.join(TOP, "conf", "master.cf"), etc)
+        with open(os.path.join(etc, "main.cf"), "w") as f:
+            f.write("queue_directory = %s/spool\ndata_directory = %s/lib\n"
+                    "daemon_directory = %s/libexec\ncommand_directory = %s/bin\n"
+                    "alias_maps =\nalias_database =\n"
+                    % (self.dest, self.dest, BUILD, BUILD))
+        postern = os.path.join(BUILD, "bin", "postern")
+        p = subprocess.run([postern, "-c", etc, "check"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertNotEqual(p.returncode, 0, p.stdout.decode())
+        with accounts_lock():
+            p = subprocess.run([postern, "-c", etc, "set-permissions"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        st = os.stat(os.path.join(self.dest, "spool", "maildrop"))
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o1730)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.join(self.dest, "lib")).st_mode), 0o700)
+        p = subprocess.run([postern, "-c", etc, "check"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        # Twice is the same as once.
+        with accounts_lock():
+            p = subprocess.run([postern, "-c", etc, "set-permissions"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+
     def test_relative_directory_is_refused(self):
         p = subprocess.run([os.path.join(TOP, "tools", "install"), self.dest,
                             "sbin", "/opt/pt/libexec", "/opt/pt/etc", BUILD],
