@@ -15,6 +15,11 @@
  *	linebuf_fill() moves the unread bytes (fewer than max_line + 2
  *	after LB_NEED) to the front, so the room for the read is always
  *	at least LB_READ_SIZE, and the buffer never grows.
+ *
+ *	Under a budget (linebuf_budget()) the size moves between none,
+ *	the floor and the full size, always with the unread bytes moved
+ *	to the front first; every size holds the max_line + 2 bytes the
+ *	line rules need, so the lines returned are the same.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include "linebuf.h"
 #include "log.h"
 #include "mem.h"
+#include "membudget.h"
 
 #define LINEBUF_MAX_LINE	((size_t) 1 << 30)
 
@@ -43,6 +49,7 @@ linebuf_init(struct linebuf *lb, int fd, size_t max_line, lb_read_fn *readfn,
 	lb->bytes_in = 0;
 	lb->readfn = readfn;
 	lb->readctx = readctx;
+	lb->floor = lb->charged = lb->last_read = lb->last_room = 0;
 }
 
 void
@@ -51,6 +58,93 @@ linebuf_free(struct linebuf *lb)
 	free(lb->buf);
 	lb->buf = NULL;
 	lb->start = lb->end = lb->size = 0;
+	if (lb->charged > lb->floor) {
+		membudget_give(lb->charged - lb->floor);
+		lb->charged = lb->floor;
+	}
+	if (lb->charged > 0)
+		membudget_uncharge(lb->charged);
+	lb->charged = 0;
+}
+
+/* compact - move the unread bytes to the front */
+static void
+compact(struct linebuf *lb)
+{
+	if (lb->start > 0) {
+		memmove(lb->buf, lb->buf + lb->start, lb->end - lb->start);
+		lb->end -= lb->start;
+		lb->start = 0;
+	}
+}
+
+/*
+ * resize - under a budget: make the buffer n bytes (0: none), keeping
+ * the unread bytes (n holds them); growth past the floor must fit the
+ * budget, else nothing changes and false is returned.
+ */
+static bool
+resize(struct linebuf *lb, size_t n)
+{
+	size_t	old_floor = lb->charged < lb->floor ? lb->charged : lb->floor;
+	size_t	old_take = lb->charged - old_floor;
+	size_t	new_floor = n < lb->floor ? n : lb->floor;
+	size_t	new_take = n - new_floor;
+
+	if (n == lb->size)
+		return true;
+	if (new_take > old_take && !membudget_take(new_take - old_take))
+		return false;
+	if (new_take < old_take)
+		membudget_give(old_take - new_take);
+	if (new_floor > old_floor)
+		membudget_charge(new_floor - old_floor);
+	else if (new_floor < old_floor)
+		membudget_uncharge(old_floor - new_floor);
+	lb->charged = n;
+	compact(lb);
+	if (n == 0) {
+		free(lb->buf);
+		lb->buf = NULL;
+	} else {
+		lb->buf = xrealloc(lb->buf, n);
+	}
+	lb->size = n;
+	return true;
+}
+
+void
+linebuf_budget(struct linebuf *lb, size_t read_min)
+{
+	if (read_min == 0 || read_min > LB_READ_SIZE)
+		log_panic("linebuf_budget: read_min %zu not in 1..%d", read_min,
+			  LB_READ_SIZE);
+	if (lb->end > lb->start || lb->floor > 0)
+		log_panic("linebuf_budget: called on a reader in use");
+	lb->floor = lb->max_line + 2 + read_min;
+	free(lb->buf);				/* nothing pending: no buffer */
+	lb->buf = NULL;
+	lb->start = lb->end = lb->size = 0;
+	lb->charged = 0;
+}
+
+void
+linebuf_shrink(struct linebuf *lb)
+{
+	size_t	pending = lb->end - lb->start;
+
+	if (lb->floor == 0)
+		return;
+	if (pending == 0)
+		(void) resize(lb, 0);
+	else if (lb->size > lb->floor && pending <= lb->floor)
+		(void) resize(lb, lb->floor);
+}
+
+const char *
+linebuf_peek(const struct linebuf *lb)
+{
+	return lb->buf != NULL ? lb->buf + lb->start : "";
 }
 
 static void
@@ -61,13 +155,26 @@ consume(struct linebuf *lb, size_t n)
 		lb->start = lb->end = 0;	/* spares the next move */
 }
 
+/* need - LB_NEED; under a budget a peer that paused gives memory back */
+static int
+need(struct linebuf *lb)
+{
+	if (lb->floor > 0 && lb->last_read < lb->floor - lb->max_line - 2)
+		linebuf_shrink(lb);
+	return LB_NEED;
+}
+
 int
 linebuf_get(struct linebuf *lb, struct lb_line *l)
 {
 	const char *p = lb->buf + lb->start;
 	size_t  n = lb->end - lb->start;
 	size_t  look = n < lb->max_line + 2 ? n : lb->max_line + 2;
-	const char *lf = memchr(p, '\n', look);
+	const char *lf;
+
+	if (n == 0)
+		return need(lb);
+	lf = memchr(p, '\n', look);
 
 	l->data = p;
 	l->flags = lb->state ? LB_TOO_LONG : 0;
@@ -87,7 +194,7 @@ linebuf_get(struct linebuf *lb, struct lb_line *l)
 		}
 		/* max_line + 1 bytes and a bare LF: cut a piece. */
 	} else if (n < lb->max_line + 2) {
-		return LB_NEED;
+		return need(lb);
 	}
 	l->len = lb->max_line;
 	l->end = LB_END_NONE;
@@ -100,14 +207,17 @@ linebuf_get(struct linebuf *lb, struct lb_line *l)
 ssize_t
 linebuf_fill(struct linebuf *lb)
 {
-	size_t  room;
+	size_t  room, full = lb->max_line + 2 + LB_READ_SIZE;
 	ssize_t r;
 
-	if (lb->start > 0) {
-		memmove(lb->buf, lb->buf + lb->start, lb->end - lb->start);
-		lb->end -= lb->start;
-		lb->start = 0;
+	if (lb->floor > 0) {
+		if (lb->size < lb->floor)
+			(void) resize(lb, lb->floor);
+		else if (lb->size < full && lb->last_read > 0
+			 && lb->last_read == lb->last_room)
+			(void) resize(lb, full);	/* it filled the room: more */
 	}
+	compact(lb);
 	if ((room = lb->size - lb->end) == 0) {
 		errno = ENOBUFS;
 		return -1;
@@ -125,6 +235,8 @@ linebuf_fill(struct linebuf *lb)
 		lb->end += (size_t) r;
 		lb->bytes_in += (uint64_t) r;
 	}
+	lb->last_read = r > 0 ? (size_t) r : 0;
+	lb->last_room = room;
 	return r;
 }
 

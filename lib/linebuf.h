@@ -68,6 +68,24 @@
  *	are pending, so every read can take at least LB_READ_SIZE (64 KiB)
  *	bytes: a whole pipelined command group, or a large chunk of DATA,
  *	in one system call.
+ *
+ *	Under a budget: after linebuf_budget(lb, read_min) (called on a
+ *	new reader, before anything was read) the buffer is
+ *	charged to the process's membudget.h budget and sized by need.
+ *	It is max_line + 2 + read_min bytes (the floor, always granted)
+ *	while the peer sends little, grows to the full size for the next
+ *	read when a read filled the whole room and the budget allows
+ *	(else reads stay small: more system calls, never more memory),
+ *	and goes back to the floor, or is freed altogether when nothing
+ *	is pending, when linebuf_get() says LB_NEED after a read of fewer
+ *	than read_min bytes (the peer paused).  linebuf_shrink() does the
+ *	same at once whatever the last read was (an owner under memory
+ *	pressure, or one whose peer went quiet after a large read); call
+ *	it only after LB_NEED.  So an idle connection holds no buffer at
+ *	all, a trickling one the floor, and only one that sends at volume
+ *	the full size.  The line semantics above do not change: a piece
+ *	is still cut at max_line + 2 bytes, which the floor holds.
+ *	linebuf_peek() points at the pending bytes (never NULL).
  * SECURITY
  *	Bytes buffered beyond the current line are the client's pipelined
  *	input.  A reader that switches to TLS (sets readfn and readctx)
@@ -106,6 +124,11 @@ struct linebuf {
 	uint64_t bytes_in;
 	lb_read_fn *readfn;
 	void   *readctx;
+	/* linebuf_budget(): */
+	size_t	floor;		/* max_line + 2 + read_min; 0: no budget */
+	size_t	charged;	/* bytes charged to membudget */
+	size_t	last_read;	/* bytes the last fill read */
+	size_t	last_room;	/* room it had */
 };
 
 void	linebuf_init(struct linebuf *lb, int fd, size_t max_line,
@@ -114,6 +137,9 @@ void	linebuf_free(struct linebuf *lb);
 int	linebuf_get(struct linebuf *lb, struct lb_line *l);
 ssize_t	linebuf_fill(struct linebuf *lb);
 size_t	linebuf_take(struct linebuf *lb, void *p, size_t n);
+void	linebuf_budget(struct linebuf *lb, size_t read_min);
+void	linebuf_shrink(struct linebuf *lb);
+const char *linebuf_peek(const struct linebuf *lb);
 #define linebuf_pending(lb) ((lb)->end - (lb)->start)
 #define linebuf_bytes_in(lb) ((lb)->bytes_in)
 

@@ -11,8 +11,9 @@
  *	smtpd receives mail from the network (RFC 5321 with PIPELINING,
  *	SIZE, 8BITMIME, ENHANCEDSTATUSCODES and SMTPUTF8), decides per
  *	recipient whether to take it (relay control and local recipient
- *	validation), spools the content (in memory up to 64 KiB, else
- *	into an unnamed file) and hands it, with its envelope, to
+ *	validation), spools the content (in memory up to 64 KiB while
+ *	smtpd_memory_budget allows, else into an unnamed file) and hands
+ *	it, with its envelope, to
  *	cleanup, which writes the queue file.
  *	smtpd answers "250 Ok: queued as ID" only after cleanup said the
  *	queue file is on disk.
@@ -78,11 +79,19 @@
  *	queued is what was sent); smtpd_timeout per command line, or per
  *	DATA with smtpd_min_data_rate; smtpd_session_deadline per
  *	session; smtpd_hard_error_limit errors (421 4.7.0), delays after
- *	smtpd_soft_error_limit; smtpd_junk_command_limit NOOP/RSET/VRFY/
+ *	smtpd_soft_error_limit, and 421 4.7.0 once they would add up past
+ *	smtpd_error_sleep_limit; smtpd_junk_command_limit NOOP/RSET/VRFY/
  *	HELP before they count as errors; SMTPD_OUT_HIGH bytes of unread
  *	replies before reading pauses; smtpd_peername_lookup_timeout for
- *	the client's name before the greeting.  Per process: smtpd_client_limit
- *	sessions (421 4.3.2 beyond), smtpd_client_connection_count_limit
+ *	the client's name before the greeting.  Per process:
+ *	smtpd_memory_budget bytes of session buffers (past it, reads stay
+ *	small and DATA goes to the spool file; smtpd_overload.c), and
+ *	smtpd_client_limit sessions: when full, the session that has shown
+ *	the least progress is closed (421 4.7.0) to make room for a
+ *	newcomer, who gets 421 4.3.2 only when every session is in a
+ *	transaction that moves; near either limit (smtpd_overload_threshold
+ *	percent) overload mode cuts smtpd_timeout to smtpd_overload_timeout
+ *	for everyone.  smtpd_client_connection_count_limit
  *	sessions per client address (421 4.7.0), and per client address
  *	and anvil_rate_time_unit smtpd_client_connection_rate_limit
  *	connections (421 4.7.0), smtpd_client_message_rate_limit MAIL
@@ -115,6 +124,10 @@
  *	smtpd_hard_error_limit, smtpd_soft_error_limit,
  *	smtpd_error_sleep_time, smtpd_junk_command_limit	errors
  *	smtpd_client_limit			sessions per process
+ *	smtpd_memory_budget			buffer memory per process
+ *	smtpd_overload_threshold,
+ *	smtpd_overload_timeout			overload mode
+ *	smtpd_error_sleep_limit			error delays per session
  *	smtpd_client_connection_count_limit	sessions per client address
  *	smtpd_client_connection_rate_limit,
  *	smtpd_client_message_rate_limit,
@@ -187,6 +200,7 @@ post_jail(void)
 static void
 start(struct ev_loop *loop)
 {
+	smtpd_overload_init(loop);
 	smtpd_peer_start(loop);
 	smtpd_listen_start(loop);
 }
@@ -289,6 +303,7 @@ standalone(int argc, char **argv)
 	nonblock(1);
 	loop = ev_loop_new();
 	smtpd_loop = loop;
+	smtpd_overload_init(loop);
 	smtpd_peer_start(loop);
 	smtpd_session_new(loop, 0, 1, client, "0");
 	if (smtpd_session_count > 0)

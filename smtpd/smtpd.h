@@ -13,6 +13,7 @@
  *	smtpd_check.c	access: relay, local recipients, free space
  *	smtpd_deliver.c	the spool file and the hand-off to cleanup
  *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
+ *	smtpd_overload.c overload mode, making room, the memory budget
  *
  *	struct smtpd_conf holds what start-up derived from main.cf (the
  *	parsed lists); cfg (params.h) holds the rest.  struct
@@ -64,7 +65,8 @@ void	smtpd_conf_free(void);
 /* ------------------------------------------------------------------ */
 /* The DATA state machine (smtpd_data.c).                             */
 
-#define SMTPD_DATA_WBUF		(64 * 1024)
+#define SMTPD_DATA_WBUF		(64 * 1024)	/* when the budget allows */
+#define SMTPD_DATA_WBUF_SMALL	(4 * 1024)	/* when it does not */
 
 /*
  * A command line that goes on for this many times line_length_limit
@@ -93,8 +95,9 @@ struct smtpd_data {
 	uint64_t lines;
 	unsigned flags;
 	int	write_errno;
-	char   *wbuf;
-	size_t	wlen;
+	char   *wbuf;			/* NULL until the first byte */
+	size_t	wlen, wcap;		/* wcap bytes charged to membudget */
+	size_t	spool_charge;		/* an in-memory spool's bytes */
 };
 
 void	smtpd_data_begin(struct smtpd_data *d, int fd, bool prev_crlf,
@@ -102,7 +105,8 @@ void	smtpd_data_begin(struct smtpd_data *d, int fd, bool prev_crlf,
 			 uint64_t header_limit);
 int	smtpd_data_line(struct smtpd_data *d, const struct lb_line *l);
 int	smtpd_data_finish(struct smtpd_data *d);
-int	smtpd_data_take_fd(struct smtpd_data *d);
+int	smtpd_data_take_fd(struct smtpd_data *d, size_t *charged);
+size_t	smtpd_data_shrink(struct smtpd_data *d);
 bool	smtpd_data_verdict(const struct smtpd_data *d, int *code,
 			   const char **dsn, const char **text);
 void	smtpd_data_free(struct smtpd_data *d);
@@ -140,6 +144,9 @@ enum smtpd_state {
 #define SMTPD_OUT_MAX		(256 * 1024)	/* replies waiting to be sent */
 #define SMTPD_OUT_HIGH		(32 * 1024)	/* stop reading above this */
 #define SMTPD_RCPT_INIT		8
+#define SMTPD_READ_MIN		4096	/* the read area's floor beyond a line */
+/* What a session charges to the memory budget besides its buffers. */
+#define SMTPD_SESSION_COST	(sizeof(struct smtpd_session) + 512)
 
 struct smtpd_session {
 	/* Who. */
@@ -198,6 +205,13 @@ struct smtpd_session {
 
 	struct smtpd_peer *peer;	/* name lookup under way, or NULL */
 
+	/* Overload (smtpd_overload.c). */
+	uint64_t progress_ms;		/* the last useful thing it did */
+	struct smtpd_session *lru_next, *lru_prev;	/* by progress */
+	bool	lru_txn;		/* in the list of transactions */
+	uint64_t slept_ms;		/* error delays so far */
+	size_t	spool_charge;		/* memory held by an in-memory spool */
+
 	struct smtpd_session *next, *prev;	/* all sessions of the process */
 };
 
@@ -222,6 +236,21 @@ void	smtpd_drop(struct smtpd_session *s, int code, const char *dsn,
 		   const char *text);
 void	smtpd_error_delay(struct smtpd_session *s);
 void	smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out);
+void	smtpd_session_shorten(struct smtpd_session *s, uint64_t ms_from_now);
+void	smtpd_session_evict(struct smtpd_session *s, const char *why);
+
+/* ------------------------------------------------------------------ */
+/* Overload mode and the memory budget (smtpd_overload.c).            */
+
+void	smtpd_overload_init(struct ev_loop *loop);
+uint64_t smtpd_timeout_ms(void);
+bool	smtpd_overloaded(void);
+void	smtpd_overload_add(struct smtpd_session *s);
+void	smtpd_overload_remove(struct smtpd_session *s);
+void	smtpd_overload_progress(struct smtpd_session *s);
+void	smtpd_overload_update(void);
+bool	smtpd_overload_full(void);
+bool	smtpd_overload_make_room(const char *newcomer);
 
 /* ------------------------------------------------------------------ */
 /* Commands (smtpd_proto.c).                                          */
@@ -274,6 +303,7 @@ bool	smtpd_peer_name_ok(const char *name);
 /* Spool and hand-off (smtpd_deliver.c).                              */
 
 int	smtpd_spool_open(bool whole);
+void	smtpd_spool_close(struct smtpd_session *s);
 void	smtpd_deliver(struct smtpd_session *s);
 void	smtpd_deliver_abort(struct smtpd_session *s);
 

@@ -14,25 +14,34 @@
  *			break;			// "." seen: end of data
  *	if (smtpd_data_finish(&d) < 0 || d.flags)
  *		... reply with smtpd_data_verdict() ...
- *	fd = smtpd_data_take_fd(&d);	// the spooled content
+ *	fd = smtpd_data_take_fd(&d, &charged);	// the spooled content
  *	smtpd_data_free(&d);
  * DESCRIPTION
  *	smtpd_data_line() takes the message content one line (or one
  *	piece of a too-long line, see linebuf.h) at a time, exactly as
  *	the client sent it, and writes it to the spool descriptor in
- *	Unix form through a SMTPD_DATA_WBUF buffer, so that a small
- *	message costs one write().
+ *	Unix form through a write buffer, so that a small message costs
+ *	one write().
+ *
+ *	Memory (membudget.h): the write buffer is allocated at the first
+ *	byte of content, SMTPD_DATA_WBUF (64 KiB) when the process's
+ *	budget has room for it, else SMTPD_DATA_WBUF_SMALL (4 KiB, a
+ *	floor that is always granted), and freed by smtpd_data_free().
+ *	smtpd_data_shrink() writes out what a large buffer holds and
+ *	frees it (a session parked in DATA while memory runs short); the
+ *	next byte gets a buffer by the same rule.
  *
  *	The spool descriptor is either given to smtpd_data_begin() or,
  *	when that is -1, opened by d->spool_open as late as possible:
  *	spool_open(false) when the buffer first fills (the content may
  *	grow to message_size_limit: a file), spool_open(true) at
  *	smtpd_data_finish() when the whole content is still in the
- *	buffer (at most SMTPD_DATA_WBUF bytes: smtpd_spool_open() then
- *	uses memory, not a new inode).  A descriptor opened this way
- *	belongs to d: smtpd_data_free() closes it, unless
- *	smtpd_data_take_fd() took it first.  A failed open is a write
- *	error (below).
+ *	buffer and the budget has room for it as well (smtpd_spool_open()
+ *	then uses memory, not a new inode; the bytes stay charged until
+ *	the descriptor is closed: smtpd_data_take_fd() hands the charge
+ *	over with it).  A descriptor opened this way belongs to d:
+ *	smtpd_data_free() closes it, unless smtpd_data_take_fd() took it
+ *	first.  A failed open is a write error (below).
  *
  *	End of data is <CR><LF>.<CR><LF> and nothing else: a line that
  *	is exactly "." ends the data only when it ended in CR LF and so
@@ -87,6 +96,7 @@
 
 #include "log.h"
 #include "mem.h"
+#include "membudget.h"
 #include "smtpd.h"
 
 void
@@ -100,26 +110,41 @@ smtpd_data_begin(struct smtpd_data *d, int fd, bool prev_crlf, bool reject_bare,
 	d->size_limit = size_limit;
 	d->header_limit = header_limit;
 	d->in_header = true;
-	d->wbuf = xmalloc(SMTPD_DATA_WBUF);
+}
+
+/* release_wbuf - the write buffer goes, and its charge */
+static void
+release_wbuf(struct smtpd_data *d)
+{
+	free(d->wbuf);
+	if (d->wcap == SMTPD_DATA_WBUF_SMALL)
+		membudget_uncharge(d->wcap);
+	else if (d->wcap > 0)
+		membudget_give(d->wcap);
+	d->wbuf = NULL;
+	d->wcap = d->wlen = 0;
 }
 
 void
 smtpd_data_free(struct smtpd_data *d)
 {
-	free(d->wbuf);
-	d->wbuf = NULL;
-	d->wlen = 0;
+	release_wbuf(d);
 	if (d->own_fd && d->fd >= 0)
 		(void) close(d->fd);
+	if (d->spool_charge > 0)
+		membudget_give(d->spool_charge);
+	d->spool_charge = 0;
 	d->own_fd = false;
 	d->fd = -1;
 }
 
 int
-smtpd_data_take_fd(struct smtpd_data *d)
+smtpd_data_take_fd(struct smtpd_data *d, size_t *charged)
 {
 	int	fd = d->fd;
 
+	*charged = d->spool_charge;
+	d->spool_charge = 0;
 	d->own_fd = false;
 	d->fd = -1;
 	return fd;
@@ -133,6 +158,11 @@ open_spool(struct smtpd_data *d, bool whole)
 		return true;
 	if (d->flags & SMTPD_DATA_WRITE_ERR)
 		return false;
+	/* In memory only while the budget has room for the content. */
+	if (whole && !membudget_take(d->wlen))
+		whole = false;
+	else if (whole)
+		d->spool_charge = d->wlen;
 	if (d->spool_open == NULL) {
 		d->write_errno = EBADF;
 	} else if ((d->fd = d->spool_open(whole)) >= 0) {
@@ -141,6 +171,9 @@ open_spool(struct smtpd_data *d, bool whole)
 	} else {
 		d->write_errno = errno;
 	}
+	if (d->spool_charge > 0)
+		membudget_give(d->spool_charge);
+	d->spool_charge = 0;
 	d->fd = -1;
 	d->flags |= SMTPD_DATA_WRITE_ERR;
 	return false;
@@ -171,6 +204,33 @@ flush(struct smtpd_data *d)
 	d->wlen = 0;
 }
 
+/* alloc_wbuf - a write buffer: large when the budget allows */
+static void
+alloc_wbuf(struct smtpd_data *d)
+{
+	if (membudget_take(SMTPD_DATA_WBUF)) {
+		d->wcap = SMTPD_DATA_WBUF;
+	} else {
+		d->wcap = SMTPD_DATA_WBUF_SMALL;
+		membudget_charge(d->wcap);
+	}
+	d->wbuf = xmalloc(d->wcap);
+	d->wlen = 0;
+}
+
+size_t
+smtpd_data_shrink(struct smtpd_data *d)
+{
+	size_t	freed = d->wcap;
+
+	if (d->wcap <= SMTPD_DATA_WBUF_SMALL)
+		return 0;
+	if (d->wlen > 0 && !d->flags)
+		flush(d);
+	release_wbuf(d);
+	return freed;
+}
+
 /*
  * put - append p[0..n) to the write buffer; with normalize set, every
  * CR in it becomes a space (a bare CR in normalize mode).
@@ -178,8 +238,10 @@ flush(struct smtpd_data *d)
 static void
 put(struct smtpd_data *d, const char *p, size_t n, bool normalize)
 {
+	if (d->wbuf == NULL && n > 0)
+		alloc_wbuf(d);
 	while (n > 0) {
-		size_t	k = SMTPD_DATA_WBUF - d->wlen;
+		size_t	k = d->wcap - d->wlen;
 		char   *dst, *cr;
 
 		if (k == 0) {
@@ -266,7 +328,9 @@ smtpd_data_line(struct smtpd_data *d, const struct lb_line *l)
 		return 0;		/* refused or failed: read, don't write */
 	put(d, p, n, has_cr);
 	if (l->end != LB_END_NONE) {
-		if (d->wlen == SMTPD_DATA_WBUF)
+		if (d->wbuf == NULL)
+			alloc_wbuf(d);
+		if (d->wlen == d->wcap)
 			flush(d);
 		d->wbuf[d->wlen++] = '\n';
 	}

@@ -55,6 +55,7 @@
 #include "cleanup_clnt.h"
 #include "log.h"
 #include "mem.h"
+#include "membudget.h"
 #include "params.h"
 #include "qid.h"
 #include "smtpd.h"
@@ -74,6 +75,18 @@ smtpd_spool_open(bool whole)
 		no_memfd = errno == ENOSYS || errno == EPERM;
 	}
 	return open(smtpd_conf.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+}
+
+/* smtpd_spool_close - the session's spool goes, and its memory charge */
+void
+smtpd_spool_close(struct smtpd_session *s)
+{
+	if (s->spool_fd >= 0)
+		close(s->spool_fd);
+	s->spool_fd = -1;
+	if (s->spool_charge > 0)
+		membudget_give(s->spool_charge);
+	s->spool_charge = 0;
 }
 
 /* write_all - the whole of p[0..n) to fd */
@@ -219,7 +232,7 @@ smtpd_deliver(struct smtpd_session *s)
 		return;
 	}
 	s->state = SMTPD_ST_DELIVER;
-	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);	/* cleanup's, not the client's */
 	ev_timer_init(&s->cl_retry, on_retry, s);
 	if (!start(s, &res)) {
 		ev_timer_start(s->loop, &s->cl_retry, SMTPD_CLEANUP_RETRY_MS);

@@ -133,10 +133,7 @@ smtpd_proto_reset(struct smtpd_session *s)
 	s->nrcpt = 0;
 	s->rcpt_tried = 0;
 	s->rcpt_overshoot = 0;
-	if (s->spool_fd >= 0) {
-		close(s->spool_fd);
-		s->spool_fd = -1;
-	}
+	smtpd_spool_close(s);
 	smtpd_data_free(&s->data);
 }
 
@@ -190,7 +187,7 @@ ill_pipelining(struct smtpd_session *s)
 		return false;
 	smtpd_log(s, "improper command pipelining after %s from %s[%s]: %.*s",
 		  s->where, s->name, s->addr, (int) (pend < 100 ? pend : 100),
-		  s->io.lb.buf + s->io.lb.start);
+		  linebuf_peek(&s->io.lb));
 	smtpd_drop(s, 554, "5.5.0", "Error: SMTP protocol synchronization");
 	return true;
 }
@@ -429,7 +426,7 @@ cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_lin
 			 cfg->message_size_limit, cfg->header_size_limit);
 	s->data.spool_open = smtpd_spool_open;
 	s->state = SMTPD_ST_DATA;
-	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_set_deadline(s, smtpd_timeout_ms());
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
 	return true;
 }
@@ -641,7 +638,7 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 		after(s);
 		return;
 	}
-	s->spool_fd = smtpd_data_take_fd(&s->data);
+	s->spool_fd = smtpd_data_take_fd(&s->data, &s->spool_charge);
 	smtpd_data_free(&s->data);
 	smtpd_deliver(s);
 }
@@ -689,6 +686,6 @@ smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 		s->errors++;
 	}
 	smtpd_proto_reset(s);
-	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_set_deadline(s, smtpd_timeout_ms());
 	after(s);
 }

@@ -46,7 +46,12 @@
  *	smtpd_soft_error_limit errors, each reply waits
  *	smtpd_error_sleep_time times the number of errors past the limit
  *	(plus one), at most smtpd_timeout / 2, before it is sent.  The
- *	wait is a timer: other sessions go on.
+ *	wait is a timer: other sessions go on.  A delay that would bring
+ *	the session's delays past smtpd_error_sleep_limit is not slept:
+ *	the session ends with "421 4.7.0 HOST Error: too many errors"
+ *	instead, so a client that makes only errors holds its session
+ *	for about smtpd_error_sleep_limit (10 s), as long as Postfix's
+ *	fixed one-second delays would, not for the sum of growing ones.
  *
  *	Start: the session waits, without reading, for the client's name
  *	(smtpd_peer.c: bounded by smtpd_peername_lookup_timeout, other
@@ -61,9 +66,20 @@
  *	cannot flood the log; the disconnect line says how many were
  *	dropped.
  *
- *	The process takes at most smtpd_client_limit sessions; a
- *	connection beyond that gets "421 4.3.2 Service temporarily
- *	unavailable" and is closed.  A client outside
+ *	Deadlines come from smtpd_timeout_ms(): smtpd_timeout, or
+ *	smtpd_overload_timeout in overload mode (smtpd_overload.c).
+ *
+ *	Memory: each session charges its fixed cost to the process's
+ *	budget (smtpd_overload.c), and its line reader is put under it
+ *	(linebuf_budget(): no buffer while idle, SMTPD_READ_MIN bytes of
+ *	read room beyond a line while the client sends little, 64 KiB
+ *	only while it sends at volume and the budget allows).
+ *
+ *	The process takes at most smtpd_client_limit sessions; when it is
+ *	full a newcomer makes room by closing the session with the least
+ *	progress (smtpd_overload_make_room()), and only when there is
+ *	none gets "421 4.3.2 Service temporarily unavailable" and is
+ *	closed.  A client outside
  *	smtpd_client_event_limit_exceptions holds at most
  *	smtpd_client_connection_count_limit sessions in this process, and
  *	opens at most smtpd_client_connection_rate_limit connections per
@@ -87,6 +103,7 @@
 #include "log.h"
 #include "master_proto.h"
 #include "mem.h"
+#include "membudget.h"
 #include "params.h"
 #include "server.h"
 #include "smtp_reply.h"
@@ -208,7 +225,7 @@ static void
 data_read(struct smtpd_session *s, size_t n)
 {
 	uint64_t now = ev_now(s->loop);
-	uint64_t full = now + cfg->smtpd_timeout * 1000;
+	uint64_t full = now + smtpd_timeout_ms();
 	uint64_t when;
 
 	if (!cfg->smtpd_per_request_deadline || cfg->smtpd_min_data_rate <= 0) {
@@ -222,7 +239,8 @@ data_read(struct smtpd_session *s, size_t n)
 void
 smtpd_error_delay(struct smtpd_session *s)
 {
-	uint64_t ms, cap;
+	uint64_t ms, cap, limit = (uint64_t) cfg->smtpd_error_sleep_limit * 1000;
+	char	text[300];
 
 	if (s->errors < (unsigned) cfg->smtpd_soft_error_limit
 	    || cfg->smtpd_error_sleep_time == 0 || s->closing)
@@ -232,6 +250,17 @@ smtpd_error_delay(struct smtpd_session *s)
 	cap = cfg->smtpd_timeout * 1000 / 2;
 	if (ms > cap)
 		ms = cap;
+	if (limit > 0 && s->slept_ms + ms > limit) {
+		/* The delays add up: it holds its slot no longer. */
+		smtpd_log(s, "too many errors after %s from %s[%s] (%llus of error "
+			  "delays, smtpd_error_sleep_limit)", s->where, s->name,
+			  s->addr, (unsigned long long) (s->slept_ms / 1000));
+		(void) str_fmt(text, sizeof(text), "%s Error: too many errors",
+			       cfg->myhostname);
+		smtpd_drop(s, 421, "4.7.0", text);
+		return;
+	}
+	s->slept_ms += ms;
 	s->sleeping = true;
 	ev_timer_start(s->loop, &s->sleep, ms);
 }
@@ -243,7 +272,7 @@ on_sleep(struct ev_loop *loop, struct ev_timer *t)
 
 	(void) loop;
 	s->sleeping = false;
-	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_set_deadline(s, smtpd_timeout_ms());
 	(void) step(s);
 }
 
@@ -284,11 +313,9 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_peer_cancel(s);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
-	if (s->spool_fd >= 0) {
-		close(s->spool_fd);
-		s->spool_fd = -1;
-	}
+	smtpd_spool_close(s);
 	smtpd_data_free(&s->data);
+	smtpd_overload_remove(s);
 
 	buf_init(&line, LOG_LINE_MAX);
 	(void) buf_appendf(&line, "disconnect from %s[%s]", s->name, s->addr);
@@ -315,12 +342,35 @@ smtpd_session_free(struct smtpd_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	smtpd_session_count--;
+	membudget_uncharge(SMTPD_SESSION_COST);
 	free(s);
+	smtpd_overload_update();
 
 	if (smtpd_conf.standalone)
 		ev_break(smtpd_loop);
 	else if (stopping && smtpd_session_count == 0)
 		server_exit(0);
+}
+
+/* smtpd_session_shorten - the request deadline comes no later than ms from now */
+void
+smtpd_session_shorten(struct smtpd_session *s, uint64_t ms)
+{
+	uint64_t when = ev_now(s->loop) + ms;
+
+	if (s->state == SMTPD_ST_DELIVER || s->request_deadline <= when)
+		return;
+	s->request_deadline = when;
+	arm_timer(s);
+}
+
+/* smtpd_session_evict - closed to make room for a newcomer (smtpd_overload.c) */
+void
+smtpd_session_evict(struct smtpd_session *s, const char *why)
+{
+	smtpd_reply(s, 421, "4.7.0", "%s Error: %s", cfg->myhostname, why);
+	(void) flush(s);		/* one try: it was idle, it may be gone */
+	smtpd_session_free(s);
 }
 
 void
@@ -366,6 +416,8 @@ step(struct smtpd_session *s)
 		if (s->state == SMTPD_ST_DATA)
 			smtpd_proto_data_line(s, &l);
 		else {
+			unsigned errors = s->errors, junk = s->junk;
+
 			smtpd_proto_line(s, &l);
 			/*
 			 * 2026-11 review: only a whole command line restarts
@@ -375,7 +427,11 @@ step(struct smtpd_session *s)
 			 * session until smtpd_session_deadline.
 			 */
 			if (s->state == SMTPD_ST_CMD && l.end != LB_END_NONE)
-				smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+				smtpd_set_deadline(s, smtpd_timeout_ms());
+			/* Progress: a command that worked and was no junk. */
+			if (l.end != LB_END_NONE && s->errors == errors
+			    && s->junk == junk && !s->closing)
+				smtpd_overload_progress(s);
 		}
 	}
 	if (s->eof && s->need_input && !s->closing && !s->sleeping
@@ -414,10 +470,11 @@ on_io(struct tlsio *io, unsigned events, void *ctx)
 	struct smtpd_session *s = ctx;
 
 	if (events & TLSIO_IN) {
-		if (s->state == SMTPD_ST_DATA)
+		if (s->state == SMTPD_ST_DATA) {
 			data_read(s, io->last_in);
-		else if (!cfg->smtpd_per_request_deadline)
-			smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+			smtpd_overload_progress(s);
+		} else if (!cfg->smtpd_per_request_deadline)
+			smtpd_set_deadline(s, smtpd_timeout_ms());
 	}
 	if (events & TLSIO_EOF)
 		s->eof = true;
@@ -438,7 +495,7 @@ on_deadline(struct ev_loop *loop, struct ev_timer *t)
 		smtpd_reply(s, 451, "4.3.0", "Error: queue file write error");
 		smtpd_proto_reset(s);
 		s->state = SMTPD_ST_CMD;
-		smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+		smtpd_set_deadline(s, smtpd_timeout_ms());
 		(void) step(s);
 		return;
 	}
@@ -477,7 +534,7 @@ pregreet(struct smtpd_session *s)
 	}
 	if (n < 0)
 		return false;
-	l.data = s->io.lb.buf + s->io.lb.start;
+	l.data = linebuf_peek(&s->io.lb);
 	l.len = linebuf_pending(&s->io.lb) < 100 ? linebuf_pending(&s->io.lb) : 100;
 	smtpd_log(s, "improper command pipelining after CONNECT from %s[%s]: %.*s",
 		  s->name, s->addr, (int) l.len, l.data);
@@ -507,9 +564,11 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	s->state = SMTPD_ST_CMD;
 	s->start_ms = now;
 	s->session_deadline = now + cfg->smtpd_session_deadline * 1000;
-	s->request_deadline = now + cfg->smtpd_timeout * 1000;
+	s->request_deadline = now + smtpd_timeout_ms();
 	tlsio_init(&s->io, loop, rfd, wfd, (size_t) cfg->line_length_limit,
 		   SMTPD_OUT_MAX, on_io, s);
+	linebuf_budget(&s->io.lb, SMTPD_READ_MIN);
+	membudget_charge(SMTPD_SESSION_COST);
 	ev_timer_init(&s->deadline, on_deadline, s);
 	ev_timer_init(&s->sleep, on_sleep, s);
 	log_rate_init(&s->lograte, LOG_BURST, LOG_PER_MINUTE);
@@ -519,6 +578,8 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 		sessions->prev = s;
 	sessions = s;
 	smtpd_session_count++;
+	smtpd_overload_add(s);
+	smtpd_overload_update();
 
 	/* The greeting waits for the client's name, as in Postfix. */
 	if (!smtpd_peer_lookup(s))
@@ -533,7 +594,7 @@ void
 smtpd_session_ready(struct smtpd_session *s)
 {
 	log_info("connect from %s[%s]", s->name, s->addr);
-	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	smtpd_set_deadline(s, smtpd_timeout_ms());
 	if (!pregreet(s))
 		smtpd_proto_greet(s);
 	s->need_input = true;
@@ -650,19 +711,19 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			break;
 		}
 		client_addr(&ss, len, addr, sizeof(addr), port, sizeof(port));
-		if (smtpd_session_count >= (unsigned) cfg->smtpd_client_limit) {
+		if (refused_by_limits(loop, fd, addr))
+			continue;
+		if (smtpd_overload_full() && !smtpd_overload_make_room(addr)) {
 			static const char busy[] = "421 4.3.2 Service temporarily unavailable\r\n";
 
 			if (log_rate_ok(&refuse_rate, ev_now(loop)))
 				log_warn("too many sessions in this process (%u, "
-					 "smtpd_client_limit): refused %s", smtpd_session_count,
-					 addr);
+					 "smtpd_client_limit), none idle: refused %s",
+					 smtpd_session_count, addr);
 			(void) !write(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;
 		}
-		if (refused_by_limits(loop, fd, addr))
-			continue;
 		(void) smtpd_session_new(loop, fd, fd, addr, port);
 	}
 }

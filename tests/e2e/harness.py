@@ -270,6 +270,15 @@ def _failed(test):
     return not getattr(outcome, "success", True)
 
 
+def rss_kib(pid):
+    """A process's resident set size in KiB, from /proc."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
 def proc_info(pid):
     """uid, gid (real) and root directory of a process, from /proc."""
     uid = gid = None

@@ -19,7 +19,7 @@ import tempfile
 import time
 import unittest
 
-from harness import LIBEXEC, Instance, init_instance, main, proc_info, run, wait_for
+from harness import LIBEXEC, Instance, init_instance, main, proc_info, rss_kib, run, wait_for
 from smtp_util import QueueFile, RawSMTP, queue
 
 MASTER = """\
@@ -53,14 +53,6 @@ def proc_alive(pid):
             return "zombie" not in f.read()
     except OSError:
         return False
-
-
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS for pid %d" % pid)
 
 
 def smtpd_pids(inst):
@@ -506,20 +498,42 @@ class Timing(OwnInstance):
         self.assertEqual(self.raw().cmd("NOOP")[0], 250)
 
     def test_client_limit(self):
+        # Full (smtpd_client_limit 3): a newcomer makes room by closing the
+        # session that has shown the least progress (no MAIL, idle longest).
         held = [self.raw() for _ in range(2)]
         held.append(RawSMTP(self.inst.port, source="127.0.0.2", timeout=20))
         self.addCleanup(held[-1].close)
         self.assertEqual(held[-1].reply()[0], 220)
-        c = RawSMTP(self.inst.port)
+        self.assertEqual(held[1].cmd("HELO one.example")[0], 250)
+        self.assertEqual(held[2].cmd("HELO two.example")[0], 250)
+        c = RawSMTP(self.inst.port, source="127.0.0.3", timeout=20)
         self.addCleanup(c.close)
-        self.assertEqual(c.line(), "421 4.3.2 Service temporarily unavailable")
-        self.assertTrue(c.eof())
+        self.assertEqual(c.reply()[0], 220)
+        self.assertRegex(held[0].line(), r"^421 4\.7\.0 \S+ Error: too many sessions, "
+                                         r"closing an idle one$")
+        self.assertTrue(held[0].eof())
+        self.inst.wait_log("overload: closing the session of unknown[127.0.0.1] after "
+                           "CONNECT, no progress for ")
+        self.inst.wait_log("to make room for 127.0.0.3")
+        # Sessions inside a transaction that made progress just now are
+        # not closed: then a newcomer is refused.
+        for x in (held[1], held[2], c):
+            if x is c:
+                self.assertEqual(x.cmd("HELO three.example")[0], 250)
+            self.assertEqual(x.cmd("MAIL FROM:<a@example.org>")[0], 250)
+        d = RawSMTP(self.inst.port, source="127.0.0.4")
+        self.addCleanup(d.close)
+        self.assertEqual(d.line(), "421 4.3.2 Service temporarily unavailable")
+        self.assertTrue(d.eof())
         # When one leaves, a new client is served again.
-        self.assertEqual(held[0].cmd("QUIT")[0], 221)
-        held[0].close()
-        wait_for(lambda: "disconnect from" in self.inst.log(), what="disconnect")
-        d = self.raw()
-        self.assertEqual(d.cmd("NOOP")[0], 250)
+        self.assertEqual(held[1].cmd("QUIT")[0], 221)
+        held[1].close()
+        wait_for(lambda: self.inst.log().count("disconnect from unknown[127.0.0.1]") >= 2,
+                 what="the second disconnect")
+        e = RawSMTP(self.inst.port, source="127.0.0.4", timeout=20)
+        self.addCleanup(e.close)
+        self.assertEqual(e.reply()[0], 220)
+        self.assertEqual(e.cmd("NOOP")[0], 250)
 
     def test_sigterm_finishes_sessions(self):
         before = incoming(self.inst)

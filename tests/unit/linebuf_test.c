@@ -12,6 +12,7 @@
 
 #include "buf.h"
 #include "linebuf.h"
+#include "membudget.h"
 
 /* A reader that serves data in chunks of the given sizes (the last repeats). */
 struct script {
@@ -40,6 +41,8 @@ script_read(void *ctx, void *p, size_t n)
 	return (ssize_t) k;
 }
 
+static size_t drive_read_min;	/* not 0: under a budget, this floor */
+
 /*
  * drive - read everything, describing each line as "[data]E" with E one
  * of L (LF), C (CRLF), N (none), plus "*" when LB_TOO_LONG.
@@ -53,6 +56,10 @@ drive(const char *in, size_t n, size_t max_line, const size_t *chunks,
 	struct lb_line l;
 
 	linebuf_init(&lb, -1, max_line, script_read, &s);
+	if (drive_read_min) {
+		membudget_init(0);
+		linebuf_budget(&lb, drive_read_min);
+	}
 	buf_reset(out);
 	for (;;) {
 		if (linebuf_get(&lb, &l) == LB_LINE) {
@@ -71,9 +78,13 @@ drive(const char *in, size_t n, size_t max_line, const size_t *chunks,
 			break;
 	}
 	ck_assert_uint_eq(linebuf_bytes_in(&lb), n);
-	ck_assert_uint_eq(lb.size, max_line + 2 + LB_READ_SIZE);
+	if (drive_read_min)
+		ck_assert_uint_eq(membudget_used(), lb.size);
+	else
+		ck_assert_uint_eq(lb.size, max_line + 2 + LB_READ_SIZE);
 	*pending = linebuf_pending(&lb);
 	linebuf_free(&lb);
+	ck_assert_uint_eq(membudget_used(), 0);
 }
 
 static void
@@ -247,11 +258,14 @@ START_TEST(test_against_model_any_split)
 		for (size_t i = 0; i < n; i++)
 			in[i] = alpha[random() % 6];
 		model(in, n, max, &want, &wp);
-		for (int way = 0; way < 4; way++) {
+		for (int way = 0; way < 8; way++) {
 			for (size_t i = 0; i < 8; i++)
-				chunks[i] = way == 0 ? 1 : way == 1 ? 1000 :
+				chunks[i] = way % 4 == 0 ? 1 : way % 4 == 1 ? 1000 :
 				    1 + (size_t) random() % 4;
+			/* Ways 4..7: under a budget, buffers grow and shrink. */
+			drive_read_min = way < 4 ? 0 : 1 + (size_t) random() % 3;
 			drive(in, n, max, chunks, 8, &got, &gp);
+			drive_read_min = 0;
 			ck_assert_msg(strcmp(buf_str(&got), buf_str(&want)) == 0,
 				      "iter %d max %zu way %d: got \"%s\" want \"%s\"",
 				      iter, max, way, buf_str(&got), buf_str(&want));
@@ -367,6 +381,89 @@ START_TEST(test_fill_room_and_errors)
 }
 END_TEST
 
+START_TEST(test_budget_grow_shrink)
+{
+	static const size_t burst[] = {1 << 30};
+	size_t	full = 2048 + 2 + LB_READ_SIZE, floor = 2048 + 2 + 4096;
+	size_t	n = 300000;
+	char   *big = malloc(n);
+	struct script s = {big, n, 0, burst, 1, 0, 0};
+	struct linebuf lb;
+	struct lb_line l;
+	size_t	lines = 0;
+
+	for (size_t i = 0; i < n; i++)
+		big[i] = i % 100 == 99 ? '\n' : 'x';
+	membudget_init(1 << 20);
+	linebuf_init(&lb, -1, 2048, script_read, &s);
+	linebuf_budget(&lb, 4096);
+	/* Idle: no buffer at all. */
+	ck_assert_ptr_null(lb.buf);
+	ck_assert_uint_eq(membudget_used(), 0);
+	ck_assert_str_eq(linebuf_peek(&lb), "");
+	ck_assert_int_eq(linebuf_get(&lb, &l), LB_NEED);
+	/* The first read gets the floor; it fills it, so the next is full. */
+	ck_assert_int_eq(linebuf_fill(&lb), (ssize_t) floor);
+	ck_assert_uint_eq(membudget_used(), floor);
+	while (linebuf_get(&lb, &l) == LB_LINE)
+		lines++;
+	ck_assert_uint_eq(lb.size, floor);	/* streaming: kept */
+	ck_assert_int_gt(linebuf_fill(&lb), 4096);
+	ck_assert_uint_eq(lb.size, full);
+	ck_assert_uint_eq(membudget_used(), full);
+	ck_assert_uint_ge(s.last_room, LB_READ_SIZE);
+	for (;;) {
+		while (linebuf_get(&lb, &l) == LB_LINE)
+			lines++;
+		if (linebuf_fill(&lb) <= 0)
+			break;
+	}
+	ck_assert_uint_eq(lines, n / 100);
+	/* The peer went quiet with nothing pending: everything given back. */
+	ck_assert_int_eq(linebuf_get(&lb, &l), LB_NEED);
+	ck_assert_ptr_null(lb.buf);
+	ck_assert_uint_eq(membudget_used(), 0);
+	linebuf_free(&lb);
+
+	/* A budget with no room for a full buffer: reads stay small. */
+	membudget_init(floor + 100);
+	s.pos = 0;
+	lines = 0;
+	linebuf_init(&lb, -1, 2048, script_read, &s);
+	linebuf_budget(&lb, 4096);
+	for (;;) {
+		while (linebuf_get(&lb, &l) == LB_LINE)
+			lines++;
+		if (linebuf_fill(&lb) <= 0)
+			break;
+		ck_assert_uint_eq(lb.size, floor);
+		ck_assert_uint_le(s.last_room, floor);
+	}
+	ck_assert_uint_eq(lines, n / 100);
+	linebuf_free(&lb);
+	ck_assert_uint_eq(membudget_used(), 0);
+
+	/* linebuf_shrink() after a large read keeps only the pending bytes. */
+	membudget_init(1 << 20);
+	s.pos = 0;
+	linebuf_init(&lb, -1, 2048, script_read, &s);
+	linebuf_budget(&lb, 4096);
+	(void) linebuf_fill(&lb);
+	(void) linebuf_fill(&lb);
+	ck_assert_uint_eq(lb.size, full);
+	while (linebuf_get(&lb, &l) == LB_LINE)
+		;
+	ck_assert_uint_gt(linebuf_pending(&lb), 0);
+	linebuf_shrink(&lb);
+	ck_assert_uint_eq(lb.size, floor);
+	ck_assert_uint_eq(membudget_used(), floor);
+	ck_assert_int_eq(linebuf_peek(&lb)[0], 'x');
+	linebuf_free(&lb);
+	ck_assert_uint_eq(membudget_used(), 0);
+	free(big);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -375,6 +472,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_line_ends);
+	tcase_add_test(tc, test_budget_grow_shrink);
 	tcase_add_test(tc, test_exact_max_and_one_past);
 	tcase_add_test(tc, test_long_line_pieces);
 	tcase_add_test(tc, test_crlf_split_across_reads);

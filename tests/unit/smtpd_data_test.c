@@ -18,6 +18,7 @@
 #include "check_main.h"
 
 #include "linebuf.h"
+#include "membudget.h"
 #include "../../smtpd/smtpd.h"
 
 #define MAXOUT	(512 * 1024)
@@ -412,6 +413,7 @@ lazy(struct smtpd_data *d, size_t lines, size_t len, bool finish)
 {
 	struct lb_line dot = {.data = ".", .len = 1, .end = LB_END_CRLF};
 	char   *line = malloc(len + 1);
+	size_t	charged;
 	int	fd;
 
 	ck_assert_ptr_nonnull(line);
@@ -429,7 +431,10 @@ lazy(struct smtpd_data *d, size_t lines, size_t len, bool finish)
 		return d->fd;
 	ck_assert_int_eq(smtpd_data_line(d, &dot), 1);
 	(void) smtpd_data_finish(d);
-	fd = smtpd_data_take_fd(d);
+	fd = smtpd_data_take_fd(d, &charged);
+	ck_assert_uint_eq(charged, opened_whole ? d->size : 0);
+	if (charged > 0)
+		membudget_give(charged);
 	smtpd_data_free(d);
 	return fd;
 }
@@ -497,6 +502,7 @@ END_TEST
 START_TEST(test_lazy_open_failure)
 {
 	struct smtpd_data d;
+	size_t	charged;
 	int	code, fd;
 	const char *dsn, *text;
 
@@ -508,7 +514,7 @@ START_TEST(test_lazy_open_failure)
 	ck_assert_int_eq(d.write_errno, ENOSPC);
 	ck_assert(smtpd_data_verdict(&d, &code, &dsn, &text));
 	ck_assert_int_eq(code, 452);
-	ck_assert_int_eq(smtpd_data_take_fd(&d), -1);
+	ck_assert_int_eq(smtpd_data_take_fd(&d, &charged), -1);
 	smtpd_data_free(&d);
 
 	open_fails_errno = EACCES;
@@ -522,6 +528,66 @@ START_TEST(test_lazy_open_failure)
 }
 END_TEST
 
+START_TEST(test_budget)
+{
+	struct smtpd_data d;
+	struct lb_line l = {.data = NULL, .len = 63, .end = LB_END_CRLF};
+	struct lb_line dot = {.data = ".", .len = 1, .end = LB_END_CRLF};
+	char	line[63];
+	struct stat st;
+	size_t	charged;
+	int	fd;
+
+	/* No room for a large buffer: 6,400 bytes go to a file. */
+	membudget_init(8 * 1024);
+	fd = lazy(&d, 100, 63, true);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(opened_file, 1);
+	ck_assert_int_eq(opened_whole, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 6400);
+	close(fd);
+	ck_assert_uint_eq(membudget_used(), 0);
+
+	/* A small message still fits in memory, charged while held. */
+	fd = lazy(&d, 10, 63, true);
+	ck_assert_int_eq(opened_whole, 1);
+	close(fd);
+	ck_assert_uint_eq(membudget_used(), 0);
+
+	/* No room for the content in memory either: a file. */
+	membudget_init(SMTPD_DATA_WBUF_SMALL + 100);
+	fd = lazy(&d, 10, 63, true);
+	ck_assert_int_eq(opened_whole, 0);
+	ck_assert_int_eq(opened_file, 1);
+	close(fd);
+	ck_assert_uint_eq(membudget_used(), 0);
+
+	/* Shrinking a parked session: the buffer goes out to a file. */
+	membudget_init(1 << 20);
+	(void) lazy(&d, 100, 63, false);
+	ck_assert_uint_eq(membudget_used(), SMTPD_DATA_WBUF);
+	ck_assert_uint_eq(smtpd_data_shrink(&d), SMTPD_DATA_WBUF);
+	ck_assert_uint_eq(membudget_used(), 0);
+	ck_assert_ptr_null(d.wbuf);
+	ck_assert_int_eq(opened_file, 1);
+	ck_assert_uint_eq(smtpd_data_shrink(&d), 0);
+	memset(line, 'y', sizeof(line));
+	l.data = line;
+	ck_assert_int_eq(smtpd_data_line(&d, &l), 0);
+	ck_assert_int_eq(smtpd_data_line(&d, &dot), 1);
+	ck_assert_int_eq(smtpd_data_finish(&d), 0);
+	fd = smtpd_data_take_fd(&d, &charged);
+	ck_assert_uint_eq(charged, 0);
+	smtpd_data_free(&d);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	ck_assert_int_eq(st.st_size, 6464);
+	close(fd);
+	ck_assert_uint_eq(membudget_used(), 0);
+	membudget_init(0);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -530,6 +596,7 @@ suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_simple);
+	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_empty_message);
 	tcase_add_test(tc, test_unstuffing);
 	tcase_add_test(tc, test_no_end);
