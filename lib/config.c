@@ -24,10 +24,14 @@
  *	(file size, logical line length, number of settings, expansion
  *	depth and result length): a mistake must give an error message,
  *	not a process that eats the machine or its stack.
+ *	A main.cf name params.def does not have is kept with its text: when
+ *	another value refers to it as $name (main.cf, or a master.cf -o such
+ *	as Debian's "-o smtpd_client_restrictions=$mua_client_restrictions")
+ *	it is a user-defined parameter, expanded like any other, as in
+ *	Postfix; `postern check` notes the names nothing refers to.
  * BUGS
  *	Postfix's ${name?{text}:{text}} and comparison forms are not
- *	supported; neither are user-defined parameters (an unknown name in
- *	main.cf is ignored with a warning, so $it expands to nothing).
+ *	supported.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -485,6 +489,42 @@ warn_unknown(const struct loader *L, size_t owner, const char *s, size_t n)
 		 param_table[owner].name, (int) (n < 100 ? n : 100), s);
 }
 
+static int expand_text(struct loader *L, size_t owner, const char *s, size_t n,
+		       struct buf *out);
+
+/*
+ * user_defined - the expansion of a main.cf name params.def does not
+ * have, when main.cf sets it (Postfix's user-defined parameters);
+ * NULL after a problem.  A loop through such names is reported like
+ * one through known parameters.
+ */
+static const char *
+user_defined(struct loader *L, size_t owner, struct param_unused *u)
+{
+	struct buf out;
+
+	u->used = true;
+	switch (u->state) {
+	case ST_DONE:
+		return u->expanded;
+	case ST_FAILED:
+		return NULL;
+	case ST_BUSY:
+		fail(L, owner, "$%s refers back to itself through other "
+		     "parameters (break the loop)", u->name);
+		u->state = ST_FAILED;
+		return NULL;
+	}
+	u->state = ST_BUSY;
+	buf_init(&out, CONFIG_VALUE_MAX);
+	if (expand_text(L, owner, u->value, strlen(u->value), &out) == 0)
+		u->expanded = buf_steal(&out);
+	buf_free(&out);
+	if (u->state == ST_BUSY)
+		u->state = u->expanded ? ST_DONE : ST_FAILED;
+	return u->state == ST_DONE ? u->expanded : NULL;
+}
+
 /* reference - the value of the parameter named s[0..n), or NULL */
 static const char *
 reference(struct loader *L, size_t owner, const char *s, size_t n)
@@ -496,6 +536,11 @@ reference(struct loader *L, size_t owner, const char *s, size_t n)
 		memcpy(name, s, n);
 		name[n] = '\0';
 		pi = param_find(name);
+		if (pi == NULL)
+			for (size_t k = 0; k < L->n_unused; k++)
+				if (L->unused[k].value != NULL
+				    && strcmp(L->unused[k].name, name) == 0)
+					return user_defined(L, owner, &L->unused[k]);
 	}
 	if (pi == NULL) {
 		warn_unknown(L, owner, s, n);
@@ -784,17 +829,25 @@ count_setting(struct loader *L, const char *what)
  * `postern check` (param_class.h); the last setting of a name wins.
  */
 static void
-note_unused(struct loader *L, const char *name, int line)
+note_unused(struct loader *L, const char *name, const char *value, int line)
 {
+	struct param_unused *u;
+
 	for (size_t k = 0; k < L->n_unused; k++)
 		if (strcmp(L->unused[k].name, name) == 0) {
 			L->unused[k].line = line;
+			free(L->unused[k].value);
+			L->unused[k].value = xstrdup(value);
 			return;
 		}
 	/* count_setting() bounds the number of settings, so this too. */
 	L->unused = xreallocarray(L->unused, L->n_unused + 1, sizeof(*L->unused));
-	L->unused[L->n_unused].name = xstrdup(name);
-	L->unused[L->n_unused++].line = line;
+	u = &L->unused[L->n_unused++];
+	memset(u, 0, sizeof(*u));
+	u->name = xstrdup(name);
+	u->value = xstrdup(value);
+	u->line = line;
+	u->state = ST_TODO;
 }
 
 /*
@@ -867,7 +920,7 @@ read_main_cf(struct loader *L, size_t cfdir)
 			if (fam >= 0)
 				note_transport(L, name, value, line, fam);
 			else
-				note_unused(L, name, line);
+				note_unused(L, name, value, line);
 			continue;
 		}
 		if ((size_t) (pi - param_table) == cfdir) {
@@ -1015,8 +1068,11 @@ config_unused_why(const char *name, const char *shown)
 static void
 unused_free(struct param_unused *u, size_t n)
 {
-	for (size_t k = 0; k < n; k++)
+	for (size_t k = 0; k < n; k++) {
 		free(u[k].name);
+		free(u[k].value);
+		free(u[k].expanded);
+	}
 	free(u);
 }
 

@@ -5,6 +5,7 @@
  *	See instance.h.  One function serves `postern check` and the
  *	master's refusal to start, so they can never disagree.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <string.h>
@@ -310,6 +311,47 @@ check_alias_database(const struct params *p, struct buf *problems)
 	return n;
 }
 
+/* refers_to - text holds $name, ${name...} or $(name...) */
+static bool
+refers_to(const char *text, const char *name)
+{
+	size_t  n = strlen(name);
+
+	for (const char *d = strchr(text, '$'); d != NULL; d = strchr(d + 1, '$')) {
+		const char *q = d + 1;
+
+		if (*q == '$') {			/* $$: a literal '$' */
+			d = q;
+			continue;
+		}
+		if (*q == '{' || *q == '(')
+			q++;
+		if (strncmp(q, name, n) == 0 && !(isalnum((unsigned char) q[n]) || q[n] == '_'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * user_defined - a main.cf name params.def does not have that main.cf
+ * or a master.cf -o refers to as $name: a user-defined parameter, as in
+ * Postfix, and nothing to note
+ */
+static bool
+user_defined(const struct instance *in, const struct param_unused *u)
+{
+	if (u->used)
+		return true;
+	for (size_t i = 0; i < in->mc.n; i++)
+		for (int j = 0; j < in->mc.v[i].n_overrides; j++) {
+			const char *eq = strchr(in->mc.v[i].overrides[j], '=');
+
+			if (eq != NULL && refers_to(eq + 1, u->name))
+				return true;
+		}
+	return false;
+}
+
 int
 instance_notes(const struct instance *in, struct buf *notes)
 {
@@ -317,7 +359,8 @@ instance_notes(const struct instance *in, struct buf *notes)
 	int     n = 0;
 
 	for (size_t k = 0; k < p->n_unused; k++)
-		if (param_class(p->unused[k].name, NULL) != PARAM_UNSUPPORTED) {
+		if (param_class(p->unused[k].name, NULL) != PARAM_UNSUPPORTED
+		    && !user_defined(in, &p->unused[k])) {
 			unused_line(p, &p->unused[k], notes);
 			n++;
 		}

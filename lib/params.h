@@ -90,6 +90,10 @@ struct param_family {
 struct param_unused {
 	char   *name;
 	int	line;		/* in main.cf */
+	char   *value;		/* the text as set (a user-defined parameter's value) */
+	char   *expanded;	/* its expansion, once a $name reference asked for it */
+	unsigned char state;	/* config.c's expansion state */
+	bool	used;		/* referenced as $name: a user-defined parameter */
 };
 
 enum param_type { PT_STR, PT_LIST, PT_INT, PT_SIZE, PT_TIME, PT_BOOL };

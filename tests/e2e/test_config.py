@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unittest
 
-from harness import BIN, Instance, main, run, wait_for, _s
+from harness import BIN, Instance, free_port, main, run, wait_for, _s
 from delivery_util import log_context, maildir_files, parse, read_bytes, spool_box
 from submission_util import SENDMAIL, describe, run_as
 
@@ -326,6 +326,25 @@ class CheckRefusals(unittest.TestCase):
         self.assertEqual(p.returncode, 1, describe(p))
         self.assertIn('-o "smtpd_tls_security_level=encrypt": smtpd_tls_security_level '
                       'is not supported yet (TLS)', _s(p.stderr))
+
+    def test_user_defined_parameters(self):
+        # Debian's master.cf submission lines refer to main.cf names of
+        # the administrator's own: -o smtpd_..._restrictions=$mua_...
+        inst = Instance(self, main_cf={"mua_banner_text": "$myhostname custom greeting",
+                                       "lonely_setting": "1"})
+        port2 = free_port()
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write("127.0.0.1:%d inet n - y - 1 smtpd\n"
+                    "  -o smtpd_banner=$mua_banner_text\n" % port2)
+        p = inst.postern("check", check=False)
+        out = _s(p.stdout) + _s(p.stderr)
+        self.assertEqual(p.returncode, 0, describe(p))
+        self.assertNotIn("mua_banner_text", out)
+        self.assertRegex(out, r'note: .*main\.cf, line \d+: unknown parameter "lonely_setting"')
+        inst.start()
+        with socket.create_connection(("127.0.0.1", port2), timeout=10) as c:
+            greeting = c.recv(512).decode()
+        self.assertRegex(greeting, r"^220 \S+ custom greeting\r\n", greeting)
 
 
 FIXED_MAIN_CF = """# A fixed main.cf for the postconf tests.

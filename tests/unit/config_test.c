@@ -830,6 +830,44 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+/*
+ * User-defined parameters: a main.cf name params.def does not have is
+ * expanded where $name refers to it, in main.cf and in -o values
+ * (Debian's master.cf: -o smtpd_client_restrictions=$mua_client_restrictions).
+ */
+START_TEST(test_user_defined)
+{
+	const char *ov[] = {"smtpd_banner=$mua_banner_text"};
+	struct params *p;
+
+	p = load_ov("mua_banner_text = $myhostname ESMTP ready\n"
+		    "myhostname = mx.example.org\n"
+		    "mail_name = ${my_name}\nmy_name = ${my_base}x\nmy_base = P\n",
+		    ov, 1);
+	ck_assert_msg(p != NULL, "%s", buf_str(&err));
+	ck_assert_str_eq(p->smtpd_banner, "mx.example.org ESMTP ready");
+	ck_assert_str_eq(p->mail_name, "Px");
+	for (size_t k = 0; k < p->n_unused; k++)
+		ck_assert_msg(p->unused[k].used, "%s not marked used", p->unused[k].name);
+	config_free(p);
+
+	/* Set but never referred to: kept, not used (postern check notes it). */
+	p = must_load("never_referenced = 1\n");
+	ck_assert_uint_eq(p->n_unused, 1);
+	ck_assert(!p->unused[0].used);
+	config_free(p);
+
+	/* A loop through user-defined names is an error, not a crash. */
+	must_fail("loop_a = $loop_b\nloop_b = x$loop_a\nmail_name = $loop_a\n",
+		  "refers back to itself");
+	must_fail("loop_a = $mail_name\nmail_name = $loop_a\n", "loop");
+	/* An undefined name still expands to nothing (with a warning). */
+	p = must_load("mail_name = a${not_set_anywhere}b\n");
+	ck_assert_str_eq(p->mail_name, "ab");
+	config_free(p);
+}
+END_TEST
+
 START_TEST(test_bad_overrides)
 {
 	const char *ov[] = {"nosuch=1", "smtpd_timeout=abc", "relayhost",
@@ -1058,6 +1096,7 @@ suite(void)
 	tcase_add_test(tc, test_the_sample_file);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_bad_overrides);
+	tcase_add_test(tc, test_user_defined);
 	tcase_add_test(tc, test_value_string);
 	tcase_add_test(tc, test_install);
 	suite_add_tcase(s, tc);
