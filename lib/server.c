@@ -9,7 +9,10 @@
  * SECURITY
  *	A daemon other than local that is started without -u refuses to
  *	run.  The environment given by the master is already minimal; the
- *	skeleton reads only POSTERN_GENERATION and POSTERN_LISTEN_FDS.
+ *	skeleton reads POSTERN_GENERATION, POSTERN_LISTEN_FDS,
+ *	POSTERN_CONFIG_FD and POSTERN_LOG_FD once and removes them from
+ *	the environment, since the descriptors they name are closed or
+ *	moved and their numbers reused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -254,6 +257,16 @@ setup(int argc, char **argv)
 		else
 			(void) fcntl((int) v, F_SETFD, FD_CLOEXEC);
 	}
+
+	/*
+	 * What the master passed is taken: no later getenv() (a library, a
+	 * command local runs) may act on a descriptor number that has been
+	 * closed and reused since.
+	 */
+	(void) unsetenv(MASTER_ENV_GENERATION);
+	(void) unsetenv(MASTER_ENV_LISTEN_FDS);
+	(void) unsetenv(MASTER_ENV_CONFIG_FD);
+	(void) unsetenv(MASTER_ENV_LOG_FD);
 
 	if (chdir(cfg->queue_directory) < 0)
 		log_fatal("chdir %s: %m (check queue_directory in %s/main.cf)",

@@ -52,6 +52,22 @@ class MasterTest(unittest.TestCase):
         inst = Instance(self, master_cf=master, extra_libexec=["testsvc"], main_cf=main_cf)
         return inst
 
+    def test_master_environment_taken_and_cleared(self):
+        """The skeleton removes POSTERN_CONFIG_FD and the rest of what the
+        master passed once it has used them: the configuration snapshot's
+        descriptor is closed and its number reused, and a later getenv()
+        must not find it."""
+        inst = self.instance()
+        inst.start()
+        s = socket.create_connection(("127.0.0.1", inst.port), timeout=10)
+        try:
+            line = s.makefile("rb").readline().decode()
+        finally:
+            s.close()
+        m = re.search(r" env=(\S+)$", line.strip())
+        self.assertIsNotNone(m, "greeting without env=: %r" % line)
+        self.assertEqual(m.group(1), "-", "left in the environment: %s" % m.group(1))
+
     def test_privileges_from_proc_and_status(self):
         inst = self.instance()
         inst.start()

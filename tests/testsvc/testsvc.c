@@ -5,7 +5,8 @@
  *	master.cf:  echo  unix  -  -  y  -  -  testsvc [crash]
  * DESCRIPTION
  *	A single-client service on the standard skeleton.  For each client
- *	it says "testsvc pid=PID generation=GEN uid=UID" and echoes every
+ *	it says "testsvc pid=PID generation=GEN uid=UID env=E" (E: the first
+ *	POSTERN_ variable left in its environment, "-" for none) and echoes every
  *	line it gets back until "quit" or EOF.  With the argument "crash"
  *	it exits with status 1 right after start-up, every time: the master
  *	must throttle its restarts.
@@ -28,15 +29,28 @@ post_jail(void)
 		log_fatal("testsvc: crashing on purpose");
 }
 
+/* master_env - the first POSTERN_ variable still in the environment */
+static const char *
+master_env(void)
+{
+	extern char **environ;
+
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "POSTERN_", 8) == 0)
+			return *e;
+	return "-";
+}
+
 static void
 serve(int fd)
 {
 	struct linebuf lb;
 	struct lb_line l;
-	char    hello[128];
+	char    hello[512];
 
-	(void) str_fmt(hello, sizeof(hello), "testsvc pid=%ld generation=%u uid=%ld\n",
-		       (long) getpid(), server_generation(), (long) getuid());
+	/* env= names what the master passed that the skeleton left (-: none). */
+	(void) str_fmt(hello, sizeof(hello), "testsvc pid=%ld generation=%u uid=%ld env=%s\n",
+		       (long) getpid(), server_generation(), (long) getuid(), master_env());
 	if (sf_write_all(fd, hello, strlen(hello)) < 0)
 		return;
 	linebuf_init(&lb, fd, 1024, NULL, NULL);
