@@ -6,7 +6,11 @@
  *	  etc/main.cf, etc/master.cf, etc/aliases (+ aliases.db)
  *	  queue/	the queue tree (qtree.h gives owners and modes)
  *	  data/		master.pid, master.ctl
- *	  mail/		mailboxes (mail_spool_directory), mode 1777
+ *	  mail/		mailboxes (mail_spool_directory), root:mail 2775
+ *			as Debian's /var/mail: only local (which keeps the
+ *			group for its deliveries there) and set-group-id
+ *			mail programs create entries, so no user can plant
+ *			a lock or a link for another
  *	  log/maillog	the mail log (maillog_file)
  *	The instance runs the daemons and commands next to this postern
  *	binary.  SMTP listens on 127.0.0.1:PORT: -p PORT, else 2525, else
@@ -50,6 +54,7 @@
 #include "table.h"
 
 #define DEFAULT_PORT	2525
+#define SPOOL_GROUP	"mail"
 
 static int
 port_free(int port)
@@ -185,6 +190,7 @@ postern_init(int argc, char **argv)
 	char    etc[PATH_MAX + 16];
 	struct buf text, err;
 	struct params *p;
+	struct group *mail;
 	long long v;
 	const char *why;
 	int     port = 0, c;
@@ -233,9 +239,18 @@ postern_init(int argc, char **argv)
 	(void) str_fmt(path, sizeof(path), "%s/log", dir);
 	if (mkdir_mode(path, 0755) < 0)
 		return 1;
+	/* Debian's /var/mail: root:mail 2775 (local_spool.c says why). */
 	(void) str_fmt(path, sizeof(path), "%s/mail", dir);
-	if (mkdir_mode(path, 01777) < 0)
+	if ((mail = getgrnam(SPOOL_GROUP)) == NULL) {
+		fprintf(stderr, "postern: init: group %s does not exist (the mail spool "
+			"belongs to it; create it with groupadd --system %s)\n",
+			SPOOL_GROUP, SPOOL_GROUP);
 		return 1;
+	}
+	if (sf_mkdir_owned(path, 0, mail->gr_gid, 02775) < 0) {
+		fprintf(stderr, "postern: init: cannot create %s: %s\n", path, strerror(errno));
+		return 1;
+	}
 
 	buf_init(&text, 64 * 1024);
 	buf_appendf(&text,

@@ -66,7 +66,7 @@
  * CONFIGURATION PARAMETERS
  *	alias_maps, allow_mail_to_commands, allow_mail_to_files,
  *	command_output_limit, command_path, command_time_limit,
- *	default_privs, deliver_lock_attempts, deliver_lock_delay,
+ *	default_privs, deliver_lock_attempts, deliver_lock_delay, stale_lock_time,
  *	duplicate_filter_limit, expansion_limit, forward_path,
  *	home_mailbox, local_recursion_limit, mail_spool_directory,
  *	mailbox_command, mailbox_delivery_lock, mailbox_size_limit,

@@ -213,6 +213,8 @@ struct local_mbox_opts {
 	int	lock_delay_ms;
 	uint64_t size_limit;		/* 0: none */
 	uid_t	want_uid;		/* owner the file must have */
+	int	stale_secs;		/* a dot-lock older than this is removed
+					 * (stale_lock_time; 0: never) */
 };
 
 int	local_mbox_locks(const char *spec, bool *use_fcntl, bool *use_dotlock);
@@ -220,6 +222,10 @@ void	local_mbox_deliver(const char *path, const struct local_msg *m,
 			   const char *delivered_to,
 			   const struct local_mbox_opts *o,
 			   struct local_result *r);
+
+/* local_spool.c */
+int	local_spool_check(const char *dir, const struct local_user *u,
+			  struct local_result *res);
 
 /* local_maildir.c */
 int	local_maildir_name(char *out, size_t size, time_t t, pid_t pid,

@@ -210,6 +210,7 @@ mbox_opts(struct local_mbox_opts *o, uid_t uid)
 	o->lock_delay_ms = (int) cfg->deliver_lock_delay * 1000;
 	o->size_limit = cfg->mailbox_size_limit;
 	o->want_uid = uid;
+	o->stale_secs = (int) cfg->stale_lock_time;
 }
 
 /*
@@ -318,6 +319,8 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 			local_result_set(r, 5, "5.3.5", "mailbox path too long for %s", u->name);
 			return;
 		}
+		if (local_spool_check(cfg->mail_spool_directory, u, r) < 0)
+			return;
 		if (stat(cfg->mail_spool_directory, &st) == 0
 		    && !(st.st_mode & S_IWOTH) && (st.st_mode & S_IWGRP) && st.st_gid != 0)
 			extra = st.st_gid;

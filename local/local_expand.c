@@ -52,11 +52,15 @@
  *	allow_mail_to_commands allow the class (alias, forward, include)
  *	the destination came from; the recipient address itself can
  *	never name a file or a command.  They run with the rights of the
- *	user whose .forward named them, of the alias table's owner, or of
- *	the :include: file's owner, and with default_privs when that owner
- *	is root.  An :include: file is opened with the rights in force
- *	where it is named (default_privs in a root-owned alias table),
- *	never as root.
+ *	user whose .forward named them, or of the alias table's owner
+ *	(default_privs when that owner is root).  An :include: file never
+ *	changes who runs: it is opened with the rights in force where it
+ *	is named (default_privs in a root-owned alias table, never root),
+ *	and when it belongs to that user or to root its files and
+ *	commands run as that user; when it belongs to anyone else it may
+ *	name addresses only, and a file or command in it (or in an
+ *	:include: it names) is refused (5.7.1), so that one user's
+ *	.forward cannot make another user's file run commands.
  *
  *	Bounds: local_recursion_limit nested expansions, expansion_limit
  *	destinations in all (both permanent failures, 5.4.6 and 5.3.0),
@@ -405,6 +409,10 @@ local_name_safe(const char *name)
 struct rights {
 	const struct local_user *user;	/* who files and commands run as,
 					 * and who opens :include: files */
+	const struct local_user *foreign;	/* the owner of an :include:
+						 * file on the way that is
+						 * neither user nor root */
+	const char *foreign_path;	/* that file */
 };
 
 struct xstate {
@@ -498,6 +506,20 @@ struct listctx {
 	int	depth;
 };
 
+/*
+ * foreign_refused - a file or command named in an :include: file that
+ * belongs to neither the user it would run as nor root
+ */
+static void
+foreign_refused(struct xstate *x, const struct listctx *lc, const char *what,
+		const char *text)
+{
+	xfail(x, 5, "5.7.1", "mail to %s is refused: %s \"%.200s\" is named in "
+	      ":include: file %s, which belongs to %s, not to %s (who would run "
+	      "it) or root; delivery of <%s>", what, what, text, lc->r.foreign_path,
+	      lc->r.foreign->name, lc->r.user->name, lc->address);
+}
+
 /* one_target - a parsed destination of an alias, .forward or include */
 static int
 one_target(void *vctx, enum local_target_kind kind, const char *text)
@@ -522,6 +544,10 @@ one_target(void *vctx, enum local_target_kind kind, const char *text)
 		expand_address(x, text, true, lc->class, lc->depth);
 		return 0;
 	case LT_FILE:
+		if (lc->r.foreign != NULL) {
+			foreign_refused(x, lc, "file", text);
+			return 0;
+		}
 		if (!local_class_allowed(p->files_allowed, lc->class)) {
 			xfail(x, 5, "5.7.1", "mail to file is restricted: %s is in %s "
 			      "delivery of <%s> (allow_mail_to_files)",
@@ -533,6 +559,10 @@ one_target(void *vctx, enum local_target_kind kind, const char *text)
 			add_dest(x, LD_FILE, text, lc->address, lc->r.user, lc->class);
 		return 0;
 	case LT_COMMAND:
+		if (lc->r.foreign != NULL) {
+			foreign_refused(x, lc, "command", text);
+			return 0;
+		}
 		if (!local_class_allowed(p->commands_allowed, lc->class)) {
 			xfail(x, 5, "5.7.1", "mail to command is restricted: command in "
 			      "%s delivery of <%s> (allow_mail_to_commands)",
@@ -571,9 +601,16 @@ one_target(void *vctx, enum local_target_kind kind, const char *text)
 				      ":include: %s: %s", text, why);
 				return perm ? 0 : -1;
 			}
+			/*
+			 * The file's owner never becomes who runs: a file of
+			 * the runner's or root's keeps the runner; anyone
+			 * else's may name addresses only (foreign_refused()).
+			 */
 			nr = lc->r;
-			if (!owner_root)
-				nr.user = &owner;
+			if (nr.foreign == NULL && !owner_root && owner.uid != nr.user->uid) {
+				nr.foreign = &owner;
+				nr.foreign_path = text;
+			}
 			(void) expand_list(x, content.data, content.len, LC_INCLUDE,
 					   nr, lc->address, lc->depth + 1);
 			buf_free(&content);
@@ -683,7 +720,7 @@ expand_address(struct xstate *x, const char *address, bool nofwd,
 				return;
 			}
 			if (r == 1) {
-				struct rights rr;
+				struct rights rr = {0};
 				char   *value = xmemdup(x->value.data, x->value.len);
 				size_t  vlen = x->value.len, n = 0;
 
@@ -739,7 +776,7 @@ expand_address(struct xstate *x, const char *address, bool nofwd,
 						  &n, NULL, 0) == 0 && n == 0)
 			r = 0;
 		if (r == 1) {
-			struct rights rr;
+			struct rights rr = {0};
 
 			if (depth + 1 > p->recursion_limit) {
 				buf_free(&content);

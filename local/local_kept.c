@@ -39,7 +39,8 @@
  *	"path", "queue_id", "sender", "rcpt", "delivered_to" str,
  *	"hdr_off", "hdr_len", "body_off", "body_len", "arrival" num, then
  *	the mbox options "use_fcntl", "use_dotlock", "lock_attempts",
- *	"lock_delay_ms", "size_limit", "want_uid" num; the queue file
+ *	"lock_delay_ms", "size_limit", "want_uid", "stale_secs" num; the
+ *	queue file
  *	travels with it.  local_job_parse() checks one strictly (order,
  *	kinds, bounds: paths LOCAL_PATH_MAX, addresses LOCAL_ADDR_MAX)
  *	into j and m, whose strings point into in: 0, or -1 with why.
@@ -129,6 +130,7 @@ local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid)
 	(void) ipc_put_num(m, "lock_delay_ms", (uint64_t) j->o.lock_delay_ms);
 	(void) ipc_put_num(m, "size_limit", j->o.size_limit);
 	(void) ipc_put_num(m, "want_uid", (uint64_t) j->o.want_uid);
+	(void) ipc_put_num(m, "stale_secs", (uint64_t) j->o.stale_secs);
 	if (m->failed) {
 		errno = m->failed;
 		return -1;
@@ -153,7 +155,7 @@ int
 local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 		uid_t *uid, char *why, size_t whylen)
 {
-	uint64_t v[13];
+	uint64_t v[14];
 
 	memset(j, 0, sizeof(*j));
 	memset(m, 0, sizeof(*m));
@@ -181,6 +183,7 @@ local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 	    || get_num(in, "lock_delay_ms", INT32_MAX, &v[10]) < 0
 	    || get_num(in, "size_limit", INT64_MAX, &v[11]) < 0
 	    || get_num(in, "want_uid", UINT32_MAX - 1, &v[12]) < 0
+	    || get_num(in, "stale_secs", INT32_MAX, &v[13]) < 0
 	    || ipc_get_end(in) < 0) {
 		(void) str_fmt(why, whylen, "malformed job: %s", errno == ERANGE
 			       ? "a number out of range" : ipc_error(in));
@@ -203,6 +206,7 @@ local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 	j->o.lock_delay_ms = (int) v[10];
 	j->o.size_limit = v[11];
 	j->o.want_uid = (uid_t) v[12];
+	j->o.stale_secs = (int) v[13];
 	return 0;
 }
 

@@ -36,7 +36,8 @@
  *	include: the file is opened with the rights of the user the
  *	include was reached through (default_privs for a root-owned alias
  *	table: never root, see local_expand.c), with the same checks
- *	except the owner; a group- or
+ *	except the owner (local_expand.c decides what the owner allows:
+ *	never a change of who runs); a group- or
  *	world-writable :include: file is refused (permanent failure):
  *	anyone able to write it could make commands run as its owner.
  *

@@ -15,7 +15,10 @@
  *	the open that it is a regular file with one link, owned by
  *	o->want_uid.  Then it locks it as mailbox_delivery_lock says
  *	(fcntl and/or PATH.lock, each tried o->lock_attempts times
- *	o->lock_delay_ms apart), checks that the name still refers to the
+ *	o->lock_delay_ms apart; a PATH.lock older than o->stale_secs,
+ *	stale_lock_time, or whose process is gone, is removed, when the
+ *	directory lets the owner: see local_spool.c for a sticky spool),
+ *	checks that the name still refers to the
  *	file it locked (a mail reader may have replaced the mailbox
  *	meanwhile; then it starts over, at most three times), checks
  *	mailbox_size_limit, and appends the message in mbox form (From_
@@ -61,7 +64,6 @@
 #include "safefile.h"
 #include "str.h"
 
-#define STALE_LOCK_SECS	500		/* as Postfix's stale_lock_time */
 #define REOPEN_TRIES	3
 
 void
@@ -236,13 +238,13 @@ local_mbox_deliver(const char *path, const struct local_msg *m,
 			return;
 		}
 		if (o->use_dotlock) {
-			int     k = sf_dotlock(path, 1, 0, STALE_LOCK_SECS);
+			int     k = sf_dotlock(path, 1, 0, o->stale_secs);
 
 			/* Held: by a live process, or by one that died? */
 			if (k < 0 && errno == EAGAIN) {
 				clear_dead_dotlock(path);
 				k = sf_dotlock(path, o->lock_attempts, o->lock_delay_ms,
-					       STALE_LOCK_SECS);
+					       o->stale_secs);
 			}
 			if (k < 0) {
 				saved = errno;

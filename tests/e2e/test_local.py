@@ -7,6 +7,7 @@ Every test starts its own instance with the default master.cf (all
 daemons), real users from add_user(), and real privilege separation.
 """
 
+import grp
 import os
 import signal
 import stat
@@ -70,7 +71,9 @@ class LocalTest(unittest.TestCase):
         box = spool_box(inst, user)
         msgs = wait_count(lambda: mbox_messages(box), 1, inst, "a message in the mbox")
         st = os.stat(box)
-        self.assertEqual((st.st_uid, st.st_gid), (uid, gid))
+        # The spool is root:mail 2775 (Debian's /var/mail): a new mailbox
+        # takes the directory's group, and only its owner may read it.
+        self.assertEqual((st.st_uid, st.st_gid), (uid, grp.getgrnam("mail").gr_gid))
         self.assertEqual(stat.S_IMODE(st.st_mode), 0o600)
         data = read_bytes(box)
         self.assertTrue(data.startswith(b"From swaks@example.org "), data[:100])

@@ -6,8 +6,10 @@ local user or a user's .forward can make postern do.  The unit and
 script tests that go with them are named in each test's docstring.
 """
 
+import grp
 import os
 import pwd
+import re
 import signal
 import socket
 import subprocess
@@ -407,6 +409,175 @@ class LocalForwardsAsMailOwner(unittest.TestCase):
                          "through a link in private/: %r" % reached)
         self.assertRegex(inst.log(), r"cannot forward to <someone@example.org>: .*"
                                      r"[Pp]ermission denied")
+
+
+class IncludeFromForward(unittest.TestCase):
+    """An :include: named in a .forward never makes its owner run anything.
+
+    With allow_mail_to_commands = alias, forward, include, bob's .forward
+    naming alice's world-readable list of commands made alice run them
+    (local_expand.c took the include file's owner as who runs).  From a
+    .forward, files and commands run as the .forward's owner, and only
+    from include files of theirs or root's.  See also
+    tests/unit/local_expand_test.c.
+    """
+
+    def test_bobs_forward_includes_alices_commands(self):
+        inst = Instance(self, main_cf={"allow_mail_to_commands": "alias, forward, include",
+                                       "allow_mail_to_files": "alias, forward, include"})
+        alice, auid, agid, ahome = inst.add_user()
+        bob, buid, bgid, bhome = inst.add_user()
+        marker = os.path.join(ahome, "ran-as-alice")
+        cmds = os.path.join(ahome, "cmds")
+        write_file(cmds, "|/usr/bin/touch %s\n" % marker, uid=auid, gid=agid, mode=0o644)
+        write_file(os.path.join(bhome, ".forward"), ":include:%s\n" % cmds,
+                   uid=buid, gid=bgid, mode=0o644)
+        inst.start()
+        send(inst, "x@example.org", "%s@localhost" % bob, subject="run it")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=bounced" % bob)
+        self.assertFalse(os.path.exists(marker), "bob's .forward made alice run a command")
+        self.assertRegex(inst.log(), r"mail to command is refused: .*belongs to %s, "
+                                     r"not to %s" % (alice, bob))
+        # bob's own list runs, as bob.
+        own = os.path.join(bhome, "cmds")
+        bmarker = os.path.join(bhome, "ran-as-bob")
+        write_file(own, "|/usr/bin/touch %s\n" % bmarker, uid=buid, gid=bgid, mode=0o644)
+        write_file(os.path.join(bhome, ".forward"), ":include:%s\n" % own,
+                   uid=buid, gid=bgid, mode=0o644)
+        send(inst, "x@example.org", "%s@localhost" % bob, subject="run mine")
+        wait_for(lambda: os.path.exists(bmarker), 20, what="bob's own command")
+        self.assertEqual(os.stat(bmarker).st_uid, buid)
+
+
+class ForwardFileOwner(unittest.TestCase):
+    """A .forward that belongs to someone else is ignored.
+
+    The owner check of local_lookup.c had no test that failed without
+    it: here alice's ~/.forward belongs to bob (who could have written
+    it to take her mail) and names bob; the mail must stay with alice.
+    """
+
+    def test_forward_of_another_owner(self):
+        inst = Instance(self)
+        alice, auid, agid, ahome = inst.add_user()
+        bob, buid, bgid, bhome = inst.add_user()
+        write_file(os.path.join(ahome, ".forward"), "%s@localhost\n" % bob,
+                   uid=buid, gid=bgid, mode=0o644)
+        inst.start()
+        send(inst, "x@example.org", "%s@localhost" % alice, subject="for alice")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % alice)
+        self.assertRegex(inst.log(), r"ignoring forward file .*\.forward of %s: "
+                                     r"has the wrong owner" % alice)
+        self.assertEqual([m["Subject"] for m in mbox_messages(spool_box(inst, alice))],
+                         ["for alice"])
+        self.assertEqual(mbox_messages(spool_box(inst, bob)), [])
+
+
+class LocalChecksItsCaller(unittest.TestCase):
+    """local takes requests from mail_owner and root only (SO_PEERCRED).
+
+    private/ keeps other users away from private/local, so the check in
+    local.c had no test that failed without it.  Here the socket is made
+    reachable on purpose and another user connects: local must close
+    the connection at once, before a byte, and say why.
+    """
+
+    def test_other_user_is_refused(self):
+        inst = Instance(self)
+        user, uid, gid, home = inst.add_user()
+        inst.start()
+        priv = os.path.join(inst.queue, "private")
+        sock = os.path.join(priv, "local")
+        wait_for(lambda: os.path.exists(sock), 10, what="private/local")
+        os.chmod(priv, 0o711)
+        os.chmod(sock, 0o666)
+        got = None
+
+        def connect_as_user():
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+        code = ("import socket, sys\n"
+                "s = socket.socket(socket.AF_UNIX)\n"
+                "s.settimeout(10)\n"
+                "s.connect(%r)\n"
+                "try:\n"
+                "    d = s.recv(4096)\n"
+                "    print('EOF' if d == b'' else 'DATA %%r' %% d)\n"
+                "except socket.timeout:\n"
+                "    print('TIMEOUT')\n" % sock)
+        try:
+            p = subprocess.run(["/usr/bin/python3", "-c", code], preexec_fn=connect_as_user,
+                               capture_output=True, timeout=30)
+            got = p.stdout.decode().strip()
+        finally:
+            os.chmod(sock, 0o600)
+            os.chmod(priv, 0o700)
+        self.assertEqual(got, "EOF", "local answered another user: %r %r" % (got, p.stderr))
+        wait_log_re(inst, r"refusing a delivery request from uid %d \(not mail_owner\)" % uid)
+
+
+class MailSpool(unittest.TestCase):
+    """No user can stop another's mail through the mail spool.
+
+    postern init made the spool 1777: any local user could create
+    mail/USER.lock or a link mail/USER, and the sticky bit then kept USER
+    (and so USER's delivery child) from removing it: mail for USER
+    waited for ever.  The spool is now root:mail 2775, as Debian's
+    /var/mail; in a spool an administrator made 1777 anyway, a stale lock
+    of another user is removed by local (as that user) after
+    stale_lock_time, and a planted mailbox is a deferral that says what
+    and whose it is, with a warning.
+    """
+
+    def test_init_makes_root_mail_2775(self):
+        inst = Instance(self)
+        alice = inst.add_user()
+        bob, buid, bgid, bhome = inst.add_user()
+        spool = os.path.join(inst.dir, "mail")
+        st = os.stat(spool)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o7777),
+                         (0, grp.getgrnam("mail").gr_gid, 0o2775))
+        p = run_as(bob, ["/usr/bin/touch", os.path.join(spool, "%s.lock" % alice[0])], inst)
+        self.assertNotEqual(p.returncode, 0, "a user made a lock for another in the spool")
+        inst.start()
+        send(inst, "x@example.org", "%s@localhost" % alice[0], subject="spool")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % alice[0])
+        box = os.stat(spool_box(inst, alice[0]))
+        self.assertEqual(box.st_uid, alice[1])
+
+    def test_sticky_spool_stale_lock_and_planted_link(self):
+        inst = Instance(self, main_cf={"stale_lock_time": "60s",
+                                       "deliver_lock_attempts": "1"})
+        alice, auid, agid, ahome = inst.add_user()
+        bob, buid, bgid, bhome = inst.add_user()
+        carol = inst.add_user()
+        spool = os.path.join(inst.dir, "mail")
+        os.chmod(spool, 0o1777)
+        inst.start()
+
+        # bob's lock for alice, an hour old: alice cannot remove it.
+        lock = os.path.join(spool, "%s.lock" % alice)
+        p = run_as(bob, ["/usr/bin/touch", "-d", "1 hour ago", lock], inst)
+        self.assertEqual(p.returncode, 0, describe(p))
+        self.assertEqual(os.lstat(lock).st_uid, buid)
+        send(inst, "x@example.org", "%s@localhost" % alice, subject="past the lock")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=sent" % alice)
+        self.assertRegex(inst.log(), r"removed %s: a lock of uid %d" % (re.escape(lock), buid))
+        self.assertFalse(os.path.lexists(lock))
+
+        # bob's link in place of carol's mailbox: a deferral that says so.
+        target = os.path.join(bhome, "catch")
+        write_file(target, "", uid=buid, gid=bgid, mode=0o666)
+        link = os.path.join(spool, carol[0])
+        p = run_as(bob, ["/bin/ln", "-s", target, link], inst)
+        self.assertEqual(p.returncode, 0, describe(p))
+        send(inst, "x@example.org", "%s@localhost" % carol[0], subject="not through a link")
+        wait_log_re(inst, r"to=<%s@localhost>, relay=local, .*status=deferred \(mailbox "
+                          r"%s is a symbolic link of uid %d" % (carol[0], re.escape(link), buid))
+        self.assertRegex(inst.log(), r"warning: mailbox %s of %s is a symbolic link"
+                         % (re.escape(link), carol[0]))
+        self.assertEqual(os.path.getsize(target), 0)
 
 
 if __name__ == "__main__":

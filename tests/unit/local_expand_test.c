@@ -173,6 +173,8 @@ struct mock {
 	const char *forwards[8][2];	/* user, content */
 	const char *includes[4][2];	/* path, content */
 	bool	include_owner_root;	/* include files are root's */
+	const char *include_owner;	/* else their owner (NULL: incowner, 3000) */
+	uid_t	include_owner_uid;
 	char	include_as[4][LOCAL_NAME_MAX + 1];	/* who opened each */
 	int	nincludes;
 	bool	alias_fail;
@@ -262,7 +264,10 @@ m_include(void *ctx, const char *path, const struct local_user *as,
 	for (int i = 0; m->includes[i][0]; i++)
 		if (str_eq(m->includes[i][0], path)) {
 			(void) buf_puts(content, m->includes[i][1]);
-			mkuser("incowner", 3000, owner);
+			if (m->include_owner != NULL)
+				mkuser(m->include_owner, m->include_owner_uid, owner);
+			else
+				mkuser("incowner", 3000, owner);
 			*owner_is_root = m->include_owner_root;
 			return 1;
 		}
@@ -596,9 +601,26 @@ START_TEST(test_include)
 	ck_assert_uint_eq(e.n, 1);
 	local_expansion_free(&e);
 	p.commands_allowed = "alias, forward, include";
+	/* The list's owner keeps running its commands: the file is theirs. */
+	m.include_owner = "listowner";
+	m.include_owner_uid = 2000;
 	ck_assert_int_eq(local_expand("list@example.com", &mock_ops, &m, &p, &e), 0);
 	ck_assert_uint_eq(e.n, 2);
-	ck_assert_str_eq(find(&e, LD_COMMAND, "/bin/archive")->user.name, "incowner");
+	ck_assert_str_eq(find(&e, LD_COMMAND, "/bin/archive")->user.name, "listowner");
+	local_expansion_free(&e);
+	/* ... or root's. */
+	m.include_owner_root = true;
+	ck_assert_int_eq(local_expand("list@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_str_eq(find(&e, LD_COMMAND, "/bin/archive")->user.name, "listowner");
+	local_expansion_free(&e);
+	/* Anyone else's file: its addresses only, never a command as them. */
+	m.include_owner_root = false;
+	m.include_owner = NULL;
+	ck_assert_int_eq(local_expand("list@example.com", &mock_ops, &m, &p, &e), -1);
+	ck_assert_str_eq(e.dsn, "5.7.1");
+	ck_assert_ptr_nonnull(strstr(e.text, "belongs to incowner, not to listowner"));
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_int_eq(e.dests[0].kind, LD_MAILBOX);
 	local_expansion_free(&e);
 
 	/* A missing include file: temporary, nothing delivered. */
@@ -655,6 +677,62 @@ START_TEST(test_include_never_opened_as_root)
 	ck_assert_int_eq(local_expand("alice@example.com", &mock_ops, &m, &p, &e), 0);
 	ck_assert_int_eq(m.nincludes, 1);
 	ck_assert_str_eq(m.include_as[0], "alice");
+	local_expansion_free(&e);
+}
+END_TEST
+
+/*
+ * 2026-12 review: an :include: reached from a user's .forward ran its
+ * commands as the owner of the included file.  With commands allowed
+ * from includes, bob's .forward naming alice's world-readable file made
+ * alice run a command.  From a .forward, files and commands run as the
+ * .forward's owner, and only from include files of theirs or root's.
+ */
+START_TEST(test_include_from_forward_never_changes_who_runs)
+{
+	struct mock m = {
+		.users = {"alice", "bob"},
+		.forwards = {{"bob", ":include:/home/alice/cmds\n"}},
+		.includes = {{"/home/alice/cmds", "|/home/alice/bin/run\n/home/alice/log\n"
+			      "alice\n"}},
+		.include_owner = "alice",
+		.include_owner_uid = 1000,
+	};
+	struct local_expand_params p;
+	struct local_expansion e;
+
+	params(&p);
+	p.commands_allowed = "alias, forward, include";
+	p.files_allowed = "alias, forward, include";
+	ck_assert_int_eq(local_expand("bob@example.com", &mock_ops, &m, &p, &e), -1);
+	ck_assert_str_eq(e.dsn, "5.7.1");
+	ck_assert_ptr_nonnull(strstr(e.text, "belongs to alice, not to bob"));
+	for (size_t i = 0; i < e.n; i++) {
+		ck_assert_int_ne(e.dests[i].kind, LD_COMMAND);
+		ck_assert_int_ne(e.dests[i].kind, LD_FILE);
+	}
+	ck_assert_ptr_nonnull(find(&e, LD_MAILBOX, "alice"));
+	local_expansion_free(&e);
+
+	/* Nested: an include of bob's own named from alice's stays refused. */
+	m.includes[0][1] = ":include:/home/bob/more\n";
+	m.includes[1][0] = "/home/bob/more";
+	m.includes[1][1] = "|/home/bob/bin/run\n";
+	ck_assert_int_eq(local_expand("bob@example.com", &mock_ops, &m, &p, &e), -1);
+	ck_assert_str_eq(e.dsn, "5.7.1");
+	ck_assert_uint_eq(e.n, 0);
+	local_expansion_free(&e);
+
+	/* bob's own file (or root's): bob runs it. */
+	m.includes[0][1] = "|/home/bob/bin/run\n";
+	m.include_owner = "bob";
+	m.include_owner_uid = 1001;
+	ck_assert_int_eq(local_expand("bob@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_str_eq(find(&e, LD_COMMAND, "/home/bob/bin/run")->user.name, "bob");
+	local_expansion_free(&e);
+	m.include_owner_root = true;
+	ck_assert_int_eq(local_expand("bob@example.com", &mock_ops, &m, &p, &e), 0);
+	ck_assert_str_eq(find(&e, LD_COMMAND, "/home/bob/bin/run")->user.name, "bob");
 	local_expansion_free(&e);
 }
 END_TEST
@@ -744,6 +822,7 @@ suite(void)
 	tcase_add_test(tc, test_restrictions);
 	tcase_add_test(tc, test_include);
 	tcase_add_test(tc, test_include_never_opened_as_root);
+	tcase_add_test(tc, test_include_from_forward_never_changes_who_runs);
 	tcase_add_test(tc, test_temporary_failures);
 	tcase_add_test(tc, test_root_forward_runs_as_default_privs);
 	tcase_add_test(tc, test_name_safe);
