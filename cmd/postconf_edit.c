@@ -12,10 +12,13 @@
  *	change: "name=value" or "name = value" for POSTCONF_SET, a name
  *	for POSTCONF_REMOVE (-X) and POSTCONF_COMMENT (-#).  A value to set
  *	is checked as main.cf would be (type and bounds; a value holding
- *	'$' is checked only when it is used).  Setting a name postern
- *	does not implement is refused with the reason (param_class.h):
- *	writing it would only make `postern check` refuse the file; an
- *	ignored Postfix parameter may be set.  Removing and commenting out
+ *	'$' is checked only when it is used).  Setting a Postfix
+ *	parameter postern does not implement is refused with the reason
+ *	(param_class.h): writing it would only make `postern check`
+ *	refuse the file; an ignored Postfix parameter may be set, and so
+ *	may a name Postfix does not have either (a user-defined parameter
+ *	that other values refer to as $name, such as
+ *	mua_client_restrictions).  Removing and commenting out
  *	take any well-formed name, so an administrator can clear what
  *	check refuses.  Returns 0, or -1 with one line in err.
  *
@@ -127,8 +130,18 @@ postconf_change_parse(const char *arg, enum postconf_op op,
 		}
 		return 0;
 	}
-	if (param_class(ch->name, &what) == PARAM_IGNORED)
+	switch (param_class(ch->name, &what)) {
+	case PARAM_IGNORED:
 		return 0;
+	case PARAM_UNKNOWN:
+		/* A user-defined parameter (config.c), as Postfix writes it. */
+		return 0;
+	default:
+		/* mua_client_restrictions looks like a Postfix name but is not. */
+		if (!param_postfix_name(ch->name))
+			return 0;
+		break;
+	}
 	config_problem(err, "%s; main.cf is unchanged", config_unused_why(ch->name, ch->name));
 fail:
 	free(ch->name);

@@ -205,18 +205,62 @@ unused_line(const struct params *p, const struct param_unused *u, struct buf *ou
 		    config_unused_why(u->name, u->name));
 }
 
+/* refers_to - text holds $name, ${name...} or $(name...) */
+static bool
+refers_to(const char *text, const char *name)
+{
+	size_t  n = strlen(name);
+
+	for (const char *d = strchr(text, '$'); d != NULL; d = strchr(d + 1, '$')) {
+		const char *q = d + 1;
+
+		if (*q == '$') {			/* $$: a literal '$' */
+			d = q;
+			continue;
+		}
+		if (*q == '{' || *q == '(')
+			q++;
+		if (strncmp(q, name, n) == 0 && !(isalnum((unsigned char) q[n]) || q[n] == '_'))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * user_defined - a main.cf name params.def does not have that main.cf
+ * or a master.cf -o refers to as $name: a user-defined parameter, as in
+ * Postfix, and nothing to note
+ */
+static bool
+user_defined(const struct instance *in, const struct param_unused *u)
+{
+	if (u->used)
+		return true;
+	for (size_t i = 0; i < in->mc.n; i++)
+		for (int j = 0; j < in->mc.v[i].n_overrides; j++) {
+			const char *eq = strchr(in->mc.v[i].overrides[j], '=');
+
+			if (eq != NULL && refers_to(eq + 1, u->name))
+				return true;
+		}
+	return false;
+}
+
 /*
  * check_unsupported - a Postfix parameter postern does not implement
  * yet, whose absence would change security, routing or what is
  * accepted, stops check, start and reload (param_class.h)
  */
 static int
-check_unsupported(const struct params *p, struct buf *problems)
+check_unsupported(const struct instance *in, struct buf *problems)
 {
+	const struct params *p = in->params;
 	int     n = 0;
 
 	for (size_t k = 0; k < p->n_unused; k++)
-		if (param_class(p->unused[k].name, NULL) == PARAM_UNSUPPORTED) {
+		if (param_class(p->unused[k].name, NULL) == PARAM_UNSUPPORTED
+		    && !(user_defined(in, &p->unused[k])
+			 && !param_postfix_name(p->unused[k].name))) {
 			unused_line(p, &p->unused[k], problems);
 			n++;
 		}
@@ -311,47 +355,6 @@ check_alias_database(const struct params *p, struct buf *problems)
 	return n;
 }
 
-/* refers_to - text holds $name, ${name...} or $(name...) */
-static bool
-refers_to(const char *text, const char *name)
-{
-	size_t  n = strlen(name);
-
-	for (const char *d = strchr(text, '$'); d != NULL; d = strchr(d + 1, '$')) {
-		const char *q = d + 1;
-
-		if (*q == '$') {			/* $$: a literal '$' */
-			d = q;
-			continue;
-		}
-		if (*q == '{' || *q == '(')
-			q++;
-		if (strncmp(q, name, n) == 0 && !(isalnum((unsigned char) q[n]) || q[n] == '_'))
-			return true;
-	}
-	return false;
-}
-
-/*
- * user_defined - a main.cf name params.def does not have that main.cf
- * or a master.cf -o refers to as $name: a user-defined parameter, as in
- * Postfix, and nothing to note
- */
-static bool
-user_defined(const struct instance *in, const struct param_unused *u)
-{
-	if (u->used)
-		return true;
-	for (size_t i = 0; i < in->mc.n; i++)
-		for (int j = 0; j < in->mc.v[i].n_overrides; j++) {
-			const char *eq = strchr(in->mc.v[i].overrides[j], '=');
-
-			if (eq != NULL && refers_to(eq + 1, u->name))
-				return true;
-		}
-	return false;
-}
-
 int
 instance_notes(const struct instance *in, struct buf *notes)
 {
@@ -397,7 +400,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_abs("command_directory", p->command_directory, problems);
 	if (n > 0)
 		return n;
-	n += check_unsupported(p, problems);
+	n += check_unsupported(in, problems);
 	n += check_tables(p, problems);
 	n += check_override_tables(in, problems);
 	n += check_alias_database(p, problems);

@@ -8,6 +8,7 @@
  *	searched before ignored ones, but the unit test makes sure no
  *	name matches both, so the order never decides anything.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "param_class.h"
@@ -74,4 +75,23 @@ param_class(const char *name, const char **what)
 	if (what)
 		*what = e->what;
 	return e->cls;
+}
+
+static const char *const postfix_names[] = {
+#define POSTFIX_NAME(n)	n,
+#include "postfix_names.def"
+#undef POSTFIX_NAME
+};
+
+static int
+by_name(const void *key, const void *elem)
+{
+	return strcmp((const char *) key, *(const char *const *) elem);
+}
+
+bool
+param_postfix_name(const char *name)
+{
+	return bsearch(name, postfix_names, sizeof(postfix_names) / sizeof(postfix_names[0]),
+		       sizeof(postfix_names[0]), by_name) != NULL;
 }

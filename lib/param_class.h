@@ -25,6 +25,11 @@
  *	order (param_class_count of them): pattern, class, text.
  *	param_pattern_match() is true when name matches pattern, where
  *	'*' stands for any run of characters, possibly empty.
+ *	param_postfix_name() is true when Postfix 3.7 has a parameter of
+ *	that name (postfix_names.def): a name it does not have is never
+ *	taken for a Postfix setting when main.cf uses it as a
+ *	user-defined parameter (mua_client_restrictions matches
+ *	"*_restrictions" but means nothing to Postfix by itself).
  */
 #ifndef POSTERN_PARAM_CLASS_H
 #define POSTERN_PARAM_CLASS_H
@@ -50,5 +55,6 @@ extern const size_t param_class_count;
 
 enum param_class param_class(const char *name, const char **what);
 bool	param_pattern_match(const char *pattern, const char *name);
+bool	param_postfix_name(const char *name);
 
 #endif

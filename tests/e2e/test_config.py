@@ -330,16 +330,22 @@ class CheckRefusals(unittest.TestCase):
     def test_user_defined_parameters(self):
         # Debian's master.cf submission lines refer to main.cf names of
         # the administrator's own: -o smtpd_..._restrictions=$mua_...
+        # mua_client_restrictions looks like a Postfix name ("*_restrictions")
+        # but Postfix has no such parameter: referred to, it is the
+        # administrator's own, not an unsupported setting.
         inst = Instance(self, main_cf={"mua_banner_text": "$myhostname custom greeting",
+                                       "mua_client_restrictions": "permit_mynetworks",
                                        "lonely_setting": "1"})
         port2 = free_port()
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
             f.write("127.0.0.1:%d inet n - y - 1 smtpd\n"
-                    "  -o smtpd_banner=$mua_banner_text\n" % port2)
+                    "  -o smtpd_banner=$mua_banner_text\n"
+                    "  -o syslog_name=postern/$mua_client_restrictions\n" % port2)
         p = inst.postern("check", check=False)
         out = _s(p.stdout) + _s(p.stderr)
         self.assertEqual(p.returncode, 0, describe(p))
         self.assertNotIn("mua_banner_text", out)
+        self.assertNotIn("mua_client_restrictions", out)
         self.assertRegex(out, r'note: .*main\.cf, line \d+: unknown parameter "lonely_setting"')
         inst.start()
         with socket.create_connection(("127.0.0.1", port2), timeout=10) as c:

@@ -12,7 +12,12 @@
 #include "param_class.h"
 #include "params.h"
 
-#include "postfix_names.h"
+/* The same list param_postfix_name() searches. */
+static const char *const postfix_names[] = {
+#define POSTFIX_NAME(n)	n,
+#include "postfix_names.def"
+#undef POSTFIX_NAME
+};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -91,6 +96,22 @@ START_TEST(test_every_postfix_name_classified)
 }
 END_TEST
 
+START_TEST(test_postfix_names)
+{
+	/* Sorted, so that bsearch finds every one. */
+	for (size_t i = 1; i < N(postfix_names); i++)
+		ck_assert_msg(strcmp(postfix_names[i - 1], postfix_names[i]) < 0,
+			      "postfix_names.def: %s before %s", postfix_names[i - 1],
+			      postfix_names[i]);
+	for (size_t i = 0; i < N(postfix_names); i++)
+		ck_assert(param_postfix_name(postfix_names[i]));
+	ck_assert(param_postfix_name("smtpd_client_restrictions"));
+	ck_assert(!param_postfix_name("mua_client_restrictions"));
+	ck_assert(!param_postfix_name(""));
+	ck_assert(!param_postfix_name("zzz"));
+}
+END_TEST
+
 START_TEST(test_the_issue_examples)
 {
 	static const char *const unsupported[] = {
@@ -132,6 +153,7 @@ suite(void)
 	tcase_add_test(tc, test_params_def_wins);
 	tcase_add_test(tc, test_every_postfix_name_classified);
 	tcase_add_test(tc, test_the_issue_examples);
+	tcase_add_test(tc, test_postfix_names);
 	suite_add_tcase(s, tc);
 	return s;
 }

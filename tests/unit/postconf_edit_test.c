@@ -115,8 +115,13 @@ START_TEST(test_refusals)
 	ck_assert_ptr_nonnull(strstr(buf_str(&err), "smtpd_tls_cert_file is not supported "
 				     "yet (TLS)"));
 	buf_reset(&err);
-	ck_assert_int_eq(postconf_change_parse("no_such_thing=1", POSTCONF_SET, &ch, &err), -1);
-	ck_assert_ptr_nonnull(strstr(buf_str(&err), "unknown parameter \"no_such_thing\""));
+	/* A name Postfix does not have either: a user-defined parameter. */
+	ck_assert_int_eq(postconf_change_parse("mua_client_restrictions = permit", POSTCONF_SET,
+					       &ch, &err), 0);
+	ck_assert_str_eq(ch.name, "mua_client_restrictions");
+	ck_assert_str_eq(ch.value, "permit");
+	free(ch.name);
+	free(ch.value);
 	buf_reset(&err);
 	ck_assert_int_eq(postconf_change_parse("message_size_limit=lots", POSTCONF_SET, &ch,
 					       &err), -1);
