@@ -5,12 +5,10 @@
  *	See cleanup_clnt.h.  The request is built once and the same
  *	bytes go out whether the caller blocks or drives an event loop.
  *
- *	A pool connection is its own handle (struct cleanup_call): the
- *	caller keeps the pointer from submit to its callback, and a
- *	retry on a new connection happens inside the same structure.
- *	Idle connections stay registered for reading in the event loop
- *	(level-triggered), so taking one costs no system call, and one
- *	that cleanup closes is noticed and dropped by itself.
+ *	Kept connections, their reuse, the resend after a kept connection
+ *	cleanup closed, the deadline and cancellation are lib/clnt_pool's,
+ *	for cleanup_submit() (a pool without a loop) as for the event-loop
+ *	pool; this file builds the request and checks the reply.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup_clnt.h"
+#include "clnt_pool.h"
 #include "dsn.h"
 #include "event.h"
 #include "ipc.h"
@@ -32,12 +31,81 @@
 
 static char clnt_path[108] = CLEANUP_SOCKET;
 static bool keep;			/* cleanup_submit() keeps its connection */
-static int kept_fd = -1;
+static struct clnt_pool *sync_pool;	/* cleanup_submit()'s connection */
+
+static int reply_check(const char *reply, size_t len, char *why, size_t whylen);
+
+static const struct clnt_proto cleanup_proto = {
+	.service = "the cleanup service",
+	.reply_max = CLEANUP_REP_MAX,
+	.frame = clnt_frame_ipc,
+	.check = reply_check,
+	.resend = true,				/* cleanup closes only between requests */
+};
 
 void
 cleanup_clnt_set_path(const char *path)
 {
+	clnt_pool_free(sync_pool);
+	sync_pool = NULL;
 	(void) str_copy(clnt_path, sizeof(clnt_path), path);
+}
+
+/* new_pool - a pool of connections to cleanup (loop NULL: blocking) */
+static struct clnt_pool *
+new_pool(struct ev_loop *loop, size_t max_idle, uint64_t idle_ms)
+{
+	struct clnt_pool_conf conf = {
+		.endpoint = clnt_path, .proto = &cleanup_proto,
+		.max_idle = max_idle, .idle_ms = idle_ms,
+	};
+	char    why[CLNT_WHY_MAX];
+	struct clnt_pool *p = clnt_pool_new(loop, &conf, why, sizeof(why));
+
+	if (p == NULL)
+		log_fatal("cleanup service: %s", why);
+	return p;
+}
+
+/* parse - a reply's bytes into res: 0, or -1 (res says 4.3.0 why) */
+static int
+parse(const char *reply, size_t len, struct cleanup_result *res)
+{
+	struct ipc_in in;
+	int     r;
+
+	ipc_in_init_max(&in, CLEANUP_REP_MAX);
+	if (ipc_in_parse(&in, reply, len) < 0) {
+		cleanup_clnt_fail(res, "malformed reply from the cleanup service (%s)",
+				  ipc_error(&in));
+		r = -1;
+	} else
+		r = cleanup_reply_parse(&in, res);
+	ipc_in_free(&in);
+	return r;
+}
+
+/* reply_check - a reply that makes no sense condemns its connection */
+static int
+reply_check(const char *reply, size_t len, char *why, size_t whylen)
+{
+	struct cleanup_result res;
+
+	if (parse(reply, len, &res) == 0)
+		return 0;
+	(void) str_copy(why, whylen, res.reason + 6);	/* after "4.3.0 " */
+	return -1;
+}
+
+/* answer - cleanup's reply (or why there is none) into res; true: answered */
+static bool
+answer(const struct clnt_result *r, struct cleanup_result *res)
+{
+	if (r->status != CLNT_OK) {
+		cleanup_clnt_fail(res, "%s", r->why);
+		return false;
+	}
+	return parse(r->reply, r->len, res) == 0;
 }
 
 void
@@ -292,9 +360,8 @@ cleanup_clnt_keep(bool on)
 void
 cleanup_clnt_release(void)
 {
-	if (kept_fd >= 0)
-		(void) close(kept_fd);
-	kept_fd = -1;
+	if (sync_pool != NULL)
+		clnt_pool_close_idle(sync_pool);
 }
 
 int
@@ -302,8 +369,11 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 	       struct cleanup_result *res)
 {
 	struct ipc_msg m;
-	struct ipc_in in;
-	int     fd, r;
+	struct clnt_result r = {.status = CLNT_ERROR};
+	struct buf rep;
+	const void *wire;
+	size_t  len;
+	char    why[CLNT_WHY_MAX];
 
 	if (cleanup_request_build(&m, env) < 0) {
 		cleanup_clnt_fail(res, "cannot build the cleanup request: %s",
@@ -311,129 +381,43 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 		ipc_msg_free(&m);
 		return res->status;
 	}
-	ipc_in_init_max(&in, CLEANUP_REP_MAX);
-	for (;;) {
-		bool    reused = kept_fd >= 0, unsent;
-
-		fd = reused ? kept_fd : ipc_connect(clnt_path, false);
-		kept_fd = -1;
-		if (fd < 0) {
-			cleanup_clnt_fail(res, "cannot connect to the cleanup service: %s",
-					  strerror(errno));
-			break;
-		}
-		unsent = false;
-		if (ipc_send(fd, &m, content_fd, CLEANUP_TIMEOUT_MS) < 0) {
-			r = -1;
-			unsent = errno == ECONNRESET;
-			cleanup_clnt_fail(res, "cannot send to the cleanup service: %s",
-					  strerror(errno));
-		} else if ((r = ipc_recv(fd, &in, NULL, CLEANUP_TIMEOUT_MS)) != 0) {
-			cleanup_clnt_fail(res, "no answer from the cleanup service: %s",
-					  r == 1 ? "connection closed" : errno == ETIMEDOUT
-					  ? "timed out" : strerror(errno));
-		} else if (cleanup_reply_parse(&in, res) == 0 && keep) {
-			kept_fd = fd;		/* a clean exchange: keep it */
-			break;
-		}
-		(void) close(fd);
-		/*
-		 * A kept connection that cleanup closed while it was idle
-		 * (max_use, SIGTERM, its idle limit) took nothing: send the
-		 * request again on a new one.  After a timeout, or once any
-		 * byte of an answer came (ipc_recv() returns 1 only when
-		 * none did), never.
-		 */
-		if (reused && (r == 1 || unsent))
-			continue;
-		break;
-	}
-	ipc_in_free(&in);
+	if (sync_pool == NULL)
+		sync_pool = new_pool(NULL, 1, 0);
+	wire = ipc_msg_wire(&m, content_fd >= 0, &len);
+	buf_init(&rep, IPC_HDR_LEN + CLEANUP_REP_MAX);
+	r.status = clnt_pool_wait(sync_pool, wire, len, content_fd,
+				  CLEANUP_TIMEOUT_MS, &rep, why, sizeof(why));
+	r.reply = rep.data;
+	r.len = rep.len;
+	r.why = why;
+	/* Only a well-formed answer leaves the connection fit to keep. */
+	if (!answer(&r, res) || !keep)
+		cleanup_clnt_release();
+	buf_free(&rep);
 	ipc_msg_free(&m);
 	return res->status;
 }
 
 /*
- * The connection pool for event loops.
+ * The pool for event loops: lib/clnt_pool.h does the connections.
  */
 
+struct cleanup_pool {
+	struct clnt_pool *cp;
+};
+
 struct cleanup_call {
-	struct cleanup_pool *pool;
-	struct ipc_conn conn;
-	struct ev_io io;
-	bool	busy;			/* a request in flight */
-	bool	reused;			/* it served an earlier request */
-	bool	retried;		/* the request was sent again once */
-	uint64_t idle_since;		/* ms (ev_now) */
-	struct ipc_msg req;		/* in flight, kept for a retry */
-	int	content_fd;		/* the caller's, open until done */
+	struct clnt_call *cc;
 	cleanup_done_fn *done;
 	void   *ctx;
-	struct cleanup_call *prev, *next;	/* the idle list */
 };
-
-struct cleanup_pool {
-	struct ev_loop *loop;
-	size_t	max_idle;
-	uint64_t idle_ms;
-	struct cleanup_call *head, *tail;	/* idle: newest first */
-	size_t	nidle;
-	size_t	nbusy;
-	struct ev_timer sweep;
-};
-
-static void call_io(struct ev_loop *loop, struct ev_io *io, unsigned revents);
-
-static void
-idle_unlink(struct cleanup_pool *p, struct cleanup_call *c)
-{
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		p->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		p->tail = c->prev;
-	c->prev = c->next = NULL;
-	p->nidle--;
-}
-
-/* conn_close - close a connection that is in no list */
-static void
-conn_close(struct cleanup_call *c)
-{
-	ev_io_stop(c->pool->loop, &c->io);
-	(void) close(c->conn.fd);
-	ipc_conn_free(&c->conn);
-	free(c);
-}
-
-static void
-sweep_cb(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct cleanup_pool *p = t->data;
-	uint64_t now = ev_now(loop);
-
-	while (p->tail != NULL && now - p->tail->idle_since >= p->idle_ms) {
-		struct cleanup_call *c = p->tail;
-
-		idle_unlink(p, c);
-		conn_close(c);
-	}
-	if (p->tail != NULL)
-		ev_timer_start(loop, t, p->idle_ms - (now - p->tail->idle_since));
-}
 
 struct cleanup_pool *
 cleanup_pool_new(struct ev_loop *loop, size_t max_idle, uint64_t idle_ms)
 {
 	struct cleanup_pool *p = xcalloc(1, sizeof(*p));
 
-	p->loop = loop;
-	p->max_idle = max_idle;
-	p->idle_ms = idle_ms;
-	ev_timer_init(&p->sweep, sweep_cb, p);
+	p->cp = new_pool(loop, max_idle, idle_ms);
 	return p;
 }
 
@@ -442,71 +426,29 @@ cleanup_pool_free(struct cleanup_pool *p)
 {
 	if (p == NULL)
 		return;
-	if (p->nbusy > 0)
-		log_panic("cleanup_pool_free: %zu calls still in flight", p->nbusy);
-	while (p->head != NULL) {
-		struct cleanup_call *c = p->head;
-
-		idle_unlink(p, c);
-		conn_close(c);
-	}
-	ev_timer_stop(p->loop, &p->sweep);
+	clnt_pool_free(p->cp);
 	free(p);
 }
 
 size_t
 cleanup_pool_idle(const struct cleanup_pool *p)
 {
-	return p->nidle;
+	return clnt_pool_idle(p->cp);
 }
 
-/* conn_open - a new connection, not yet watched; NULL with errno */
-static struct cleanup_call *
-conn_open(struct cleanup_pool *p)
+static void
+pool_done(void *ctx, struct clnt_call *cc, const struct clnt_result *r)
 {
-	struct cleanup_call *c;
-	int     fd = connect_nb();
+	struct cleanup_call *c = ctx;
+	cleanup_done_fn *done = c->done;
+	void   *dctx = c->ctx;
+	struct cleanup_result res;
+	bool    answered;
 
-	if (fd < 0)
-		return NULL;
-	c = xcalloc(1, sizeof(*c));
-	c->pool = p;
-	c->content_fd = -1;
-	ipc_conn_init(&c->conn, fd, CLEANUP_REP_MAX);
-	ev_io_init(&c->io, fd, call_io, c);
-	return c;
-}
-
-/* send_req - queue c->req on c and watch for what comes next */
-static int
-send_req(struct cleanup_call *c)
-{
-	if (ipc_conn_queue(&c->conn, &c->req, c->content_fd) < 0
-	    || ipc_conn_flush(&c->conn) < 0)
-		return -1;
-	/* A kept connection is already watched for reading: no system call. */
-	ev_io_start(c->pool->loop, &c->io, ipc_conn_pending(&c->conn) ? EV_WRITE
-		    : EV_READ);
-	return 0;
-}
-
-/* reconnect - send the request again on a new connection, in place */
-static int
-reconnect(struct cleanup_call *c)
-{
-	int     fd;
-
-	ev_io_stop(c->pool->loop, &c->io);
-	(void) close(c->conn.fd);
-	ipc_conn_free(&c->conn);
-	c->conn.fd = -1;
-	if ((fd = connect_nb()) < 0)
-		return -1;
-	ipc_conn_init(&c->conn, fd, CLEANUP_REP_MAX);
-	ev_io_init(&c->io, fd, call_io, c);
-	c->reused = false;
-	c->retried = true;
-	return send_req(c);
+	(void) cc;
+	free(c);
+	answered = answer(r, &res);
+	done(dctx, &res, answered);
 }
 
 struct cleanup_call *
@@ -516,6 +458,8 @@ cleanup_pool_submit(struct cleanup_pool *p, const struct cleanup_envelope *env,
 {
 	struct cleanup_call *c;
 	struct ipc_msg m;
+	const void *wire;
+	size_t  len;
 	int     saved;
 
 	if (cleanup_request_build(&m, env) < 0) {
@@ -526,152 +470,14 @@ cleanup_pool_submit(struct cleanup_pool *p, const struct cleanup_envelope *env,
 		errno = saved;
 		return NULL;
 	}
-	for (;;) {
-		bool    reused = p->head != NULL;
-
-		if (reused) {
-			c = p->head;		/* the newest: the oldest may retire */
-			idle_unlink(p, c);
-		} else if ((c = conn_open(p)) == NULL) {
-			saved = errno;
-			cleanup_clnt_fail(res, "cannot connect to the cleanup service: %s",
-					  strerror(saved));
-			ipc_msg_free(&m);
-			errno = saved;
-			return NULL;
-		}
-		c->req = m;
-		c->content_fd = content_fd;
-		if (send_req(c) == 0)
-			break;
-		saved = errno;
-		conn_close(c);			/* m stays ours */
-		/* cleanup closed that kept one meanwhile: try the next. */
-		if (reused)
-			continue;
-		cleanup_clnt_fail(res, "cannot send to the cleanup service: %s",
-				  strerror(saved));
-		ipc_msg_free(&m);
-		errno = saved;
-		return NULL;
-	}
-	c->busy = true;
+	c = xcalloc(1, sizeof(*c));
 	c->done = done;
 	c->ctx = ctx;
-	p->nbusy++;
+	wire = ipc_msg_wire(&m, content_fd >= 0, &len);
+	c->cc = clnt_pool_call(p->cp, wire, len, content_fd, CLEANUP_TIMEOUT_MS, 0,
+			       pool_done, c);
+	ipc_msg_free(&m);
 	return c;
-}
-
-/* finish - the exchange is over: keep or close c, then tell the caller */
-static void
-finish(struct cleanup_call *c, const struct cleanup_result *res, bool answered)
-{
-	struct cleanup_pool *p = c->pool;
-	cleanup_done_fn *done = c->done;
-	void   *ctx = c->ctx;
-
-	ipc_msg_free(&c->req);
-	c->busy = false;
-	c->done = NULL;
-	c->ctx = NULL;
-	c->content_fd = -1;
-	p->nbusy--;
-	/* Only a clean exchange leaves a connection fit to be used again. */
-	if (answered && c->conn.in.len == 0 && c->conn.nfds == 0
-	    && !ipc_conn_pending(&c->conn) && p->nidle < p->max_idle) {
-		c->reused = true;
-		c->retried = false;
-		c->idle_since = ev_now(p->loop);
-		c->next = p->head;
-		if (p->head)
-			p->head->prev = c;
-		else
-			p->tail = c;
-		p->head = c;
-		p->nidle++;
-		if (!ev_timer_active(&p->sweep))
-			ev_timer_start(p->loop, &p->sweep, p->idle_ms);
-	} else {
-		conn_close(c);
-	}
-	done(ctx, res, answered);
-}
-
-/* lost - the connection broke: a kept one is retried once, else fail */
-static void
-lost(struct cleanup_call *c, const char *fmt, const char *detail)
-{
-	struct cleanup_result res;
-	int     saved;
-
-	/*
-	 * A kept connection that cleanup closed before it read our
-	 * request (max_use, SIGTERM, its idle limit: it closes only
-	 * between requests) took nothing; nothing of an answer came.
-	 */
-	if (c->reused && !c->retried && c->conn.in.len == 0) {
-		if (reconnect(c) == 0)
-			return;
-		saved = errno;
-		cleanup_clnt_fail(&res, "cannot connect to the cleanup service: %s",
-				  strerror(saved));
-		finish(c, &res, false);
-		return;
-	}
-	cleanup_clnt_fail(&res, fmt, detail);
-	finish(c, &res, false);
-}
-
-static void
-call_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
-{
-	struct cleanup_call *c = io->data;
-	struct cleanup_result res;
-	struct ipc_in in;
-	ssize_t n;
-	int     r;
-
-	if (!c->busy) {
-		/* Idle: cleanup closed it (or spoke out of turn). */
-		idle_unlink(c->pool, c);
-		conn_close(c);
-		return;
-	}
-	if (revents & EV_WRITE) {
-		if ((r = ipc_conn_flush(&c->conn)) < 0) {
-			lost(c, "cannot send to the cleanup service: %s", strerror(errno));
-			return;
-		}
-		if (r == 0)
-			ev_io_start(loop, io, EV_READ);
-		return;
-	}
-	n = ipc_conn_read(&c->conn);
-	if (n == 0) {
-		lost(c, "%s", "the cleanup service closed the connection without "
-		     "an answer");
-		return;
-	}
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		lost(c, "reading from the cleanup service: %s", c->conn.err
-		     ? c->conn.err : strerror(errno));
-		return;
-	}
-	ipc_in_init_max(&in, CLEANUP_REP_MAX);
-	r = ipc_conn_next(&c->conn, &in, NULL);
-	if (r == 0) {
-		ipc_in_free(&in);
-		return;				/* more to come */
-	}
-	if (r < 0)
-		cleanup_clnt_fail(&res, "malformed reply from the cleanup service (%s)",
-				  c->conn.err ? c->conn.err : ipc_error(&in));
-	else
-		r = cleanup_reply_parse(&in, &res);
-	ipc_in_free(&in);
-	finish(c, &res, r >= 0);
 }
 
 void
@@ -679,9 +485,6 @@ cleanup_pool_cancel(struct cleanup_call *c)
 {
 	if (c == NULL)
 		return;
-	if (!c->busy)
-		log_panic("cleanup_pool_cancel: call not in flight");
-	ipc_msg_free(&c->req);
-	c->pool->nbusy--;
-	conn_close(c);
+	clnt_pool_cancel(c->cc);
+	free(c);
 }

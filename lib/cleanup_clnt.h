@@ -17,7 +17,7 @@
  *	struct cleanup_pool *pool = cleanup_pool_new(loop,
  *		CLEANUP_POOL_IDLE_MAX, CLEANUP_POOL_IDLE_MS);
  *	call = cleanup_pool_submit(pool, &env, spool_fd, done, sess, &res);
- *	if (call == NULL) ... reply with res (EAGAIN: try again shortly) ...
+ *	if (call == NULL) ... reply with res (the request cannot be built) ...
  *	// done(sess, &res, answered) runs later; or on a deadline:
  *	cleanup_pool_cancel(call);
  *
@@ -105,23 +105,25 @@
  *	cleanup process may serve others and retire).
  *
  *	struct cleanup_pool keeps idle connections for an event loop
- *	(smtpd).  cleanup_pool_new(loop, max_idle, idle_ms): at most
- *	max_idle idle connections are kept, each at most idle_ms, so that
- *	cleanup processes are not held longer than a burst lasts.
- *	cleanup_pool_submit() sends env and content_fd on an idle
- *	connection (the most recently used) or a new one, and returns the
- *	call; the caller keeps content_fd open until the call ends.  It
- *	returns NULL with res filled (temporary failure) when nothing was
- *	sent: errno EAGAIN when cleanup's listen queue is full (try again
- *	shortly).  The result comes later, from the event loop, as
- *	done(ctx, res, answered): answered is true when res is cleanup's
- *	reply (queued or refused), false when the exchange failed (res
- *	then says "4.3.0 ..." why).  The call is over when done runs; the
- *	callback may submit again.  cleanup_pool_cancel() abandons a call
- *	(the caller's deadline passed): its connection is closed, done
- *	is not called.  cleanup_pool_idle() is the number of idle
- *	connections.  cleanup_pool_free() closes the idle connections;
- *	no call may be in flight.
+ *	(smtpd), on lib/clnt_pool.h.  cleanup_pool_new(loop, max_idle,
+ *	idle_ms): at most max_idle idle connections are kept, each at most
+ *	idle_ms, so that cleanup processes are not held longer than a
+ *	burst lasts.  cleanup_pool_submit() sends env and content_fd on an
+ *	idle connection (the most recently used) or a new one, and returns
+ *	the call; the caller keeps content_fd open until the call ends.
+ *	It returns NULL with res filled (temporary failure) only when the
+ *	request cannot be built.  When cleanup's listen queue is full
+ *	(every cleanup process busy), the connection is tried again every
+ *	CLNT_RETRY_CONNECT_MS.  The result comes later, from the event
+ *	loop, as done(ctx, res, answered): answered is true when res is
+ *	cleanup's reply (queued or refused), false when the exchange
+ *	failed (no service, a broken connection, CLEANUP_TIMEOUT_MS
+ *	passed; res then says "4.3.0 ..." why).  The call is over when
+ *	done runs; the callback may submit again.  cleanup_pool_cancel()
+ *	abandons a call (the caller's deadline passed): its connection is
+ *	closed, done is not called.  cleanup_pool_idle() is the number of
+ *	idle connections.  cleanup_pool_free() closes the idle
+ *	connections; no call may be in flight.
  *
  *	Only a connection whose exchange ended with a well-formed reply
  *	and nothing more is kept; one that failed, timed out or was
@@ -129,9 +131,10 @@
  *	between requests (max_use, SIGTERM, idle limit), so a request
  *	that meets a closed kept connection (write error, or EOF before
  *	any byte of an answer) was not taken and is sent once more on a
- *	new connection, by both cleanup_submit() and the pool.  Should
- *	cleanup have died after queueing but before answering, that
- *	retry queues the message twice: a duplicate, never a loss.
+ *	new connection, by both cleanup_submit() and the pool (clnt_pool's
+ *	resend rule).  Should cleanup have died after queueing but before
+ *	answering, that retry queues the message twice: a duplicate,
+ *	never a loss.
  *
  *	cleanup_clnt_set_path() changes the socket path (tests, or a
  *	process whose working directory is not the queue directory).

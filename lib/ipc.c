@@ -187,6 +187,14 @@ ipc_hdr_finish(struct ipc_msg *m, bool with_fd)
 	put32(h + 8, (uint32_t) (m->b.len - IPC_HDR_LEN));
 }
 
+const void *
+ipc_msg_wire(struct ipc_msg *m, bool with_fd, size_t *len)
+{
+	ipc_hdr_finish(m, with_fd);
+	*len = m->b.len;
+	return m->b.data;
+}
+
 /*
  * Parsing.
  */
@@ -278,6 +286,51 @@ ipc_hdr_parse(const unsigned char *p, size_t max, struct ipc_hdr *h,
 		return -1;
 	}
 	return 0;
+}
+
+ssize_t
+ipc_frame(const void *p, size_t len, size_t max, char *why, size_t whylen)
+{
+	struct ipc_hdr h;
+
+	if (len < IPC_HDR_LEN)
+		return 0;
+	if (ipc_hdr_parse(p, max, &h, why, whylen) < 0)
+		return -1;
+	if (h.flags & IPC_F_FD) {
+		(void) snprintf(why, whylen, "message type %u brings a "
+				"descriptor where none is expected", h.type);
+		errno = EPROTO;
+		return -1;
+	}
+	return len < IPC_HDR_LEN + (size_t) h.len ? 0
+	    : (ssize_t) (IPC_HDR_LEN + (size_t) h.len);
+}
+
+int
+ipc_in_parse(struct ipc_in *in, const void *p, size_t len)
+{
+	struct ipc_hdr h;
+
+	ipc_in_reset(in);
+	if (len < IPC_HDR_LEN)
+		return ipc_in_fail(in, EPROTO, "truncated message header");
+	if (ipc_hdr_parse(p, in->store.max, &h, in->errbuf, sizeof(in->errbuf)) < 0) {
+		in->err = in->errbuf;
+		return -1;
+	}
+	if (len != IPC_HDR_LEN + (size_t) h.len)
+		return ipc_in_fail(in, EPROTO, "message type %u: %zu bytes, "
+				   "its header says %lu", h.type, len,
+				   (unsigned long) (IPC_HDR_LEN + h.len));
+	if (h.flags & IPC_F_FD)
+		return ipc_in_fail(in, EPROTO, "message type %u announces a "
+				   "descriptor", h.type);
+	if (buf_set(&in->store, (const char *) p + IPC_HDR_LEN, h.len) < 0)
+		return ipc_in_fail(in, EMSGSIZE, "message type %u of %lu bytes "
+				   "exceeds the bound of %zu", h.type,
+				   (unsigned long) h.len, in->store.max);
+	return ipc_in_check(in, &h);
 }
 
 int

@@ -114,6 +114,24 @@
  *	read (the answer to a request just sent is not there yet); false
  *	when the caller knows input is waiting (it polled already).
  *
+ *	Messages as bytes, for a transport that is not an ipc_conn
+ *	(lib/clnt_pool.h): ipc_msg_wire() finishes m's header (IPC_F_FD
+ *	when with_fd) and returns its bytes and their count (valid until
+ *	m changes).  ipc_frame() says whether p[0..len) starts with a
+ *	whole message of at most max payload bytes: its length in bytes
+ *	(header included), 0 when more must come first, or -1 (why
+ *	filled, errno EPROTO or EMSGSIZE) for a malformed header or one
+ *	that announces a descriptor.  ipc_in_parse() checks exactly one
+ *	whole message p[0..len) (within in's bound, no descriptor) and
+ *	makes in ready for ipc_get_*(): 0, or -1 with ipc_error().
+ *
+ *	ipc_conn_queue_bytes() appends bytes of any protocol to the
+ *	output (the same bound and descriptor rules as
+ *	ipc_conn_queue()); a connection with raw set carries another
+ *	protocol (text lines, netstrings), and ipc_conn_read() then
+ *	makes no guess from a message header about how much to read.
+ *	ipc_conn_next() and ipc_conn_recv() are for messages only.
+ *
  *	ipc_socketpair() makes a connected SOCK_STREAM pair (CLOEXEC).
  *	ipc_connect() connects to a UNIX socket path (blocking connect;
  *	fd left blocking unless nonblock; CLOEXEC) and returns the fd or
@@ -186,6 +204,7 @@ struct ipc_conn {
 	int	n_out_fds;
 	const char *err;	/* why the connection failed */
 	char	errbuf[160];
+	bool	raw;		/* bytes of another protocol, not messages */
 };
 
 void	ipc_msg_init(struct ipc_msg *m, uint16_t type);
@@ -194,6 +213,7 @@ int	ipc_put_str(struct ipc_msg *m, const char *name, const char *s);
 int	ipc_put_strn(struct ipc_msg *m, const char *name, const char *s, size_t n);
 int	ipc_put_num(struct ipc_msg *m, const char *name, uint64_t v);
 int	ipc_put_blob(struct ipc_msg *m, const char *name, const void *p, size_t n);
+const void *ipc_msg_wire(struct ipc_msg *m, bool with_fd, size_t *len);
 
 void	ipc_in_init(struct ipc_in *in);
 void	ipc_in_init_max(struct ipc_in *in, size_t max);
@@ -205,6 +225,9 @@ int	ipc_get_blob(struct ipc_in *in, const char *name, const void **p,
 const char *ipc_peek_name(struct ipc_in *in);
 int	ipc_get_end(struct ipc_in *in);
 const char *ipc_error(const struct ipc_in *in);
+ssize_t	ipc_frame(const void *p, size_t len, size_t max, char *why,
+		  size_t whylen);
+int	ipc_in_parse(struct ipc_in *in, const void *p, size_t len);
 
 int	ipc_send(int fd, struct ipc_msg *m, int pass_fd, int timeout_ms);
 int	ipc_recv(int fd, struct ipc_in *in, int *fd_out, int timeout_ms);
@@ -214,6 +237,8 @@ void	ipc_conn_free(struct ipc_conn *c);	/* closes queued fds, not c->fd */
 ssize_t	ipc_conn_read(struct ipc_conn *c);
 int	ipc_conn_next(struct ipc_conn *c, struct ipc_in *in, int *fd_out);
 int	ipc_conn_queue(struct ipc_conn *c, struct ipc_msg *m, int pass_fd);
+int	ipc_conn_queue_bytes(struct ipc_conn *c, const void *p, size_t len,
+			     int pass_fd);
 int	ipc_conn_flush(struct ipc_conn *c);
 int	ipc_conn_recv(struct ipc_conn *c, struct ipc_in *in, int *fd_out,
 		      int timeout_ms, bool wait_first);

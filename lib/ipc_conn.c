@@ -70,6 +70,7 @@ ipc_conn_init(struct ipc_conn *c, int fd, size_t max_msg)
 	c->nfds = 0;
 	c->n_out_fds = 0;
 	c->err = NULL;
+	c->raw = false;
 }
 
 void
@@ -96,7 +97,7 @@ ipc_conn_read(struct ipc_conn *c)
 		errno = EPROTO;
 		return -1;
 	}
-	if (c->in.len >= IPC_HDR_LEN) {
+	if (!c->raw && c->in.len >= IPC_HDR_LEN) {
 		/* Complete the message being received in one read. */
 		const unsigned char *h = (const unsigned char *) c->in.data;
 		size_t  len = (size_t) h[8] << 24 | (size_t) h[9] << 16
@@ -209,36 +210,41 @@ out_consume(struct ipc_conn *c, size_t n)
 int
 ipc_conn_queue(struct ipc_conn *c, struct ipc_msg *m, int pass_fd)
 {
-	size_t  done = 0;
-	int     dup_fd;
-
 	if (m->failed) {
 		errno = m->failed;
 		return -1;
 	}
 	ipc_hdr_finish(m, pass_fd >= 0);
+	return ipc_conn_queue_bytes(c, m->b.data, m->b.len, pass_fd);
+}
+
+int
+ipc_conn_queue_bytes(struct ipc_conn *c, const void *p, size_t len, int pass_fd)
+{
+	const char *data = p;
+	size_t  done = 0;
+	int     dup_fd;
+
 	if (pass_fd < 0) {
-		if (buf_append(&c->out, m->b.data, m->b.len) < 0) {
+		if (buf_append(&c->out, data, len) < 0) {
 			errno = ENOBUFS;
 			return -1;
 		}
 		return 0;
 	}
-	if (c->n_out_fds == IPC_MAX_FDS || m->b.len > buf_room(&c->out)) {
-		errno = ENOBUFS;
+	if (len == 0 || c->n_out_fds == IPC_MAX_FDS || len > buf_room(&c->out)) {
+		errno = len == 0 ? EINVAL : ENOBUFS;
 		return -1;
 	}
 	if (c->out.len == 0) {
 		ssize_t r;
 
 		do
-			r = ipc_sendmsg(c->fd, m->b.data, m->b.len, pass_fd,
-					MSG_DONTWAIT);
+			r = ipc_sendmsg(c->fd, data, len, pass_fd, MSG_DONTWAIT);
 		while (r < 0 && errno == EINTR);
 		if (r > 0) {
 			done = (size_t) r;
-			(void) buf_append(&c->out, m->b.data + done,
-					  m->b.len - done);
+			(void) buf_append(&c->out, data + done, len - done);
 			return 0;
 		}
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -253,7 +259,7 @@ ipc_conn_queue(struct ipc_conn *c, struct ipc_msg *m, int pass_fd)
 	c->out_fds[c->n_out_fds].off = c->out.len;
 	c->out_fds[c->n_out_fds].fd = dup_fd;
 	c->n_out_fds++;
-	(void) buf_append(&c->out, m->b.data, m->b.len);
+	(void) buf_append(&c->out, data, len);
 	return 0;
 }
 

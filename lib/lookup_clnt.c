@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "clnt_pool.h"
 #include "config.h"
 #include "event.h"
 #include "hdr_addr.h"
 #include "log.h"
+#include "mem.h"
 #include "lookup_clnt.h"
 #include "lookup_maps.h"
 #include "params.h"
@@ -26,12 +28,24 @@
 
 #define ADDR_MAX	1000	/* longer addresses are in no table */
 
-static int clnt_fd = -1;
-static struct ipc_conn clnt_conn;	/* buffers clnt_fd while it is open */
 static char clnt_path[256] = LOOKUP_SOCKET;
 static char clnt_err[LOOKUP_WHY_MAX + 64];
 static bool direct;
 static struct lookup_maps *direct_maps;
+static struct clnt_pool *sync_pool;	/* blocking calls: one kept connection */
+static struct clnt_pool *async_pool;	/* calls from an event loop */
+static struct ev_loop *async_loop;
+static size_t async_calls;		/* alive, for lookup_clnt_set_path() */
+
+static int reply_check(const char *reply, size_t len, char *why, size_t whylen);
+
+static const struct clnt_proto lookup_proto = {
+	.service = "the lookup service",
+	.reply_max = LOOKUP_REP_MAX,
+	.frame = clnt_frame_ipc,
+	.check = reply_check,
+	.resend = true,				/* lookups change nothing */
+};
 
 const char *
 lookup_clnt_error(void)
@@ -42,19 +56,50 @@ lookup_clnt_error(void)
 void
 lookup_clnt_close(void)
 {
-	if (clnt_fd >= 0) {
-		(void) close(clnt_fd);
-		ipc_conn_free(&clnt_conn);
-	}
-	clnt_fd = -1;
+	clnt_pool_free(sync_pool);
+	sync_pool = NULL;
+	if (async_pool != NULL)
+		clnt_pool_close_idle(async_pool);
+}
+
+/* pool - the pool of the blocking calls or of loop; NULL with clnt_err */
+static struct clnt_pool *
+pool(struct ev_loop *loop)
+{
+	struct clnt_pool **pp = loop ? &async_pool : &sync_pool;
+	struct clnt_pool_conf conf = {
+		.endpoint = clnt_path, .proto = &lookup_proto,
+		.max_conns = loop ? LOOKUP_POOL_CONNS : 1,
+		.max_idle = loop ? LOOKUP_POOL_IDLE : 1,
+		.idle_ms = loop ? LOOKUP_POOL_IDLE_MS : 0,
+	};
+	char    why[CLNT_WHY_MAX];
+
+	if (*pp == NULL && (*pp = clnt_pool_new(loop, &conf, why, sizeof(why))) == NULL)
+		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup service: %s", why);
+	return *pp;
 }
 
 void
 lookup_clnt_set_path(const char *path)
 {
+	if (async_calls > 0)
+		log_panic("lookup_clnt_set_path: %zu calls in flight", async_calls);
 	lookup_clnt_close();
+	clnt_pool_free(async_pool);
+	async_pool = NULL;
 	if (str_copy(clnt_path, sizeof(clnt_path), path) < 0)
 		log_panic("lookup_clnt_set_path: path too long: %.64s...", path);
+}
+
+void
+lookup_clnt_attach(struct ev_loop *loop)
+{
+	if (async_calls > 0)
+		log_panic("lookup_clnt_attach: %zu calls in flight", async_calls);
+	clnt_pool_free(async_pool);
+	async_pool = NULL;
+	async_loop = loop;
 }
 
 void
@@ -122,67 +167,91 @@ lookup_rep_parse(struct ipc_in *in, struct buf *value)
 	}
 }
 
-/* remote - one request over the connection, one reconnect on failure */
+/* request - the request's message; -1 with clnt_err when it cannot be built */
+static int
+request(struct ipc_msg *m, bool addr, const char *param, const char *key)
+{
+	if (addr)
+		lookup_addr_req_build(m, param, key);
+	else
+		lookup_req_build(m, param, key);
+	if (m->failed) {
+		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request for %s "
+			       "cannot be built: %s", param, strerror(m->failed));
+		return -1;
+	}
+	return 0;
+}
+
+/* parse - a reply's bytes: 1, 0, -1 as lookup_get(), -2 malformed */
+static int
+parse(const char *p, size_t len, struct buf *value)
+{
+	struct ipc_in in;
+	int     r;
+
+	ipc_in_init_max(&in, LOOKUP_REP_MAX);
+	if (ipc_in_parse(&in, p, len) < 0) {
+		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup service: "
+			       "malformed reply: %s", ipc_error(&in));
+		r = -2;
+	} else
+		r = lookup_rep_parse(&in, value);
+	ipc_in_free(&in);
+	return r;
+}
+
+/* reply_check - a malformed reply condemns its connection */
+static int
+reply_check(const char *reply, size_t len, char *why, size_t whylen)
+{
+	struct buf v;
+	int     r;
+
+	buf_init(&v, TABLE_VALUE_MAX);
+	r = parse(reply, len, &v);
+	buf_free(&v);
+	if (r != -2)
+		return 0;
+	log_warn("%s", clnt_err);
+	(void) str_copy(why, whylen, clnt_err);
+	return -1;
+}
+
+/* reply - a checked reply's bytes: 1, 0, -1 as lookup_get() */
+static int
+reply(const char *p, size_t len, struct buf *value)
+{
+	int     r = parse(p, len, value);
+
+	return r == -2 ? -1 : r;
+}
+
+/* remote - one request, blocking (lib/clnt_pool.h: resent once on a new
+ * connection when the kept one was closed) */
 static int
 remote(bool addr, const char *param, const char *key, struct buf *value)
 {
 	struct ipc_msg m;
-	struct ipc_in in;
-	uint64_t deadline = ev_time_ms() + LOOKUP_TIMEOUT_MS;
+	struct clnt_pool *p;
+	struct buf rep;
+	const void *wire;
+	size_t  len;
+	char    why[CLNT_WHY_MAX];
 	int     r = -1;
 
-	if (addr)
-		lookup_addr_req_build(&m, param, key);
-	else
-		lookup_req_build(&m, param, key);
-	if (m.failed) {
-		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request for %s "
-			       "cannot be built: %s", param, strerror(m.failed));
+	if (request(&m, addr, param, key) < 0 || (p = pool(NULL)) == NULL) {
 		ipc_msg_free(&m);
 		return -1;
 	}
-	ipc_in_init_max(&in, LOOKUP_REP_MAX);
-	for (int attempt = 0; attempt < 2; attempt++) {
-		bool    fresh = false;
-		int     left, rr, saved;
-
-		if (clnt_fd < 0) {
-			if ((clnt_fd = ipc_connect(clnt_path, false)) < 0) {
-				(void) str_fmt(clnt_err, sizeof(clnt_err), "cannot "
-					       "connect to the lookup service at %s: %s",
-					       clnt_path, strerror(errno));
-				break;
-			}
-			ipc_conn_init(&clnt_conn, clnt_fd, LOOKUP_REP_MAX);
-			fresh = true;
-		}
-		left = (int) (deadline > ev_time_ms() ? deadline - ev_time_ms() : 1);
-		if (ipc_send(clnt_fd, &m, -1, left) == 0) {
-			left = (int) (deadline > ev_time_ms() ? deadline - ev_time_ms() : 1);
-			/* One poll, one read: the reply is all that can come. */
-			rr = ipc_conn_recv(&clnt_conn, &in, NULL, left, true);
-			if (rr == 0) {
-				r = lookup_rep_parse(&in, value);
-				if (r == -2) {
-					log_warn("%s", clnt_err);
-					lookup_clnt_close();
-					r = -1;
-				}
-				break;
-			}
-			if (rr == 1)
-				errno = ECONNRESET;
-		}
-		saved = errno;
-		(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup service at %s: "
-			       "%s", clnt_path, saved == ETIMEDOUT
-			       ? "no reply within 10 s" : strerror(saved));
-		lookup_clnt_close();
-		/* A stale connection is retried once; a hung service is not. */
-		if (saved == ETIMEDOUT || fresh)
-			break;
-	}
-	ipc_in_free(&in);
+	wire = ipc_msg_wire(&m, false, &len);
+	buf_init(&rep, LOOKUP_REP_MAX + IPC_HDR_LEN);
+	if (clnt_pool_wait(p, wire, len, -1, LOOKUP_TIMEOUT_MS, &rep, why,
+			   sizeof(why)) == CLNT_OK)
+		r = reply(rep.data, rep.len, value);
+	else
+		(void) str_fmt(clnt_err, sizeof(clnt_err), "%s", why);
+	buf_free(&rep);
 	ipc_msg_free(&m);
 	return r;
 }
@@ -302,6 +371,138 @@ lookup_addr(const char *param, const char *address, struct buf *value)
 	}
 	/* One round trip: the service tries the keys itself. */
 	return remote(true, param, address, value);
+}
+
+/*
+ * Calls from an event loop.
+ */
+
+struct lookup_call {
+	struct clnt_call *cc;		/* remote, in flight */
+	struct ev_timer now;		/* an answer known at once */
+	int	r;
+	struct buf value;
+	char   *why;
+	lookup_done_fn *done;
+	void   *ctx;
+};
+
+static void
+call_end(struct lookup_call *c, int r, const char *why)
+{
+	lookup_done_fn *done = c->done;
+	void   *ctx = c->ctx;
+	struct buf v = c->value;
+
+	ev_timer_stop(async_loop, &c->now);
+	free(c->why);
+	free(c);
+	async_calls--;
+	done(ctx, r, r > 0 ? buf_str(&v) : "", r < 0 ? why : "");
+	buf_free(&v);
+}
+
+static void
+now_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct lookup_call *c = t->data;
+	char    why[LOOKUP_WHY_MAX + 64];
+
+	(void) loop;
+	(void) str_copy(why, sizeof(why), c->why ? c->why : "");
+	call_end(c, c->r, why);
+}
+
+static void
+remote_done(void *ctx, struct clnt_call *cc, const struct clnt_result *res)
+{
+	struct lookup_call *c = ctx;
+	int     r = -1;
+
+	(void) cc;
+	c->cc = NULL;
+	clnt_err[0] = '\0';
+	if (res->status == CLNT_OK)
+		r = reply(res->reply, res->len, &c->value);
+	else
+		(void) str_fmt(clnt_err, sizeof(clnt_err), "%s", res->why);
+	call_end(c, r, clnt_err);
+}
+
+static struct lookup_call *
+start(bool addr, const char *param, const char *key, uint64_t timeout_ms,
+      lookup_done_fn *done, void *ctx)
+{
+	struct lookup_call *c = xcalloc(1, sizeof(*c));
+	struct ipc_msg m;
+	struct clnt_pool *p;
+	const void *wire;
+	size_t  len;
+
+	if (async_loop == NULL)
+		log_panic("lookup_clnt: an asynchronous lookup without "
+			  "lookup_clnt_attach()");
+	c->done = done;
+	c->ctx = ctx;
+	buf_init(&c->value, TABLE_VALUE_MAX);
+	ev_timer_init(&c->now, now_cb, c);
+	async_calls++;
+	clnt_err[0] = '\0';
+	if ((c->r = served(param)) <= 0
+	    || (addr && (strlen(key) == 0 || strlen(key) > ADDR_MAX))) {
+		c->r = c->r < 0 ? -1 : 0;	/* no tables, no round trip */
+		goto at_once;
+	}
+	if (direct) {
+		direct_open();
+		c->r = addr ? lookup_addr_keys(param, key, &c->value, direct_get, NULL)
+		    : direct_get(NULL, param, key, &c->value);
+		goto at_once;
+	}
+	if (request(&m, addr, param, key) < 0 || (p = pool(async_loop)) == NULL) {
+		ipc_msg_free(&m);
+		c->r = -1;
+		goto at_once;
+	}
+	wire = ipc_msg_wire(&m, false, &len);
+	c->cc = clnt_pool_call(p, wire, len, -1, timeout_ms ? timeout_ms
+			       : LOOKUP_TIMEOUT_MS, 0, remote_done, c);
+	ipc_msg_free(&m);
+	return c;
+
+at_once:
+	if (c->r < 0)
+		c->why = xstrdup(clnt_err);
+	ev_timer_start(async_loop, &c->now, 0);
+	return c;
+}
+
+struct lookup_call *
+lookup_get_start(const char *param, const char *key, uint64_t timeout_ms,
+		 lookup_done_fn *done, void *ctx)
+{
+	return start(false, param, key, timeout_ms, done, ctx);
+}
+
+struct lookup_call *
+lookup_addr_start(const char *param, const char *address, uint64_t timeout_ms,
+		  lookup_done_fn *done, void *ctx)
+{
+	return start(true, param, address, timeout_ms, done, ctx);
+}
+
+void
+lookup_cancel(struct lookup_call *c)
+{
+	if (c == NULL)
+		return;
+	if (c->cc != NULL)
+		clnt_pool_cancel(c->cc);
+	ev_timer_stop(async_loop, &c->now);
+	buf_free(&c->value);
+	free(c->why);
+	free(c);
+	async_calls--;
 }
 
 int

@@ -15,11 +15,12 @@
  *
  *	lookup_clnt_direct(true);	// tests, smtpd -s: no daemon needed
  *
- *	// Event-driven callers (smtpd) drive the protocol themselves:
- *	struct ipc_msg m;
- *	lookup_req_build(&m, "local_recipient_maps", user);
- *	... ipc_conn_queue(conn, &m, -1) ... ipc_conn_next(conn, &in, NULL) ...
- *	r = lookup_rep_parse(&in, &v);	// 1, 0, -1 as lookup_get()
+ *	// Event-driven callers (smtpd, the lookup service's socket maps):
+ *	lookup_clnt_attach(loop);		// once
+ *	struct lookup_call *c = lookup_addr_start("local_recipient_maps",
+ *		"bob@example.com", 0, done, ctx);
+ *	// done(ctx, r, value, why) runs later, from the loop: r as above
+ *	lookup_cancel(c);			// or give up first
  * DESCRIPTION
  *	Chrooted daemons cannot open tables (nor the user database)
  *	themselves; they ask the lookup service over private/lookup
@@ -68,17 +69,37 @@
  *	lookup_clnt_error() says why the last call failed (a static
  *	buffer).
  *
- *	Connection: one per process, opened at the first request and kept.
- *	When it fails (the service restarted: EOF, reset, broken pipe)
- *	the request is retried once on a new connection.  Each request
- *	waits at most LOOKUP_TIMEOUT_MS in all (10 s: ipc_timeout, an
- *	hour by default, would stall an SMTP session that long; a local
- *	table lookup takes microseconds, and a service that needs
- *	seconds is broken).  A timed-out connection is closed (a late
- *	reply must never be read as the answer to a later request) and
- *	not retried.  lookup_clnt_close() closes the connection (for
- *	example in a child after fork()).  lookup_clnt_set_path() changes
- *	the socket path (tests).
+ *	Asynchronous calls (lookup_clnt_attach() names the loop, once,
+ *	before the first): lookup_get_start() and lookup_addr_start() do
+ *	what lookup_get() and lookup_addr() do without blocking and
+ *	return the call; done(ctx, r, value, why) runs exactly once, from
+ *	the loop, never from inside the start: r is 1 (value is the
+ *	result), 0 or -1 (why says why), value and why valid during the
+ *	callback only.  timeout_ms bounds the whole call (0:
+ *	LOOKUP_TIMEOUT_MS); past it r is -1.  lookup_cancel() abandons a
+ *	call before done ran (done never runs).  An answer known without
+ *	a round trip (no tables, direct mode) comes on the next loop
+ *	round.  In direct mode the tables are read in this process, so
+ *	a slow socket map would block the loop there: direct mode is for
+ *	tests and smtpd -s.
+ *
+ *	Connections (lib/clnt_pool.h): blocking calls keep one connection
+ *	per process; asynchronous calls share a pool of at most
+ *	LOOKUP_POOL_CONNS connections, one call in flight on each (a
+ *	slow table holds up only the calls behind it when all are busy),
+ *	of which LOOKUP_POOL_IDLE are kept idle for LOOKUP_POOL_IDLE_MS.
+ *	A request that meets a kept connection the service closed (it
+ *	restarted: EOF before any byte of an answer, reset, broken pipe)
+ *	is sent once more on a new one.  Each request waits at most
+ *	LOOKUP_TIMEOUT_MS in all (10 s: ipc_timeout, an hour by default,
+ *	would stall an SMTP session that long; a local table lookup takes
+ *	microseconds, and a service that needs seconds is broken).  A
+ *	timed-out connection is closed (a late reply must never be read
+ *	as the answer to a later request) and the request not resent.
+ *	lookup_clnt_close() closes the blocking connection and the idle
+ *	ones (for example in a child after fork()).
+ *	lookup_clnt_set_path() changes the socket path (tests; no call
+ *	may be in flight).
  *
  *	Direct mode: lookup_clnt_direct(true) makes the same calls open
  *	the tables in this process, read-only, from cfg (opened at the
@@ -100,6 +121,7 @@
 #define POSTERN_LOOKUP_CLNT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "ipc.h"
@@ -116,6 +138,9 @@
 #define LOOKUP_TIMEOUT_MS	10000
 #define LOOKUP_REQ_MAX		(2 * 1024 + 256)	/* request payload */
 #define LOOKUP_REP_MAX		(64 * 1024 + 256)	/* reply payload */
+#define LOOKUP_POOL_CONNS	16	/* asynchronous calls in flight */
+#define LOOKUP_POOL_IDLE	4	/* idle connections kept ... */
+#define LOOKUP_POOL_IDLE_MS	60000	/* ... this long */
 
 int	lookup_get(const char *param, const char *key, struct buf *value);
 int	lookup_addr(const char *param, const char *address, struct buf *value);
@@ -133,5 +158,18 @@ void	lookup_req_build(struct ipc_msg *m, const char *param, const char *key);
 void	lookup_addr_req_build(struct ipc_msg *m, const char *param,
 			      const char *address);
 int	lookup_rep_parse(struct ipc_in *in, struct buf *value);
+
+struct ev_loop;
+struct lookup_call;
+typedef void lookup_done_fn(void *ctx, int r, const char *value,
+			    const char *why);
+void	lookup_clnt_attach(struct ev_loop *loop);
+struct lookup_call *lookup_get_start(const char *param, const char *key,
+				     uint64_t timeout_ms, lookup_done_fn *done,
+				     void *ctx);
+struct lookup_call *lookup_addr_start(const char *param, const char *address,
+				      uint64_t timeout_ms, lookup_done_fn *done,
+				      void *ctx);
+void	lookup_cancel(struct lookup_call *c);
 
 #endif

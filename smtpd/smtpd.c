@@ -20,9 +20,9 @@
  *
  *	It is event-driven: one process holds up to smtpd_client_limit
  *	sessions on one epoll loop (smtpd_session.c); nothing a client
- *	does makes it block, except a table lookup through the lookup
- *	service (bounded by LOOKUP_TIMEOUT_MS).  The hand-off to cleanup
- *	is itself an event, so a session waiting for cleanup holds up no
+ *	does makes it block.  Table lookups through the lookup service
+ *	(lib/lookup_clnt.h, on lib/clnt_pool.h) and the hand-off to
+ *	cleanup are events, so a session waiting for either holds up no
  *	other.  The commands, replies and their enhanced status codes
  *	are described in smtpd_proto.c; the end of data and the
  *	smuggling rules in smtpd_data.c; the access rules in
@@ -201,6 +201,7 @@ static void
 start(struct ev_loop *loop)
 {
 	smtpd_overload_init(loop);
+	lookup_clnt_attach(loop);
 	smtpd_peer_start(loop);
 	smtpd_listen_start(loop);
 }
@@ -304,11 +305,13 @@ standalone(int argc, char **argv)
 	loop = ev_loop_new();
 	smtpd_loop = loop;
 	smtpd_overload_init(loop);
+	lookup_clnt_attach(loop);
 	smtpd_peer_start(loop);
 	smtpd_session_new(loop, 0, 1, client, "0");
 	if (smtpd_session_count > 0)
 		ev_run(loop);
 	smtpd_peer_end();
+	lookup_clnt_attach(NULL);
 	lookup_clnt_direct(false);
 	return 0;
 }

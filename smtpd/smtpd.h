@@ -34,6 +34,7 @@
 #include "linebuf.h"
 #include "tlsio.h"
 #include "log.h"
+#include "lookup_clnt.h"
 #include "netmatch.h"
 
 /* ------------------------------------------------------------------ */
@@ -138,7 +139,12 @@ enum smtpd_state {
 	SMTPD_ST_CMD,			/* reading commands */
 	SMTPD_ST_DATA,			/* reading message content */
 	SMTPD_ST_DELIVER,		/* waiting for cleanup's answer */
+	SMTPD_ST_CHECK,			/* a command waits for its checks */
 };
+
+/* The session reads and handles no command while it waits. */
+#define smtpd_waiting(s) ((s)->state == SMTPD_ST_DELIVER \
+			  || (s)->state == SMTPD_ST_CHECK)
 
 #define SMTPD_HELO_MAX		255	/* longest HELO/EHLO argument kept */
 #define SMTPD_OUT_MAX		(256 * 1024)	/* replies waiting to be sent */
@@ -192,7 +198,6 @@ struct smtpd_session {
 
 	/* Hand-off to cleanup (smtpd_deliver.c). */
 	struct cleanup_call *cl_call;	/* in flight, or NULL */
-	struct ev_timer cl_retry;	/* cleanup's listen queue was full */
 
 	/* Counters. */
 	unsigned cmd_ok[SMTPD_CMD_COUNT];
@@ -204,6 +209,7 @@ struct smtpd_session {
 	struct log_rate lograte;
 
 	struct smtpd_peer *peer;	/* name lookup under way, or NULL */
+	struct smtpd_check *check;	/* checks under way, or NULL */
 
 	/* Overload (smtpd_overload.c). */
 	uint64_t progress_ms;		/* the last useful thing it did */
@@ -270,11 +276,17 @@ size_t	smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf,
 /* Access (smtpd_check.c).                                            */
 
 /*
- * A lookup: 1 found, 0 not found, -1 temporary failure.  param names
- * the main.cf parameter whose tables are searched (lookup protocol).
+ * An address lookup through the lookup service, asynchronous
+ * (lookup_clnt.h: done(ctx, r, value, why) later, from the loop, r 1
+ * found, 0 not found, -1 temporary failure); param names the main.cf
+ * parameter whose tables are searched.  Returns a handle for
+ * smtpd_lookup_cancel.  Tests replace both.
  */
-typedef int smtpd_lookup_fn(const char *param, const char *address);
+typedef void *smtpd_lookup_fn(const char *param, const char *address,
+			      lookup_done_fn *done, void *ctx);
+typedef void smtpd_lookup_cancel_fn(void *handle);
 extern smtpd_lookup_fn *smtpd_lookup;
+extern smtpd_lookup_cancel_fn *smtpd_lookup_cancel;
 
 struct smtpd_verdict {
 	int	code;			/* 0: accepted */
@@ -282,10 +294,15 @@ struct smtpd_verdict {
 	char	text[512];
 };
 
+/* A check that waited: its verdict for the address it was about. */
+typedef void smtpd_check_done_fn(struct smtpd_session *s,
+				 const struct smtpd_verdict *v, const char *addr);
+
 bool	smtpd_domain_local(const char *domain);
 bool	smtpd_domain_relay(const char *domain);
-void	smtpd_check_rcpt(const struct smtpd_session *s, const struct addr *a,
-			 struct smtpd_verdict *v);
+bool	smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
+			 struct smtpd_verdict *v, smtpd_check_done_fn *done);
+void	smtpd_check_cancel(struct smtpd_session *s);
 int	smtpd_check_space(uint64_t declared, uint64_t now_ms);
 void	smtpd_check_space_reset(void);
 

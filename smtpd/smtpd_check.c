@@ -7,8 +7,8 @@
  *
  *	smtpd_conf_init();		// once, after main.cf is loaded
  *	struct smtpd_verdict v;
- *	smtpd_check_rcpt(s, &addr, &v);
- *	if (v.code) reply(v.code, v.dsn, "%s", v.text);
+ *	if (smtpd_check_rcpt(s, &addr, &v, done))	// else done() later
+ *		if (v.code) reply(v.code, v.dsn, "%s", v.text);
  *	if (smtpd_check_space(declared_size, ev_now(loop)) < 0) ... 452 ...
  * DESCRIPTION
  *	smtpd_conf_init() turns the main.cf lists smtpd needs into their
@@ -44,8 +44,14 @@
  *	statvfs() is called at most once a second per process, not per
  *	command.
  *
- *	smtpd_lookup points at the lookup function (lookup_clnt's
- *	lookup_addr() by default); tests replace it.
+ *	The lookups are events (lookup_clnt's lookup_addr_start()):
+ *	smtpd_check_rcpt() returns true when it decided at once (v
+ *	filled), false when it waits for the lookup service, in which
+ *	case done(s, v, addr) runs later, from the loop, and the session
+ *	meanwhile reads no command (SMTPD_ST_CHECK); every other session
+ *	goes on.  smtpd_check_cancel() abandons a check under way (the
+ *	session ends).  smtpd_lookup and smtpd_lookup_cancel point at the
+ *	lookup functions; tests replace them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -67,22 +73,29 @@
 
 struct smtpd_conf smtpd_conf;
 
-static int
-default_lookup(const char *param, const char *address)
+static void *
+default_lookup(const char *param, const char *address, lookup_done_fn *done,
+	       void *ctx)
 {
-	struct buf v;
-	int	r;
+	return lookup_addr_start(param, address, 0, done, ctx);
+}
 
-	buf_init(&v, TABLE_VALUE_MAX);
-	r = lookup_addr(param, address, &v);
-	buf_free(&v);
-	if (r < 0)
-		log_warn("lookup of %s in %s failed: %s", address, param,
-			 lookup_clnt_error());
-	return r < 0 ? -1 : r;
+static void
+default_cancel(void *handle)
+{
+	lookup_cancel(handle);
 }
 
 smtpd_lookup_fn *smtpd_lookup = default_lookup;
+smtpd_lookup_cancel_fn *smtpd_lookup_cancel = default_cancel;
+
+/* A recipient check that waits for the lookup service. */
+struct smtpd_check {
+	void   *lookup;			/* in flight */
+	const char *param;		/* its parameter */
+	smtpd_check_done_fn *done;
+	char	addr[ADDR_CANON_MAX + 1];
+};
 
 /* domain_list - split a domain list, lowercased, tables skipped */
 static int
@@ -222,35 +235,75 @@ verdict(struct smtpd_verdict *v, int code, const char *dsn, const char *addr,
 	(void) str_fmt(v->text, sizeof(v->text), "<%s>: %s", addr, text);
 }
 
-void
-smtpd_check_rcpt(const struct smtpd_session *s, const struct addr *a,
-		 struct smtpd_verdict *v)
-{
-	int	r;
+static void lookup_done(void *ctx, int r, const char *value, const char *why);
 
+/* ask - look the recipient up in param's tables, as an event */
+static void
+ask(struct smtpd_session *s, const char *param)
+{
+	s->check->param = param;
+	s->check->lookup = smtpd_lookup(param, s->check->addr, lookup_done, s);
+}
+
+static void
+lookup_done(void *ctx, int r, const char *value, const char *why)
+{
+	struct smtpd_session *s = ctx;
+	struct smtpd_check *c = s->check;
+	struct smtpd_verdict v;
+
+	(void) value;
+	c->lookup = NULL;
+	memset(&v, 0, sizeof(v));
+	if (r == 0 && str_eq(c->param, "local_recipient_maps")
+	    && cfg->virtual_alias_maps[0] != 0) {
+		ask(s, "virtual_alias_maps");
+		return;
+	}
+	if (r < 0) {
+		log_warn("lookup of %s in %s failed: %s", c->addr, c->param, why);
+		verdict(&v, 451, "4.3.0", c->addr, "Temporary lookup failure");
+	} else if (r == 0)
+		verdict(&v, 550, "5.1.1", c->addr, "Recipient address rejected: "
+			"User unknown in local recipient table");
+	s->check = NULL;
+	c->done(s, &v, c->addr);
+	free(c);
+}
+
+bool
+smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
+		 struct smtpd_verdict *v, smtpd_check_done_fn *done)
+{
 	memset(v, 0, sizeof(*v));
 	if (!a->has_domain && str_casecmp(a->local, "postmaster") == 0)
-		return;
+		return true;
 	if (a->has_domain && !smtpd_domain_local(a->domain)) {
 		if (s->trusted || smtpd_domain_relay(a->domain))
-			return;
+			return true;
 		verdict(v, 554, "5.7.1", a->addr, "Relay access denied");
-		return;
+		return true;
 	}
 	if (cfg->local_recipient_maps[0] == 0 || !cfg->smtpd_reject_unlisted_recipient)
+		return true;
+	if (s->check != NULL)
+		log_panic("smtpd_check_rcpt: a check is already under way");
+	s->check = xcalloc(1, sizeof(*s->check));
+	s->check->done = done;
+	(void) str_copy(s->check->addr, sizeof(s->check->addr), a->addr);
+	ask(s, "local_recipient_maps");
+	return false;
+}
+
+void
+smtpd_check_cancel(struct smtpd_session *s)
+{
+	if (s->check == NULL)
 		return;
-	if ((r = smtpd_lookup("local_recipient_maps", a->addr)) == 1)
-		return;
-	if (r == 0 && cfg->virtual_alias_maps[0] != 0)
-		r = smtpd_lookup("virtual_alias_maps", a->addr);
-	if (r == 1)
-		return;
-	if (r < 0) {
-		verdict(v, 451, "4.3.0", a->addr, "Temporary lookup failure");
-		return;
-	}
-	verdict(v, 550, "5.1.1", a->addr,
-		"Recipient address rejected: User unknown in local recipient table");
+	if (s->check->lookup != NULL)
+		smtpd_lookup_cancel(s->check->lookup);
+	free(s->check);
+	s->check = NULL;
 }
 
 static int64_t space_free = -1;

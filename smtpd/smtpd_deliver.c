@@ -35,7 +35,7 @@
  *	client's reply (smtpd_proto_queued()); the session's deadline
  *	timer bounds the wait (smtpd_session.c).  When cleanup's listen
  *	queue is full, the connection is retried every
- *	SMTPD_CLEANUP_RETRY_MS until the deadline.
+ *	CLNT_RETRY_CONNECT_MS until the deadline (lib/clnt_pool.h).
  *
  *	With -D DIR (standalone tests) the message is written to a file
  *	DIR/QUEUEID instead, synchronously: envelope lines
@@ -60,8 +60,6 @@
 #include "qid.h"
 #include "smtpd.h"
 #include "str.h"
-
-#define SMTPD_CLEANUP_RETRY_MS	100
 
 int
 smtpd_spool_open(bool whole)
@@ -175,7 +173,7 @@ done(void *ctx, const struct cleanup_result *res, bool answered)
 	smtpd_session_resume(s);
 }
 
-/* start - send to cleanup; false when it must be retried later */
+/* start - send to cleanup; false (res filled) when nothing was sent */
 static bool
 start(struct smtpd_session *s, struct cleanup_result *res)
 {
@@ -194,8 +192,6 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 		.rcpts = rc,
 		.nrcpts = s->nrcpt,
 	};
-	int	err;
-
 	/* One pool per process: connections are kept across sessions. */
 	if (pool == NULL)
 		pool = cleanup_pool_new(s->loop, CLEANUP_POOL_IDLE_MAX,
@@ -203,23 +199,8 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 	for (size_t i = 0; i < s->nrcpt; i++)
 		rc[i].addr = s->rcpt[i];
 	s->cl_call = cleanup_pool_submit(pool, &env, s->spool_fd, done, s, res);
-	err = errno;
 	free(rc);
-	return s->cl_call != NULL || err != EAGAIN;
-}
-
-static void
-on_retry(struct ev_loop *loop, struct ev_timer *t)
-{
-	struct smtpd_session *s = t->data;
-	struct cleanup_result res;
-
-	if (!start(s, &res)) {
-		ev_timer_start(loop, t, SMTPD_CLEANUP_RETRY_MS);
-		return;
-	}
-	if (s->cl_call == NULL)
-		done(s, &res, false);
+	return s->cl_call != NULL;
 }
 
 void
@@ -233,12 +214,7 @@ smtpd_deliver(struct smtpd_session *s)
 	}
 	s->state = SMTPD_ST_DELIVER;
 	smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);	/* cleanup's, not the client's */
-	ev_timer_init(&s->cl_retry, on_retry, s);
-	if (!start(s, &res)) {
-		ev_timer_start(s->loop, &s->cl_retry, SMTPD_CLEANUP_RETRY_MS);
-		return;
-	}
-	if (s->cl_call == NULL) {		/* refused at once */
+	if (!start(s, &res)) {			/* refused at once */
 		log_warn("cannot hand a message to cleanup: %s", res.reason);
 		s->state = SMTPD_ST_CMD;
 		smtpd_proto_queued(s, res.status, res.queue_id, res.reason);
@@ -248,7 +224,6 @@ smtpd_deliver(struct smtpd_session *s)
 void
 smtpd_deliver_abort(struct smtpd_session *s)
 {
-	ev_timer_stop(s->loop, &s->cl_retry);
 	if (s->cl_call != NULL) {
 		/* Never reused: a late answer must not be read as the next one's. */
 		cleanup_pool_cancel(s->cl_call);

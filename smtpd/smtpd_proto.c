@@ -121,6 +121,14 @@ reject_log(struct smtpd_session *s, const char *stage, int code, const char *dsn
 		  proto_name(s), s->helo);
 }
 
+/* What a command handler did: refused, done, or waits for its checks. */
+enum cmd_result {
+	CMD_ERR, CMD_OK, CMD_WAIT,
+};
+
+static void command_end(struct smtpd_session *s, enum smtpd_cmd c,
+			enum cmd_result r);
+
 void
 smtpd_proto_reset(struct smtpd_session *s)
 {
@@ -355,7 +363,31 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 	return true;
 }
 
-static bool
+/* rcpt_verdict - the reply to RCPT once its checks decided */
+static enum cmd_result
+rcpt_verdict(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	if (v->code) {
+		reject_log(s, "RCPT", v->code, v->dsn, v->text, addr);
+		smtpd_reply(s, v->code, v->dsn, "%s", v->text);
+		return CMD_ERR;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? 2 * s->rcpt_cap : SMTPD_RCPT_INIT;
+		s->rcpt = xreallocarray(s->rcpt, s->rcpt_cap, sizeof(*s->rcpt));
+	}
+	s->rcpt[s->nrcpt++] = xstrdup(addr);
+	smtpd_reply(s, 250, "2.1.5", "Ok");
+	return CMD_OK;
+}
+
+static void
+rcpt_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	command_end(s, SMTPD_CMD_RCPT, rcpt_verdict(s, v, addr));
+}
+
+static enum cmd_result
 cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 {
 	struct esmtp_param prm[ESMTP_PARAMS_MAX];
@@ -366,44 +398,37 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 
 	if (!s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
-		return false;
+		return CMD_ERR;
 	}
 	if (over_rate(s, SMTPD_RATE_RCPT, cfg->smtpd_client_recipient_rate_limit,
 		      "Recipient address", "smtpd_client_recipient_rate_limit")) {
 		smtpd_reply(s, 450, "4.7.1", "Error: too many recipients from %s", s->addr);
-		return false;
+		return CMD_ERR;
 	}
 	s->rcpt_tried++;
 	if (s->nrcpt >= (size_t) cfg->smtpd_recipient_limit) {
 		reject_log(s, "RCPT", 452, "4.5.3", "Error: too many recipients", NULL);
 		smtpd_reply(s, 452, "4.5.3", "Error: too many recipients");
 		/* Postfix: only recipients past the overshoot count as errors. */
-		return ++s->rcpt_overshoot <= (size_t) cfg->smtpd_recipient_overshoot_limit;
+		return ++s->rcpt_overshoot <= (size_t) cfg->smtpd_recipient_overshoot_limit
+		    ? CMD_OK : CMD_ERR;
 	}
 	if (!parse_path(s, arg, n, "TO:", ADDR_ALLOW_NO_DOMAIN
 			| (s->smtputf8 ? ADDR_SMTPUTF8 : 0), &a, &used))
-		return false;
+		return CMD_ERR;
 	if (esmtp_params_parse(arg + used, n - used, prm, ESMTP_PARAMS_MAX, &count, &e) < 0) {
 		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
-		return false;
+		return CMD_ERR;
 	}
 	if (count > 0) {
 		smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[0].key);
-		return false;
+		return CMD_ERR;
 	}
-	smtpd_check_rcpt(s, &a, &v);
-	if (v.code) {
-		reject_log(s, "RCPT", v.code, v.dsn, v.text, a.addr);
-		smtpd_reply(s, v.code, v.dsn, "%s", v.text);
-		return false;
+	if (!smtpd_check_rcpt(s, &a, &v, rcpt_checked)) {
+		s->state = SMTPD_ST_CHECK;
+		return CMD_WAIT;
 	}
-	if (s->nrcpt == s->rcpt_cap) {
-		s->rcpt_cap = s->rcpt_cap ? 2 * s->rcpt_cap : SMTPD_RCPT_INIT;
-		s->rcpt = xreallocarray(s->rcpt, s->rcpt_cap, sizeof(*s->rcpt));
-	}
-	s->rcpt[s->nrcpt++] = xstrdup(a.addr);
-	smtpd_reply(s, 250, "2.1.5", "Ok");
-	return true;
+	return rcpt_verdict(s, &v, a.addr);
 }
 
 static bool
@@ -431,7 +456,25 @@ cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_lin
 	return true;
 }
 
-static bool
+static enum cmd_result
+vrfy_verdict(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	if (v->code) {
+		reject_log(s, "VRFY", v->code, v->dsn, v->text, addr);
+		smtpd_reply(s, v->code, v->dsn, "%s", v->text);
+		return CMD_ERR;
+	}
+	smtpd_reply(s, 252, "2.0.0", "<%s>", addr);
+	return CMD_OK;
+}
+
+static void
+vrfy_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	command_end(s, SMTPD_CMD_VRFY, vrfy_verdict(s, v, addr));
+}
+
+static enum cmd_result
 cmd_vrfy(struct smtpd_session *s, const char *arg, size_t n)
 {
 	struct smtpd_verdict v;
@@ -440,25 +483,22 @@ cmd_vrfy(struct smtpd_session *s, const char *arg, size_t n)
 
 	if (cfg->disable_vrfy_command) {
 		smtpd_reply(s, 502, "5.5.1", "VRFY command is disabled");
-		return false;
+		return CMD_ERR;
 	}
 	if (n == 0) {
 		smtpd_reply(s, 501, "5.5.4", "Syntax: VRFY address");
-		return false;
+		return CMD_ERR;
 	}
 	if (addr_parse_path(arg, n, ADDR_ALLOW_NO_DOMAIN | ADDR_ALLOW_NO_BRACKETS
 			    | (cfg->smtputf8_enable ? ADDR_SMTPUTF8 : 0), &a, NULL, &e) < 0) {
 		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
-		return false;
+		return CMD_ERR;
 	}
-	smtpd_check_rcpt(s, &a, &v);
-	if (v.code) {
-		reject_log(s, "VRFY", v.code, v.dsn, v.text, a.addr);
-		smtpd_reply(s, v.code, v.dsn, "%s", v.text);
-		return false;
+	if (!smtpd_check_rcpt(s, &a, &v, vrfy_checked)) {
+		s->state = SMTPD_ST_CHECK;
+		return CMD_WAIT;
 	}
-	smtpd_reply(s, 252, "2.0.0", "<%s>", a.addr);
-	return true;
+	return vrfy_verdict(s, &v, a.addr);
 }
 
 /* after - the error limits, after any command */
@@ -486,6 +526,7 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	const char *p = l->data, *arg;
 	size_t	n = l->len, vlen = 0, alen;
 	enum smtpd_cmd c;
+	enum cmd_result r = CMD_ERR;
 	bool	ok = false;
 
 	if (l->flags & LB_TOO_LONG) {
@@ -553,7 +594,7 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		break;
 	case SMTPD_CMD_RCPT:
 		s->where = "RCPT";
-		ok = cmd_rcpt(s, arg, alen);
+		r = cmd_rcpt(s, arg, alen);
 		break;
 	case SMTPD_CMD_DATA:
 		s->where = "DATA";
@@ -584,7 +625,7 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		s->where = "VRFY";
 		if (ill_pipelining(s))
 			return;
-		ok = cmd_vrfy(s, arg, alen);
+		r = cmd_vrfy(s, arg, alen);
 		break;
 	case SMTPD_CMD_HELP:
 		s->where = "HELP";
@@ -603,7 +644,27 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	case SMTPD_CMD_COUNT:
 		log_panic("smtpd_proto_line: bad command");
 	}
+	if (r == CMD_WAIT)
+		return;				/* command_end() comes later */
 	if (ok)
+		r = CMD_OK;
+	command_end(s, c, r);
+}
+
+/*
+ * command_end - count a command that is over and apply the error
+ * limits; for one that waited for its checks, go on with the session.
+ */
+static void
+command_end(struct smtpd_session *s, enum smtpd_cmd c, enum cmd_result r)
+{
+	bool	waited = s->state == SMTPD_ST_CHECK;
+
+	if (waited) {
+		s->state = SMTPD_ST_CMD;
+		smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+	}
+	if (r == CMD_OK)
 		s->cmd_ok[c]++;
 	else
 		s->errors++;
@@ -611,6 +672,8 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	     || c == SMTPD_CMD_HELP) && ++s->junk > (unsigned) cfg->smtpd_junk_command_limit)
 		s->errors++;
 	after(s);
+	if (waited)
+		smtpd_session_resume(s);
 }
 
 void

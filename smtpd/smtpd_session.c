@@ -23,8 +23,10 @@
  *	replies are flushed before the server would wait for input).
  *	Reading stops while replies above SMTPD_OUT_HIGH wait (a client
  *	that does not read its replies cannot make us buffer without
- *	bound), while an error delay runs, and while cleanup is working
- *	on the message.
+ *	bound), while an error delay runs, while a command waits for its
+ *	checks (a lookup: SMTPD_ST_CHECK; the commands the client
+ *	pipelined behind it wait in the reader) and while cleanup is
+ *	working on the message.
  *
  *	Deadlines (one timer per session, set to the earliest):
  *	  - with smtpd_per_request_deadline = yes, a command line must
@@ -284,7 +286,7 @@ static bool
 want_read(const struct smtpd_session *s)
 {
 	return s->need_input && !s->eof && !s->closing && !s->sleeping
-	    && s->state != SMTPD_ST_DELIVER && s->io.out.len < SMTPD_OUT_HIGH;
+	    && !smtpd_waiting(s) && s->io.out.len < SMTPD_OUT_HIGH;
 }
 
 /*
@@ -311,6 +313,7 @@ smtpd_session_free(struct smtpd_session *s)
 	struct buf line;
 
 	smtpd_peer_cancel(s);
+	smtpd_check_cancel(s);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
 	smtpd_spool_close(s);
@@ -406,7 +409,7 @@ step(struct smtpd_session *s)
 	struct lb_line l;
 	int	r;
 
-	while (!s->closing && !s->sleeping && s->state != SMTPD_ST_DELIVER
+	while (!s->closing && !s->sleeping && !smtpd_waiting(s)
 	       && s->io.out.len < SMTPD_OUT_HIGH) {
 		if (tlsio_get(&s->io, &l) != LB_LINE) {
 			s->need_input = true;
@@ -435,7 +438,7 @@ step(struct smtpd_session *s)
 		}
 	}
 	if (s->eof && s->need_input && !s->closing && !s->sleeping
-	    && s->state != SMTPD_ST_DELIVER) {
+	    && !smtpd_waiting(s)) {
 		(void) flush(s);		/* the client may still read */
 		lost(s);
 		return false;

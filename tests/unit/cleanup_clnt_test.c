@@ -421,7 +421,11 @@ START_TEST(test_pool_no_service)
 	loop = ev_loop_new();
 	cleanup_clnt_set_path("/nonexistent/cleanup");
 	p = cleanup_pool_new(loop, 4, 10000);
-	ck_assert_ptr_null(cleanup_pool_submit(p, &env, 0, on_done, &r, &r.res));
+	ck_assert_ptr_nonnull(cleanup_pool_submit(p, &env, 0, on_done, &r, &r.res));
+	ck_assert(!r.done);			/* never from inside the submit */
+	run_until(&r.done, 5000);
+	ck_assert(r.done);
+	ck_assert(!r.answered);
 	ck_assert_int_eq(r.res.status, CLEANUP_STAT_TEMP);
 	ck_assert_msg(strstr(r.res.reason, "cannot connect") != NULL, "%s", r.res.reason);
 	cleanup_pool_free(p);

@@ -18,15 +18,15 @@
 #include "config.h"
 #include "params.h"
 #include "../../smtpd/smtpd.h"
+#include "fake_lookup.h"
 
 static char dir[] = "/tmp/smtpd_check_test.XXXXXX";
-static int lookups;
+static struct ev_loop *loop;
 
 /* A fake lookup service: a few keys, and one that fails. */
 static int
 fake_lookup(const char *param, const char *address)
 {
-	lookups++;
 	if (strstr(address, "fail") != NULL)
 		return -1;
 	if (strcmp(param, "local_recipient_maps") == 0)
@@ -53,14 +53,15 @@ load(const char *extra)
 	test_config_load(dir, text);
 	smtpd_conf_free();
 	smtpd_conf_init();
-	smtpd_lookup = fake_lookup;
-	lookups = 0;
+	fake_lookup_install(fake_lookup);
 }
 
 static void
 setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	loop = ev_loop_new();
+	smtpd_loop = loop;
 	load("");
 }
 
@@ -70,6 +71,7 @@ teardown(void)
 	char	path[256];
 
 	smtpd_conf_free();
+	ev_loop_free(loop);
 	{
 		struct params *last = (struct params *) cfg;
 
@@ -80,6 +82,18 @@ teardown(void)
 	unlink(path);
 	rmdir(dir);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
+}
+
+static bool decided;
+static struct smtpd_verdict last_v;
+
+static void
+checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	(void) s;
+	(void) addr;
+	decided = true;
+	last_v = *v;
 }
 
 /* decide - parse rcpt as RCPT TO would and run the check */
@@ -95,7 +109,15 @@ decide(const char *client, const char *rcpt, struct smtpd_verdict *v)
 	s.trusted = netlist_match_str(smtpd_conf.mynetworks, client);
 	ck_assert_msg(addr_parse_path(rcpt, strlen(rcpt), ADDR_ALLOW_NO_DOMAIN, &a,
 				      &used, &e) == 0, "parse %s: %s", rcpt, e.text);
-	smtpd_check_rcpt(&s, &a, v);
+	decided = false;
+	if (smtpd_check_rcpt(&s, &a, v, checked))
+		return v->code;
+	ck_assert_ptr_nonnull(s.check);
+	for (int i = 0; i < 100 && !decided; i++)
+		ck_assert_int_ge(ev_run_once(loop, 10), 0);
+	ck_assert(decided);
+	ck_assert_ptr_null(s.check);
+	*v = last_v;
 	return v->code;
 }
 
@@ -132,7 +154,7 @@ START_TEST(test_relay)
 	ck_assert_int_eq(decide("192.0.2.1", "<x@elsewhere.example>", &v), 0);
 	ck_assert_int_eq(decide("192.0.2.16", "<x@elsewhere.example>", &v), 554);
 	ck_assert_int_eq(decide("198.51.100.1", "<x@relay.example.net>", &v), 0);
-	ck_assert_int_eq(lookups, 0);		/* relaying needs no lookup */
+	ck_assert_int_eq(fake_lookups, 0);		/* relaying needs no lookup */
 }
 END_TEST
 
@@ -158,10 +180,10 @@ START_TEST(test_postmaster)
 {
 	struct smtpd_verdict v;
 
-	lookups = 0;
+	fake_lookups = 0;
 	ck_assert_int_eq(decide("198.51.100.1", "<postmaster>", &v), 0);
 	ck_assert_int_eq(decide("198.51.100.1", "<POSTMASTER>", &v), 0);
-	ck_assert_int_eq(lookups, 0);
+	ck_assert_int_eq(fake_lookups, 0);
 	/* With a domain it is an ordinary local recipient. */
 	ck_assert_int_eq(decide("198.51.100.1", "<postmaster@example.com>", &v), 550);
 }
@@ -186,7 +208,7 @@ START_TEST(test_no_recipient_maps)
 	load("smtpd_reject_unlisted_recipient = no");
 	ck_assert_int_eq(decide("198.51.100.1", "<anyone@example.com>", &v), 0);
 	ck_assert_int_eq(decide("198.51.100.1", "<anyone@elsewhere.example>", &v), 554);
-	ck_assert_int_eq(lookups, 0);
+	ck_assert_int_eq(fake_lookups, 0);
 }
 END_TEST
 
@@ -196,7 +218,7 @@ START_TEST(test_no_virtual)
 
 	load("virtual_alias_maps =");
 	ck_assert_int_eq(decide("198.51.100.1", "<sales@example.com>", &v), 550);
-	ck_assert_int_eq(lookups, 1);		/* virtual not asked */
+	ck_assert_int_eq(fake_lookups, 1);		/* virtual not asked */
 }
 END_TEST
 

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "params.h"
 #include "../../smtpd/smtpd.h"
+#include "fake_lookup.h"
 
 /* ------------------------------------------------------------------ */
 /* Names.                                                             */
@@ -138,7 +139,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
-	smtpd_lookup = fake_lookup;
+	fake_lookup_install(fake_lookup);
 	smtpd_peer_init();
 	smtpd_peer_start(loop);
 }

@@ -24,6 +24,7 @@
 #include "event.h"
 #include "params.h"
 #include "../../smtpd/smtpd.h"
+#include "fake_lookup.h"
 
 static char dir[] = "/tmp/smtpd_proto_test.XXXXXX";
 static struct ev_loop *loop;
@@ -51,7 +52,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
-	smtpd_lookup = fake_lookup;
+	fake_lookup_install(fake_lookup);
 }
 
 static void
