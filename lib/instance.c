@@ -274,10 +274,14 @@ check_tables(const struct params *p, struct buf *problems)
 	int     n = 0;
 
 	for (size_t i = 0; i < param_count; i++) {
-		const char *v = *(const char *const *) ((const char *) p + param_table[i].offset);
+		const char *v;
 		char    why[TABLE_ERROR_MAX];
 
-		if (!param_table[i].tables || table_list_check(v, why, sizeof(why)) == 0)
+		/* Only a table list is a string: read no other field as one. */
+		if (!param_table[i].tables)
+			continue;
+		v = *(const char *const *) ((const char *) p + param_table[i].offset);
+		if (table_list_check(v, why, sizeof(why)) == 0)
 			continue;
 		buf_appendf(problems, "main.cf: %s = %s: %s\n", param_table[i].name, v, why);
 		n++;
