@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mem.h"
 #include "netmatch.h"
+#include "num.h"
 #include "param_class.h"
 #include "qtree.h"
 #include "str.h"
@@ -174,6 +175,50 @@ check_smtpd(const struct params *p, struct buf *problems)
 	if (instance_bare_newline_mode(p->smtpd_forbid_bare_newline) < 0) {
 		buf_appendf(problems, "main.cf: smtpd_forbid_bare_newline = %s: want "
 			    "normalize or reject\n", p->smtpd_forbid_bare_newline);
+		n++;
+	}
+	return n;
+}
+
+/* one_of - is v (ASCII case-insensitive) one of the words? */
+static bool
+one_of(const char *v, const char *const *words)
+{
+	for (; *words; words++)
+		if (str_casecmp(v, *words) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * check_smtp - the values the SMTP client refuses to start without
+ * (smtp/smtp.c: a word out of these lists is fatal there)
+ */
+static int
+check_smtp(const struct params *p, struct buf *problems)
+{
+	static const char *const levels[] = {"none", "may", "encrypt", "verify",
+		"secure", NULL};
+	static const char *const prefs[] = {"any", "ipv4", "ipv6", NULL};
+	static const char *const ports[] = {"smtp", "submission", "smtps", NULL};
+	long long port;
+	const char *err;
+	int	n = 0;
+
+	if (!one_of(p->smtp_tls_security_level, levels)) {
+		buf_appendf(problems, "main.cf: smtp_tls_security_level = %s: want none, "
+			    "may, encrypt, verify or secure\n", p->smtp_tls_security_level);
+		n++;
+	}
+	if (!one_of(p->smtp_address_preference, prefs)) {
+		buf_appendf(problems, "main.cf: smtp_address_preference = %s: want any, "
+			    "ipv4 or ipv6\n", p->smtp_address_preference);
+		n++;
+	}
+	if (!one_of(p->smtp_tcp_port, ports)
+	    && num_parse_int(p->smtp_tcp_port, 1, 65535, &port, &err) < 0) {
+		buf_appendf(problems, "main.cf: smtp_tcp_port = %s: want a port number "
+			    "or smtp, submission, smtps\n", p->smtp_tcp_port);
 		n++;
 	}
 	return n;
@@ -411,6 +456,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);
 	n += check_smtpd(p, problems);
+	n += check_smtp(p, problems);
 	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);

@@ -85,6 +85,8 @@
  *	smtp_data_xfer_timeout, smtp_data_done_timeout,
  *	smtp_rset_timeout, smtp_quit_timeout	time limits
  *	smtp_helo_name				the EHLO name
+ *	smtp_tcp_port				the port of a next hop
+ *						that names none
  *	smtp_mx_address_limit, smtp_mx_session_limit,
  *	smtp_skip_5xx_greeting, smtp_address_preference,
  *	inet_protocols				which servers, in which order
@@ -152,6 +154,9 @@ pre_jail(void)
 		log_fatal("%s", why);
 	if (smtp_sasl_open(why, sizeof(why)) < 0)
 		log_fatal("%s", why);
+	if (smtp_port_parse(cfg->smtp_tcp_port, &smtp_default_port) < 0)
+		log_fatal("smtp_tcp_port = %s: expected a port number or smtp, "
+			  "submission, smtps", cfg->smtp_tcp_port);
 }
 
 static void

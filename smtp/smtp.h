@@ -60,8 +60,9 @@ struct smtp_nexthop {
 	char	key[SMTP_KEY_MAX];	/* "domain", "[host]:587" ... */
 };
 
-int	smtp_nexthop_parse(const char *text, struct smtp_nexthop *nh,
-			   char *why, size_t whylen);
+int	smtp_nexthop_parse(const char *text, unsigned defport,
+			   struct smtp_nexthop *nh, char *why, size_t whylen);
+int	smtp_port_parse(const char *s, unsigned *port);
 bool	smtp_mx_is_null(const struct dns_mx *mx, size_t n);
 size_t	smtp_mx_order(struct dns_mx *mx, size_t n, const char *myhostname,
 		      unsigned (*rnd)(unsigned), bool *loops);

@@ -81,6 +81,7 @@ struct smtp_job {
 
 static struct smtp_job *jobs;
 static size_t njobs;
+unsigned smtp_default_port = 25;	/* smtp_tcp_port (smtp.c) */
 
 size_t
 smtp_deliver_count(void)
@@ -364,7 +365,8 @@ smtp_deliver(struct smtp_request *rq)
 	njobs++;
 	rq->site_dsn[0] = rq->site_why[0] = '\0';
 
-	if (smtp_nexthop_parse(rq->nexthop, &job->nh, why, sizeof(why)) < 0) {
+	if (smtp_nexthop_parse(rq->nexthop, smtp_default_port, &job->nh, why,
+			       sizeof(why)) < 0) {
 		fail_all(job, 4, "4.3.5", why);
 		return;
 	}

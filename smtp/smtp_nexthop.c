@@ -5,7 +5,7 @@
  *	#include "smtp.h"
  *
  *	struct smtp_nexthop nh;
- *	if (smtp_nexthop_parse("[mail.example.org]:587", &nh, why, n) < 0)
+ *	if (smtp_nexthop_parse("[mail.example.org]:587", 25, &nh, why, n) < 0)
  *		... defer: why ...
  *	// nh.host "mail.example.org", nh.port 587, nh.mx false
  *
@@ -14,7 +14,8 @@
  *	smtp_nexthop_parse() reads a next hop as qmgr's routing gives it
  *	(transport_maps, relayhost, the recipient's domain), Postfix's
  *	syntax:
- *	  domain		MX lookup of domain, port 25
+ *	  domain		MX lookup of domain, port defport
+ *				(smtp_tcp_port)
  *	  domain:port		MX lookup, that port
  *	  [host]		no MX lookup: host's own addresses
  *	  [host]:port		the same, that port
@@ -28,7 +29,8 @@
  *	nh->key is the destination as it is logged and used as a table
  *	key: "domain", "domain:port", "[host]" or "[host]:port" (lower
  *	case, the port only when it is not 25).  Returns 0, or -1 with
- *	why when the text is not a next hop.
+ *	why when the text is not a next hop.  smtp_port_parse() reads a
+ *	port the same way (smtp_tcp_port).
  *
  *	smtp_mx_order() sorts n MX records by preference, shuffles each
  *	run of equal preference with rnd (a function returning a random
@@ -70,14 +72,20 @@ parse_port(const char *s, unsigned *port)
 }
 
 int
-smtp_nexthop_parse(const char *text, struct smtp_nexthop *nh, char *why,
-		   size_t whylen)
+smtp_port_parse(const char *s, unsigned *port)
+{
+	return parse_port(s, port);
+}
+
+int
+smtp_nexthop_parse(const char *text, unsigned defport, struct smtp_nexthop *nh,
+		   char *why, size_t whylen)
 {
 	char	tmp[SMTP_HOST_MAX + 16];
 	char   *host, *port = NULL, *end;
 
 	memset(nh, 0, sizeof(*nh));
-	nh->port = 25;
+	nh->port = defport;
 	if (str_copy(tmp, sizeof(tmp), text) < 0 || *tmp == '\0') {
 		(void) str_fmt(why, whylen, "bad next hop \"%.300s\": %s", text,
 			       *tmp ? "too long" : "empty");

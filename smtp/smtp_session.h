@@ -122,6 +122,7 @@ void	smtp_cache_close_all(void);
 size_t	smtp_cache_count(void);
 
 /* Deliveries (smtp_deliver.c). */
+extern unsigned smtp_default_port;
 void	smtp_deliver(struct smtp_request *rq);
 size_t	smtp_deliver_count(void);
 

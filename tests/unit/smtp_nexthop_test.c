@@ -43,7 +43,7 @@ START_TEST(test_nexthop_table)
 	const struct nh_case *c = &nh_cases[_i];
 	struct smtp_nexthop nh;
 	char	why[512];
-	int	r = smtp_nexthop_parse(c->in, &nh, why, sizeof(why));
+	int	r = smtp_nexthop_parse(c->in, 25, &nh, why, sizeof(why));
 
 	if (c->host == NULL) {
 		ck_assert_msg(r < 0, "%s: accepted as %s", c->in, nh.key);
@@ -78,6 +78,25 @@ set(struct dns_mx *m, unsigned pref, const char *name)
 	m->pref = pref;
 	(void) strcpy(m->name, name);
 }
+
+START_TEST(test_default_port)
+{
+	struct smtp_nexthop nh;
+	char	why[256];
+	unsigned port;
+
+	ck_assert_int_eq(smtp_nexthop_parse("example.org", 2525, &nh, why, sizeof(why)), 0);
+	ck_assert_uint_eq(nh.port, 2525);
+	ck_assert_str_eq(nh.key, "example.org:2525");
+	ck_assert_int_eq(smtp_nexthop_parse("[h.example.org]:26", 2525, &nh, why, sizeof(why)), 0);
+	ck_assert_uint_eq(nh.port, 26);
+	ck_assert_int_eq(smtp_port_parse("smtp", &port), 0);
+	ck_assert_uint_eq(port, 25);
+	ck_assert_int_eq(smtp_port_parse("2525", &port), 0);
+	ck_assert_uint_eq(port, 2525);
+	ck_assert_int_eq(smtp_port_parse("imap", &port), -1);
+}
+END_TEST
 
 START_TEST(test_mx_order)
 {
@@ -158,6 +177,7 @@ suite(void)
 	TCase  *tc = tcase_create("core");
 
 	tcase_add_loop_test(tc, test_nexthop_table, 0, sizeof(nh_cases) / sizeof(nh_cases[0]));
+	tcase_add_test(tc, test_default_port);
 	tcase_add_test(tc, test_mx_order);
 	tcase_add_test(tc, test_mx_self);
 	tcase_add_test(tc, test_null_mx);
