@@ -59,7 +59,8 @@
  *	  "offset" num, "length" num	where the message is in the file
  *	  optional, at most once each, in this order:
  *	  "client_name" str (host name or "unknown"), "client_addr" str
- *	  (IPv4 or IPv6), "helo" str, "protocol" str, "sasl_method" str,
+ *	  (IPv4 or IPv6), "helo" str, "protocol" str, "tls" str (TLS
+ *	  protocol and cipher for Received:), "sasl_method" str,
  *	  "sasl_username" str, "uid" num, "fullname" str, "envid" str,
  *	  "ret" str (FULL or HDRS), "smtputf8" num (0 or 1)
  *	  "sender" str		"" for the null sender

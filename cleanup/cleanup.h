@@ -70,6 +70,7 @@ struct cleanup_req {
 	char   *client_addr;
 	char   *helo;
 	char   *protocol;
+	char   *tls;			/* "TLSv1.3 with cipher ..." */
 	char   *sasl_method;
 	char   *sasl_username;
 	long long uid;			/* -1 when absent */

@@ -338,6 +338,25 @@ phrase_ok(const char *s)
 	return true;
 }
 
+/*
+ * received_tls - Postfix's TLS comment in Received:, the summary folded
+ * before its key exchange part:
+ *	(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)
+ *	 key-exchange X25519 server-signature ECDSA (P-256) server-digest SHA256)
+ *	(No client certificate requested)
+ */
+static int
+received_tls(struct buf *out, const char *tls)
+{
+	const char *kx = strstr(tls, " key-exchange ");
+
+	if (kx == NULL)
+		return buf_appendf(out, "\t(using %s)\n\t(No client certificate "
+				   "requested)\n", tls);
+	return buf_appendf(out, "\t(using %.*s\n\t %s)\n\t(No client certificate "
+			   "requested)\n", (int) (kx - tls), tls, kx + 1);
+}
+
 /* ip_prefix - "IPv6:" before an IPv6 address, as RFC 5321 writes it */
 static const char *
 ip_prefix(const char *addr)
@@ -362,6 +381,8 @@ cleanup_hdr_finish(struct cleanup_hdr *h, const struct cleanup_hdr_info *info,
 			r |= buf_appendf(out, "Received: from %s (%s [%s%s])\n",
 					 req->helo ? req->helo : name, name,
 					 ip_prefix(req->client_addr), req->client_addr);
+			if (req->tls != NULL)
+				r |= received_tls(out, req->tls);
 			r |= buf_appendf(out, "\tby %s (postern) with %s id %s",
 					 info->myhostname,
 					 req->protocol ? req->protocol : "SMTP", info->qid);

@@ -39,6 +39,7 @@ enum vkind {
 	V_TOKEN,		/* printable ASCII, no space */
 	V_WORD,			/* letters, digits, - _ */
 	V_TEXT,			/* UTF-8, no control characters */
+	V_PRINT,		/* printable ASCII and space */
 	V_RET,			/* FULL or HDRS */
 	V_NUM_UID,
 	V_NUM_BOOL,
@@ -59,6 +60,7 @@ static const struct attr_def attrs[] = {
 	{"client_addr", V_IPADDR, 64, F(client_addr)},
 	{"helo", V_TOKEN, CLEANUP_HOST_MAX, F(helo)},
 	{"protocol", V_WORD, 16, F(protocol)},
+	{"tls", V_PRINT, CLEANUP_TLS_MAX, F(tls)},
 	{"sasl_method", V_WORD, 32, F(sasl_method)},
 	{"sasl_username", V_TEXT, CLEANUP_ATTR_MAX, F(sasl_username)},
 	{"uid", V_NUM_UID, 0, F(uid)},
@@ -105,6 +107,11 @@ value_ok(enum vkind kind, const char *s)
 		return true;
 	case V_TEXT:
 		return !str_has_ctl(s, n) && utf8_valid(s, n);
+	case V_PRINT:
+		for (const char *p = s; *p; p++)
+			if ((unsigned char) *p < 0x20 || (unsigned char) *p > 0x7e)
+				return false;
+		return true;
 	case V_RET:
 		return str_eq(s, "FULL") || str_eq(s, "HDRS");
 	default:

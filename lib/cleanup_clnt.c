@@ -147,6 +147,7 @@ cleanup_request_build(struct ipc_msg *m, const struct cleanup_envelope *env)
 	put_opt(m, "client_addr", env->client_addr);
 	put_opt(m, "helo", env->helo);
 	put_opt(m, "protocol", env->protocol);
+	put_opt(m, "tls", env->tls);
 	put_opt(m, "sasl_method", env->sasl_method);
 	put_opt(m, "sasl_username", env->sasl_username);
 	if (env->uid >= 0)

@@ -177,6 +177,7 @@
 
 #define CLEANUP_QID_MAX		31
 #define CLEANUP_REASON_MAX	512
+#define CLEANUP_TLS_MAX		255		/* the "tls" attribute */
 #define CLEANUP_TIMEOUT_MS	(300 * 1000)	/* RFC 5321 4.5.3.2.6 */
 #define CLEANUP_REP_MAX		4096		/* reply payload */
 #define CLEANUP_POOL_IDLE_MAX	4		/* idle kept connections */
@@ -195,7 +196,8 @@ struct cleanup_envelope {
 	const char *client_name;
 	const char *client_addr;
 	const char *helo;
-	const char *protocol;		/* "SMTP", "ESMTP", "ESMTPSA", "local" */
+	const char *protocol;		/* "SMTP", "ESMTP", "ESMTPS", "local" */
+	const char *tls;		/* TLS in use, for Received: (tlsio_summary) */
 	const char *sasl_method;
 	const char *sasl_username;
 	long long uid;			/* local submissions; < 0: none */

@@ -23,6 +23,7 @@
 #include "qtree.h"
 #include "str.h"
 #include "table.h"
+#include "tls_params.h"
 
 int
 instance_load(const char *config_dir, struct instance *in, struct buf *problems)
@@ -457,6 +458,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_resolver(p, problems);
 	n += check_smtpd(p, problems);
 	n += check_smtp(p, problems);
+	n += tls_params_check(in, problems);
 	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);

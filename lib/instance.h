@@ -24,7 +24,9 @@
  *	postern does not support yet (param_class.h; "X is not supported
  *	yet"), a table of a type postern cannot open in a PARAM_MAPS
  *	parameter, an alias_database newaliases cannot build (not hash:
- *	or btree:, or no source file).
+ *	or btree:, or no source file), TLS settings smtpd would refuse or
+ *	a private key others can read (tls_params.h, for main.cf and for
+ *	each smtpd service's -o options).
  *	instance_notes() appends what `postern check` prints as notes and
  *	the master logs at start and reload: main.cf names that are
  *	ignored or unknown, and master.cf -o options that are ignored,

@@ -39,6 +39,18 @@
  *	only: /etc/hosts is not consulted (it is not in the chroot).
  *	See smtpd_peer.c.
  *
+ *	TLS (smtpd_tls.c): with smtpd_tls_security_level = may the EHLO
+ *	reply offers STARTTLS (RFC 3207); with encrypt, MAIL, RCPT, DATA
+ *	and VRFY wait for it (530 5.7.0); with smtpd_tls_wrappermode =
+ *	yes (port 465) the handshake comes first and the greeting after
+ *	it.  TLS 1.2 and 1.3 only by default, forward-secret ciphers,
+ *	ECDHE, session tickets under a key that changes every
+ *	smtpd_tls_session_cache_timeout.  Whatever the client sent behind
+ *	STARTTLS before the handshake is discarded, and after it the
+ *	session starts over.  The log says "Anonymous TLS connection
+ *	established from NAME[ADDR]: TLSv1.3 with cipher ..."; the
+ *	Received: header records protocol and cipher ("with ESMTPS").
+ *
  *	Standalone mode (-s) serves one session on standard input and
  *	output for tests: no master, no chroot, no privilege change, the
  *	same protocol code.  CLIENT_ADDR is the client's address as far
@@ -62,7 +74,10 @@
  *	create unnamed files in its spool directory and talk to cleanup
  *	and lookup, and send DNS queries to the name servers of
  *	/etc/resolv.conf (read before the chroot) or resolver_servers;
- *	it writes no named file.  A name from DNS is used only after it
+ *	it writes no named file.  The TLS certificate and private key are
+ *	read while smtpd is still root (pre_jail), so the key file can be
+ *	root's alone; after the drop the key is in smtpd's memory only
+ *	(the process is not dumpable).  A name from DNS is used only after it
  *	passed the host name syntax check (smtpd_peer.c).  The end of data is
  *	<CR><LF>.<CR><LF> and nothing else (SMTP smuggling,
  *	CVE-2023-51764 and kin): see smtpd_data.c.
@@ -142,11 +157,18 @@
  *	smtpd_discard_ehlo_keywords		protocol options
  *	smtpd_peername_lookup, smtpd_peername_lookup_timeout,
  *	resolver_servers			the client's name (DNS)
+ *	smtpd_tls_security_level, smtpd_tls_wrappermode,
+ *	smtpd_tls_cert_file, smtpd_tls_key_file, smtpd_tls_chain_files,
+ *	smtpd_tls_protocols, smtpd_tls_mandatory_protocols,
+ *	smtpd_tls_ciphers, smtpd_tls_mandatory_ciphers,
+ *	smtpd_tls_session_cache_timeout, smtpd_tls_received_header	TLS
  *	syslog_name, maillog_file, mail_owner	via lib/server.c
  * WIRE PROTOCOL
  *	To the name servers: PTR, then A or AAAA queries (UDP, TCP for
  *	truncated answers) per connection, unless smtpd_peername_lookup
  *	= no.
+ *	With the client: SMTP, and TLS after STARTTLS or from the start
+ *	(wrapper mode), through lib/tlsio.h.
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
  *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
@@ -176,11 +198,15 @@
 #include "smtpd.h"
 #include "str.h"
 
-/* pre_jail - as root, before the chroot: the resolver reads resolv.conf */
+/*
+ * pre_jail - as root, before the chroot: the resolver reads resolv.conf,
+ * TLS reads the certificate and the private key
+ */
 static void
 pre_jail(void)
 {
 	smtpd_peer_init();
+	smtpd_tls_init();
 }
 
 static void
@@ -298,6 +324,7 @@ standalone(int argc, char **argv)
 	lookup_clnt_direct(true);
 	smtpd_conf_init();
 	smtpd_peer_init();
+	smtpd_tls_init();
 
 	signal(SIGPIPE, SIG_IGN);
 	nonblock(0);
@@ -311,6 +338,7 @@ standalone(int argc, char **argv)
 	if (smtpd_session_count > 0)
 		ev_run(loop);
 	smtpd_peer_end();
+	smtpd_tls_end();
 	lookup_clnt_attach(NULL);
 	lookup_clnt_direct(false);
 	return 0;

@@ -14,6 +14,7 @@
  *	smtpd_deliver.c	the spool file and the hand-off to cleanup
  *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
  *	smtpd_overload.c overload mode, making room, the memory budget
+ *	smtpd_tls.c	STARTTLS and implicit TLS
  *
  *	struct smtpd_conf holds what start-up derived from main.cf (the
  *	parsed lists); cfg (params.h) holds the rest.  struct
@@ -130,7 +131,8 @@ void	smtpd_rate_free(void);
 /* Sessions (smtpd_session.c).                                        */
 
 enum smtpd_cmd {
-	SMTPD_CMD_HELO, SMTPD_CMD_EHLO, SMTPD_CMD_MAIL, SMTPD_CMD_RCPT,
+	SMTPD_CMD_HELO, SMTPD_CMD_EHLO, SMTPD_CMD_STARTTLS, SMTPD_CMD_MAIL,
+	SMTPD_CMD_RCPT,
 	SMTPD_CMD_DATA, SMTPD_CMD_RSET, SMTPD_CMD_NOOP, SMTPD_CMD_VRFY,
 	SMTPD_CMD_HELP, SMTPD_CMD_QUIT, SMTPD_CMD_UNKNOWN, SMTPD_CMD_COUNT
 };
@@ -176,6 +178,7 @@ struct smtpd_session {
 	bool	closing;		/* flush the replies, then close */
 	bool	eof;			/* the client closed its side */
 	bool	need_input;		/* the reader holds no complete line */
+	bool	greeted;		/* the 220 greeting was sent */
 	enum smtpd_state state;
 	const char *where;		/* "CONNECT", "EHLO", "DATA" ... for logs */
 
@@ -269,8 +272,9 @@ void	smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_reset(struct smtpd_session *s);
 void	smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 			   const char *reason);
-size_t	smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf,
-			    size_t sizebuf_len);
+size_t	smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out,
+			    size_t max, char *sizebuf, size_t sizebuf_len);
+const char *smtpd_protocol(const struct smtpd_session *s);
 
 /* ------------------------------------------------------------------ */
 /* Access (smtpd_check.c).                                            */
@@ -315,6 +319,18 @@ void	smtpd_peer_end(void);
 bool	smtpd_peer_lookup(struct smtpd_session *s);
 void	smtpd_peer_cancel(struct smtpd_session *s);
 bool	smtpd_peer_name_ok(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* TLS (smtpd_tls.c).                                                 */
+
+void	smtpd_tls_init(void);
+void	smtpd_tls_end(void);
+bool	smtpd_tls_offered(const struct smtpd_session *s);
+bool	smtpd_tls_needed(struct smtpd_session *s);
+bool	smtpd_tls_cmd(struct smtpd_session *s, const char *arg, size_t n);
+bool	smtpd_tls_wrapper(struct smtpd_session *s);
+bool	smtpd_tls_event(struct smtpd_session *s, unsigned events);
+void	smtpd_tls_received(const struct smtpd_session *s, char *out, size_t size);
 
 /* ------------------------------------------------------------------ */
 /* Spool and hand-off (smtpd_deliver.c).                              */

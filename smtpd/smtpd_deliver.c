@@ -122,7 +122,7 @@ write_dir(struct smtpd_session *s)
 	buf_init(&env, 4 * 1024 * 1024);
 	(void) buf_appendf(&env, "client_name=%s\nclient_addr=%s\nhelo=%s\n"
 			   "protocol=%s\nsmtputf8=%d\nsender=%s\n", s->name, s->addr,
-			   s->helo, s->esmtp ? "ESMTP" : "SMTP", s->smtputf8, s->sender);
+			   s->helo, smtpd_protocol(s), s->smtputf8, s->sender);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		(void) buf_appendf(&env, "rcpt=%s\n", s->rcpt[i]);
 	(void) buf_putc(&env, '\n');
@@ -178,14 +178,19 @@ static bool
 start(struct smtpd_session *s, struct cleanup_result *res)
 {
 	struct cleanup_rcpt_in *rc = xcalloc(s->nrcpt, sizeof(*rc));
-	struct cleanup_envelope env = {
+	char	tls[CLEANUP_TLS_MAX + 1];
+	struct cleanup_envelope env;
+
+	smtpd_tls_received(s, tls, sizeof(tls));
+	env = (struct cleanup_envelope) {
 		.flags = 0,
 		.offset = 0,
 		.length = s->data.size,
 		.client_name = s->name,
 		.client_addr = s->addr,
 		.helo = s->helo[0] ? s->helo : NULL,
-		.protocol = s->esmtp ? "ESMTP" : "SMTP",
+		.protocol = smtpd_protocol(s),
+		.tls = tls[0] ? tls : NULL,
 		.uid = -1,
 		.smtputf8 = s->smtputf8,
 		.sender = s->sender,

@@ -89,6 +89,7 @@ static const struct {
 	enum smtpd_cmd cmd;
 } verbs[] = {
 	{"EHLO", SMTPD_CMD_EHLO}, {"HELO", SMTPD_CMD_HELO},
+	{"STARTTLS", SMTPD_CMD_STARTTLS},
 	{"MAIL", SMTPD_CMD_MAIL}, {"RCPT", SMTPD_CMD_RCPT},
 	{"DATA", SMTPD_CMD_DATA}, {"RSET", SMTPD_CMD_RSET},
 	{"NOOP", SMTPD_CMD_NOOP}, {"VRFY", SMTPD_CMD_VRFY},
@@ -99,7 +100,7 @@ enum smtpd_cmd
 smtpd_cmd_lookup(const char *verb, size_t n)
 {
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (n == 4 && str_ncasecmp(verb, verbs[i].verb, 4) == 0)
+		if (n == strlen(verbs[i].verb) && str_ncasecmp(verb, verbs[i].verb, n) == 0)
 			return verbs[i].cmd;
 	return SMTPD_CMD_UNKNOWN;
 }
@@ -108,6 +109,15 @@ static const char *
 proto_name(const struct smtpd_session *s)
 {
 	return s->esmtp ? "ESMTP" : "SMTP";
+}
+
+/* smtpd_protocol - for Received: "with ...", RFC 3848's names */
+const char *
+smtpd_protocol(const struct smtpd_session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return s->io.state == TLSIO_TLS ? "ESMTPS" : "ESMTP";
 }
 
 /* reject_log - the NOQUEUE line Postfix's log readers look for */
@@ -149,12 +159,14 @@ void
 smtpd_proto_greet(struct smtpd_session *s)
 {
 	smtpd_reply(s, 220, NULL, "%s", cfg->smtpd_banner);
+	s->greeted = true;
 }
 
 size_t
-smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf, size_t sizebuf_len)
+smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out, size_t max,
+		    char *sizebuf, size_t sizebuf_len)
 {
-	const char *cand[8];
+	const char *cand[10];
 	size_t	nc = 0, n = 0;
 
 	if (cfg->message_size_limit > 0)
@@ -166,6 +178,8 @@ smtpd_ehlo_keywords(const char **out, size_t max, char *sizebuf, size_t sizebuf_
 	cand[nc++] = sizebuf;
 	if (!cfg->disable_vrfy_command)
 		cand[nc++] = "VRFY";
+	if (s != NULL && smtpd_tls_offered(s))
+		cand[nc++] = "STARTTLS";
 	cand[nc++] = "ENHANCEDSTATUSCODES";
 	cand[nc++] = "8BITMIME";
 	if (cfg->smtputf8_enable)
@@ -232,12 +246,12 @@ cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
 	if (!s->esmtp) {
 		smtpd_reply(s, 250, NULL, "%s", cfg->myhostname);
 	} else {
-		const char *lines[10];
+		const char *lines[12];
 		char	sizebuf[40];
 		size_t	k;
 
 		lines[0] = cfg->myhostname;
-		k = smtpd_ehlo_keywords(lines + 1, 9, sizebuf, sizeof(sizebuf));
+		k = smtpd_ehlo_keywords(s, lines + 1, 11, sizebuf, sizeof(sizebuf));
 		smtpd_reply_lines(s, 250, lines, k + 1);
 	}
 	return true;
@@ -296,6 +310,8 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 	uint64_t size = 0;
 	bool	utf8 = false;
 
+	if (smtpd_tls_needed(s))
+		return false;
 	if (cfg->smtpd_helo_required && s->helo[0] == 0) {
 		smtpd_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
 		return false;
@@ -396,6 +412,8 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 	struct addr a;
 	size_t	used, count;
 
+	if (smtpd_tls_needed(s))
+		return false;
 	if (!s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: need MAIL command");
 		return CMD_ERR;
@@ -435,6 +453,8 @@ static bool
 cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_line *l)
 {
 	(void) arg;
+	if (smtpd_tls_needed(s))
+		return false;
 	if (n > 0) {
 		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
 		return false;
@@ -485,6 +505,8 @@ cmd_vrfy(struct smtpd_session *s, const char *arg, size_t n)
 		smtpd_reply(s, 502, "5.5.1", "VRFY command is disabled");
 		return CMD_ERR;
 	}
+	if (smtpd_tls_needed(s))
+		return false;
 	if (n == 0) {
 		smtpd_reply(s, 501, "5.5.4", "Syntax: VRFY address");
 		return CMD_ERR;
@@ -588,6 +610,10 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 			return;
 		ok = cmd_helo(s, c, arg, alen);
 		break;
+	case SMTPD_CMD_STARTTLS:
+		s->where = "STARTTLS";
+		ok = smtpd_tls_cmd(s, arg, alen);
+		break;
 	case SMTPD_CMD_MAIL:
 		s->where = "MAIL";
 		ok = cmd_mail(s, arg, alen);
@@ -629,8 +655,9 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		break;
 	case SMTPD_CMD_HELP:
 		s->where = "HELP";
-		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA "
-			    "RSET NOOP VRFY HELP QUIT");
+		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO %sMAIL RCPT DATA "
+			    "RSET NOOP VRFY HELP QUIT", smtpd_tls_offered(s)
+			    ? "STARTTLS " : "");
 		ok = true;
 		break;
 	case SMTPD_CMD_QUIT:

@@ -168,9 +168,10 @@ smtpd_log(struct smtpd_session *s, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* In Postfix's order, so that the disconnect lines read the same. */
 static const char *const cmd_names[SMTPD_CMD_COUNT] = {
-	"helo", "ehlo", "mail", "rcpt", "data", "rset", "noop", "vrfy",
-	"help", "quit", "unknown",
+	"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop",
+	"vrfy", "help", "quit", "unknown",
 };
 
 const char *
@@ -479,8 +480,16 @@ on_io(struct tlsio *io, unsigned events, void *ctx)
 		} else if (!cfg->smtpd_per_request_deadline)
 			smtpd_set_deadline(s, smtpd_timeout_ms());
 	}
-	if (events & TLSIO_EOF)
+	if (events & TLSIO_EOF) {
+		if (io->state == TLSIO_TLS && *tlsio_error(io))
+			smtpd_log(s, "warning: TLS read error from %s[%s]: %s",
+				  s->name, s->addr, tlsio_error(io));
 		s->eof = true;
+	}
+	if ((events & (TLSIO_TLS_UP | TLSIO_TLS_FAIL)) && !smtpd_tls_event(s, events)) {
+		lost(s);
+		return;
+	}
 	(void) step(s);
 }
 
@@ -598,7 +607,8 @@ smtpd_session_ready(struct smtpd_session *s)
 {
 	log_info("connect from %s[%s]", s->name, s->addr);
 	smtpd_set_deadline(s, smtpd_timeout_ms());
-	if (!pregreet(s))
+	/* Wrapper mode: the greeting follows the handshake. */
+	if (!smtpd_tls_wrapper(s) && !pregreet(s))
 		smtpd_proto_greet(s);
 	s->need_input = true;
 	(void) step(s);

@@ -32,9 +32,10 @@ DEBIAN_STOCK = [
     ("append_dot_mydomain", "no", "honoured"),
     ("readme_directory", "no", "ignored"),
     ("compatibility_level", "3.6", "ignored"),
-    ("smtpd_tls_cert_file", "/etc/ssl/certs/ssl-cert-snakeoil.pem", "refused"),
-    ("smtpd_tls_key_file", "/etc/ssl/private/ssl-cert-snakeoil.key", "refused"),
-    ("smtpd_tls_security_level", "may", "refused"),
+    # ssl-cert's snakeoil pair, made by the test (SNAKEOIL.pem, .key).
+    ("smtpd_tls_cert_file", "SNAKEOIL.pem", "honoured"),
+    ("smtpd_tls_key_file", "SNAKEOIL.key", "honoured"),
+    ("smtpd_tls_security_level", "may", "honoured"),
     ("smtp_tls_CApath", "/etc/ssl/certs", "honoured"),
     ("smtp_tls_security_level", "may", "honoured"),
     ("smtp_tls_session_cache_database", "btree:${data_directory}/smtp_scache", "refused"),
@@ -56,7 +57,7 @@ DEBIAN_STOCK = [
 
 # What a Postfix administrator most often adds (the list).
 COMMON_ADDITIONS = [
-    ("smtpd_tls_security_level", "encrypt", "refused"),
+    ("smtpd_tls_security_level", "encrypt", "honoured"),
     ("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination",
      "refused"),
     ("header_checks", "regexp:/etc/postfix/header_checks", "refused"),
@@ -111,11 +112,17 @@ class DebianMainCf(unittest.TestCase):
         with open(self.mailname, "w") as f:
             f.write("mail.example.org\n")
         self.aliases = os.path.join(self.inst.etc, "aliases")
+        self.snakeoil = os.path.join(self.inst.etc, "ssl-cert-snakeoil")
+        run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj",
+             "/CN=debian.example.com", "-days", "2", "-keyout", self.snakeoil + ".key",
+             "-out", self.snakeoil + ".pem"])
+        os.chmod(self.snakeoil + ".key", 0o640)
 
     def lines(self, table):
         out = []
         for name, value, cls in table:
             value = value.replace("MAILNAME", self.mailname).replace("ALIASES", self.aliases)
+            value = value.replace("SNAKEOIL", self.snakeoil)
             out.append((name, value, cls))
         return out
 
@@ -273,7 +280,7 @@ class Control(unittest.TestCase):
         mpid = inst.master_pid()
         with open(os.path.join(inst.etc, "main.cf"), "a") as f:
             f.write("this line is broken\nmessage_size_limit = banana\n"
-                    "smtpd_tls_security_level = encrypt\n")
+                    "smtpd_milters = inet:127.0.0.1:8891\n")
         self.assertEqual(inst.postern("check", check=False).returncode, 1)
         rows = inst.status()
         self.assertEqual(rows[0]["role"], "master")
@@ -434,12 +441,12 @@ class Postconf(unittest.TestCase):
         self.assertIn("minimal_backoff_time = 300s", out.splitlines())
 
     def test_unknown_names_exit_1(self):
-        out, err = self.out("myhostname", "no_such_name", "smtpd_tls_security_level",
+        out, err = self.out("myhostname", "no_such_name", "smtpd_milters",
                             "readme_directory", status=1)
         self.assertEqual(out, "myhostname = host.example.com\n")
         self.assertIn("postconf: warning: no_such_name: unknown parameter\n", err)
-        self.assertIn("postconf: warning: smtpd_tls_security_level: not supported yet "
-                      "by postern (TLS)\n", err)
+        self.assertIn("postconf: warning: smtpd_milters: not supported yet "
+                      "by postern (milters)\n", err)
         self.assertIn("postconf: warning: readme_directory: ignored by postern", err)
         out, err = self.out("-M", "nosuch/inet", status=1)
         self.assertEqual(err, 'postconf: warning: unmatched request: "nosuch/inet"\n')
@@ -478,8 +485,8 @@ class Postconf(unittest.TestCase):
                 "inet_protocols = ipv4\n"))
         # Refused edits change nothing.
         before = os.stat(os.path.join(self.dir, "main.cf"))
-        _, err = self.out("-e", "relayhost=x", "smtpd_tls_security_level=encrypt", status=1)
-        self.assertIn("smtpd_tls_security_level is not supported yet (TLS)", err)
+        _, err = self.out("-e", "relayhost=x", "smtpd_milters=inet:127.0.0.1:8891", status=1)
+        self.assertIn("smtpd_milters is not supported yet (milters)", err)
         _, err = self.out("-e", "message_size_limit=huge", status=1)
         self.assertIn("message_size_limit = huge", err)
         self.assertEqual(os.stat(os.path.join(self.dir, "main.cf")).st_ino, before.st_ino)

@@ -322,7 +322,7 @@ END_TEST
 START_TEST(test_unknown_parameter_recorded)
 {
 	struct params *p = must_load("relayhost = x\nno_such_param = 1\n"
-				     "smtpd_tls_security_level = may\nno_such_param = 2\n");
+				     "smtpd_milters = inet:127.0.0.1:8891\nno_such_param = 2\n");
 
 	ck_assert_str_eq(p->relayhost, "x");
 	/* Recorded for postern check, never logged by every program. */
@@ -330,7 +330,7 @@ START_TEST(test_unknown_parameter_recorded)
 	ck_assert_uint_eq(p->n_unused, 2);
 	ck_assert_str_eq(p->unused[0].name, "no_such_param");
 	ck_assert_int_eq(p->unused[0].line, 4);
-	ck_assert_str_eq(p->unused[1].name, "smtpd_tls_security_level");
+	ck_assert_str_eq(p->unused[1].name, "smtpd_milters");
 	ck_assert_int_eq(p->unused[1].line, 3);
 	config_free(p);
 }
@@ -872,7 +872,7 @@ START_TEST(test_bad_overrides)
 {
 	const char *ov[] = {"nosuch=1", "smtpd_timeout=abc", "relayhost",
 			    "biff=yes", "mail_name=$", "config_directory=/x",
-			    "smtpd_tls_security_level=encrypt",
+			    "smtpd_milters=inet:127.0.0.1:8891",
 			    "readme_directory=no"};
 	const char *e;
 	struct params *p;
@@ -881,8 +881,8 @@ START_TEST(test_bad_overrides)
 	ck_assert_ptr_null(p);
 	e = buf_str(&err);
 	ck_assert_ptr_nonnull(strstr(e, "-o \"nosuch=1\": unknown parameter \"nosuch\""));
-	ck_assert_ptr_nonnull(strstr(e, "-o \"smtpd_tls_security_level=encrypt\": "
-				     "smtpd_tls_security_level is not supported yet (TLS)"));
+	ck_assert_ptr_nonnull(strstr(e, "-o \"smtpd_milters=inet:127.0.0.1:8891\": "
+				     "smtpd_milters is not supported yet (milters)"));
 	ck_assert_ptr_nonnull(strstr(e, "-o \"smtpd_timeout=abc\": parameter smtpd_timeout: "
 				     "bad value \"abc\": not a number"));
 	ck_assert_ptr_nonnull(strstr(e, "-o \"relayhost\": missing '='"));

@@ -110,10 +110,10 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(postconf_change_parse("bad name=1", POSTCONF_SET, &ch, &err), -1);
 	ck_assert_ptr_nonnull(strstr(buf_str(&err), "bad parameter name"));
 	buf_reset(&err);
-	ck_assert_int_eq(postconf_change_parse("smtpd_tls_cert_file=/x", POSTCONF_SET, &ch,
+	ck_assert_int_eq(postconf_change_parse("smtpd_milters=inet:x:1", POSTCONF_SET, &ch,
 					       &err), -1);
-	ck_assert_ptr_nonnull(strstr(buf_str(&err), "smtpd_tls_cert_file is not supported "
-				     "yet (TLS)"));
+	ck_assert_ptr_nonnull(strstr(buf_str(&err), "smtpd_milters is not supported "
+				     "yet (milters)"));
 	buf_reset(&err);
 	/* A name Postfix does not have either: a user-defined parameter. */
 	ck_assert_int_eq(postconf_change_parse("mua_client_restrictions = permit", POSTCONF_SET,
@@ -134,9 +134,9 @@ START_TEST(test_refusals)
 			 0);
 	free(ch.name);
 	free(ch.value);
-	ck_assert_int_eq(postconf_change_parse("smtpd_tls_cert_file", POSTCONF_REMOVE, &ch,
+	ck_assert_int_eq(postconf_change_parse("smtpd_milters", POSTCONF_REMOVE, &ch,
 					       &err), 0);
-	ck_assert_str_eq(ch.name, "smtpd_tls_cert_file");
+	ck_assert_str_eq(ch.name, "smtpd_milters");
 	free(ch.name);
 	buf_free(&err);
 }

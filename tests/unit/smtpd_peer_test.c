@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "smtpd_test.h"
 #include "test_config.h"
 #include "fake_dns.h"
 
@@ -162,33 +163,13 @@ setup(void)
 static void
 teardown(void)
 {
-	DIR    *d;
-	struct dirent *e;
-	uint64_t end = ev_time_ms() + 3000;
-
-	while (smtpd_session_count > 0 && ev_time_ms() < end)
-		ev_run_once(loop, 5);
-	ck_assert_uint_eq(smtpd_session_count, 0);
+	smtpd_test_drain(loop, 3000);
 	smtpd_peer_end();
 	fake_dns_stop(&fake, loop);
 	ev_loop_free(loop);
-	smtpd_conf_free();
-	{
-		struct params *last = (struct params *) cfg;
-
-		config_install(NULL);
-		config_free(last);
-	}
+	smtpd_test_unload();
 	log_close_file();
-	if ((d = opendir(".")) != NULL) {
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.' || strlen(e->d_name) > 2)
-				(void) unlink(e->d_name);
-		closedir(d);
-	}
-	if (chdir("/") < 0)
-		return;
-	(void) rmdir(dir);
+	smtpd_test_rmdir(dir);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "smtpd_test.h"
 #include "test_config.h"
 
 #include "buf.h"
@@ -68,31 +69,11 @@ setup(void)
 static void
 teardown(void)
 {
-	DIR    *d;
-	struct dirent *e;
-	uint64_t end = ev_time_ms() + 2000;
-
 	/* Every test closed its client end: let the sessions see EOF. */
-	while (smtpd_session_count > 0 && ev_time_ms() < end)
-		ev_run_once(loop, 5);
-	ck_assert_uint_eq(smtpd_session_count, 0);
+	smtpd_test_drain(loop, 2000);
 	ev_loop_free(loop);
-	smtpd_conf_free();
-	{
-		struct params *last = (struct params *) cfg;
-
-		config_install(NULL);
-		config_free(last);
-	}
-	if ((d = opendir(".")) != NULL) {
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.' || strlen(e->d_name) > 2)
-				(void) unlink(e->d_name);
-		closedir(d);
-	}
-	if (chdir("/") < 0)
-		return;
-	(void) rmdir(dir);
+	smtpd_test_unload();
+	smtpd_test_rmdir(dir);
 	memcpy(dir + strlen(dir) - 6, "XXXXXX", 6);
 }
 
@@ -171,7 +152,7 @@ START_TEST(test_ehlo_keywords)
 	char	sz[40];
 	size_t	n;
 
-	n = smtpd_ehlo_keywords(kw, 10, sz, sizeof(sz));
+	n = smtpd_ehlo_keywords(NULL, kw, 10, sz, sizeof(sz));
 	ck_assert_uint_eq(n, 5);
 	ck_assert_str_eq(kw[0], "PIPELINING");
 	ck_assert_str_eq(kw[1], "SIZE 10240000");
@@ -180,15 +161,15 @@ START_TEST(test_ehlo_keywords)
 	ck_assert_str_eq(kw[4], "SMTPUTF8");
 	load("disable_vrfy_command = no\nmessage_size_limit = 0\n"
 	     "smtpd_discard_ehlo_keywords = 8bitmime smtputf8 silent-discard");
-	n = smtpd_ehlo_keywords(kw, 10, sz, sizeof(sz));
+	n = smtpd_ehlo_keywords(NULL, kw, 10, sz, sizeof(sz));
 	ck_assert_uint_eq(n, 4);
 	ck_assert_str_eq(kw[1], "SIZE");
 	ck_assert_str_eq(kw[2], "VRFY");
 	ck_assert_str_eq(kw[3], "ENHANCEDSTATUSCODES");
 	/* The bound on out is kept. */
-	ck_assert_uint_eq(smtpd_ehlo_keywords(kw, 2, sz, sizeof(sz)), 2);
+	ck_assert_uint_eq(smtpd_ehlo_keywords(NULL, kw, 2, sz, sizeof(sz)), 2);
 	load("smtpd_discard_ehlo_keywords = size");
-	n = smtpd_ehlo_keywords(kw, 10, sz, sizeof(sz));
+	n = smtpd_ehlo_keywords(NULL, kw, 10, sz, sizeof(sz));
 	ck_assert_uint_eq(n, 4);
 	ck_assert_str_eq(kw[1], "ENHANCEDSTATUSCODES");
 }
