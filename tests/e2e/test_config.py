@@ -328,11 +328,11 @@ class CheckRefusals(unittest.TestCase):
                          r"-o readme_directory is ignored \(documentation location\)")
         # An unsupported -o is refused when master.cf is read.
         with open(os.path.join(inst.etc, "master.cf"), "a") as f:
-            f.write("  -o smtpd_tls_security_level=encrypt\n")
+            f.write("  -o smtpd_milters=inet:127.0.0.1:8891\n")
         p = inst.postern("check", check=False)
         self.assertEqual(p.returncode, 1, describe(p))
-        self.assertIn('-o "smtpd_tls_security_level=encrypt": smtpd_tls_security_level '
-                      'is not supported yet (TLS)', _s(p.stderr))
+        self.assertIn('-o "smtpd_milters=inet:127.0.0.1:8891": smtpd_milters '
+                      'is not supported yet (milters)', _s(p.stderr))
 
     def test_user_defined_parameters(self):
         # Debian's master.cf submission lines refer to main.cf names of
