@@ -18,6 +18,7 @@
 
 #include "check_main.h"
 #include "scratch.h"
+#include "fake_lookup.h"
 #include "smtpd_test.h"
 #include "test_config.h"
 #include "tls_cert.h"
@@ -61,7 +62,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
-	smtpd_lookup = fake_lookup;
+	fake_lookup_install(fake_lookup);
 	smtpd_tls_init();
 }
 
