@@ -17,10 +17,11 @@ import select
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import unittest
 
-from harness import Instance, free_port, main, run, wait_for
+from harness import Instance, _failed, free_port, main, run, wait_for
 from smtp_util import RawSMTP, queue
 
 MASTER = """\
@@ -123,8 +124,9 @@ class TLSInstance(unittest.TestCase):
         cls.inst.cleanup()
 
     def tearDown(self):
-        if self._outcome.success is False:
-            print(self.inst.log()[-4000:])
+        if _failed(self):
+            sys.stderr.write("\n---- %s: the instance's log ----\n%s\n" % (
+                self.id(), self.inst.log()[-6000:]))
 
     def test_openssl_s_client_starttls(self):
         # One command at a time: 127.0.0.1 may not pipeline EHLO.
@@ -189,7 +191,7 @@ class TLSInstance(unittest.TestCase):
                            stderr=subprocess.PIPE, timeout=60)
         self.assertNotEqual(p.returncode, 0, p.stdout.decode(errors="replace"))
         self.assertNotIn(b"TLSv1.1, Cipher is", p.stdout)
-        self.inst.wait_log("unsupported protocol")
+        self.inst.wait_log("unsupported protocol", timeout=20)
         self.assertRegex(self.inst.log(), r"SSL_accept error from unknown\[127\.0\.0\.1\]: "
                          r"SSL_accept: error:\S+:SSL routines::unsupported protocol")
 
