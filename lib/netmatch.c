@@ -265,6 +265,44 @@ netlist_match_str(const struct netlist *nl, const char *addr)
 	return false;
 }
 
+int
+netmatch_network(const char *addr, int v4_prefix, int v6_prefix, char *out,
+		 size_t outlen)
+{
+	char    text[INET6_ADDRSTRLEN + 2];
+	uint8_t a[16];
+	int	family, bits;
+	size_t	len;
+
+	if (addr == NULL || (len = strlen(addr)) >= sizeof(text)
+	    || v4_prefix < 0 || v4_prefix > 32 || v6_prefix < 0 || v6_prefix > 128)
+		return -1;
+	memcpy(text, addr, len + 1);
+	text[strcspn(text, "%")] = '\0';
+	if (inet_pton(AF_INET, text, a) == 1) {
+		family = AF_INET, bits = v4_prefix;
+	} else if (inet_pton(AF_INET6, text, a) == 1) {
+		if (memcmp(a, v4mapped, sizeof(v4mapped)) == 0) {
+			memmove(a, a + 12, 4);
+			family = AF_INET, bits = v4_prefix;
+		} else
+			family = AF_INET6, bits = v6_prefix;
+	} else {
+		return -1;
+	}
+	for (int i = 0; i < (family == AF_INET ? 4 : 16); i++) {
+		int	keep = bits - 8 * i;
+
+		if (keep <= 0)
+			a[i] = 0;
+		else if (keep < 8)
+			a[i] &= (uint8_t) (0xff << (8 - keep));
+	}
+	if (inet_ntop(family, a, text, sizeof(text)) == NULL)
+		return -1;
+	return str_fmt(out, outlen, "%s/%d", text, bits) < 0 ? -1 : 0;
+}
+
 size_t
 netlist_count(const struct netlist *nl)
 {

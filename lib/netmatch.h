@@ -41,6 +41,13 @@
  *	("192.0.2.1", "2001:db8::1", "[2001:db8::1]", a scope suffix
  *	"%eth0" ignored); text that is not an address never matches.
  *
+ *	netmatch_network() writes the network an address is in, with the
+ *	given prefix lengths, as text: "192.0.2.7" with v4_prefix 24 is
+ *	"192.0.2.0/24", "2001:db8:1:2:3::9" with v6_prefix 64 is
+ *	"2001:db8:1:2::/64" (a v4-mapped address counts as IPv4); it
+ *	returns 0, or -1 when addr is no address (or out is too small).
+ *	Per-network counts (anvil, smtpd's log summaries) use it.
+ *
  *	netlist_count() returns the number of entries.  netlist_free()
  *	releases a list (NULL is fine).
  */
@@ -60,6 +67,8 @@ struct netlist *netlist_parse(const char *list, char *err, size_t errlen);
 bool	netlist_match(const struct netlist *nl, const struct sockaddr *sa);
 bool	netlist_match_str(const struct netlist *nl, const char *addr);
 size_t	netlist_count(const struct netlist *nl);
+int	netmatch_network(const char *addr, int v4_prefix, int v6_prefix,
+			 char *out, size_t outlen);
 void	netlist_free(struct netlist *nl);
 
 #endif

@@ -123,7 +123,10 @@
  *	after DATA (N bytes) from ...", "lost connection after RCPT from
  *	...", "too many errors after ... from ...", "disconnect from
  *	NAME[ADDR] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5".  Lines
- *	about one session are rate-limited.
+ *	about a client are bounded per kind, address and network, the
+ *	rest summarised: "N more like this from ADDR in the last minute:
+ *	SAMPLE" (smtpd_logsum.c, which states the bytes a client can
+ *	cause); "overload: ..." when overload mode starts and ends.
  * CONFIGURATION PARAMETERS
  *	myhostname, smtpd_banner		greeting and replies
  *	queue_directory, smtpd_spool_directory	where it works and spools
@@ -143,6 +146,8 @@
  *	smtpd_overload_threshold,
  *	smtpd_overload_timeout			overload mode
  *	smtpd_error_sleep_limit			error delays per session
+ *	smtpd_client_network_ipv4_prefix,
+ *	smtpd_client_network_ipv6_prefix	what is one client network
  *	smtpd_client_connection_count_limit	sessions per client address
  *	smtpd_client_connection_rate_limit,
  *	smtpd_client_message_rate_limit,
@@ -238,8 +243,16 @@ stop(struct ev_loop *loop)
 	smtpd_listen_stop(loop);
 }
 
+/* smtpd_exit - the log summaries due so far are written before the end */
+static void
+smtpd_exit(void)
+{
+	smtpd_logsum_flush();
+}
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.on_exit = smtpd_exit,
 	.pre_jail = pre_jail,
 	.post_jail = post_jail,
 	.start = start,
@@ -340,6 +353,7 @@ standalone(int argc, char **argv)
 	smtpd_peer_end();
 	smtpd_tls_end();
 	lookup_clnt_attach(NULL);
+	smtpd_logsum_flush();
 	lookup_clnt_direct(false);
 	return 0;
 }

@@ -15,6 +15,7 @@
  *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
  *	smtpd_overload.c overload mode, making room, the memory budget
  *	smtpd_tls.c	STARTTLS and implicit TLS
+ *	smtpd_logsum.c	bounded logs: repeated lines counted and summarised
  *
  *	struct smtpd_conf holds what start-up derived from main.cf (the
  *	parsed lists); cfg (params.h) holds the rest.  struct
@@ -24,6 +25,7 @@
 #ifndef POSTERN_SMTPD_H
 #define POSTERN_SMTPD_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -209,7 +211,6 @@ struct smtpd_session {
 	unsigned junk;
 	uint64_t long_cmd;		/* bytes of a too-long command line so far */
 	unsigned messages;
-	struct log_rate lograte;
 
 	struct smtpd_peer *peer;	/* name lookup under way, or NULL */
 	struct smtpd_check *check;	/* checks under way, or NULL */
@@ -238,8 +239,6 @@ void	smtpd_reply(struct smtpd_session *s, int code, const char *dsn,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 void	smtpd_reply_lines(struct smtpd_session *s, int code,
 			  const char *const *lines, size_t n);
-void	smtpd_log(struct smtpd_session *s, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
 void	smtpd_set_deadline(struct smtpd_session *s, uint64_t ms_from_now);
 void	smtpd_drop(struct smtpd_session *s, int code, const char *dsn,
 		   const char *text);
@@ -247,6 +246,18 @@ void	smtpd_error_delay(struct smtpd_session *s);
 void	smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out);
 void	smtpd_session_shorten(struct smtpd_session *s, uint64_t ms_from_now);
 void	smtpd_session_evict(struct smtpd_session *s, const char *why);
+
+/* ------------------------------------------------------------------ */
+/* Bounded logs (smtpd_logsum.c).                                     */
+
+void	smtpd_log(struct smtpd_session *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	smtpd_log_client(const char *addr, bool exempt, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+void	smtpd_log_vclient(const char *addr, bool exempt, const char *fmt,
+			  va_list ap) __attribute__((format(printf, 3, 0)));
+void	smtpd_logsum_expire(uint64_t now_ms);
+void	smtpd_logsum_flush(void);
 
 /* ------------------------------------------------------------------ */
 /* Overload mode and the memory budget (smtpd_overload.c).            */

@@ -58,9 +58,10 @@
  *	with a transaction), so the choice costs O(1).
  *
  *	The tick (one timer a second) checks the state, makes the
- *	memory sweep under pressure, and hands freed heap memory back to
+ *	memory sweep under pressure, hands freed heap memory back to
  *	the kernel after a burst (membudget_trim(): malloc_trim() once
- *	the charges fell 1 MiB below their peak).
+ *	the charges fell 1 MiB below their peak), and writes the log
+ *	summaries that are due (smtpd_logsum.c).
  */
 #include <stdlib.h>
 
@@ -83,7 +84,6 @@ static struct ev_timer tick;
 static bool overloaded;
 static uint64_t overload_start;
 static unsigned evicted;		/* sessions closed to make room, this episode */
-static struct log_rate evict_rate;
 
 static bool
 in_txn(const struct smtpd_session *s)
@@ -263,13 +263,11 @@ smtpd_overload_make_room(const char *newcomer)
 	if (s == NULL)
 		return false;
 	evicted++;
-	if (log_rate_ok(&evict_rate, now))
-		log_warn("overload: closing the session of %s[%s] after %s, no "
-			 "progress for %llus%s, to make room for %s "
-			 "(smtpd_client_limit %lld)", s->name, s->addr, s->where,
-			 (unsigned long long) ((now - s->progress_ms) / 1000),
-			 in_txn(s) ? "" : ", no MAIL", newcomer,
-			 cfg->smtpd_client_limit);
+	smtpd_log(s, "warning: overload: closing the session of %s[%s] after %s, "
+		  "no progress for %llus%s, to make room for %s "
+		  "(smtpd_client_limit %lld)", s->name, s->addr, s->where,
+		  (unsigned long long) ((now - s->progress_ms) / 1000),
+		  in_txn(s) ? "" : ", no MAIL", newcomer, cfg->smtpd_client_limit);
 	smtpd_session_evict(s, "too many sessions, closing an idle one");
 	return true;
 }
@@ -281,6 +279,7 @@ on_tick(struct ev_loop *l, struct ev_timer *t)
 	if (membudget_pressure())
 		for_each(give_back);
 	(void) membudget_trim();
+	smtpd_logsum_expire(ev_now(l));
 	ev_timer_start(l, t, TICK_MS);
 }
 
@@ -290,7 +289,6 @@ smtpd_overload_init(struct ev_loop *l)
 	loop = l;
 	membudget_init((size_t) cfg->smtpd_memory_budget);
 	membudget_set_pressure((unsigned) cfg->smtpd_overload_threshold);
-	log_rate_init(&evict_rate, 20, 10);
 	ev_timer_init(&tick, on_tick, NULL);
 	ev_timer_start(l, &tick, TICK_MS);
 }

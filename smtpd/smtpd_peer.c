@@ -52,7 +52,7 @@
  *	smtpd_client_connection_count_limit) are logged as unknown[ADDR]:
  *	a flood must not cost a DNS lookup per connection.
  * DIAGNOSTICS
- *	Postfix's shapes, through the session's rate-limited log:
+ *	Postfix's shapes, through the session's bounded log:
  *	"warning: hostname NAME does not resolve to address ADDR" (no
  *	address of NAME is the client's), "... ADDR: REASON" (the forward
  *	lookup failed); and postern's own: "warning: malformed host name

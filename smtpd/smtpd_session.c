@@ -60,13 +60,14 @@
  *	sessions go on meanwhile); then smtpd_session_ready() logs the
  *	connection, checks for talk before the greeting, and greets.
  *
- *	Logging: "connect from NAME[ADDR]" and "disconnect from
- *	NAME[ADDR] ehlo=1 mail=1 rcpt=0/1 ... commands=N/M" (counts of
- *	good/all commands, "/M" only when some failed) always; every other
- *	line about a session goes through smtpd_log(), a token bucket per
- *	session (20 lines, then 10 a minute) so that one abusive client
- *	cannot flood the log; the disconnect line says how many were
- *	dropped.
+ *	Logging: "connect from NAME[ADDR]", "disconnect from NAME[ADDR]
+ *	ehlo=1 mail=1 rcpt=0/1 ... commands=N/M" (counts of good/all
+ *	commands, "/M" only when some failed) and every other line about
+ *	a client go through smtpd_log() or smtpd_log_client()
+ *	(smtpd_logsum.c): at most 10 lines of each kind a minute per
+ *	client address (30 per network), the rest counted and summarised
+ *	("N more like this from ADDR in the last minute"), so that one
+ *	abusive client cannot flood the log, and nothing vanishes.
  *
  *	Deadlines come from smtpd_timeout_ms(): smtpd_timeout, or
  *	smtpd_overload_timeout in overload mode (smtpd_overload.c).
@@ -113,8 +114,6 @@
 #include "str.h"
 
 #define ACCEPT_BURST	64		/* accepts per event: fairness */
-#define LOG_BURST	20
-#define LOG_PER_MINUTE	10
 
 struct ev_loop *smtpd_loop;
 unsigned smtpd_session_count;
@@ -154,18 +153,6 @@ smtpd_reply_lines(struct smtpd_session *s, int code, const char *const *lines,
 {
 	if (smtp_reply_lines(&s->io.out, code, NULL, lines, n) < 0)
 		s->closing = true;
-}
-
-void
-smtpd_log(struct smtpd_session *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!log_rate_ok(&s->lograte, ev_time_ms()))
-		return;
-	va_start(ap, fmt);
-	log_vmsg(LOG_L_INFO, fmt, ap);
-	va_end(ap);
 }
 
 /* In Postfix's order, so that the disconnect lines read the same. */
@@ -322,11 +309,8 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_overload_remove(s);
 
 	buf_init(&line, LOG_LINE_MAX);
-	(void) buf_appendf(&line, "disconnect from %s[%s]", s->name, s->addr);
 	smtpd_disconnect_summary(s, &line);
-	if (s->lograte.dropped)
-		(void) buf_appendf(&line, " (%u log lines suppressed)", s->lograte.dropped);
-	log_info("%s", buf_str(&line));
+	smtpd_log(s, "disconnect from %s[%s]%s", s->name, s->addr, buf_str(&line));
 	buf_free(&line);
 
 	tlsio_free(&s->io);
@@ -583,7 +567,6 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	membudget_charge(SMTPD_SESSION_COST);
 	ev_timer_init(&s->deadline, on_deadline, s);
 	ev_timer_init(&s->sleep, on_sleep, s);
-	log_rate_init(&s->lograte, LOG_BURST, LOG_PER_MINUTE);
 
 	s->next = sessions;
 	if (sessions)
@@ -605,7 +588,7 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 void
 smtpd_session_ready(struct smtpd_session *s)
 {
-	log_info("connect from %s[%s]", s->name, s->addr);
+	smtpd_log(s, "connect from %s[%s]", s->name, s->addr);
 	smtpd_set_deadline(s, smtpd_timeout_ms());
 	/* Wrapper mode: the greeting follows the handshake. */
 	if (!smtpd_tls_wrapper(s) && !pregreet(s))
@@ -685,10 +668,9 @@ refused_by_limits(struct ev_loop *loop, int fd, const char *addr)
 		param = "rate";
 	} else
 		return false;
-	if (log_rate_ok(&refuse_rate, ev_now(loop)))
-		log_warn("%s limit exceeded: %u from unknown[%s] for service %s "
-			 "(smtpd_client_connection_%s_limit)", what, n, addr,
-			 server_service(), param);
+	smtpd_log_client(addr, false, "warning: %s limit exceeded: %u from unknown[%s] "
+			 "for service %s (smtpd_client_connection_%s_limit)", what,
+			 n, addr, server_service(), param);
 	(void) str_fmt(msg, sizeof(msg), "421 4.7.0 %s Error: too many connections "
 		       "from %s\r\n", cfg->myhostname, addr);
 	(void) !write(fd, msg, strlen(msg));
@@ -713,7 +695,8 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			if (log_rate_ok(&refuse_rate, ev_now(loop)))
-				log_warn("accept on %s: %m", server_service());
+				log_warn("accept on %s: %m (%u more such errors before "
+					 "this one)", server_service(), refuse_rate.dropped);
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
 			    || errno == ENOMEM) {
 				/* The socket stays readable: don't spin on it. */
@@ -729,10 +712,9 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		if (smtpd_overload_full() && !smtpd_overload_make_room(addr)) {
 			static const char busy[] = "421 4.3.2 Service temporarily unavailable\r\n";
 
-			if (log_rate_ok(&refuse_rate, ev_now(loop)))
-				log_warn("too many sessions in this process (%u, "
-					 "smtpd_client_limit), none idle: refused %s",
-					 smtpd_session_count, addr);
+			smtpd_log_client(addr, false, "warning: too many sessions in "
+					 "this process (%u, smtpd_client_limit), none idle: "
+					 "refused %s", smtpd_session_count, addr);
 			(void) !write(fd, busy, sizeof(busy) - 1);
 			close(fd);
 			continue;

@@ -5,6 +5,7 @@ Counts and bounds only, never timing: each test waits (with a generous
 bound) for what must happen and then counts.  About 30 s in all.
 """
 
+import re
 import smtplib
 import time
 import unittest
@@ -121,6 +122,46 @@ class ErrorStorm(OwnInstance):
         self.assertEqual(replies, [502] * 5 + [421], replies)
         self.inst.wait_log("too many errors after UNKNOWN from unknown[127.0.0.1] (3s of "
                            "error delays, smtpd_error_sleep_limit)")
+
+
+class RefusedFlood(OwnInstance):
+    """A flood of refused connections is counted and summarised in the log."""
+
+    FLOOD = 300
+
+    MAIN = {
+        "mynetworks": "192.0.2.0/24",
+        "smtpd_client_connection_count_limit": "1",
+    }
+
+    def refused(self):
+        c = RawSMTP(self.inst.port, timeout=30)
+        try:
+            self.assertRegex(c.line() or "", r"^421 4\.7\.0 ")
+            self.assertTrue(c.eof())
+        finally:
+            c.close()
+
+    def test_refused_connections_are_summarised(self):
+        held = self.raw()
+        self.assertEqual(held.cmd("HELO held.example")[0], 250)
+        what = "warning: connection concurrency limit exceeded: 2 from unknown[127.0.0.1]"
+        for _ in range(20):
+            self.refused()
+        lines = lambda: len(re.findall(r"\]: " + re.escape(what), self.inst.log()))
+        wait_for(lambda: lines() == 10, what="10 refusal lines")
+        size = len(self.inst.log())
+        for _ in range(self.FLOOD - 20):
+            self.refused()
+        # The log does not grow per refused connection: nothing more came.
+        self.assertEqual(len(self.inst.log()), size)
+        # The count appears, at the end of the minute or when smtpd ends.
+        held.close()
+        self.inst.stop()
+        m = wait_for(lambda: re.search(r"(\d+) more like this from 127\.0\.0\.1 in the last "
+                                       r"(minute|\d+s): " + re.escape(what), self.inst.log()),
+                     what="the summary of the refused connections")
+        self.assertEqual(int(m.group(1)) + lines(), self.FLOOD, m.group(0))
 
 
 class Overload(OwnInstance):

@@ -392,12 +392,37 @@ START_TEST(test_bounds)
 }
 END_TEST
 
+START_TEST(test_network)
+{
+	char	n[64];
+
+	ck_assert_int_eq(netmatch_network("192.0.2.77", 24, 64, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "192.0.2.0/24");
+	ck_assert_int_eq(netmatch_network("192.0.2.77", 20, 64, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "192.0.0.0/20");
+	ck_assert_int_eq(netmatch_network("192.0.2.77", 32, 64, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "192.0.2.77/32");
+	ck_assert_int_eq(netmatch_network("2001:db8:1:2:3::9", 24, 64, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "2001:db8:1:2::/64");
+	ck_assert_int_eq(netmatch_network("2001:db8:1:2:3::9", 24, 60, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "2001:db8:1::/60");
+	ck_assert_int_eq(netmatch_network("::ffff:10.1.2.3", 8, 64, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "10.0.0.0/8");
+	ck_assert_int_eq(netmatch_network("fe80::1%eth0", 24, 0, n, sizeof(n)), 0);
+	ck_assert_str_eq(n, "::/0");
+	ck_assert_int_eq(netmatch_network("unknown", 24, 64, n, sizeof(n)), -1);
+	ck_assert_int_eq(netmatch_network("192.0.2.1", 33, 64, n, sizeof(n)), -1);
+	ck_assert_int_eq(netmatch_network("192.0.2.1", 24, 64, n, 5), -1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
 	Suite  *s = suite_create("netmatch");
 	TCase  *tc = tcase_create("core");
 
+	tcase_add_test(tc, test_network);
 	tcase_add_test(tc, test_empty);
 	tcase_add_test(tc, test_ipv4);
 	tcase_add_test(tc, test_ipv4_prefix_edges);

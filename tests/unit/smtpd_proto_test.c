@@ -472,7 +472,6 @@ queued(int status, const char *qid, const char *reason)
 	s.spool_fd = -1;
 	s.cl_call = NULL;
 	buf_init(&s.io.out, SMTPD_OUT_MAX);
-	log_rate_init(&s.lograte, 20, 10);
 	ev_timer_init(&s.deadline, NULL, &s);
 	ev_timer_init(&s.sleep, NULL, &s);
 	s.state = SMTPD_ST_DELIVER;
