@@ -9,7 +9,9 @@
  * SECURITY
  *	Log text often carries client-supplied strings.  Control
  *	characters are replaced, so a client cannot make a line that a
- *	log reader (fail2ban, pflogsumm) takes for another event.
+ *	log reader (fail2ban, pflogsumm) takes for another event, nor send
+ *	a terminal that shows the log an escape sequence (C1 controls,
+ *	bytes that are not UTF-8: log_sanitize()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +29,7 @@
 
 #include "log.h"
 #include "str.h"
+#include "utf8.h"
 
 #define ERROR_LIMIT	13
 
@@ -299,6 +302,39 @@ log_set_fatal_hook(void (*hook)(void))
 	fatal_hook = hook;
 }
 
+/* unsafe_cp - a code point a log line must not carry as it is */
+static bool
+unsafe_cp(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)
+	    || cp == 0x061c				/* Arabic letter mark */
+	    || cp == 0x200e || cp == 0x200f		/* LRM, RLM */
+	    || cp == 0x2028 || cp == 0x2029		/* line, paragraph separator */
+	    || (cp >= 0x202a && cp <= 0x202e)		/* embeddings, overrides */
+	    || (cp >= 0x2066 && cp <= 0x2069);		/* isolates */
+}
+
+size_t
+log_sanitize(char *text, size_t n)
+{
+	size_t  r = 0, w = 0;
+
+	while (r < n) {
+		uint32_t cp;
+		size_t  len = utf8_decode(text + r, n - r, &cp);
+
+		if (len == 0 || unsafe_cp(cp)) {
+			text[w++] = '?';
+			r += len ? len : 1;
+			continue;
+		}
+		memmove(text + w, text + r, len);
+		w += len;
+		r += len;
+	}
+	return w;
+}
+
 static const char *level_prefix[] = {"", "warning: ", "error: ", "fatal: ", "panic: "};
 static const int level_prio[] = {LOG_INFO, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_CRIT};
 
@@ -319,10 +355,8 @@ log_vmsg(enum log_level level, const char *fmt, va_list ap)
 		(void) str_copy(text + plen, sizeof(text) - plen, "(unprintable log text)");
 	else if ((size_t) r >= sizeof(text) - plen)
 		memcpy(text + sizeof(text) - 4, "...", 4);
-	n = strlen(text);
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char) text[i] < 0x20 || text[i] == 0x7f)
-			text[i] = '?';
+	n = log_sanitize(text, strlen(text));
+	text[n] = '\0';
 
 	if (syslog_open)
 		syslog(level_prio[level], "%s", text);

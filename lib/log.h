@@ -29,10 +29,20 @@
  *		   Prefixed "panic: ".
  *	None appends errno by itself: write "%m" in the format.
  *
- *	Text is sanitised before output: control characters (which an
- *	attacker could use to forge extra log lines) become '?', and a
- *	line is cut at LOG_LINE_MAX bytes.  Never pass mail data as the
- *	format: log_info("%s", text).
+ *	Text is sanitised before output by log_sanitize(), and a line is
+ *	cut at LOG_LINE_MAX bytes.  Never pass mail data as the format:
+ *	log_info("%s", text).
+ *
+ *	log_sanitize() makes text[0..n) printable in place and returns
+ *	its new length: C0 controls and DEL (with which an attacker could
+ *	forge extra log lines) become '?'; so does every C1 control,
+ *	U+0080..U+009F, in UTF-8 form (U+009B is CSI: a terminal that
+ *	shows the log would take it as the start of an escape sequence),
+ *	every byte that is not part of well-formed UTF-8 (0x80..0x9F on
+ *	their own are C1 controls to an 8-bit terminal), and the Unicode
+ *	line and paragraph separators and bidirectional controls (which
+ *	make a viewer show text in another order than it is).  Other
+ *	UTF-8 (an SMTPUTF8 address) stays as it is.
  *
  *	log_multiline() logs each line of a multi-line text (a list of
  *	configuration problems, say) as its own log line, after prefix.
@@ -97,6 +107,7 @@ _Noreturn void log_panic(const char *fmt, ...) __attribute__((format(printf, 1, 
 void	log_vmsg(enum log_level level, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
 void	log_multiline(enum log_level level, const char *prefix, const char *text);
+size_t	log_sanitize(char *text, size_t n);
 
 struct log_rate {
 	double	tokens;

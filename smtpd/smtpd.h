@@ -187,6 +187,7 @@ struct smtpd_session {
 	/* HELO/EHLO. */
 	char	helo[SMTPD_HELO_MAX + 1];
 	bool	esmtp;
+	bool	pipelining;		/* PIPELINING was offered (RFC 2920) */
 
 	/* The transaction. */
 	bool	in_mail;

@@ -58,12 +58,18 @@
  *	replies are delayed (smtpd_session.c).
  *
  *	Pipelining (RFC 2920 section 3.1): EHLO, HELO, DATA, VRFY, NOOP
- *	and QUIT may only be the last command of a group.  With
+ *	and QUIT may only be the last command of a group, and a client
+ *	to which PIPELINING was not offered (it said HELO, or nothing, or
+ *	the keyword is in smtpd_discard_ehlo_keywords) may not group
+ *	commands at all: every command waits for its reply, and so does
+ *	the end of the message (the "." line).  With
  *	smtpd_forbid_unauth_pipelining = yes, a client outside mynetworks
- *	that has sent more input when one of them is read (in the reader
- *	or in the socket) gets 554 5.5.0 Error: SMTP protocol
- *	synchronization and is disconnected; the same goes for input
- *	sent before the greeting (smtpd_session.c).
+ *	that has sent more input where it must wait (in the reader or in
+ *	the socket) gets 554 5.5.0 Error: SMTP protocol synchronization
+ *	and is disconnected; after the end of a message, that message is
+ *	not queued (a second message in the same write is how SMTP
+ *	smuggling looks).  The same goes for input sent before the
+ *	greeting (smtpd_session.c).
  *
  *	Policy refusals are logged as Postfix does: "NOQUEUE: reject:
  *	RCPT from NAME[ADDR]: 550 5.1.1 <x@y>: ...; from=<s> to=<x@y>
@@ -95,6 +101,16 @@ static const struct {
 	{"NOOP", SMTPD_CMD_NOOP}, {"VRFY", SMTPD_CMD_VRFY},
 	{"HELP", SMTPD_CMD_HELP}, {"QUIT", SMTPD_CMD_QUIT},
 };
+
+/* cmd_where - the command's name for "after ..." in log lines */
+static const char *
+cmd_where(enum smtpd_cmd c)
+{
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (verbs[i].cmd == c)
+			return verbs[i].verb;
+	return "UNKNOWN";
+}
 
 enum smtpd_cmd
 smtpd_cmd_lookup(const char *verb, size_t n)
@@ -198,6 +214,27 @@ smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out, size_t max,
 	return n;
 }
 
+/*
+ * must_wait - RFC 2920 section 3.1: EHLO, HELO, DATA, VRFY, NOOP and QUIT
+ * end a group; without PIPELINING offered (no EHLO, or the keyword
+ * discarded) every command does.
+ */
+static bool
+must_wait(const struct smtpd_session *s, enum smtpd_cmd c)
+{
+	switch (c) {
+	case SMTPD_CMD_EHLO:
+	case SMTPD_CMD_HELO:
+	case SMTPD_CMD_DATA:
+	case SMTPD_CMD_VRFY:
+	case SMTPD_CMD_NOOP:
+	case SMTPD_CMD_QUIT:
+		return true;
+	default:
+		return !s->pipelining;
+	}
+}
+
 /* ill_pipelining - more input waits where RFC 2920 allows none */
 static bool
 ill_pipelining(struct smtpd_session *s)
@@ -243,6 +280,7 @@ cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
 	memcpy(s->helo, arg, n);
 	s->helo[n] = 0;
 	s->esmtp = c == SMTPD_CMD_EHLO;
+	s->pipelining = false;
 	if (!s->esmtp) {
 		smtpd_reply(s, 250, NULL, "%s", cfg->myhostname);
 	} else {
@@ -252,6 +290,9 @@ cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
 
 		lines[0] = cfg->myhostname;
 		k = smtpd_ehlo_keywords(s, lines + 1, 11, sizebuf, sizeof(sizebuf));
+		for (size_t i = 1; i <= k; i++)
+			if (str_eq(lines[i], "PIPELINING"))
+				s->pipelining = true;
 		smtpd_reply_lines(s, 250, lines, k + 1);
 	}
 	return true;
@@ -594,10 +635,12 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	while (alen > 0 && (arg[alen - 1] == ' ' || arg[alen - 1] == '\t'))
 		alen--;
 	s->cmd_total[c]++;
+	s->where = cmd_where(c);
+	if (must_wait(s, c) && ill_pipelining(s))
+		return;
 
 	switch (c) {
 	case SMTPD_CMD_UNKNOWN:
-		s->where = "UNKNOWN";
 		if (n == 0 || memchr(p, 0, n))
 			smtpd_reply(s, 500, "5.5.2", "Error: bad syntax");
 		else
@@ -605,33 +648,23 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		break;
 	case SMTPD_CMD_HELO:
 	case SMTPD_CMD_EHLO:
-		s->where = c == SMTPD_CMD_EHLO ? "EHLO" : "HELO";
-		if (ill_pipelining(s))
-			return;
 		ok = cmd_helo(s, c, arg, alen);
 		break;
 	case SMTPD_CMD_STARTTLS:
-		s->where = "STARTTLS";
 		ok = smtpd_tls_cmd(s, arg, alen);
 		break;
 	case SMTPD_CMD_MAIL:
-		s->where = "MAIL";
 		ok = cmd_mail(s, arg, alen);
 		break;
 	case SMTPD_CMD_RCPT:
-		s->where = "RCPT";
 		r = cmd_rcpt(s, arg, alen);
 		break;
 	case SMTPD_CMD_DATA:
-		s->where = "DATA";
-		if (ill_pipelining(s))
-			return;
 		/* Counted good when the message is queued. */
 		if (!cmd_data(s, arg, alen, l))
 			break;
 		return;
 	case SMTPD_CMD_RSET:
-		s->where = "RSET";
 		if (alen > 0) {
 			smtpd_reply(s, 501, "5.5.4", "Syntax: RSET");
 			break;
@@ -641,29 +674,19 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		ok = true;
 		break;
 	case SMTPD_CMD_NOOP:
-		s->where = "NOOP";
-		if (ill_pipelining(s))
-			return;
 		smtpd_reply(s, 250, "2.0.0", "Ok");
 		ok = true;
 		break;
 	case SMTPD_CMD_VRFY:
-		s->where = "VRFY";
-		if (ill_pipelining(s))
-			return;
 		r = cmd_vrfy(s, arg, alen);
 		break;
 	case SMTPD_CMD_HELP:
-		s->where = "HELP";
 		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO %sMAIL RCPT DATA "
 			    "RSET NOOP VRFY HELP QUIT", smtpd_tls_offered(s)
 			    ? "STARTTLS " : "");
 		ok = true;
 		break;
 	case SMTPD_CMD_QUIT:
-		s->where = "QUIT";
-		if (ill_pipelining(s))
-			return;
 		smtpd_reply(s, 221, "2.0.0", "Bye");
 		s->cmd_ok[c]++;
 		s->closing = true;
@@ -712,6 +735,8 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 	if (!smtpd_data_line(&s->data, l))
 		return;
 	s->where = "END-OF-MESSAGE";
+	if (!s->pipelining && ill_pipelining(s))
+		return;
 	s->state = SMTPD_ST_CMD;
 	(void) smtpd_data_finish(&s->data);
 	if (smtpd_data_verdict(&s->data, &code, &dsn, &text)) {

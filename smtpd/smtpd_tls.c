@@ -168,6 +168,7 @@ smtpd_tls_event(struct smtpd_session *s, unsigned events)
 	smtpd_proto_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
+	s->pipelining = false;
 	return true;
 }
 

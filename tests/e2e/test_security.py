@@ -321,8 +321,8 @@ class RootToolsInMailOwnerDirectories(unittest.TestCase):
     """
 
     def test_postsuper_touches_nothing_as_root(self):
+        # Not started: no queue manager to take the released file away.
         inst = Instance(self)
-        inst.start()
         # A root-only file in hold/ under a queue ID, as a hard link to a
         # root file would be (the kernel's protected_hardlinks stops a
         # real one; postsuper must not depend on it).
@@ -582,6 +582,31 @@ class MailSpool(unittest.TestCase):
         self.assertRegex(inst.log(), r"warning: mailbox %s of %s is a symbolic link"
                          % (re.escape(link), carol[0]))
         self.assertEqual(os.path.getsize(target), 0)
+
+
+class LogIsPrintable(unittest.TestCase):
+    """Nothing a client or a command writes reaches the log as a control.
+
+    The sanitiser replaced C0 controls only: a command's output quoted in
+    "status=bounced (...)" (or pre-greeting junk) put U+009B, CSI, in
+    UTF-8 form into the log, where a terminal showing it starts an escape
+    sequence.  See also tests/unit/log_test.c test_sanitise_c1_and_bidi.
+    """
+
+    def test_command_output_with_c1(self):
+        inst = Instance(self)
+        # \302\233 is U+009B (CSI) in UTF-8, \233 alone the 8-bit CSI.
+        write_aliases(inst, "noisy: |printf '\\302\\2332J\\233" "0m\\303\\251'; exit 67\n")
+        inst.start()
+        send(inst, "x@example.org", "noisy@localhost", subject="c1")
+        wait_log_re(inst, r"to=<noisy@localhost>, relay=local, .*status=bounced")
+        with open(inst.maillog, "rb") as f:
+            raw = f.read()
+        line = [l for l in raw.split(b"\n") if b"to=<noisy@localhost>" in l
+                and b"status=bounced" in l][0]
+        self.assertNotIn(b"\xc2\x9b", raw)
+        self.assertNotIn(b"\x9b", raw)
+        self.assertIn(b"?2J?0m\xc3\xa9", line)
 
 
 if __name__ == "__main__":

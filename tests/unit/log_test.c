@@ -8,6 +8,7 @@
 
 #include "check_main.h"
 #include "log.h"
+#include "str.h"
 
 static char path[] = "/tmp/log_test.XXXXXX";
 
@@ -68,6 +69,32 @@ START_TEST(test_sanitise)
 	ck_assert_ptr_null(strstr(t, "\nNov 26 00:00:00 host"));
 	ck_assert_ptr_nonnull(strstr(t, "helo=<x?Nov 26"));
 	ck_assert_int_eq((int) (strchr(t, '\n') - t), (int) strlen(t) - 1);	/* one line */
+}
+END_TEST
+
+/*
+ * 2026-12 review: C1 controls passed.  U+009B in UTF-8 (C2 9B) is CSI
+ * to a terminal that shows the log: pre-greeting junk or a command's
+ * output in "status=bounced (...)" could send it escape sequences.
+ */
+START_TEST(test_sanitise_c1_and_bidi)
+{
+	char    s[64];
+	size_t  n;
+	char   *t;
+
+	log_info("junk=<%s>", "a\xc2\x9b" "31mred\xc2\x85x\x9b" "2Jb\xe2\x80\xae" "cba"
+		 "\xe2\x80\xa8" "d\xc3\xa9" "\xf0\x9f\x93\xa7\xc0\xaf");
+	t = slurp();
+	ck_assert_ptr_nonnull(strstr(t, "junk=<a?31mred?x?2Jb?cba?d\xc3\xa9\xf0\x9f\x93\xa7?" "?>\n"));
+	ck_assert_ptr_null(strstr(t, "\xc2\x9b"));
+	ck_assert_ptr_null(strstr(t, "\x9b"));
+
+	/* In place, for callers with their own buffers. */
+	(void) str_copy(s, sizeof(s), "ok \xc2\xa0 \x1b[0m");
+	n = log_sanitize(s, strlen(s));
+	s[n] = '\0';
+	ck_assert_str_eq(s, "ok \xc2\xa0 ?[0m");
 }
 END_TEST
 
@@ -166,6 +193,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_format_and_levels);
 	tcase_add_test(tc, test_sanitise);
+	tcase_add_test(tc, test_sanitise_c1_and_bidi);
 	tcase_add_test(tc, test_long_line_cut);
 	tcase_add_test(tc, test_multiline);
 	tcase_add_test(tc, test_error_limit_is_fatal);

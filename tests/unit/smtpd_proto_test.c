@@ -254,6 +254,86 @@ START_TEST(test_pipelining_violation)
 }
 END_TEST
 
+/*
+ * 2026-12 review: only EHLO, HELO, DATA, NOOP, VRFY and QUIT were
+ * checked, so a client after HELO (or with no HELO) pipelined MAIL,
+ * RCPT and RSET freely.  PIPELINING is offered in the EHLO reply only:
+ * without it every command waits for its reply (RFC 2920 section 3.1).
+ */
+START_TEST(test_pipelining_without_ehlo)
+{
+	static const char *groups[] = {
+		"HELO c.example\r\n|MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.com>\r\n",
+		"HELO c.example\r\n|RSET\r\nMAIL FROM:<a@example.org>\r\n",
+		"|MAIL FROM:<a@example.org>\r\nRCPT TO:<alice@example.com>\r\n",
+		"|HELP\r\nRSET\r\n",
+	};
+
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		const char *bar = strchr(groups[i], '|');
+		char	first[128];
+		int	fd = client("192.0.2.1");
+		bool	eof;
+
+		hear(fd, 1, 2000, NULL);
+		if (bar > groups[i]) {
+			ck_assert_int_lt((int) (bar - groups[i]), (int) sizeof(first));
+			memcpy(first, groups[i], (size_t) (bar - groups[i]));
+			first[bar - groups[i]] = '\0';
+			say(fd, first);
+			hear(fd, 1, 2000, NULL);
+		}
+		say(fd, bar + 1);
+		ck_assert_msg(strstr(hear(fd, 2, 2000, NULL),
+				     "554 5.5.0 Error: SMTP protocol synchronization\r\n") != NULL,
+			      "group %zu: got %s", i, got);
+		hear(fd, 1, 2000, &eof);
+		ck_assert(eof);
+		close(fd);
+	}
+}
+END_TEST
+
+/*
+ * A client that may not pipeline sends a second message in the write
+ * that ends the first: neither is queued, and the session ends.
+ */
+START_TEST(test_input_after_end_of_data)
+{
+	int	fd = client("192.0.2.1");
+	bool	eof;
+
+	hear(fd, 1, 2000, NULL);
+	say(fd, "HELO c.example\r\n");
+	hear(fd, 1, 2000, NULL);
+	say(fd, "MAIL FROM:<s@example.org>\r\n");
+	hear(fd, 1, 2000, NULL);
+	say(fd, "RCPT TO:<alice@example.com>\r\n");
+	hear(fd, 1, 2000, NULL);
+	say(fd, "DATA\r\n");
+	ck_assert_str_eq(hear(fd, 1, 2000, NULL), "354 End data with <CR><LF>.<CR><LF>\r\n");
+	say(fd, "Subject: one\r\n\r\nbody\r\n.\r\nMAIL FROM:<s@example.org>\r\n"
+	    "RCPT TO:<alice@example.com>\r\nDATA\r\nSubject: two\r\n\r\nx\r\n.\r\n");
+	ck_assert_str_eq(hear(fd, 1, 2000, NULL),
+			 "554 5.5.0 Error: SMTP protocol synchronization\r\n");
+	hear(fd, 1, 2000, &eof);
+	ck_assert(eof);
+	close(fd);
+
+	/* After EHLO (PIPELINING offered) the next command may follow the dot. */
+	fd = client("192.0.2.1");
+	hear(fd, 1, 2000, NULL);
+	say(fd, "EHLO c.example\r\n");
+	hear(fd, 6, 2000, NULL);
+	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
+	hear(fd, 3, 2000, NULL);
+	say(fd, "Subject: one\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+	hear(fd, 2, 2000, NULL);
+	ck_assert_msg(strncmp(got, "250 2.0.0 Ok: queued as ", 24) == 0, "got %s", got);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_pregreet)
 {
 	int	sv[2];
@@ -432,8 +512,8 @@ START_TEST(test_spool_failure)
 	 */
 	smtpd_conf.spool_dir = "/proc";
 	hear(fd, 1, 2000, NULL);
-	say(fd, "HELO c.example\r\n");
-	hear(fd, 1, 2000, NULL);
+	say(fd, "EHLO c.example\r\n");
+	hear(fd, 6, 2000, NULL);
 	say(fd, "MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@example.com>\r\nDATA\r\n");
 	ck_assert_str_eq(hear(fd, 3, 2000, NULL), "250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n"
 			 "354 End data with <CR><LF>.<CR><LF>\r\n");
@@ -518,6 +598,8 @@ suite(void)
 	tcase_add_test(tc, test_summary);
 	tcase_add_test(tc, test_dialogue);
 	tcase_add_test(tc, test_pipelining_violation);
+	tcase_add_test(tc, test_pipelining_without_ehlo);
+	tcase_add_test(tc, test_input_after_end_of_data);
 	tcase_add_test(tc, test_pregreet);
 	tcase_add_test(tc, test_command_too_long);
 	tcase_add_test(tc, test_hard_limit);
