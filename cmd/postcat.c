@@ -225,6 +225,8 @@ show(int fd, const char *name, const char *expect_qid, unsigned what,
 		printf("*** HEADER EXTRACTED %s ***\n", name);
 		if (!maildrop) {
 			printf("status_records: %zu\n", env.nstatus);
+			if (env.warned)
+				printf("delay_warning: sent\n");
 			if (env.bounced)
 				printf("bounce_queued: yes\n");
 			if (env.status_truncated)

@@ -762,6 +762,11 @@ apply(struct reader *r, const char *data)
 				env->rcpts[i].bounced = true;
 		env->bounced = true;
 		return 0;
+	case QF_REC_WARNED:
+		if (*p != '\0')
+			return bad(r, "the delay warning record is not empty");
+		env->warned = true;
+		return 0;
 	case QF_REC_DONE:
 		if (parse_index(r, &p, &i) < 0)
 			return -1;
@@ -836,7 +841,8 @@ read_status(struct reader *r)
 		r->recno++;
 		r->type = *p;
 		if (r->type != QF_REC_DONE && r->type != QF_REC_FAIL
-		    && r->type != QF_REC_DEFER && r->type != QF_REC_BOUNCED)
+		    && r->type != QF_REC_DEFER && r->type != QF_REC_BOUNCED
+		    && r->type != QF_REC_WARNED)
 			return bad(r, "not a status record");
 		if (r->fsize - r->off < QFILE_HDR_LEN) {
 			env->status_truncated = true;	/* a cut header */
@@ -968,7 +974,8 @@ qfile_append_status(int fd, int type, const char *data)
 	ssize_t n;
 
 	if ((type != QF_REC_DONE && type != QF_REC_FAIL && type != QF_REC_DEFER
-	     && type != QF_REC_BOUNCED) || len > QFILE_STATUS_MAX) {
+	     && type != QF_REC_BOUNCED && type != QF_REC_WARNED)
+	    || len > QFILE_STATUS_MAX) {
 		errno = EINVAL;
 		return -1;
 	}

@@ -78,6 +78,8 @@
  *	  f "INDEX DSN REASON"		failed (to be bounced)
  *	  w "INDEX DSN REASON"		deferred; the latest reason
  *	  b ""				the bounce for every f so far is queued
+ *	  l ""				the delay warning (delay_warning_time)
+ *					was queued; env->warned
  *	INDEX is the 0-based position among the R records (an INDEX out
  *	of range is corruption), DSN is "C.S.D" (RFC 3463 digits),
  *	REASON may be empty (then the space before it may be missing).
@@ -119,7 +121,7 @@
  *	qfile_append_status() appends one status record with a single
  *	write() (and no other system call) to fd, which must be open
  *	with O_APPEND.  data is at most QFILE_STATUS_MAX bytes; type is
- *	d, f, w or b (else EINVAL).  On a short write (a full disk) it
+ *	d, f, w, b or l (else EINVAL).  On a short write (a full disk) it
  *	cuts the file back to its size before the write, so no partial
  *	record is left for a later append to follow, and returns -1 with
  *	errno ENOSPC.  It does not fsync.
@@ -168,6 +170,7 @@
 #define QF_REC_FAIL	'f'
 #define QF_REC_DEFER	'w'
 #define QF_REC_BOUNCED	'b'
+#define QF_REC_WARNED	'l'		/* the delay warning was sent */
 
 /* qfile_read() flags */
 #define QF_MAILDROP	0x1
@@ -225,6 +228,7 @@ struct qfile_env {
 	off_t	status_end;		/* offset past the last good status record */
 	off_t	file_size;		/* st_size when read */
 	bool	bounced;		/* a b record was seen */
+	bool	warned;			/* an l record was seen */
 	bool	status_truncated;	/* a damaged tail was ignored */
 	size_t	nstatus;		/* status records applied */
 };

@@ -8,12 +8,17 @@
  *	message into incoming/ and wakes qmgr; qmgr moves it into
  *	active/ (the messages it holds in memory, at most
  *	qmgr_message_active_limit of them), decides for each recipient
- *	which transport delivers it (mydestination and no domain: local;
- *	transport_maps can say otherwise; other domains: the SMTP
- *	transport, which does not exist yet, so that mail waits in
- *	deferred/ with "4.4.1 remote delivery is not available yet"),
- *	hands the recipients to the delivery agents with bounded
- *	concurrency, and records each result in the queue file.
+ *	which transport delivers it and to which next hop (as Postfix:
+ *	mydestination and no domain: local_transport; relay_domains:
+ *	relay_transport; other domains: default_transport, "smtp", with
+ *	relayhost as the next hop when it is set; transport_maps can say
+ *	otherwise, "example.org discard:", "example.org error:5.1.1
+ *	gone", "example.org smtp:[10.0.0.1]:25"), hands the recipients to
+ *	the delivery agents with bounded concurrency, and records each
+ *	result in the queue file.  A transport is a master.cf unix
+ *	service of that name (private/NAME); qmgr reads no master.cf:
+ *	mail for a transport with no such service is deferred ("mail
+ *	transport unavailable").
  *
  *	Then: a message whose recipients are all done is removed (the
  *	removal records the last delivery: no status record is written
@@ -21,33 +26,44 @@
  *	with deferred recipients moves to deferred/ and is tried again
  *	after a backoff that grows with its age (minimal_backoff_time up
  *	to maximal_backoff_time) until maximal_queue_lifetime
- *	(bounce_queue_lifetime for a notification); failed recipients get
- *	one delivery status notification (RFC 3464) from MAILER-DAEMON
- *	with the null sender, and a notification that fails goes to
- *	postmaster once, never back and forth.
+ *	(bounce_queue_lifetime for a notification), when it is returned
+ *	with the last reason; failed recipients get one delivery status
+ *	notification (RFC 3464) from MAILER-DAEMON with the null sender,
+ *	and a notification that fails goes to postmaster once, never back
+ *	and forth.  With delay_warning_time set, the sender of a message
+ *	still deferred that long gets one "delayed" notification.
  *
  *	Details: qmgr_scan.c (wake-ups, scans), qmgr_message.c (one
- *	message), qmgr_resolve.c (routing, the transport table),
- *	qmgr_sched.c (queues per transport), qmgr_deliver.c (agent
+ *	message), qmgr_resolve.c (routing), qmgr_transport.c (the
+ *	transports and their limits), qmgr_sched.c (queues per transport,
+ *	destinations, feedback, suspension), qmgr_deliver.c (agent
  *	connections), qmgr_defer.c (backoff), qmgr_bounce.c
  *	(notifications).
  * SCHEDULING
- *	As in Postfix, concurrency is limited per destination and per
- *	transport.  A destination of the local transport is one recipient
- *	(its address without the extension): at most
- *	local_destination_concurrency_limit deliveries to the same user
- *	at once, while different users are delivered in parallel; for
- *	other transports a destination is the next hop, with
- *	default_destination_concurrency_limit.  qmgr does not read
- *	master.cf: an agent greets each connection it accepts, and qmgr
- *	keeps at most two connections per transport waiting for a
- *	greeting, so the master's process limit of the agent's service
- *	(maxproc) bounds the deliveries at once, as in Postfix; a
- *	connection is reused for any destination.  Messages are served round-robin, one recipient at a
- *	time, so a message with many recipients does not hold up the
- *	ones behind it; a recipient whose destination is at its limit
- *	waits on that destination and the next message goes first, so a
- *	flood to one user does not hold up mail for the others.
+ *	As in Postfix.  Per destination (the next hop; for a transport
+ *	whose requests carry one recipient, local, the recipient): at
+ *	most NAME_destination_concurrency_limit deliveries at once
+ *	(default_destination_concurrency_limit, 20;
+ *	local_destination_concurrency_limit, 2), starting at
+ *	NAME_initial_destination_concurrency (5) and growing by one per
+ *	window's worth of requests that worked; a destination that fails
+ *	as a whole (no connection, a 4xx greeting, a timeout: the agent's
+ *	site status) shrinks, and after a window's worth of such failures
+ *	it is suspended: its mail is deferred at once, without an
+ *	attempt, for minimal_backoff_time, twice that after the next
+ *	failure, up to maximal_backoff_time; then one request tries it.
+ *	Per request: up to NAME_destination_recipient_limit recipients
+ *	of one message for one destination (default_destination_recipient_limit
+ *	50; local_destination_recipient_limit 1).  Messages are served
+ *	round-robin, and a message's destinations take turns, so a
+ *	message with many recipients does not hold up the ones behind
+ *	it, and a destination at its limit waits while the others go: a
+ *	destination with thousands of messages does not hold up one with
+ *	a single message.  How many agent processes there are is the
+ *	master's business: an agent greets each connection it accepts,
+ *	and qmgr keeps at most two connections per transport waiting for
+ *	a greeting, so the service's maxproc bounds the deliveries at
+ *	once; a connection is reused for any destination.
  * WAKE-UPS
  *	The FIFO public/qmgr (the master's descriptor 4): 'W' new mail,
  *	'F' flush the deferred queue (postqueue -f), 'S' scan everything;
@@ -70,6 +86,7 @@
  *	QUEUEID: to=<RCPT>, relay=none, delay=D, delays=a/b/c/d,
  *	  dsn=X.Y.Z, status=deferred|bounced (REASON), for what qmgr
  *	  decides without an agent (the agents log their own results)
+ *	transport T: destination D suspended for Ns after failures: REASON
  *	QUEUEID: sender non-delivery notification: NEWID
  *	QUEUEID: from=<SENDER>, status=expired, returned to sender
  *	QUEUEID: removed
@@ -85,12 +102,18 @@
  *	qmgr_message_active_limit, qmgr_message_recipient_limit,
  *	queue_run_delay, minimal_backoff_time, maximal_backoff_time,
  *	maximal_queue_lifetime, bounce_queue_lifetime,
+ *	delay_warning_time, default_destination_concurrency_limit,
  *	local_destination_concurrency_limit,
- *	default_destination_concurrency_limit, recipient_delimiter
- *	(the local destination), ipc_timeout (reply deadline), mydestination, relay_domains, relayhost,
- *	transport_maps, local_transport, default_transport,
- *	relay_transport, bounce_notice_recipient, double_bounce_sender,
- *	bounce_size_limit, myhostname.
+ *	initial_destination_concurrency,
+ *	default_destination_recipient_limit,
+ *	local_destination_recipient_limit, and per transport
+ *	NAME_destination_concurrency_limit,
+ *	NAME_destination_recipient_limit,
+ *	NAME_initial_destination_concurrency; recipient_delimiter (the
+ *	local destination), ipc_timeout (reply deadline), mydestination,
+ *	relay_domains, relayhost, transport_maps, local_transport,
+ *	default_transport, relay_transport, bounce_notice_recipient,
+ *	double_bounce_sender, bounce_size_limit, myhostname.
  */
 #include <sys/resource.h>
 

@@ -12,11 +12,12 @@
  *			 deferred/, moves into active/
  *	qmgr_message.c	 a message in the active queue: read, resolve,
  *			 record results, finish (remove, defer, bounce)
- *	qmgr_resolve.c	 recipient -> transport and next hop; the
- *			 transport table
- *	qmgr_sched.c	 per-transport job queues, destinations and
- *			 their concurrency
- *	qmgr_deliver.c	 connections to delivery agents (private/local)
+ *	qmgr_resolve.c	 recipient -> transport and next hop
+ *	qmgr_transport.c the transports met so far and their limits
+ *	qmgr_sched.c	 per-transport queues: messages, destinations,
+ *			 their concurrency, feedback and suspension,
+ *			 recipient batches
+ *	qmgr_deliver.c	 connections to delivery agents (private/NAME)
  *	qmgr_defer.c	 backoff and queue lifetime arithmetic, delays
  *	qmgr_bounce.c	 delivery status notifications (RFC 3464):
  *			 composition and submission through cleanup
@@ -31,70 +32,117 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "delivery.h"
 #include "event.h"
 #include "qfile.h"
 #include "qid.h"
 
 #define QMGR_REASON_MAX		1024	/* reason text kept per recipient */
-#define QMGR_NEXTHOP_MAX	256
 #define QMGR_ADDRESS_MAX	1024	/* an address in a queue file */
+#define QMGR_NEXTHOP_MAX	DELIVERY_NEXTHOP_MAX
 #define QMGR_DEST_KEY_MAX	(QMGR_ADDRESS_MAX + QMGR_NEXTHOP_MAX + 2)
+#define QMGR_TRANSPORTS_MAX	256	/* transports met at once */
 
-struct delivery_request;
 struct qmgr_msg;
 struct qmgr_transport;
 struct qmgr_rcpt;
+struct qmgr_peer;
 
-/* The recipients of one message waiting for one transport. */
+/*
+ * The scheduler's data (qmgr_sched.c).  A job is one message's
+ * recipients for one transport; the transport serves its jobs
+ * round-robin.  A peer is one job's recipients for one destination;
+ * a job serves its ready peers round-robin.  A destination is what
+ * the concurrency limit counts: the next hop, or for a transport whose
+ * requests carry one recipient (local) the recipient.  A batch is what
+ * one delivery request carries: recipients of one peer.
+ */
+enum qmgr_peer_where {
+	QP_READY,			/* on its job's ready list */
+	QP_PARKED,			/* waits for a slot at its destination */
+	QP_DEAD,			/* its destination is suspended: to defer */
+};
+
 struct qmgr_job {
 	struct qmgr_transport *tp;
 	struct qmgr_msg *msg;
-	struct qmgr_rcpt *head, *tail;
+	struct qmgr_peer *ready_head;	/* peers that may go, round-robin */
+	struct qmgr_peer *ready_tail;
+	struct qmgr_peer *peers;	/* all of them (next_in_job) */
+	size_t	npeers;
+	bool	in_round;		/* on the transport's round */
 	struct qmgr_job *next;		/* in the transport's round */
 	struct qmgr_job *next_in_msg;	/* the message's jobs */
 };
 
-/*
- * A destination (qmgr_sched.c): what the per-destination concurrency
- * limit counts.  For a transport that delivers one recipient per
- * request (local) it is the recipient, without its address extension;
- * for the others the next hop.  It lives while a recipient refers to
- * it.
- */
+struct qmgr_peer {
+	struct qmgr_job *job;
+	struct qmgr_dest *dest;
+	struct qmgr_rcpt *head, *tail;	/* in queue file order */
+	size_t	n;
+	enum qmgr_peer_where where;
+	struct qmgr_peer *next;		/* ready, parked or dead list */
+	struct qmgr_peer *next_in_job;
+};
+
 struct qmgr_dest {
 	struct qmgr_transport *tp;
 	struct qmgr_dest *hnext;	/* the transport's hash chain */
-	struct qmgr_rcpt *parked_head;	/* waiting for a slot here, */
-	struct qmgr_rcpt *parked_tail;	/* in arrival order */
-	size_t	refs;			/* recipients queued, parked, taken */
-	int	active;			/* taken: being delivered */
+	struct qmgr_peer *parked_head;	/* waiting for a slot here, */
+	struct qmgr_peer *parked_tail;	/* in arrival order */
+	struct qmgr_peer *last_peer;	/* the newest peer (enqueue) */
+	size_t	refs;			/* peers, batches, remembrance */
+	int	active;			/* batches in flight */
+	int	window;			/* concurrency allowed now */
+	double	success;		/* positive feedback gathered */
+	double	failure;		/* negative feedback gathered */
+	double	fail_cohorts;		/* failed pseudo-cohorts in a row */
+	uint64_t dead_until;		/* suspended until (ms), or 0 */
+	unsigned dead_count;		/* suspensions in a row */
+	uint64_t forget_at;		/* remembered until (ms) */
+	bool	remembered;		/* on the transport's remembered list */
+	struct qmgr_dest *next_remembered;
+	char	dsn[10];		/* the last site failure */
+	char   *reason;
+	char   *nexthop;		/* as routed (first recipient's) */
 	uint64_t hash;
 	char	key[];
 };
 
+struct qmgr_batch {
+	struct qmgr_transport *tp;
+	struct qmgr_dest *dest;
+	struct qmgr_msg *msg;
+	size_t	n;
+	struct qmgr_rcpt *rcpts[];
+};
+
 /*
- * Transports (qmgr_resolve.c).  A table entry names a transport that
- * main.cf (transport_maps, local_transport, default_transport) may
- * use; service NULL means no delivery agent exists for it yet, and its
- * recipients are deferred with unavailable_dsn/unavailable_text.
+ * A transport (qmgr_transport.c): a master.cf unix service that qmgr
+ * delivers through, private/NAME, met in a route.  Its limits come from
+ * main.cf when it is first met (NAME_destination_concurrency_limit ...).
  */
 struct qmgr_transport {
-	const char *name;		/* "local", "smtp", ... */
-	const char *service;		/* "private/local", or NULL */
-	const char *unavailable_dsn;
-	const char *unavailable_text;
-	bool	per_rcpt;		/* one recipient per request: a */
-					/* destination is a recipient */
-	/* limits; 0: from main.cf (qmgr_dest_limit()) */
+	char	name[DELIVERY_TRANSPORT_MAX + 1];
+	char	service[DELIVERY_TRANSPORT_MAX + 16];	/* "private/NAME" */
 	int	dest_limit;		/* deliveries at once per destination */
-	/* run-time state (qmgr_sched.c, qmgr_deliver.c) */
-	struct qmgr_job *jobs_head;	/* messages with recipients waiting, */
-	struct qmgr_job *jobs_tail;	/* served round-robin */
-	size_t	waiting;		/* recipients queued (parked too) */
-	size_t	parked;			/* of which wait for a destination */
+	int	rcpt_limit;		/* recipients per request */
+	int	init_conc;		/* a new destination's window */
+	bool	per_rcpt;		/* rcpt_limit 1: a destination is */
+					/* a recipient */
+	/* qmgr_sched.c */
+	struct qmgr_job *round_head;	/* jobs with ready peers, */
+	struct qmgr_job *round_tail;	/* served round-robin */
+	struct qmgr_peer *dead_head;	/* peers to defer: their */
+	struct qmgr_peer *dead_tail;	/* destination is suspended */
+	size_t	waiting;		/* recipients queued, parked, dead */
+	size_t	ready;			/* peers on ready lists */
 	struct qmgr_dest **dests;	/* hash table of destinations */
 	size_t	dests_size;		/* buckets, a power of two, or 0 */
 	size_t	ndests;
+	struct qmgr_dest *remembered;	/* suspended lately, unused now */
+	size_t	nremembered;
+	/* qmgr_deliver.c */
 	struct qmgr_conn *conns;	/* connections to the agent */
 	int	nconns;
 	int	npending;		/* of which not greeted yet */
@@ -122,13 +170,8 @@ struct qmgr_rcpt {
 	enum qmgr_rcpt_state state;
 	char	dsn[10];
 	char   *reason;			/* deferred/failed: why */
-	const struct qmgr_transport *tp;
-	char	nexthop[QMGR_NEXTHOP_MAX];
-	struct qmgr_dest *dest;		/* while queued, parked or taken */
-	bool	parked;			/* on dest's parked list */
-	bool	taken;			/* counted in dest->active */
-	struct qmgr_rcpt *next;		/* job or parked list link */
-	uint64_t queued_ms;		/* when it was queued */
+	struct qmgr_peer *peer;		/* while queued */
+	struct qmgr_rcpt *next;		/* in its peer */
 };
 
 struct qmgr_msg {
@@ -145,6 +188,10 @@ struct qmgr_msg {
 					/* left out since the file goes */
 	bool	bouncing;		/* a notification is being submitted */
 	bool	finishing;
+	bool	warned;			/* a delay warning was sent (once) */
+	bool	warning;		/* ... is being submitted now */
+	bool	warn_tried;		/* one try per attempt */
+	bool	keep;			/* finish_rest()'s, across the warning */
 	struct qmgr_msg *prev, *next;	/* the active list */
 	struct qmgr_bounce *bounce;	/* the submission in progress */
 	struct qmgr_job *jobs;		/* per transport, while waiting */
@@ -163,34 +210,51 @@ bool	qmgr_expired(time_t arrival, time_t now, uint64_t lifetime);
 typedef int qmgr_lookup_fn(const char *param, const char *key, struct buf *value);
 
 struct qmgr_route {
-	const struct qmgr_transport *tp;	/* NULL: no such transport */
-	char	transport[64];
-	char	nexthop[QMGR_NEXTHOP_MAX];
-	int	status;				/* 0, or 4: defer (dsn, reason) */
+	struct qmgr_transport *tp;	/* when status is 0 */
+	char	transport[DELIVERY_TRANSPORT_MAX + 1];
+	char	nexthop[QMGR_NEXTHOP_MAX + 1];
+	int	status;			/* 0, or 4: defer (dsn, reason) */
 	char	dsn[10];
-	char	reason[256];
+	char	reason[300];
 };
 
-extern struct qmgr_transport qmgr_transports[];
-extern const size_t qmgr_ntransports;
-
-struct qmgr_transport *qmgr_transport_find(const char *name);
 void	qmgr_resolve_set_lookup(qmgr_lookup_fn *fn);
 void	qmgr_resolve(const char *rcpt, struct qmgr_route *route);
 bool	qmgr_is_local_domain(const char *domain);
 
 /*
+ * qmgr_transport.c
+ */
+extern struct qmgr_transport *qmgr_transport_list[];
+extern size_t qmgr_ntransports;
+
+struct qmgr_transport *qmgr_transport_get(const char *name);
+void	qmgr_transport_reset(void);
+
+/*
  * qmgr_sched.c - per-transport queues and destinations; no I/O.
  */
+enum qmgr_feedback {
+	QMGR_FB_NONE,			/* says nothing about the destination */
+	QMGR_FB_OK,			/* the destination worked */
+	QMGR_FB_FAIL,			/* the destination failed as a whole */
+};
+
 void	qmgr_sched_enqueue(struct qmgr_transport *tp, struct qmgr_rcpt *r,
-			   uint64_t now_ms);
-struct qmgr_rcpt *qmgr_sched_next(struct qmgr_transport *tp);
-struct qmgr_rcpt *qmgr_sched_take(struct qmgr_transport *tp);
-void	qmgr_sched_done(struct qmgr_rcpt *r);
+			   const char *nexthop, uint64_t now_ms);
+const struct qmgr_peer *qmgr_sched_next(struct qmgr_transport *tp,
+					uint64_t now_ms);
+struct qmgr_batch *qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms);
+uint64_t qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb,
+			 const char *dsn, const char *text, uint64_t now_ms);
+struct qmgr_rcpt *qmgr_sched_take_dead(struct qmgr_transport *tp, char *dsn,
+				       size_t dsn_size, char *reason,
+				       size_t reason_size);
 void	qmgr_sched_drop_msg(struct qmgr_msg *m);
-int	qmgr_dest_limit(const struct qmgr_transport *tp);
+void	qmgr_sched_sweep(struct qmgr_transport *tp, uint64_t now_ms);
 void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		      const char *nexthop, char *out, size_t size);
+uint64_t qmgr_dead_time(unsigned count);
 
 /*
  * qmgr_message.c
@@ -256,6 +320,8 @@ struct qmgr_dsn_info {
 	const char *sender;		/* the original's envelope sender */
 	const char *to;			/* who gets the notification */
 	bool	postmaster_copy;	/* a bounce of a bounce */
+	bool	delayed;		/* a delay warning, not a bounce */
+	time_t	retry_until;		/* delayed: tried until then */
 	time_t	arrival;
 	time_t	now;
 	const char *headers;		/* the original's header section */
@@ -274,9 +340,10 @@ enum qmgr_bounce_kind {
 enum qmgr_bounce_kind qmgr_bounce_policy(const char *sender, const char **to,
 					 char *env_sender, size_t size);
 bool	qmgr_notify_failure(const char *notify);
+bool	qmgr_notify_delay(const char *notify);
 int	qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out);
 void	qmgr_dsn_clean(const char *in, size_t n, struct buf *out, size_t max);
-int	qmgr_bounce_start(struct qmgr_msg *m);
+int	qmgr_bounce_start(struct qmgr_msg *m, bool delay);
 void	qmgr_bounce_cancel(struct qmgr_msg *m);
 void	qmgr_bounce_init(struct ev_loop *loop);
 size_t	qmgr_bounce_busy(void);

@@ -106,22 +106,36 @@ qmgr_bounce_policy(const char *sender, const char **to, char *env_sender,
 	return QB_SENDER;
 }
 
-bool
-qmgr_notify_failure(const char *notify)
+/* notify_has - NOTIFY (RFC 3461) lists word; no NOTIFY: dflt */
+static bool
+notify_has(const char *notify, const char *word, bool dflt)
 {
 	char  **items;
 	int     n;
 	bool    yes = false;
 
 	if (notify == NULL || *notify == '\0')
-		return true;			/* the default: failures are notified */
+		return dflt;
 	if ((n = config_list_split(notify, 8, &items)) < 0)
-		return true;
+		return dflt;
 	for (int i = 0; i < n; i++)
-		if (str_casecmp(items[i], "FAILURE") == 0)
+		if (str_casecmp(items[i], word) == 0)
 			yes = true;
 	config_list_free(items, n);
 	return yes;
+}
+
+bool
+qmgr_notify_failure(const char *notify)
+{
+	return notify_has(notify, "FAILURE", true);	/* the default: notified */
+}
+
+bool
+qmgr_notify_delay(const char *notify)
+{
+	/* As Postfix: without NOTIFY, delays are notified (delay_warning_time). */
+	return notify_has(notify, "DELAY", true);
 }
 
 /*
@@ -324,6 +338,20 @@ copy_headers(const struct qmgr_dsn_info *in, struct buf *out)
 	return eight;
 }
 
+/* fmt_age - a delay for people: "40 minutes", "4 hours", "2 days" */
+static void
+fmt_age(time_t secs, char *out, size_t size)
+{
+	long long v = secs < 0 ? 0 : (long long) secs;
+
+	if (v < 2 * 3600)
+		(void) str_fmt(out, size, "%lld minute%s", v / 60, v / 60 == 1 ? "" : "s");
+	else if (v < 2 * 86400)
+		(void) str_fmt(out, size, "%lld hours", v / 3600);
+	else
+		(void) str_fmt(out, size, "%lld days", v / 86400);
+}
+
 int
 qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 {
@@ -343,7 +371,22 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 
 	/* Part 1: for people. */
 	(void) buf_appendf(&human, "This is the mail system at host %s.\n\n", host.data);
-	if (in->postmaster_copy) {
+	if (in->delayed) {
+		char    age[64], until[64];
+
+		fmt_age(in->now - in->arrival, age, sizeof(age));
+		rfc5322_date(in->retry_until, until, sizeof(until));
+		(void) buf_appendf(&human,
+				   "####################################################\n"
+				   "# THIS IS A WARNING ONLY: DO NOT SEND YOUR MESSAGE  #\n"
+				   "# AGAIN.  The mail system is still trying.          #\n"
+				   "####################################################\n\n"
+				   "Your message could not be delivered for %s to the\n"
+				   "recipients below.  It will be tried again until\n"
+				   "%s; only if it cannot be delivered by then will\n"
+				   "it be returned to you.  Its headers are attached below.\n\n"
+				   "                   The mail system\n\n", age, until);
+	} else if (in->postmaster_copy) {
 		(void) buf_puts(&human,
 				"A delivery status notification (a message from the null\n"
 				"sender) could not be delivered.  It is not returned to its\n"
@@ -397,6 +440,12 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 		buf_reset(&tmp);
 		qmgr_dsn_clean(r->dsn, strlen(r->dsn), &tmp, 16);
 		field(&status, "Status", tmp.data);
+		if (in->delayed && in->retry_until > 0) {
+			char    until[64];
+
+			rfc5322_date(in->retry_until, until, sizeof(until));
+			field(&status, "Will-Retry-Until", until);
+		}
 		buf_reset(&tmp);
 		(void) buf_puts(&tmp, is_smtp_reply(r->reason) ? "smtp; " : "x-postern; ");
 		qmgr_dsn_clean(r->reason, strlen(r->reason), &tmp, REASON_SHOWN);
@@ -443,7 +492,8 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 	qmgr_dsn_clean(in->to, strlen(in->to), &tmp, 1024);
 	(void) buf_putc(&tmp, '>');
 	field(out, "To", tmp.data);
-	field(out, "Subject", in->postmaster_copy ? "Postmaster Copy: Undelivered Mail"
+	field(out, "Subject", in->delayed ? "Delayed Mail (still being retried)"
+	      : in->postmaster_copy ? "Postmaster Copy: Undelivered Mail"
 	      : "Undelivered Mail Returned to Sender");
 	field(out, "Date", date);
 	buf_reset(&tmp);
@@ -472,7 +522,8 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 	(void) buf_putc(out, '\n');
 	(void) buf_append(out, status.data, status.len);
 	(void) buf_appendf(out, "\n--%s\n", boundary);
-	field(out, "Content-Description", "Undelivered Message Headers");
+	field(out, "Content-Description", in->delayed ? "Delayed Message Headers"
+	      : "Undelivered Message Headers");
 	field(out, "Content-Type", "text/rfc822-headers");
 	if (eight)
 		field(out, "Content-Transfer-Encoding", "8bit");
@@ -590,7 +641,8 @@ headers_of(struct qmgr_msg *m, size_t limit, size_t *len)
 {
 	size_t  n = m->env.hdr_len < limit ? (size_t) m->env.hdr_len : limit;
 	char   *p = xmalloc(n + 1);
-	ssize_t r = n ? pread(m->fd, p, n, m->env.hdr_off) : 0;
+	int     fd = qmgr_msg_fd(m);
+	ssize_t r = n && fd >= 0 ? pread(fd, p, n, m->env.hdr_off) : 0;
 
 	*len = r > 0 ? (size_t) r : 0;
 	p[*len] = '\0';
@@ -598,13 +650,14 @@ headers_of(struct qmgr_msg *m, size_t limit, size_t *len)
 }
 
 /*
- * qmgr_bounce_start - notify about the recipients in QR_FAILED.
+ * qmgr_bounce_start - notify about the recipients in QR_FAILED, or with
+ * delay set, warn about those in QR_DEFERRED (delay_warning_time).
  * 0: submitted, the result comes through qmgr_msg_bounce_done();
  * 1: nothing to send (no one asked, or a dropped postmaster notice);
  * -1: cannot now (the caller defers the message).
  */
 int
-qmgr_bounce_start(struct qmgr_msg *m)
+qmgr_bounce_start(struct qmgr_msg *m, bool delay)
 {
 	struct qmgr_dsn_info info;
 	struct qmgr_dsn_rcpt *rs;
@@ -621,15 +674,20 @@ qmgr_bounce_start(struct qmgr_msg *m)
 	int     fd;
 
 	kind = qmgr_bounce_policy(m->env.sender, &to, env_sender, sizeof(env_sender));
+	/* Delays are told to senders only, never about a notification. */
+	if (delay && kind != QB_SENDER)
+		return 1;
 	rs = xcalloc(m->env.nrcpts + 1, sizeof(*rs));
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		struct qmgr_rcpt *r = &m->rcpts[i];
+		const char *notify = m->env.rcpts[i].notify;
 
-		if (r->state != QR_FAILED || !qmgr_notify_failure(m->env.rcpts[i].notify))
+		if (delay ? r->state != QR_DEFERRED || !qmgr_notify_delay(notify)
+		    : r->state != QR_FAILED || !qmgr_notify_failure(notify))
 			continue;
 		rs[n].address = r->address;
 		rs[n].orig = r->orig;
-		rs[n].action = "failed";
+		rs[n].action = delay ? "delayed" : "failed";
 		rs[n].dsn = r->dsn;
 		rs[n].reason = r->reason ? r->reason : "";
 		n++;
@@ -658,6 +716,8 @@ qmgr_bounce_start(struct qmgr_msg *m)
 	info.size_limit = (size_t) cfg->bounce_size_limit;
 	info.rcpts = rs;
 	info.nrcpts = n;
+	info.delayed = delay;
+	info.retry_until = m->env.arrival.tv_sec + (time_t) cfg->maximal_queue_lifetime;
 	buf_init(&text, 16 * 1024 * 1024);
 	if (qmgr_dsn_compose(&info, &text) < 0) {
 		log_warn("%s: cannot compose a delivery status notification (too big)",

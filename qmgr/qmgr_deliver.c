@@ -78,8 +78,8 @@ struct qmgr_conn {
 	struct ipc_conn ipc;
 	struct ev_io io;
 	struct ev_timer timer;
-	struct qmgr_rcpt *job;		/* in flight, or NULL: idle */
-	struct delivery_rcpt req_rcpt;	/* what the request said of it */
+	struct qmgr_batch *batch;	/* in flight, or NULL: idle */
+	struct delivery_rcpt *req;	/* what the request said of them */
 	bool	greeted;		/* the agent took the connection */
 	uint64_t dest_hash;		/* the destination it served last */
 	uint64_t open_ms;		/* when connect() was called */
@@ -90,22 +90,62 @@ struct qmgr_conn {
 };
 
 static struct ev_loop *dloop;
+static struct ev_timer sweep_timer;
 static size_t nbusy;
+
+#define QMGR_SWEEP_MS	60000		/* forget destinations now and then */
 
 static void conn_io(struct ev_loop *, struct ev_io *, unsigned);
 static void conn_timer(struct ev_loop *, struct ev_timer *);
-static void send_job(struct qmgr_conn *c, struct qmgr_rcpt *r);
+static void send_batch(struct qmgr_conn *c, struct qmgr_batch *b);
+
+static void
+sweep(struct ev_loop *loop, struct ev_timer *t)
+{
+	uint64_t now = ev_time_ms();
+
+	for (size_t i = 0; i < qmgr_ntransports; i++)
+		qmgr_sched_sweep(qmgr_transport_list[i], now);
+	ev_timer_start(loop, t, QMGR_SWEEP_MS);
+}
 
 void
 qmgr_deliver_init(struct ev_loop *loop)
 {
 	dloop = loop;
+	ev_timer_init(&sweep_timer, sweep, NULL);
+	ev_timer_start(loop, &sweep_timer, QMGR_SWEEP_MS);
 }
 
 size_t
 qmgr_deliver_busy(void)
 {
 	return nbusy;
+}
+
+static double
+since(uint64_t then_ms, uint64_t now_ms)
+{
+	return now_ms > then_ms ? (double) (now_ms - then_ms) / 1000.0 : 0;
+}
+
+/*
+ * defer_batch - give b back to the scheduler with feedback fb and
+ * defer its recipients with reason (qmgr logs them: no agent did)
+ */
+static void
+defer_batch(struct qmgr_batch *b, enum qmgr_feedback fb, int status,
+	    const char *dsn, const char *reason)
+{
+	struct qmgr_rcpt *rs[DELIVERY_RCPT_MAX];
+	size_t  n = b->n;
+	uint64_t t = ev_time_ms();
+
+	memcpy(rs, b->rcpts, n * sizeof(rs[0]));
+	(void) qmgr_sched_done(b, fb, NULL, NULL, t);
+	for (size_t i = 0; i < n; i++)
+		qmgr_msg_result(rs[i], status, dsn, reason, "none",
+				since(rs[i]->msg->active_ms, t), 0, 0);
 }
 
 static void
@@ -125,31 +165,30 @@ conn_close(struct qmgr_conn *c)
 	c->tp->nconns--;
 	if (!c->greeted)
 		c->tp->npending--;
+	free(c->req);
 	free(c);
 }
 
-/* conn_fail - the connection is lost: defer its job, close, go on */
+/* conn_fail - the connection is lost: defer its batch, close, go on */
 static void
 conn_fail(struct qmgr_conn *c, const char *why)
 {
 	struct qmgr_transport *tp = c->tp;
-	struct qmgr_rcpt *r = c->job;
-	uint64_t t = ev_time_ms();
+	struct qmgr_batch *b = c->batch;
 	char    reason[300];
 
 	if (!c->replied)
-		tp->retry_at_ms = t + QMGR_RETRY_MS / 5;	/* crashes at once? slow down */
-	c->job = NULL;
-	if (r != NULL) {
+		tp->retry_at_ms = ev_time_ms() + QMGR_RETRY_MS / 5;	/* crashes at once? */
+	c->batch = NULL;
+	if (b != NULL) {
 		nbusy--;
 		tp->nbusy--;
 	}
 	conn_close(c);
-	if (r != NULL) {
+	if (b != NULL) {
 		(void) str_fmt(reason, sizeof(reason), "lost connection with the %s "
 			       "delivery agent: %s", tp->name, why);
-		qmgr_msg_result(r, 4, "4.3.0", reason, "none",
-				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
+		defer_batch(b, QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0", reason);
 	}
 	qmgr_deliver_kick(tp);
 }
@@ -197,34 +236,47 @@ conn_open(struct qmgr_transport *tp)
 	return c;
 }
 
+/* drain_dead - defer what waits for a suspended destination */
+static void
+drain_dead(struct qmgr_transport *tp)
+{
+	struct qmgr_rcpt *r;
+	char    dsn[10], reason[QMGR_REASON_MAX];
+	uint64_t t = ev_time_ms();
+
+	while ((r = qmgr_sched_take_dead(tp, dsn, sizeof(dsn), reason,
+					 sizeof(reason))) != NULL)
+		qmgr_msg_result(r, DELIVERY_DEFER, dsn, reason, "none",
+				since(r->msg->active_ms, t), 0, 0);
+}
+
 /* unreachable - the agent cannot be reached: defer what waits for it */
 static void
 unreachable(struct qmgr_transport *tp, const char *why)
 {
-	struct qmgr_rcpt *r;
+	struct qmgr_batch *b;
 	char    reason[400];
-	uint64_t t = ev_time_ms();
 
 	(void) str_fmt(reason, sizeof(reason), "mail transport unavailable: "
 		       "cannot connect to the %s delivery agent (%s): %s",
 		       tp->name, tp->service, why);
 	log_warn("%s", reason);
-	tp->retry_at_ms = t + QMGR_RETRY_MS;
-	while ((r = qmgr_sched_take(tp)) != NULL)
-		qmgr_msg_result(r, 4, "4.3.0", reason, "none",
-				(double) (t - r->msg->active_ms) / 1000.0, 0, 0);
+	tp->retry_at_ms = ev_time_ms() + QMGR_RETRY_MS;
+	while ((b = qmgr_sched_take(tp, ev_time_ms())) != NULL)
+		defer_batch(b, QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0", reason);
+	drain_dead(tp);
 }
 
-/* idle_conn - an idle connection for r, one that served its destination first */
+/* idle_conn - an idle connection, one that served dest last first */
 static struct qmgr_conn *
-idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
+idle_conn(struct qmgr_transport *tp, const struct qmgr_dest *dest)
 {
 	struct qmgr_conn *c, *any = NULL;
 
 	for (c = tp->conns; c != NULL; c = c->next) {
-		if (c->job != NULL || !c->greeted)
+		if (c->batch != NULL || !c->greeted)
 			continue;
-		if (c->replied && c->dest_hash == r->dest->hash)
+		if (c->replied && c->dest_hash == dest->hash)
 			return c;
 		if (any == NULL)
 			any = c;
@@ -239,13 +291,11 @@ idle_conn(struct qmgr_transport *tp, const struct qmgr_rcpt *r)
 static void
 open_more(struct qmgr_transport *tp, uint64_t t)
 {
-	size_t  want = tp->waiting - tp->parked;
-
 	if (t < tp->retry_at_ms) {
 		retry_later(tp, tp->retry_at_ms - t);
 		return;
 	}
-	while (tp->npending < QMGR_PENDING_MAX && (size_t) tp->npending < want
+	while (tp->npending < QMGR_PENDING_MAX && (size_t) tp->npending < tp->ready
 	       && tp->nconns < QMGR_CONN_MAX) {
 		if (conn_open(tp) != NULL)
 			continue;
@@ -253,8 +303,8 @@ open_more(struct qmgr_transport *tp, uint64_t t)
 			retry_later(tp, QMGR_BACKLOG_MS);
 			return;
 		}
-		unreachable(tp, errno == ENOENT ? "no such service (is it in master.cf?)"
-			    : strerror(errno));
+		unreachable(tp, errno == ENOENT ? "no such service (master.cf has no "
+			    "unix service of that name)" : strerror(errno));
 		return;
 	}
 }
@@ -262,77 +312,88 @@ open_more(struct qmgr_transport *tp, uint64_t t)
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
-	struct qmgr_rcpt *r;
+	const struct qmgr_peer *p;
 
-	if (server_stopping() || tp->service == NULL)
+	if (server_stopping())
 		return;
-	while ((r = qmgr_sched_next(tp)) != NULL) {
-		struct qmgr_conn *c = idle_conn(tp, r);
+	drain_dead(tp);
+	while ((p = qmgr_sched_next(tp, ev_time_ms())) != NULL) {
+		struct qmgr_conn *c = idle_conn(tp, p->dest);
 
 		if (c == NULL) {
 			open_more(tp, ev_time_ms());
-			return;
+			break;
 		}
-		send_job(c, qmgr_sched_take(tp));
+		send_batch(c, qmgr_sched_take(tp, ev_time_ms()));
 	}
+	/* next() moves the peers of suspended destinations aside. */
+	drain_dead(tp);
 }
 
 void
 qmgr_deliver_kick_all(void)
 {
 	for (size_t i = 0; i < qmgr_ntransports; i++)
-		if (qmgr_transports[i].waiting > 0)
-			qmgr_deliver_kick(&qmgr_transports[i]);
+		if (qmgr_transport_list[i]->waiting > 0)
+			qmgr_deliver_kick(qmgr_transport_list[i]);
 }
 
 void
 qmgr_deliver_close_idle(void)
 {
 	for (size_t i = 0; i < qmgr_ntransports; i++) {
-		struct qmgr_conn *c = qmgr_transports[i].conns, *next;
+		struct qmgr_conn *c = qmgr_transport_list[i]->conns, *next;
 
 		for (; c != NULL; c = next) {
 			next = c->next;
-			if (c->job == NULL)
+			if (c->batch == NULL)
 				conn_close(c);
 		}
 	}
 }
 
 static void
-send_job(struct qmgr_conn *c, struct qmgr_rcpt *r)
+send_batch(struct qmgr_conn *c, struct qmgr_batch *b)
 {
-	struct qmgr_msg *m = r->msg;
+	struct qmgr_msg *m = b->msg;
 	struct delivery_request rq;
 	struct ipc_msg msg;
 	uint64_t t = ev_time_ms();
 	int     fd;
 
 	if ((fd = qmgr_msg_fd(m)) < 0) {
-		qmgr_msg_result(r, 4, "4.3.0", "cannot open the queue file", "none",
-				(double) (t - m->active_ms) / 1000.0, 0, 0);
+		defer_batch(b, QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0",
+			    "cannot open the queue file");
 		return;
 	}
 	memset(&rq, 0, sizeof(rq));
-	c->req_rcpt.address = r->address;
-	c->req_rcpt.orcpt = r->orig ? r->orig : "";
-	c->req_rcpt.notify = m->env.rcpts[r->index].notify ? m->env.rcpts[r->index].notify : "";
-	c->req_rcpt.index = r->index;
-	qmgr_msg_request(m, c->tp->name, r->nexthop, t, &rq);
-	rq.rcpts = &c->req_rcpt;
-	rq.nrcpts = 1;
+	free(c->req);
+	c->req = xcalloc(b->n, sizeof(*c->req));
+	for (size_t i = 0; i < b->n; i++) {
+		const struct qmgr_rcpt *r = b->rcpts[i];
+		const char *notify = m->env.rcpts[r->index].notify;
+
+		c->req[i].address = r->address;
+		c->req[i].orcpt = r->orig ? r->orig : "";
+		c->req[i].notify = notify ? notify : "";
+		c->req[i].index = r->index;
+	}
+	qmgr_msg_request(m, c->tp->name, b->dest->nexthop, t, &rq);
+	rq.rcpts = c->req;
+	rq.nrcpts = b->n;
 	if (delivery_request_build(&msg, &rq) < 0) {
-		qmgr_msg_result(r, 5, "5.3.0", "a recipient, the sender or the next hop "
-				"breaks a bound of the delivery protocol", "none",
-				(double) (t - m->active_ms) / 1000.0, 0, 0);
+		defer_batch(b, QMGR_FB_NONE, DELIVERY_BOUNCE, "5.3.0", "a recipient, "
+			    "the sender or the next hop breaks a bound of the "
+			    "delivery protocol");
 		return;
 	}
-	r->state = QR_INFLIGHT;
-	m->inflight++;
-	c->job = r;
-	c->dest_hash = r->dest->hash;
+	for (size_t i = 0; i < b->n; i++)
+		b->rcpts[i]->state = QR_INFLIGHT;
+	m->inflight += b->n;
+	c->batch = b;
+	c->dest_hash = b->dest->hash;
 	c->send_ms = t;
-	c->conn_delay = c->replied ? 0 : (double) (t - c->open_ms) / 1000.0;
+	c->conn_delay = c->replied ? 0 : since(c->open_ms, t);
 	nbusy++;
 	c->tp->nbusy++;
 	ev_timer_stop(dloop, &c->timer);
@@ -378,42 +439,55 @@ got_hello(struct qmgr_conn *c, struct ipc_in *in)
 static void
 got_reply(struct qmgr_conn *c, struct ipc_in *in)
 {
-	struct qmgr_rcpt *r = c->job;
+	struct qmgr_batch *b = c->batch;
 	struct qmgr_transport *tp = c->tp;
+	struct qmgr_rcpt *rs[DELIVERY_RCPT_MAX];
 	struct delivery_request rq;
 	struct delivery_reply rep;
-	char    why[256];
+	char    why[256], dest[80];
+	size_t  n;
+	uint64_t suspended;
 
-	if (r == NULL) {
+	if (b == NULL) {
 		conn_fail(c, "a reply nobody asked for");
 		return;
 	}
 	memset(&rq, 0, sizeof(rq));
-	rq.rcpts = &c->req_rcpt;
-	rq.nrcpts = 1;
+	rq.rcpts = c->req;
+	rq.nrcpts = b->n;
 	if (delivery_reply_parse(in, &rq, &rep, why, sizeof(why)) < 0) {
-		log_warn("%s: bad reply from the %s delivery agent: %s", r->msg->qid,
+		log_warn("%s: bad reply from the %s delivery agent: %s", b->msg->qid,
 			 tp->name, why);
 		conn_fail(c, "malformed reply");
 		return;
 	}
-	c->job = NULL;
+	c->batch = NULL;
 	c->replied = true;
 	nbusy--;
 	tp->nbusy--;
 	ev_timer_stop(dloop, &c->timer);
 	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
 
+	n = b->n;
+	memcpy(rs, b->rcpts, n * sizeof(rs[0]));
+	(void) str_copy(dest, sizeof(dest), b->dest->key);
+	suspended = qmgr_sched_done(b, rep.site_dsn[0] ? QMGR_FB_FAIL : QMGR_FB_OK,
+				    rep.site_dsn, rep.site_text, ev_time_ms());
+	if (suspended > 0)
+		log_info("transport %s: destination %s suspended for %llus after "
+			 "failures: %s %s", tp->name, dest, (unsigned long long) suspended,
+			 rep.site_dsn, rep.site_text);
+
 	/*
 	 * The agent is idle: hand it (or another connection) the next
-	 * recipient first, then write the result down and perhaps remove
+	 * request first, then write the results down and perhaps remove
 	 * the message, so that the agent does not wait for that.  c may be
 	 * gone after the kick; rep points into the caller's in.
 	 */
-	qmgr_sched_done(r);
 	qmgr_deliver_kick(tp);
-	qmgr_msg_record(r, rep.results[0].status, rep.results[0].dsn,
-			rep.results[0].text);
+	for (size_t i = 0; i < n; i++)
+		qmgr_msg_record(rs[i], rep.results[i].status, rep.results[i].dsn,
+				rep.results[i].text);
 	delivery_reply_free(&rep);
 }
 
@@ -439,7 +513,7 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		return;
 	n = ipc_conn_read(&c->ipc);
 	if (n == 0) {
-		if (c->job != NULL || !c->greeted)
+		if (c->batch != NULL || !c->greeted)
 			conn_fail(c, "connection closed");
 		else
 			conn_close(c);		/* the agent retired */
@@ -451,7 +525,7 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	}
 	ipc_in_init_max(&in, QMGR_REP_MAX);
 	while ((r = ipc_conn_next(&c->ipc, &in, NULL)) == 1) {
-		/* Either may close c; each handles at most one message. */
+		/* Either may close c; each handles one message. */
 		if (!c->greeted)
 			got_hello(c, &in);
 		else
@@ -474,9 +548,9 @@ conn_timer(struct ev_loop *loop, struct ev_timer *t)
 	struct qmgr_transport *tp = c->tp;
 
 	(void) loop;
-	if (c->job != NULL) {
+	if (c->batch != NULL) {
 		log_warn("%s: the %s delivery agent did not answer within %llu seconds",
-			 c->job->msg->qid, tp->name,
+			 c->batch->msg->qid, tp->name,
 			 (unsigned long long) (cfg->ipc_timeout + QMGR_REPLY_SLACK_MS / 1000));
 		conn_fail(c, "timed out");
 	} else if (!c->greeted) {

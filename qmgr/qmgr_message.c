@@ -237,7 +237,6 @@ result(struct qmgr_rcpt *r, int status, const char *dsn, const char *reason,
 	struct qmgr_msg *m = r->msg;
 	bool    log = b >= 0;
 
-	qmgr_sched_done(r);
 	if (r->state == QR_INFLIGHT && m->inflight > 0)
 		m->inflight--;
 	set_reason(r, dsn, reason);
@@ -396,7 +395,7 @@ finish(struct qmgr_msg *m)
 		msg_free(m);
 		return;
 	}
-	r = qmgr_bounce_start(m);
+	r = qmgr_bounce_start(m, false);
 	if (r == 0) {
 		m->bouncing = true;
 		m->finishing = false;
@@ -419,6 +418,24 @@ qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,
 		     const char *why)
 {
 	m->bouncing = false;
+	if (m->warning) {
+		m->warning = false;
+		if (ok || (why != NULL && why[0] == '5')) {
+			if (ok)
+				log_info("%s: sender delay notification: %s", m->qid, queue_id);
+			else
+				log_warn("%s: delay notification refused: %s; not sent",
+					 m->qid, why);
+			append(m, QF_REC_WARNED, "");
+			m->warned = true;
+		} else {
+			log_warn("%s: cannot queue a delay notification: %s (will try "
+				 "again)", m->qid, why ? why : "unknown error");
+		}
+		m->finishing = true;
+		finish_rest(m, m->keep);
+		return;
+	}
 	if (ok) {
 		log_info("%s: %s non-delivery notification: %s", m->qid,
 			 m->env.sender[0] == '\0' ? "postmaster" : "sender", queue_id);
@@ -443,6 +460,26 @@ qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,
 	finish_rest(m, !ok);
 }
 
+/*
+ * warn_due - m stays deferred, has waited delay_warning_time, and its
+ * sender has not been warned yet (once per message, as Postfix)
+ */
+static bool
+warn_due(const struct qmgr_msg *m)
+{
+	time_t  now = time(NULL);
+
+	if (cfg->delay_warning_time == 0 || m->warned || m->warn_tried
+	    || m->env.sender[0] == '\0'
+	    || now - m->env.arrival.tv_sec < (time_t) cfg->delay_warning_time)
+		return false;
+	for (size_t i = 0; i < m->env.nrcpts; i++)
+		if (m->rcpts[i].state == QR_DEFERRED
+		    && qmgr_notify_delay(m->env.rcpts[i].notify))
+			return true;
+	return false;
+}
+
 /* finish_rest - deferred/ when anything is left to do, else removed */
 static void
 finish_rest(struct qmgr_msg *m, bool keep)
@@ -453,6 +490,23 @@ finish_rest(struct qmgr_msg *m, bool keep)
 	for (size_t i = 0; i < m->env.nrcpts; i++)
 		if (m->rcpts[i].state == QR_DEFERRED)
 			deferred = true;
+	if (deferred && !stopping && warn_due(m)) {
+		int     r;
+
+		m->warn_tried = true;
+		r = qmgr_bounce_start(m, true);
+		if (r == 0) {
+			/* qmgr_msg_bounce_done() comes back here. */
+			m->bouncing = m->warning = true;
+			m->keep = keep;
+			m->finishing = false;
+			return;
+		}
+		if (r == 1) {
+			append(m, QF_REC_WARNED, "");
+			m->warned = true;
+		}
+	}
 	close_fds(m);
 	if (deferred && stopping) {
 		/*
@@ -556,6 +610,7 @@ qmgr_msg_activate(const char *qid)
 	}
 
 	m->active_ms = now_ms;
+	m->warned = m->env.warned;
 	m->queue_delay = secs_since(&m->env.arrival);
 	if (m->queue_delay < 0)
 		m->queue_delay = 0;
@@ -607,9 +662,7 @@ qmgr_msg_activate(const char *qid)
 			defer_now(r, rt.dsn, rt.reason);
 			continue;
 		}
-		r->tp = rt.tp;
-		(void) str_copy(r->nexthop, sizeof(r->nexthop), rt.nexthop);
-		qmgr_sched_enqueue((struct qmgr_transport *) rt.tp, r, now_ms);
+		qmgr_sched_enqueue(rt.tp, r, rt.nexthop, now_ms);
 		m->busy++;
 	}
 	if (open_fds > FD_BUDGET) {

@@ -1,69 +1,109 @@
 /*
  * NAME
- *	qmgr_sched - per-transport queues, destinations and their limits
+ *	qmgr_sched - per-transport queues: messages, destinations, their
+ *	concurrency, feedback and suspension, recipient batches
  * SYNOPSIS
  *	#include "qmgr.h"
  *
- *	qmgr_sched_enqueue(tp, rcpt, now_ms);
- *	while ((rcpt = qmgr_sched_next(tp)) != NULL) {
- *		... find an idle connection, or wait for one ...
- *		rcpt = qmgr_sched_take(tp);	// the same rcpt
+ *	qmgr_sched_enqueue(tp, rcpt, nexthop, now);
+ *	while ((peer = qmgr_sched_next(tp, now)) != NULL) {
+ *		... an idle connection, preferably one that served
+ *		    peer->dest last, or wait for one ...
+ *		batch = qmgr_sched_take(tp, now);	// peer's recipients
  *		... deliver ...
  *	}
- *	qmgr_sched_done(rcpt);			// its delivery is over
+ *	qmgr_sched_done(batch, QMGR_FB_OK, NULL, NULL, now);	// reply came
+ *	while ((rcpt = qmgr_sched_take_dead(tp, dsn, n, reason, n)) != NULL)
+ *		... defer rcpt: its destination is suspended ...
  * DESCRIPTION
- *	The per-destination limit decides how many deliveries run at
- *	once, with the meaning it has in Postfix (how many agent
- *	processes there are is the master's business: qmgr_deliver.c):
+ *	The recipients that wait for a transport are kept three levels
+ *	deep, as in Postfix's queue manager:
  *
- *	  - per destination, qmgr_dest_limit(): at most
- *	    local_destination_concurrency_limit deliveries at once to one
- *	    destination of the local transport,
- *	    default_destination_concurrency_limit for the others.  A
- *	    transport that delivers one recipient per request (local;
- *	    Postfix's local_destination_recipient_limit = 1) has one
- *	    destination per recipient: the address in lower case, without
- *	    its extension (recipient_delimiter), "@" the next hop
- *	    (qmgr_dest_key()); so two deliveries to one user run at most
- *	    two at a time while different users are delivered in
- *	    parallel.  For the other transports the destination is the
- *	    next hop;
+ *	  - a job is one message's recipients for the transport; the
+ *	    transport serves its jobs round-robin, one request at a time,
+ *	    so a message with ten thousand recipients shares the agents
+ *	    with the one-recipient messages behind it;
+ *	  - a peer is one job's recipients for one destination; a job
+ *	    serves its peers round-robin, so its destinations take turns;
+ *	  - a destination is what the concurrency limit counts: the next
+ *	    hop ("example.com", "[192.0.2.1]:25"), or, for a transport
+ *	    whose requests carry one recipient (rcpt_limit 1: local), the
+ *	    recipient in lower case without its address extension, "@"
+ *	    the next hop (qmgr_dest_key()), so two deliveries to one user
+ *	    run at most local_destination_concurrency_limit at a time
+ *	    while different users go in parallel.
  *
- *	Fairness.  The recipients that wait for a transport are grouped
- *	per message (a struct qmgr_job per message and transport), and
- *	the messages are served round-robin: qmgr_sched_take() takes one
- *	recipient of the first message and moves that message to the end
- *	of the round, so a message with ten thousand recipients shares
- *	the agents with the one-recipient messages behind it instead of
- *	holding them up.  Recipients of one message keep their order.  A
- *	recipient whose destination is at its limit is not taken:
- *	qmgr_sched_next() parks it on its destination, and the next
- *	recipient in the round goes instead, so a flood to one user
- *	holds at most that user's limit of agents and everybody else is
- *	delivered meanwhile.  When a delivery to the destination ends
- *	(qmgr_sched_done()), the first recipient parked there goes back
- *	to its message, at the end of the round when the message had
- *	nothing else waiting: destinations take turns.  Parking and
- *	unparking cost O(1) per recipient (as Postfix's blocker tags,
- *	they keep a blocked destination from being looked at again and
- *	again).
+ *	A request (a batch, qmgr_sched_take()) carries up to the
+ *	transport's recipient limit (NAME_destination_recipient_limit)
+ *	of one peer: recipients of one message for one destination, in
+ *	queue file order.
  *
- *	qmgr_sched_enqueue() marks the recipient QR_QUEUED, finds or
- *	makes its destination, and appends it to its message's job.
- *	qmgr_sched_next() returns the recipient that would be taken now,
- *	or NULL when nothing may go (nothing waits, or everything that
- *	waits is parked); it takes nothing, so a caller without a
- *	connection leaves it where it is.  qmgr_sched_take() takes it and
- *	counts it in its destination; qmgr_sched_done() ends that (every
- *	taken recipient gets exactly one, through qmgr_msg_result()).
- *	qmgr_sched_drop_msg() forgets every queued or parked recipient of
- *	a message.  A destination is freed when no recipient refers to
- *	it.
+ *	Concurrency per destination follows Postfix's feedback: a new
+ *	destination may have its transport's initial concurrency at once
+ *	(NAME_initial_destination_concurrency, at most the limit); each
+ *	request that worked adds 1/window to a success count, and when
+ *	that reaches 1 the window grows by one, up to
+ *	NAME_destination_concurrency_limit, and only while the
+ *	destination uses what it has (active + initial concurrency above
+ *	the window).  A request whose reply says the destination itself
+ *	failed (the site status of lib/delivery.h: no connection, a 4xx
+ *	greeting, a timeout...) adds 1/window to a failure count, which
+ *	shrinks the window by one when it reaches 1 (never below 1), and
+ *	to a count of failed pseudo-cohorts (a window's worth of
+ *	requests): once a whole cohort has failed with no success in
+ *	between, the destination is suspended.
  *
+ *	A suspended (dead) destination gets no request until its dead
+ *	time is over: minimal_backoff_time after its first suspension,
+ *	doubled after each one that follows without a success in between,
+ *	at most maximal_backoff_time (qmgr_dead_time()).  Its recipients,
+ *	queued now or arriving meanwhile, go to the transport's dead list
+ *	and are deferred at once by the caller ("delivery temporarily
+ *	suspended: REASON", the destination's last reason), so their
+ *	messages wait in deferred/ with their own backoff: however much
+ *	mail waits for a server that answers 4xx, it sees at most one
+ *	cohort of attempts per dead time.  When the dead time is over the
+ *	destination gets one request (window 1): a success brings it
+ *	back, another failure suspends it for twice as long.  A
+ *	destination that was suspended is remembered when nothing refers
+ *	to it any more, until maximal_backoff_time after its dead time,
+ *	so that the doubling works across messages that come and go (at
+ *	most QMGR_REMEMBER_MAX per transport; qmgr_sched_sweep() forgets
+ *	the ones whose time is over).
+ *
+ *	Fairness.  qmgr_sched_next() looks at the first job of the round
+ *	and its first ready peer.  A peer whose destination is at its
+ *	window is parked on the destination, O(1), and the next peer or
+ *	job goes instead, so a destination with a hundred thousand
+ *	messages holds at most its window of agents and is looked at once
+ *	per message, while a message for another destination is taken as
+ *	soon as the round reaches it.  When a request to the destination
+ *	ends (qmgr_sched_done()), parked peers go back to their jobs
+ *	while the window allows, first come first served, and a job that
+ *	had left the round rejoins it at its end.  A peer of a dead
+ *	destination goes to the dead list instead.
+ *
+ *	qmgr_sched_enqueue() marks a recipient QR_QUEUED and adds it to its
+ *	message's peer for its destination (made when missing: recipients
+ *	of one message are enqueued together, so the destination's newest
+ *	peer is the one to extend).  qmgr_sched_next() returns the peer
+ *	that would be taken now, or NULL when nothing may go; it takes
+ *	nothing.  qmgr_sched_take() takes a batch from it and counts it
+ *	in its destination; the caller gives every batch back with
+ *	qmgr_sched_done(), with the feedback of its reply (QMGR_FB_NONE
+ *	when the reply says nothing about the destination: the agent was
+ *	lost), and frees it so; it returns the dead time in seconds when
+ *	that suspended the destination, else 0.  qmgr_sched_take_dead() pops one recipient to defer
+ *	from the dead list, with the destination's status code and
+ *	reason.  qmgr_sched_drop_msg() forgets every waiting recipient of
+ *	a message (no state change).  A destination is freed when no
+ *	peer or batch refers to it and it is not remembered.
  * BOUNDS
  *	Destinations: at most one per recipient in memory
- *	(qmgr_message_recipient_limit), in a hash table that grows with
- *	them.  Keys: QMGR_DEST_KEY_MAX bytes.
+ *	(qmgr_message_recipient_limit), plus QMGR_REMEMBER_MAX
+ *	remembered per transport, in a hash table that grows with them.
+ *	Keys: QMGR_DEST_KEY_MAX bytes.  Work per recipient: O(1) to
+ *	enqueue, take, park and unpark.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +115,11 @@
 #include "qmgr.h"
 #include "str.h"
 
-#define DESTS_MIN	64		/* first size of a destination table */
+#define DESTS_MIN		64	/* first size of a destination table */
+#define QMGR_REMEMBER_MAX	10000	/* suspended destinations kept unused */
+
+/* The latest time a caller gave: what the calls without one go by. */
+static uint64_t sched_now;
 
 /* hash - FNV-1a, 64 bits */
 static uint64_t
@@ -111,19 +155,25 @@ qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 	str_lower(out);
 }
 
-int
-qmgr_dest_limit(const struct qmgr_transport *tp)
+uint64_t
+qmgr_dead_time(unsigned count)
 {
-	if (tp->dest_limit > 0)
-		return tp->dest_limit;
-	if (str_eq(tp->name, "local"))
-		return (int) cfg->local_destination_concurrency_limit;
-	return (int) cfg->default_destination_concurrency_limit;
+	uint64_t t = cfg->minimal_backoff_time, max = cfg->maximal_backoff_time;
+
+	if (t > max)
+		t = max;
+	for (unsigned i = 0; i < count && t < max; i++)
+		t *= 2;
+	return t < max ? t : max;
 }
+
+/*
+ * Destinations.
+ */
 
 /* dest_get - the destination named key, made when new */
 static struct qmgr_dest *
-dest_get(struct qmgr_transport *tp, const char *key)
+dest_get(struct qmgr_transport *tp, const char *key, const char *nexthop)
 {
 	uint64_t h = hash(key);
 	struct qmgr_dest *d;
@@ -152,31 +202,95 @@ dest_get(struct qmgr_transport *tp, const char *key)
 	memcpy(d->key, key, len + 1);
 	d->tp = tp;
 	d->hash = h;
+	d->window = tp->init_conc < tp->dest_limit ? tp->init_conc : tp->dest_limit;
+	d->nexthop = xstrdup(nexthop);
 	d->hnext = tp->dests[h & (tp->dests_size - 1)];
 	tp->dests[h & (tp->dests_size - 1)] = d;
 	tp->ndests++;
 	return d;
 }
 
-/* dest_unref - one recipient less refers to d; free it after the last */
+static void
+dest_free(struct qmgr_dest *d)
+{
+	struct qmgr_transport *tp = d->tp;
+	struct qmgr_dest **pp;
+
+	for (pp = &tp->dests[d->hash & (tp->dests_size - 1)]; *pp != d; pp = &(*pp)->hnext)
+		;
+	*pp = d->hnext;
+	tp->ndests--;
+	free(d->reason);
+	free(d->nexthop);
+	free(d);
+}
+
+/*
+ * dest_unref - one peer or batch less refers to d; after the last, d is
+ * remembered when it was suspended lately, else freed
+ */
 static void
 dest_unref(struct qmgr_dest *d)
 {
 	struct qmgr_transport *tp = d->tp;
-	struct qmgr_dest **pp;
 
 	if (d->refs == 0)
 		log_panic("qmgr_sched: destination %s released too often", d->key);
 	if (--d->refs > 0)
 		return;
-	for (pp = &tp->dests[d->hash & (tp->dests_size - 1)]; *pp != d; pp = &(*pp)->hnext)
-		;
-	*pp = d->hnext;
-	tp->ndests--;
-	free(d);
+	if (d->dead_count > 0 && sched_now < d->forget_at
+	    && tp->nremembered < QMGR_REMEMBER_MAX) {
+		d->remembered = true;
+		d->refs = 1;			/* the remembered list's */
+		d->next_remembered = tp->remembered;
+		tp->remembered = d;
+		tp->nremembered++;
+		return;
+	}
+	dest_free(d);
 }
 
-/* job_of - m's job for tp; made (at the end of the round) when missing */
+void
+qmgr_sched_sweep(struct qmgr_transport *tp, uint64_t now_ms)
+{
+	struct qmgr_dest **pp = &tp->remembered, *d;
+
+	if (now_ms != UINT64_MAX)
+		sched_now = now_ms;
+	while ((d = *pp) != NULL) {
+		if (now_ms < d->forget_at && d->dead_count > 0) {
+			pp = &d->next_remembered;
+			continue;
+		}
+		/* Forgotten: freed now, or by its last user. */
+		*pp = d->next_remembered;
+		tp->nremembered--;
+		d->remembered = false;
+		d->forget_at = 0;
+		if (--d->refs == 0)
+			dest_free(d);
+	}
+}
+
+/* dead - true while d is suspended; the end of its dead time resumes it */
+static bool
+dead(struct qmgr_dest *d, uint64_t now_ms)
+{
+	if (d->dead_until == 0)
+		return false;
+	if (now_ms < d->dead_until)
+		return true;
+	/* One request to find out: success brings it back. */
+	d->dead_until = 0;
+	d->window = 1;
+	d->success = d->failure = d->fail_cohorts = 0;
+	return false;
+}
+
+/*
+ * Jobs and peers.
+ */
+
 static struct qmgr_job *
 job_of(struct qmgr_transport *tp, struct qmgr_msg *m)
 {
@@ -190,18 +304,13 @@ job_of(struct qmgr_transport *tp, struct qmgr_msg *m)
 		j->msg = m;
 		j->next_in_msg = m->jobs;
 		m->jobs = j;
-		if (tp->jobs_tail)
-			tp->jobs_tail->next = j;
-		else
-			tp->jobs_head = j;
-		tp->jobs_tail = j;
 	}
 	return j;
 }
 
-/* job_forget - take j out of its message's list and free it */
+/* job_free - j has no peer left: out of its message, freed */
 static void
-job_forget(struct qmgr_job *j)
+job_free(struct qmgr_job *j)
 {
 	struct qmgr_job **pp;
 
@@ -213,188 +322,406 @@ job_forget(struct qmgr_job *j)
 	free(j);
 }
 
+static void
+round_push(struct qmgr_transport *tp, struct qmgr_job *j)
+{
+	j->next = NULL;
+	if (tp->round_tail)
+		tp->round_tail->next = j;
+	else
+		tp->round_head = j;
+	tp->round_tail = j;
+	j->in_round = true;
+}
+
 /* round_pop - the first job of the round leaves it */
 static void
 round_pop(struct qmgr_transport *tp)
 {
-	struct qmgr_job *j = tp->jobs_head;
+	struct qmgr_job *j = tp->round_head;
 
-	tp->jobs_head = j->next;
-	if (tp->jobs_head == NULL)
-		tp->jobs_tail = NULL;
+	tp->round_head = j->next;
+	if (tp->round_head == NULL)
+		tp->round_tail = NULL;
 	j->next = NULL;
+	j->in_round = false;
 }
 
-/* job_pop - the first recipient of j leaves it */
-static struct qmgr_rcpt *
-job_pop(struct qmgr_job *j)
+/* ready_push - p to its job's ready list, at the end or the front */
+static void
+ready_push(struct qmgr_peer *p, bool front)
 {
-	struct qmgr_rcpt *r = j->head;
+	struct qmgr_job *j = p->job;
 
-	j->head = r->next;
-	if (j->head == NULL)
-		j->tail = NULL;
-	r->next = NULL;
-	return r;
+	p->where = QP_READY;
+	if (front) {
+		p->next = j->ready_head;
+		j->ready_head = p;
+		if (j->ready_tail == NULL)
+			j->ready_tail = p;
+	} else {
+		p->next = NULL;
+		if (j->ready_tail)
+			j->ready_tail->next = p;
+		else
+			j->ready_head = p;
+		j->ready_tail = p;
+	}
+	j->tp->ready++;
+	if (!j->in_round)
+		round_push(j->tp, j);
+}
+
+/* ready_pop - the first ready peer of j leaves the list */
+static struct qmgr_peer *
+ready_pop(struct qmgr_job *j)
+{
+	struct qmgr_peer *p = j->ready_head;
+
+	j->ready_head = p->next;
+	if (j->ready_head == NULL)
+		j->ready_tail = NULL;
+	p->next = NULL;
+	j->tp->ready--;
+	return p;
+}
+
+static void
+park(struct qmgr_peer *p)
+{
+	struct qmgr_dest *d = p->dest;
+
+	p->where = QP_PARKED;
+	p->next = NULL;
+	if (d->parked_tail)
+		d->parked_tail->next = p;
+	else
+		d->parked_head = p;
+	d->parked_tail = p;
+}
+
+static void
+dead_push(struct qmgr_peer *p)
+{
+	struct qmgr_transport *tp = p->job->tp;
+
+	p->where = QP_DEAD;
+	p->next = NULL;
+	if (tp->dead_tail)
+		tp->dead_tail->next = p;
+	else
+		tp->dead_head = p;
+	tp->dead_tail = p;
+}
+
+/* peer_free - p holds no recipient any more: forget it */
+static void
+peer_free(struct qmgr_peer *p)
+{
+	struct qmgr_job *j = p->job;
+	struct qmgr_dest *d = p->dest;
+	struct qmgr_peer **pp;
+
+	for (pp = &j->peers; *pp != p; pp = &(*pp)->next_in_job)
+		;
+	*pp = p->next_in_job;
+	j->npeers--;
+	if (d->last_peer == p)
+		d->last_peer = NULL;
+	free(p);
+	if (j->npeers == 0 && !j->in_round)
+		job_free(j);
+	dest_unref(d);
+}
+
+/* unpark - parked peers of d go back to their jobs while its window allows */
+static void
+unpark(struct qmgr_dest *d, uint64_t now_ms)
+{
+	struct qmgr_peer *p;
+
+	while ((p = d->parked_head) != NULL) {
+		if (dead(d, now_ms)) {
+			d->parked_head = p->next;
+			if (d->parked_head == NULL)
+				d->parked_tail = NULL;
+			dead_push(p);
+			continue;
+		}
+		if (d->active >= d->window)
+			return;
+		d->parked_head = p->next;
+		if (d->parked_head == NULL)
+			d->parked_tail = NULL;
+		/* First in its job: it has waited longest. */
+		ready_push(p, true);
+	}
 }
 
 void
-qmgr_sched_enqueue(struct qmgr_transport *tp, struct qmgr_rcpt *r, uint64_t now_ms)
+qmgr_sched_enqueue(struct qmgr_transport *tp, struct qmgr_rcpt *r,
+		   const char *nexthop, uint64_t now_ms)
 {
 	struct qmgr_job *j = job_of(tp, r->msg);
 	char    key[QMGR_DEST_KEY_MAX];
+	struct qmgr_dest *d;
+	struct qmgr_peer *p;
 
-	qmgr_dest_key(tp, r->address, r->nexthop, key, sizeof(key));
-	r->dest = dest_get(tp, key);
-	r->dest->refs++;
-	r->parked = false;
-	r->taken = false;
+	sched_now = now_ms;
+	qmgr_dest_key(tp, r->address, nexthop, key, sizeof(key));
+	d = dest_get(tp, key, nexthop);
+	if ((p = d->last_peer) == NULL || p->job != j) {
+		p = xcalloc(1, sizeof(*p));
+		p->job = j;
+		p->dest = d;
+		p->next_in_job = j->peers;
+		j->peers = p;
+		j->npeers++;
+		d->refs++;
+		d->last_peer = p;
+		if (dead(d, now_ms))
+			dead_push(p);
+		else
+			ready_push(p, false);
+	}
 	r->next = NULL;
-	if (j->tail)
-		j->tail->next = r;
+	if (p->tail)
+		p->tail->next = r;
 	else
-		j->head = r;
-	j->tail = r;
+		p->head = r;
+	p->tail = r;
+	p->n++;
+	r->peer = p;
 	r->state = QR_QUEUED;
-	r->queued_ms = now_ms;
 	tp->waiting++;
 }
 
-/* park - r waits on its destination until a delivery there ends */
-static void
-park(struct qmgr_rcpt *r)
+const struct qmgr_peer *
+qmgr_sched_next(struct qmgr_transport *tp, uint64_t now_ms)
 {
-	struct qmgr_dest *d = r->dest;
-
-	r->parked = true;
-	r->next = NULL;
-	if (d->parked_tail)
-		d->parked_tail->next = r;
-	else
-		d->parked_head = r;
-	d->parked_tail = r;
-	d->tp->parked++;
-}
-
-struct qmgr_rcpt *
-qmgr_sched_next(struct qmgr_transport *tp)
-{
-	int     limit = qmgr_dest_limit(tp);
 	struct qmgr_job *j;
+	struct qmgr_peer *p;
 
-	while ((j = tp->jobs_head) != NULL) {
-		if (j->head->dest->active < limit)
-			return j->head;
-		/* Its destination is busy enough: let the others go first. */
-		park(job_pop(j));
-		if (j->head == NULL) {
-			round_pop(tp);
-			job_forget(j);
+	sched_now = now_ms;
+	while ((j = tp->round_head) != NULL) {
+		while ((p = j->ready_head) != NULL) {
+			struct qmgr_dest *d = p->dest;
+
+			if (dead(d, now_ms)) {
+				dead_push(ready_pop(j));
+				continue;
+			}
+			if (d->active < d->window)
+				return p;
+			/* Its destination is busy enough: the others go first. */
+			park(ready_pop(j));
 		}
+		round_pop(tp);
+		if (j->npeers == 0)
+			job_free(j);
 	}
 	return NULL;
 }
 
-struct qmgr_rcpt *
-qmgr_sched_take(struct qmgr_transport *tp)
+struct qmgr_batch *
+qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms)
 {
-	struct qmgr_rcpt *r = qmgr_sched_next(tp);
+	const struct qmgr_peer *next = qmgr_sched_next(tp, now_ms);
 	struct qmgr_job *j;
+	struct qmgr_peer *p;
+	struct qmgr_batch *b;
+	size_t  n;
 
-	if (r == NULL)
+	if (next == NULL)
 		return NULL;
-	j = tp->jobs_head;		/* next() left r first in it */
-	(void) job_pop(j);
-	/* Off the head of the round: to its end, or gone when empty. */
-	round_pop(tp);
-	if (j->head == NULL) {
-		job_forget(j);
-	} else {
-		if (tp->jobs_tail)
-			tp->jobs_tail->next = j;
-		else
-			tp->jobs_head = j;
-		tp->jobs_tail = j;
+	j = tp->round_head;			/* next() left p first in it */
+	p = ready_pop(j);
+	n = p->n < (size_t) tp->rcpt_limit ? p->n : (size_t) tp->rcpt_limit;
+	b = xmalloc(sizeof(*b) + n * sizeof(b->rcpts[0]));
+	b->tp = tp;
+	b->dest = p->dest;
+	b->msg = j->msg;
+	b->n = n;
+	for (size_t i = 0; i < n; i++) {
+		struct qmgr_rcpt *r = p->head;
+
+		p->head = r->next;
+		r->next = NULL;
+		r->peer = NULL;
+		b->rcpts[i] = r;
 	}
+	if (p->head == NULL)
+		p->tail = NULL;
+	p->n -= n;
+	tp->waiting -= n;
+	p->dest->active++;
+	p->dest->refs++;			/* the batch's */
+	/* The job to the end of the round, the peer to the end of the job. */
+	round_pop(tp);
+	if (p->n > 0) {
+		ready_push(p, false);
+	} else {
+		if (j->ready_head != NULL)
+			round_push(tp, j);
+		peer_free(p);			/* and j, when that was its last */
+	}
+	return b;
+}
+
+/* suspend - d failed a whole cohort: no requests for a while (seconds) */
+static uint64_t
+suspend(struct qmgr_dest *d, uint64_t now_ms)
+{
+	uint64_t secs = qmgr_dead_time(d->dead_count);
+	struct qmgr_peer *p;
+
+	d->dead_until = now_ms + secs * 1000;
+	d->forget_at = d->dead_until + cfg->maximal_backoff_time * 1000;
+	d->dead_count++;
+	while ((p = d->parked_head) != NULL) {
+		d->parked_head = p->next;
+		dead_push(p);
+	}
+	d->parked_tail = NULL;
+	return secs;
+}
+
+uint64_t
+qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb, const char *dsn,
+		const char *text, uint64_t now_ms)
+{
+	struct qmgr_dest *d = b->dest;
+	struct qmgr_transport *tp = b->tp;
+	uint64_t suspended = 0;
+
+	sched_now = now_ms;
+	d->active--;
+	if (fb == QMGR_FB_OK) {
+		d->fail_cohorts = 0;
+		d->failure = 0;
+		d->dead_count = 0;
+		if (d->dead_until != 0) {
+			/* It worked after all: back, carefully. */
+			d->dead_until = 0;
+			d->window = 1;
+		}
+		if (d->window < tp->dest_limit && d->window < d->active + 1 + tp->init_conc) {
+			d->success += 1.0 / d->window;
+			if (d->success >= 1.0 - 1e-9) {
+				d->window++;
+				d->success = 0;
+			}
+		}
+	} else if (fb == QMGR_FB_FAIL && d->dead_until == 0) {
+		(void) str_copy(d->dsn, sizeof(d->dsn), dsn ? dsn : "4.4.1");
+		free(d->reason);
+		d->reason = xstrdup(text ? text : "");
+		d->success = 0;
+		d->fail_cohorts += 1.0 / d->window;
+		d->failure += 1.0 / d->window;
+		if (d->failure >= 1.0 - 1e-9) {
+			if (d->window > 1)
+				d->window--;
+			d->failure = 0;
+		}
+		if (d->fail_cohorts >= 1.0 - 1e-9)
+			suspended = suspend(d, now_ms);
+	}
+	unpark(d, now_ms);
+	free(b);
+	dest_unref(d);
+	return suspended;
+}
+
+struct qmgr_rcpt *
+qmgr_sched_take_dead(struct qmgr_transport *tp, char *dsn, size_t dsn_size,
+		     char *reason, size_t reason_size)
+{
+	struct qmgr_peer *p = tp->dead_head;
+	struct qmgr_rcpt *r;
+
+	if (p == NULL)
+		return NULL;
+	r = p->head;
+	p->head = r->next;
+	if (p->head == NULL)
+		p->tail = NULL;
+	p->n--;
+	r->next = NULL;
+	r->peer = NULL;
 	tp->waiting--;
-	r->taken = true;
-	r->dest->active++;
+	(void) str_copy(dsn, dsn_size, p->dest->dsn[0] ? p->dest->dsn : "4.4.1");
+	(void) str_fmt(reason, reason_size, "delivery temporarily suspended: %s",
+		       p->dest->reason ? p->dest->reason : "");
+	if (p->n == 0) {
+		tp->dead_head = p->next;
+		if (tp->dead_head == NULL)
+			tp->dead_tail = NULL;
+		peer_free(p);
+	}
 	return r;
 }
 
-void
-qmgr_sched_done(struct qmgr_rcpt *r)
+/* unlink_peer - take p out of whichever list holds it (teardown only) */
+static void
+unlink_peer(struct qmgr_peer *p)
 {
-	struct qmgr_dest *d = r->dest;
-	struct qmgr_transport *tp;
+	struct qmgr_peer **head, **tail, **pp, *prev = NULL;
 
-	if (d == NULL || !r->taken)
-		return;
-	tp = d->tp;
-	r->taken = false;
-	r->dest = NULL;
-	d->active--;
-	if (d->parked_head != NULL && d->active < qmgr_dest_limit(tp)) {
-		struct qmgr_rcpt *p = d->parked_head;
-		struct qmgr_job *j;
-
-		d->parked_head = p->next;
-		if (d->parked_head == NULL)
-			d->parked_tail = NULL;
-		p->parked = false;
-		tp->parked--;
-		/* Back to its message, first: it has waited longest. */
-		j = job_of(tp, p->msg);
-		p->next = j->head;
-		j->head = p;
-		if (j->tail == NULL)
-			j->tail = p;
+	switch (p->where) {
+	case QP_READY:
+		head = &p->job->ready_head;
+		tail = &p->job->ready_tail;
+		p->job->tp->ready--;
+		break;
+	case QP_PARKED:
+		head = &p->dest->parked_head;
+		tail = &p->dest->parked_tail;
+		break;
+	default:
+		head = &p->job->tp->dead_head;
+		tail = &p->job->tp->dead_tail;
+		break;
 	}
-	dest_unref(d);
+	for (pp = head; *pp != NULL && *pp != p; pp = &(*pp)->next)
+		prev = *pp;
+	if (*pp == NULL)
+		return;
+	*pp = p->next;
+	if (*tail == p)
+		*tail = prev;
 }
 
-/* qmgr_sched_drop_msg - forget every waiting recipient of m (no state change) */
 void
 qmgr_sched_drop_msg(struct qmgr_msg *m)
 {
 	while (m->jobs != NULL) {
 		struct qmgr_job *j = m->jobs;
 		struct qmgr_transport *tp = j->tp;
-		struct qmgr_job **pp;
 
-		while (j->head != NULL) {
-			struct qmgr_rcpt *r = job_pop(j);
+		if (j->in_round) {
+			struct qmgr_job **pp, *prev = NULL;
 
-			tp->waiting--;
-			dest_unref(r->dest);
-			r->dest = NULL;
+			for (pp = &tp->round_head; *pp != j; pp = &(*pp)->next)
+				prev = *pp;
+			*pp = j->next;
+			if (tp->round_tail == j)
+				tp->round_tail = prev;
+			j->in_round = false;
 		}
-		for (pp = &tp->jobs_head; *pp != NULL; pp = &(*pp)->next)
-			if (*pp == j) {
-				*pp = j->next;
-				break;
-			}
-		tp->jobs_tail = NULL;
-		for (struct qmgr_job *k = tp->jobs_head; k != NULL; k = k->next)
-			tp->jobs_tail = k;
-		job_forget(j);
-	}
-	for (size_t i = 0; m->rcpts != NULL && i < m->env.nrcpts; i++) {
-		struct qmgr_rcpt *r = &m->rcpts[i], **pp, *prev = NULL;
-		struct qmgr_dest *d = r->dest;
-
-		if (!r->parked)
+		/* peer_free() frees j with its last peer. */
+		if (j->peers == NULL) {
+			job_free(j);
 			continue;
-		for (pp = &d->parked_head; *pp != r; pp = &(*pp)->next)
-			prev = *pp;
-		*pp = r->next;
-		if (d->parked_tail == r)
-			d->parked_tail = prev;
-		r->parked = false;
-		r->next = NULL;
-		r->dest = NULL;
-		d->tp->parked--;
-		d->tp->waiting--;
-		dest_unref(d);
+		}
+		while (m->jobs == j && j->peers != NULL) {
+			struct qmgr_peer *p = j->peers;
+
+			unlink_peer(p);
+			for (struct qmgr_rcpt *r = p->head; r != NULL; r = r->next)
+				r->peer = NULL;
+			tp->waiting -= p->n;
+			peer_free(p);
+		}
 	}
 }

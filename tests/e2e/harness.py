@@ -79,6 +79,10 @@ def accounts_lock():
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+# A resolver address where nothing listens: queries fail at once.
+NO_DNS = "127.0.0.1:9"
+
+
 def init_instance(port, directory):
     """postern init -p PORT DIRECTORY, under the accounts lock."""
     with accounts_lock():
@@ -106,6 +110,10 @@ class Instance:
         self.started = False
         self._children = []
         init_instance(self.port, self.dir)
+        # DNS only from a server a test starts: without one, the SMTP
+        # client's queries go to a loopback port where nothing answers
+        # (refused at once), never to the machine's resolvers.
+        self.set_main({"resolver_servers": NO_DNS})
         if extra_libexec:
             # A daemon directory with the real daemons plus test services.
             d = os.path.join(self.dir, "libexec")

@@ -12,7 +12,7 @@ import signal
 import time
 import unittest
 
-from harness import Instance, main, proc_info, run, wait_for
+from harness import Instance, free_port, main, proc_info, run, wait_for
 from delivery_util import (send, spool_box, read_bytes, mbox_messages, parse,
                            wait_count, wait_log_re, write_aliases, flush, mailq,
                            write_file, log_context)
@@ -29,17 +29,22 @@ class QmgrTest(unittest.TestCase):
     def qmgr_pid(self, inst):
         return int(inst.procs("qmgr")[0]["pid"])
 
+    def unreachable_relay(self):
+        """main.cf settings that send remote mail to a port where nothing
+        listens on loopback: every attempt is refused at once."""
+        return {"relayhost": "[127.0.0.1]:%d" % free_port()}
+
     def test_remote_mail_waits_in_deferred(self):
-        inst = Instance(self)
+        inst = Instance(self, main_cf=self.unreachable_relay())
         inst.start()
         send(inst, "someone@example.org", "far@example.net", subject="remote")
-        wait_log_re(inst, r"to=<far@example\.net>, relay=none, .*dsn=4\.4\.1, "
-                          r"status=deferred \(remote delivery is not available yet")
+        wait_log_re(inst, r"to=<far@example\.net>, relay=.*dsn=4\.4\.1, "
+                          r"status=deferred \(connect to 127\.0\.0\.1\[127\.0\.0\.1\]")
         files = wait_for(lambda: inst.queue_files("deferred"), 10, what="deferred/")
         st = os.stat(os.path.join(inst.queue, "deferred", files[0]))
         self.assertGreater(st.st_mtime, time.time() + 250, "next attempt ~300 s away")
         self.assertLess(st.st_mtime, time.time() + 310)
-        self.assertIn("remote delivery is not available yet", mailq(inst))
+        self.assertIn("connect to 127.0.0.1", mailq(inst))
         # postqueue -f: tried again at once (and deferred again).
         flush(inst)
         wait_for(lambda: inst.log().count("to=<far@example.net>") >= 2, 10,
@@ -48,7 +53,9 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(inst.queue_files("active"), [])
 
     def test_queue_lifetime_returns_mail(self):
-        inst = Instance(self, main_cf={"maximal_queue_lifetime": "0"})
+        settings = self.unreachable_relay()
+        settings["maximal_queue_lifetime"] = "0"
+        inst = Instance(self, main_cf=settings)
         sender = inst.add_user()
         write_aliases(inst, "postmaster: %s\n" % sender[0])
         inst.start()
@@ -63,6 +70,8 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(fields["action"], "failed")
         self.assertEqual(fields["status"], "4.4.1")
         self.assertIn("far@example.net", fields["final-recipient"])
+        # The reason is the last one the attempt met.
+        self.assertIn("connect to 127.0.0.1", fields["diagnostic-code"])
         wait_for(lambda: not inst.queue_files("deferred") and not inst.queue_files("active"),
                  10, what="an empty queue")
 

@@ -763,8 +763,17 @@ START_TEST(test_truncated_tail_ignored_and_repaired)
 	ck_assert_int_eq(env.rcpts[2].status, QF_RCPT_FAILED);
 	ck_assert(env.rcpts[2].bounced);
 	ck_assert(env.bounced);
+	ck_assert(!env.warned);
 	ck_assert_int_eq(qfile_repair_tail(fd, &env), 0);	/* nothing to do */
 	qfile_env_free(&env);
+	/* The delay warning record: empty, sets warned. */
+	ck_assert_int_eq(qfile_append_status(fd, QF_REC_WARNED, ""), 0);
+	ck_assert_int_eq(qfile_read(fd, 0, QID, NULL, &env, why, sizeof(why)), 0);
+	ck_assert(env.warned);
+	qfile_env_free(&env);
+	ck_assert_int_eq(qfile_append_status(fd, QF_REC_WARNED, "x"), 0);
+	ck_assert_int_eq(qfile_read(fd, 0, QID, NULL, &env, why, sizeof(why)), -1);
+	ck_assert_ptr_nonnull(strstr(why, "delay warning record is not empty"));
 	(void) close(fd);
 }
 END_TEST

@@ -377,6 +377,40 @@ START_TEST(test_notify)
 	ck_assert(qmgr_notify_failure("success,failure"));
 	ck_assert(!qmgr_notify_failure("NEVER"));
 	ck_assert(!qmgr_notify_failure("SUCCESS,DELAY"));
+	/* Delays: notified by default, as Postfix does with delay_warning_time. */
+	ck_assert(qmgr_notify_delay(NULL));
+	ck_assert(qmgr_notify_delay(""));
+	ck_assert(qmgr_notify_delay("DELAY"));
+	ck_assert(qmgr_notify_delay("failure,delay"));
+	ck_assert(!qmgr_notify_delay("NEVER"));
+	ck_assert(!qmgr_notify_delay("SUCCESS,FAILURE"));
+}
+END_TEST
+
+START_TEST(test_delay_warning)
+{
+	struct qmgr_dsn_rcpt r[1] = {{"far@example.net", NULL, "delayed", "4.4.1",
+				      "connect to mx.example.net[192.0.2.1]:25: refused"}};
+	struct qmgr_dsn_info in;
+	struct buf out;
+	char    b[300];
+
+	load_cfg("");
+	info_init(&in, r, 1);
+	in.delayed = true;
+	in.arrival = in.now - 4 * 3600;
+	in.retry_until = in.arrival + 5 * 86400;
+	buf_init(&out, 1 << 20);
+	ck_assert_int_eq(qmgr_dsn_compose(&in, &out), 0);
+	check_structure(out.data, b, sizeof(b));
+	ck_assert(starts_line(out.data, "Subject: Delayed Mail (still being retried)"));
+	ck_assert(starts_line(out.data, "Action: delayed"));
+	ck_assert(starts_line(out.data, "Status: 4.4.1"));
+	ck_assert(starts_line(out.data, "Will-Retry-Until: "));
+	ck_assert(starts_line(out.data, "Content-Description: Delayed Message Headers"));
+	ck_assert_ptr_nonnull(strstr(out.data, "THIS IS A WARNING ONLY"));
+	ck_assert_ptr_nonnull(strstr(out.data, "for 4 hours"));
+	buf_free(&out);
 }
 END_TEST
 
@@ -410,6 +444,7 @@ suite(void)
 	tcase_add_test(tc, test_postmaster_copy);
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_notify);
+	tcase_add_test(tc, test_delay_warning);
 	tcase_add_test(tc, test_clean);
 	suite_add_tcase(s, tc);
 	return s;

@@ -488,7 +488,7 @@ START_TEST(test_defer_without_agent)
 	struct stat st;
 	time_t  now = time(NULL);
 
-	/* No private/local at all, and a remote recipient. */
+	/* No private/local and no private/smtp: both deferred, not bounced. */
 	qfile("active", "0PZ1K8Q3F7M2W9X", "a@example.org",
 	      (const char *const[]) {"bob@localhost", "far@example.org", NULL}, now, NULL);
 	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
@@ -502,10 +502,47 @@ START_TEST(test_defer_without_agent)
 	ck_assert_str_eq(env.rcpts[0].dsn, "4.3.0");
 	ck_assert_ptr_nonnull(strstr(env.rcpts[0].reason, "cannot connect"));
 	ck_assert_int_eq(env.rcpts[1].status, QF_RCPT_DEFERRED);
-	ck_assert_str_eq(env.rcpts[1].dsn, "4.4.1");
-	ck_assert_ptr_nonnull(strstr(env.rcpts[1].reason, "remote delivery is not available yet"));
+	ck_assert_str_eq(env.rcpts[1].dsn, "4.3.0");
+	ck_assert_ptr_nonnull(strstr(env.rcpts[1].reason, "mail transport unavailable: "
+				     "cannot connect to the smtp delivery agent"));
 	qfile_env_free(&env);
 	ck_assert_uint_eq(qmgr_active_count, 0);
+}
+END_TEST
+
+/* delay_warning_time: one "delayed" notice, recorded, never a second. */
+START_TEST(test_delay_warning)
+{
+	struct qfile_env env;
+	struct buf b;
+
+	test_config_load(dir, "myhostname = mx.example.com\n"
+			 "mydestination = localhost, $myhostname\n"
+			 "delay_warning_time = 1h\n");
+	fake_cleanup();
+	/* Two hours old; no smtp agent here: deferred again. */
+	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
+	      (const char *const[]) {"far@example.org", NULL}, time(NULL) - 7200, NULL);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("deferred/0PZ1K8Q3F7M2W9X", true);
+	buf_init(&b, 1 << 20);
+	slurp("bounce.env", &b);
+	ck_assert_str_eq(b.data, "flags=4 sender=<> rcpt=<alice@example.org>\n");
+	slurp("bounce.txt", &b);
+	ck_assert_ptr_nonnull(strstr(b.data, "\nSubject: Delayed Mail (still being retried)\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nAction: delayed\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nFinal-Recipient: rfc822; far@example.org\n"));
+	buf_free(&b);
+	read_env("deferred/0PZ1K8Q3F7M2W9X", &env);
+	ck_assert(env.warned);
+	ck_assert_int_eq(env.rcpts[0].status, QF_RCPT_DEFERRED);
+	qfile_env_free(&env);
+	/* The next attempt warns no more (no cleanup service is there now). */
+	(void) unlink("bounce.txt");
+	ck_assert_int_eq(qmgr_move("deferred", "0PZ1K8Q3F7M2W9X", "active"), 0);
+	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
+	run_until("deferred/0PZ1K8Q3F7M2W9X", true);
+	ck_assert(!exists("bounce.txt"));
 }
 END_TEST
 
@@ -568,10 +605,11 @@ START_TEST(test_expired)
 	struct buf b;
 
 	fake_cleanup();
-	/* Six days old, still deferred: this attempt is the last. */
+	/* Six days old, still deferred: this attempt is the last, and its */
+	/* reason (no smtp agent here: 4.3.0) is the one reported. */
 	qfile("active", "0PZ1K8Q3F7M2W9X", "alice@example.org",
 	      (const char *const[]) {"far@example.org", NULL}, time(NULL) - 6 * 86400,
-	      (const char *const[]) {"w0 4.4.1 remote delivery is not available yet", NULL});
+	      (const char *const[]) {"w0 4.4.1 connect to example.org: refused", NULL});
 	ck_assert_int_eq(qmgr_msg_activate("0PZ1K8Q3F7M2W9X"), 0);
 	run_until("active/0PZ1K8Q3F7M2W9X", false);
 	ck_assert(!exists("deferred/0PZ1K8Q3F7M2W9X"));
@@ -579,7 +617,8 @@ START_TEST(test_expired)
 	slurp("bounce.txt", &b);
 	ck_assert_ptr_nonnull(strstr(b.data, "\nFinal-Recipient: rfc822; far@example.org\n"));
 	ck_assert_ptr_nonnull(strstr(b.data, "\nAction: failed\n"));
-	ck_assert_ptr_nonnull(strstr(b.data, "\nStatus: 4.4.1\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "\nStatus: 4.3.0\n"));
+	ck_assert_ptr_nonnull(strstr(b.data, "mail transport unavailable"));
 	buf_free(&b);
 }
 END_TEST
@@ -689,6 +728,7 @@ suite(void)
 	tcase_add_test(tc, test_last_delivery_not_recorded);
 	tcase_add_test(tc, test_partial_defer_records_delivered);
 	tcase_add_test(tc, test_defer_without_agent);
+	tcase_add_test(tc, test_delay_warning);
 	tcase_add_test(tc, test_bounce);
 	tcase_add_test(tc, test_bounce_of_bounce);
 	tcase_add_test(tc, test_failed_postmaster_copy_dropped);

@@ -1,7 +1,9 @@
 /*
- * qmgr_resolve_test - check suite for qmgr/qmgr_resolve.c: local
- * domains, transport_maps (mocked lookups: order, wildcards, failures),
- * relay_domains, unknown transports and transports without an agent.
+ * qmgr_resolve_test - check suite for qmgr/qmgr_resolve.c and
+ * qmgr/qmgr_transport.c: local domains, the address classes with
+ * relayhost, transport_maps (mocked lookups: order, wildcards,
+ * failures; discard:, error:, smtp:[host]:port), transport names that
+ * cannot be services, and each transport's limits from main.cf.
  */
 #include <check.h>
 #include <stdio.h>
@@ -54,6 +56,7 @@ mock_lookup(const char *param, const char *key, struct buf *value)
 static void
 reset(void)
 {
+	qmgr_transport_reset();
 	memset(table, 0, sizeof(table));
 	asked[0] = '\0';
 	fail_lookups = false;
@@ -85,26 +88,44 @@ START_TEST(test_local)
 }
 END_TEST
 
-START_TEST(test_remote_waits)
+START_TEST(test_remote)
 {
 	struct qmgr_route rt;
 
 	load_cfg("");
 	reset();
+	/* Any other domain: default_transport, the domain as the next hop. */
 	qmgr_resolve("someone@example.org", &rt);
-	ck_assert_int_eq(rt.status, 4);
-	ck_assert_str_eq(rt.dsn, "4.4.1");
-	ck_assert_ptr_nonnull(strstr(rt.reason, "remote delivery is not available yet"));
+	ck_assert_int_eq(rt.status, 0);
 	ck_assert_str_eq(rt.transport, "smtp");
 	ck_assert_str_eq(rt.nexthop, "example.org");
-	ck_assert_ptr_null(rt.tp->service);
+	ck_assert_str_eq(rt.tp->service, "private/smtp");
 
-	load_cfg("relay_domains = relayed.org\nrelayhost = [smart.example.net]\n");
+	/* relayhost is the next hop of the relay and the default classes. */
+	load_cfg("relay_domains = relayed.org\nrelayhost = [smart.example.net]:2525\n");
 	reset();
 	qmgr_resolve("x@relayed.org", &rt);
 	ck_assert_str_eq(rt.transport, "relay");
+	ck_assert_str_eq(rt.nexthop, "[smart.example.net]:2525");
 	qmgr_resolve("x@elsewhere.org", &rt);
 	ck_assert_str_eq(rt.transport, "smtp");
+	ck_assert_str_eq(rt.nexthop, "[smart.example.net]:2525");
+	/* Never for local mail. */
+	qmgr_resolve("x@example.com", &rt);
+	ck_assert_str_eq(rt.transport, "local");
+	ck_assert_str_eq(rt.nexthop, "mx.example.com");
+
+	/* A class transport with its own next hop wins over relayhost. */
+	load_cfg("relayhost = [smart.example.net]\n"
+		 "default_transport = slow:[10.0.0.1]:25\nrelay_transport = relay:\n"
+		 "relay_domains = relayed.org\n");
+	reset();
+	qmgr_resolve("x@elsewhere.org", &rt);
+	ck_assert_str_eq(rt.transport, "slow");
+	ck_assert_str_eq(rt.nexthop, "[10.0.0.1]:25");
+	ck_assert_str_eq(rt.tp->service, "private/slow");
+	qmgr_resolve("x@relayed.org", &rt);
+	ck_assert_str_eq(rt.transport, "relay");
 	ck_assert_str_eq(rt.nexthop, "[smart.example.net]");
 }
 END_TEST
@@ -138,17 +159,44 @@ START_TEST(test_transport_maps)
 
 	/* An entry can also send a local domain elsewhere. */
 	qmgr_resolve("vip@example.com", &rt);
+	ck_assert_int_eq(rt.status, 0);
 	ck_assert_str_eq(rt.transport, "smtp");
 	ck_assert_str_eq(rt.nexthop, "[backup.example.com]");
-	ck_assert_int_eq(rt.status, 4);
+
+	/* What a Postfix administrator writes. */
+	table[3][0] = "gone.org";
+	table[3][1] = "error:5.1.1 gone";
+	table[4][0] = "quiet.org";
+	table[4][1] = "discard:";
+	table[5][0] = "hub.org";
+	table[5][1] = "smtp:[127.0.0.1]:2525";
+	table[6][0] = "mx.org";
+	table[6][1] = "smtp:mail.mx.org";
+	table[7][0] = "keep.org";
+	table[7][1] = ":[10.1.1.1]";
+	qmgr_resolve("a@gone.org", &rt);
+	ck_assert_str_eq(rt.transport, "error");
+	ck_assert_str_eq(rt.nexthop, "5.1.1 gone");
+	ck_assert_str_eq(rt.tp->service, "private/error");
+	qmgr_resolve("a@quiet.org", &rt);
+	ck_assert_str_eq(rt.transport, "discard");
+	ck_assert_str_eq(rt.nexthop, "quiet.org");
+	qmgr_resolve("a@hub.org", &rt);
+	ck_assert_str_eq(rt.transport, "smtp");
+	ck_assert_str_eq(rt.nexthop, "[127.0.0.1]:2525");
+	qmgr_resolve("a@mx.org", &rt);
+	ck_assert_str_eq(rt.nexthop, "mail.mx.org");
+	qmgr_resolve("a@keep.org", &rt);
+	ck_assert_str_eq(rt.transport, "smtp");		/* the class's */
+	ck_assert_str_eq(rt.nexthop, "[10.1.1.1]");
 
 	/* Not in the table: the usual class; "*" is the last resort. */
 	asked[0] = '\0';
 	qmgr_resolve("alice@example.com", &rt);
 	ck_assert_str_eq(rt.transport, "local");
 	ck_assert_ptr_nonnull(strstr(asked, "|*|"));
-	table[3][0] = "*";
-	table[3][1] = "local";
+	table[8][0] = "*";
+	table[8][1] = "local";
 	qmgr_resolve("x@anywhere.org", &rt);
 	ck_assert_int_eq(rt.status, 0);
 	ck_assert_str_eq(rt.transport, "local");
@@ -169,12 +217,18 @@ START_TEST(test_failures)
 
 	fail_lookups = false;
 	table[0][0] = "example.com";
-	table[0][1] = "uucp:gateway";
+	table[0][1] = "../cleanup:gateway";
 	qmgr_resolve("alice@example.com", &rt);
 	ck_assert_int_eq(rt.status, 4);
 	ck_assert_str_eq(rt.dsn, "4.3.0");
-	ck_assert_ptr_null(rt.tp);
-	ck_assert_ptr_nonnull(strstr(rt.reason, "\"uucp\" is not known"));
+	ck_assert_ptr_nonnull(strstr(rt.reason, "mail transport unavailable"));
+	ck_assert_ptr_nonnull(strstr(rt.reason, "is not a transport name"));
+
+	/* Any valid name is a transport: whether it exists shows later. */
+	table[0][1] = "uucp:gateway";
+	qmgr_resolve("alice@example.com", &rt);
+	ck_assert_int_eq(rt.status, 0);
+	ck_assert_str_eq(rt.tp->service, "private/uucp");
 
 	/* A transport name longer than the field is cut, never overflows. */
 	{
@@ -191,12 +245,44 @@ START_TEST(test_failures)
 }
 END_TEST
 
-START_TEST(test_table)
+START_TEST(test_transports)
 {
-	ck_assert_ptr_nonnull(qmgr_transport_find("local"));
-	ck_assert_ptr_nonnull(qmgr_transport_find("smtp"));
-	ck_assert_ptr_null(qmgr_transport_find("nosuch"));
-	ck_assert_ptr_null(qmgr_transport_find(""));
+	struct qmgr_transport *local, *smtp, *slow, *again;
+	char    name[16];
+
+	load_cfg("default_destination_concurrency_limit = 7\n"
+		 "local_destination_concurrency_limit = 3\n"
+		 "slow_destination_concurrency_limit = 2\n"
+		 "slow_destination_recipient_limit = 1\n"
+		 "smtp_initial_destination_concurrency = 9\n");
+	reset();
+	local = qmgr_transport_get("local");
+	smtp = qmgr_transport_get("smtp");
+	slow = qmgr_transport_get("slow");
+	ck_assert_int_eq(local->dest_limit, 3);
+	ck_assert_int_eq(local->rcpt_limit, 1);
+	ck_assert(local->per_rcpt);
+	ck_assert_int_eq(smtp->dest_limit, 7);
+	ck_assert_int_eq(smtp->rcpt_limit, 50);
+	ck_assert_int_eq(smtp->init_conc, 9);
+	ck_assert(!smtp->per_rcpt);
+	ck_assert_int_eq(slow->dest_limit, 2);
+	ck_assert(slow->per_rcpt);
+	ck_assert_int_eq(slow->init_conc, 5);
+	again = qmgr_transport_get("smtp");
+	ck_assert_ptr_eq(again, smtp);
+	ck_assert_ptr_null(qmgr_transport_get(""));
+	ck_assert_ptr_null(qmgr_transport_get("a/b"));
+	ck_assert_ptr_null(qmgr_transport_get(".."));
+	/* Bounded: a table full of made-up transports stops somewhere. */
+	for (int i = 0; i < QMGR_TRANSPORTS_MAX; i++) {
+		(void) str_fmt(name, sizeof(name), "t%d", i);
+		(void) qmgr_transport_get(name);
+	}
+	ck_assert_uint_eq(qmgr_ntransports, QMGR_TRANSPORTS_MAX);
+	ck_assert_ptr_null(qmgr_transport_get("onemore"));
+	ck_assert_ptr_eq(qmgr_transport_get("smtp"), smtp);
+	qmgr_transport_reset();
 }
 END_TEST
 
@@ -207,10 +293,10 @@ suite(void)
 	TCase  *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_local);
-	tcase_add_test(tc, test_remote_waits);
+	tcase_add_test(tc, test_remote);
 	tcase_add_test(tc, test_transport_maps);
 	tcase_add_test(tc, test_failures);
-	tcase_add_test(tc, test_table);
+	tcase_add_test(tc, test_transports);
 	suite_add_tcase(s, tc);
 	return s;
 }
