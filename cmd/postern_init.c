@@ -290,7 +290,9 @@ postern_init(int argc, char **argv)
 		    "pickup           fifo  n       -       y       60      1       pickup\n"
 		    "showq            unix  n       -       y       -       -       showq\n"
 		    "smtp             unix  -       -       y       -       1       smtp\n"
-		    "relay            unix  -       -       y       -       1       smtp\n",
+		    "relay            unix  -       -       y       -       1       smtp\n"
+		    "discard          unix  -       -       y       -       -       discard\n"
+		    "error            unix  -       -       y       -       -       error\n",
 		    dir, port);
 	(void) str_fmt(path, sizeof(path), "%s/master.cf", etc);
 	if (write_new(path, text.data, 0644) < 0)

@@ -85,19 +85,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery_agent.h"
 #include "event.h"
 #include "ipc.h"
 #include "local.h"
-#include "delivery.h"
-#include "delivery_log.h"
 #include "local_lookup.h"
 #include "log.h"
 #include "params.h"
 #include "priv.h"
 #include "server.h"
 
-#define LOCAL_REQ_MAX		IPC_MSG_MAX	/* request payload bound */
-#define LOCAL_IO_MS		10000		/* one message, once it started */
 
 static uid_t mail_owner_uid = (uid_t) -1;
 
@@ -157,98 +154,19 @@ wait_request(int fd)
 	}
 }
 
-/*
- * serve_request - deliver each recipient of rq in turn, log it, and
- * build the reply in m
- */
-static void
-serve_request(struct delivery_request *rq, int qfd, uint64_t got_ms,
-	      struct ipc_msg *m)
-{
-	struct local_outcome out;
-	bool    bad = local_check_request(rq, qfd, &out) < 0;
-
-	delivery_reply_init(m, rq);
-	for (size_t i = 0; i < rq->nrcpts; i++) {
-		const struct delivery_rcpt *rc = &rq->rcpts[i];
-		struct delivery_delays d;
-		uint64_t start = ev_time_ms();
-
-		if (!bad)
-			local_deliver(rq, i, qfd, &out);
-		delivery_log_delays(rq, &d, 0, (double) (ev_time_ms() - start) / 1000.0);
-		d.in_active += (double) (start - got_ms) / 1000.0;
-		delivery_log_to(rq->queue_id, rc->address, rc->orcpt, "local", &d,
-				out.dsn, out.status, out.reason);
-		if (delivery_reply_add(m, rq, i, out.status, out.dsn, out.reason,
-				       "local") < 0)
-			log_panic("cannot add a delivery result (status %d, dsn %s)",
-				  out.status, out.dsn);
-	}
-	if (delivery_reply_end(m, rq, NULL, NULL) < 0)
-		log_panic("cannot end a delivery reply: %m");
-}
+static const struct delivery_agent agent = {
+	.name = "local",
+	.relay = "local",
+	.check = local_check_request,
+	.deliver = local_deliver,
+	.wait = wait_request,
+};
 
 static void
 local_serve(int fd)
 {
-	struct ipc_conn conn;
-	struct ipc_in in;
-	struct ipc_msg m;
-	int     r;
-
-	if (!peer_ok(fd))
-		return;
-	/* The greeting: qmgr sends nothing before it. */
-	if (delivery_hello_build(&m, "local") < 0)
-		log_panic("cannot build the delivery agent greeting");
-	r = ipc_send(fd, &m, -1, LOCAL_IO_MS);
-	ipc_msg_free(&m);
-	if (r < 0) {
-		log_warn("cannot greet qmgr: %m");
-		return;
-	}
-	ipc_conn_init(&conn, fd, LOCAL_REQ_MAX);
-	ipc_in_init_max(&in, LOCAL_REQ_MAX);
-	/*
-	 * SIGTERM is seen while waiting for a request, never in the middle
-	 * of one; an idle connection ends after max_idle.  max_use counts
-	 * connections: qmgr does not send a request again when a kept
-	 * connection closes under it.
-	 */
-	while (conn.in.len > 0 || wait_request(fd) > 0) {
-		struct delivery_request rq;
-		char    why[256];
-		int     qfd = -1;
-
-		r = ipc_conn_recv(&conn, &in, &qfd, LOCAL_IO_MS, false);
-		if (r == 1)
-			break;			/* qmgr closed an idle connection */
-		if (r < 0) {
-			if (errno != ECONNRESET)
-				log_warn("delivery request: %s", errno == EPROTO
-					 ? ipc_error(&in) : strerror(errno));
-			break;
-		}
-		if (qfd < 0 || delivery_request_parse(&in, &rq, why, sizeof(why)) < 0) {
-			log_warn("%s", qfd < 0 ? "delivery request without a queue file" : why);
-			if (qfd >= 0)
-				(void) close(qfd);
-			break;
-		}
-		serve_request(&rq, qfd, ev_time_ms(), &m);
-		(void) close(qfd);
-		r = ipc_send(fd, &m, -1, LOCAL_IO_MS);
-		ipc_msg_free(&m);
-		if (r < 0) {
-			log_warn("%s: cannot send the delivery result to qmgr: %m", rq.queue_id);
-			delivery_request_free(&rq);
-			break;
-		}
-		delivery_request_free(&rq);
-	}
-	ipc_in_free(&in);
-	ipc_conn_free(&conn);
+	if (peer_ok(fd))
+		delivery_agent_serve(fd, &agent);
 }
 
 static void

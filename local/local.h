@@ -279,17 +279,12 @@ void	local_forward(const struct local_msg *m, const char *const *addrs,
 		      size_t n, const char *delivered_to, struct local_result *r);
 
 /* local_deliver.c */
-struct local_outcome {
-	int	status;				/* DELIVERY_SENT, _DEFER, _BOUNCE */
-	char	dsn[10];
-	char	reason[3000 + 1];		/* DELIVERY_TEXT_MAX */
-};
-
 struct delivery_request;
+struct delivery_agent_result;
 int	local_check_request(const struct delivery_request *rq, int qfd,
-			    struct local_outcome *out);
+			    struct delivery_agent_result *out);
 void	local_deliver(const struct delivery_request *rq, size_t i, int qfd,
-		      struct local_outcome *out);
+		      struct delivery_agent_result *out);
 
 /* local_kept.c */
 #define LOCAL_JOB		391		/* parent to kept child */

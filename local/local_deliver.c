@@ -4,14 +4,14 @@
  * SYNOPSIS
  *	#include "local.h"
  *
- *	struct local_outcome out;
+ *	struct delivery_agent_result out;
  *	if (local_check_request(&request, queue_fd, &out) == 0)
  *		local_deliver(&request, i, queue_fd, &out);	// rcpts[i]
  * DESCRIPTION
- *	local_check_request() checks a request (lib/delivery.h) against
- *	the descriptor, once for all its recipients: a regular file,
- *	header and body inside it, within their bounds.  On -1 out says
- *	why (a temporary failure for every recipient).
+ *	local_check_request() checks a request (lib/delivery.h) once for
+ *	all its recipients: header and body within the bounds local reads
+ *	(lib/delivery_agent.c checked that they fit the descriptor).  On
+ *	-1 out says why (a temporary failure for every recipient).
  *
  *	local_deliver() does everything for recipient rq->rcpts[which] of
  *	a checked request:
@@ -75,6 +75,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "delivery.h"
+#include "delivery_agent.h"
 #include "header.h"
 #include "local.h"
 #include "local_lookup.h"
@@ -85,25 +86,6 @@
 #include "str.h"
 
 #define HDR_SLACK	(64 * 1024)
-
-static void
-outcome(struct local_outcome *o, int status, const char *dsn, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static void
-outcome(struct local_outcome *o, int status, const char *dsn, const char *fmt, ...)
-{
-	va_list ap;
-
-	o->status = status;
-	(void) str_copy(o->dsn, sizeof(o->dsn), dsn);
-	va_start(ap, fmt);
-	(void) vsnprintf(o->reason, sizeof(o->reason), fmt, ap);
-	va_end(ap);
-	for (char *p = o->reason; *p; p++)
-		if ((unsigned char) *p < ' ' || *p == 0x7f)
-			*p = ' ';
-}
 
 /*
  * Children.
@@ -381,29 +363,21 @@ describe(const struct local_dest *d, char *out, size_t size)
  * Checks before anything is delivered.
  */
 
-/* local_check_request - the offsets against the descriptor */
+/*
+ * local_check_request - the bounds local reads within (the loop checked
+ * that the offsets fit the descriptor: delivery_agent_fits())
+ */
 int
 local_check_request(const struct delivery_request *rq, int qfd,
-		    struct local_outcome *out)
+		    struct delivery_agent_result *out)
 {
-	struct stat st;
-	uint64_t size;
-
-	if (fstat(qfd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		outcome(out, DELIVERY_DEFER, "4.3.0", "queue file descriptor is not a "
-			"regular file");
-		return -1;
-	}
-	size = (uint64_t) st.st_size;
-	if (rq->hdr_off > size || rq->hdr_len > size - rq->hdr_off
-	    || rq->body_off > size || rq->body_len > size - rq->body_off
-	    || rq->hdr_len > cfg->header_size_limit + HDR_SLACK
+	(void) qfd;
+	if (rq->hdr_len > cfg->header_size_limit + HDR_SLACK
 	    || rq->body_len > QFILE_BODY_ABS_MAX) {
-		outcome(out, DELIVERY_DEFER, "4.3.0", "delivery request does not fit "
-			"the queue file (header %llu+%llu, body %llu+%llu, file %llu bytes)",
-			(unsigned long long) rq->hdr_off, (unsigned long long) rq->hdr_len,
-			(unsigned long long) rq->body_off, (unsigned long long) rq->body_len,
-			(unsigned long long) size);
+		delivery_agent_set(out, DELIVERY_DEFER, "4.3.0", "message too large for "
+				   "local delivery (header %llu, body %llu bytes)",
+				   (unsigned long long) rq->hdr_len,
+				   (unsigned long long) rq->body_len);
 		return -1;
 	}
 	return 0;
@@ -455,7 +429,7 @@ looping(int qfd, const struct delivery_request *rq, const char *rcpt, bool *loop
 
 /* default_privs - looked up once per process (it retires soon anyway) */
 static int
-default_privs(struct local_user *u, struct local_outcome *out)
+default_privs(struct local_user *u, struct delivery_agent_result *out)
 {
 	static struct local_user cached;
 	static bool have;
@@ -465,7 +439,7 @@ default_privs(struct local_user *u, struct local_outcome *out)
 		why[0] = '\0';
 		if (local_lookup_user_name(cfg->default_privs, &cached, why,
 					   sizeof(why)) != 1 || cached.uid == 0) {
-			outcome(out, DELIVERY_DEFER, "4.3.0", "default_privs user \"%s\" %s",
+			delivery_agent_set(out, DELIVERY_DEFER, "4.3.0", "default_privs user \"%s\" %s",
 				cfg->default_privs, why[0] ? why : "does not exist or is root");
 			return -1;
 		}
@@ -477,7 +451,7 @@ default_privs(struct local_user *u, struct local_outcome *out)
 
 void
 local_deliver(const struct delivery_request *rq, size_t which, int qfd,
-	      struct local_outcome *out)
+	      struct delivery_agent_result *out)
 {
 	const char *rcpt = rq->rcpts[which].address;
 	struct local_expand_params p;
@@ -491,12 +465,12 @@ local_deliver(const struct delivery_request *rq, size_t which, int qfd,
 
 	memset(out, 0, sizeof(*out));
 	if (looping(qfd, rq, rcpt, &loop) < 0) {
-		outcome(out, DELIVERY_DEFER, "4.3.0", "cannot read the queue file: %s",
+		delivery_agent_set(out, DELIVERY_DEFER, "4.3.0", "cannot read the queue file: %s",
 			strerror(errno));
 		return;
 	}
 	if (loop) {
-		outcome(out, DELIVERY_BOUNCE, "5.4.6", "mail forwarding loop for %s",
+		delivery_agent_set(out, DELIVERY_BOUNCE, "5.4.6", "mail forwarding loop for %s",
 			rcpt);
 		return;
 	}
@@ -525,7 +499,7 @@ local_deliver(const struct delivery_request *rq, size_t which, int qfd,
 	local_lookup_refresh();
 	(void) local_expand(rcpt, &local_lookup_ops, NULL, &p, &e);
 	if (e.status == 4) {
-		outcome(out, DELIVERY_DEFER, e.dsn, "%s", e.text);
+		delivery_agent_set(out, DELIVERY_DEFER, e.dsn, "%s", e.text);
 		local_expansion_free(&e);
 		return;
 	}
@@ -584,27 +558,27 @@ local_deliver(const struct delivery_request *rq, size_t which, int qfd,
 	}
 
 	if (ntemp > 0) {
-		outcome(out, DELIVERY_DEFER, res[first_temp].dsn, "%s", res[first_temp].text);
+		delivery_agent_set(out, DELIVERY_DEFER, res[first_temp].dsn, "%s", res[first_temp].text);
 	} else if (nperm > 0) {
-		outcome(out, DELIVERY_BOUNCE, res[first_perm].dsn, "%s", res[first_perm].text);
+		delivery_agent_set(out, DELIVERY_BOUNCE, res[first_perm].dsn, "%s", res[first_perm].text);
 	} else if (e.status == 5) {
-		outcome(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
+		delivery_agent_set(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
 	} else if (e.n == 1) {
-		outcome(out, DELIVERY_SENT, res[0].dsn, "%s", res[0].text);
+		delivery_agent_set(out, DELIVERY_SENT, res[0].dsn, "%s", res[0].text);
 	} else {
 		struct buf b;
 
-		buf_init(&b, sizeof(out->reason) - 1);
+		buf_init(&b, sizeof(out->text) - 1);
 		(void) buf_appendf(&b, "delivered to %zu destinations", e.n);
 		for (size_t i = 0; i < e.n && i < 10; i++)
 			if (buf_appendf(&b, "%s%s", i ? "; " : ": ", res[i].text) < 0)
 				break;
-		outcome(out, DELIVERY_SENT, "2.0.0", "%s", b.data);
+		delivery_agent_set(out, DELIVERY_SENT, "2.0.0", "%s", b.data);
 		buf_free(&b);
 	}
 	/* A failed branch of an expansion goes with a delivered one. */
 	if (out->status == DELIVERY_SENT && e.status == 5)
-		outcome(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
+		delivery_agent_set(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
 	free(res);
 	free(fwd);
 	local_expansion_free(&e);

@@ -50,7 +50,8 @@ class DocsTest(unittest.TestCase):
             m = re.match(r"^([a-z]+)\.c$", f)
             if m:
                 self.assertIn("`%s" % m.group(1), readme, m.group(1))
-        for d in ("master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq"):
+        for d in ("master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq",
+                  "discard", "error"):
             self.assertIn("%s/" % d, readme, d)
 
     def test_parameters_named_in_security_exist(self):

@@ -16,7 +16,8 @@ from harness import BUILD, TOP, accounts_lock, main
 
 COMMANDS = ["postern", "sendmail", "postdrop", "postqueue", "postsuper",
             "postmap", "postalias", "postcat", "postconf"]
-DAEMONS = ["master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq"]
+DAEMONS = ["master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq",
+           "discard", "error"]
 
 
 class InstallTest(unittest.TestCase):

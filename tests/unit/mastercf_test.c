@@ -130,14 +130,16 @@ static const char default_table[] =
 	"pickup    fifo  n       -       y       60      1       pickup\n"
 	"showq     unix  n       -       y       -       -       showq\n"
 	"smtp      unix  -       -       y       -       1       smtp\n"
-	"relay     unix  -       -       y       -       1       smtp\n";
+	"relay     unix  -       -       y       -       1       smtp\n"
+	"discard   unix  -       -       y       -       -       discard\n"
+	"error     unix  -       -       y       -       -       error\n";
 
 START_TEST(test_default_table)
 {
 	const struct mastercf_entry *e;
 
 	must_load(default_table);
-	ck_assert_uint_eq(mc.n, 9);
+	ck_assert_uint_eq(mc.n, 11);
 
 	e = &mc.v[0];
 	ck_assert_str_eq(e->name, "smtp");
@@ -195,6 +197,16 @@ START_TEST(test_default_table)
 	ck_assert_str_eq(e->argv[0], "smtp");
 	ck_assert(e->private_ && e->unpriv && e->chroot);
 	ck_assert_int_eq(e->maxproc, 1);
+
+	/* The discard and error transports: chrooted, unprivileged. */
+	e = &mc.v[9];
+	ck_assert_str_eq(e->name, "discard");
+	ck_assert_str_eq(e->argv[0], "discard");
+	ck_assert(e->private_ && e->unpriv && e->chroot);
+	e = &mc.v[10];
+	ck_assert_str_eq(e->name, "error");
+	ck_assert_str_eq(e->argv[0], "error");
+	ck_assert(e->private_ && e->unpriv && e->chroot);
 }
 END_TEST
 
