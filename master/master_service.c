@@ -53,6 +53,7 @@ static const struct {
 	{"lookup", MODEL_EVENT, false},
 	{"qmgr", MODEL_EVENT, true},
 	{"pickup", MODEL_EVENT, true},
+	{"showq", MODEL_EVENT, true},
 	{"smtp", MODEL_EVENT, false},
 };
 

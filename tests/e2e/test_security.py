@@ -21,7 +21,7 @@ from delivery_util import (mbox_messages, read_bytes, send, spool_box, wait_log_
                            write_aliases, write_file)
 from harness import BIN, Instance, main, wait_for
 from smtp_util import RawSMTP
-from submission_util import (SENDMAIL, POSTDROP, describe, maildrop, run_as,
+from submission_util import (SENDMAIL, POSTDROP, MAILQ, describe, maildrop, run_as,
                              wait_gone, wait_mailbox, wake_pickup)
 
 SMTP_ONLY = """\
@@ -607,6 +607,62 @@ class LogIsPrintable(unittest.TestCase):
         self.assertNotIn(b"\xc2\x9b", raw)
         self.assertNotIn(b"\x9b", raw)
         self.assertIn(b"?2J?0m\xc3\xa9", line)
+
+
+class ShowqNotHostage(unittest.TestCase):
+    """One local user cannot keep mailq from everyone else.
+
+    showq served one client per process: 150 idle connections to
+    public/showq took every showq process (each waited a minute for a
+    request), and mailq waited until they let go.  showq is now one
+    event-driven process that bounds connections per uid (SO_PEERCRED).
+    """
+
+    HOLDER = ("import socket, sys, time\n"
+              "socks = []\n"
+              "for i in range(150):\n"
+              "    s = socket.socket(socket.AF_UNIX)\n"
+              "    try:\n"
+              "        s.connect(sys.argv[1])\n"
+              "    except OSError:\n"
+              "        break\n"
+              "    socks.append(s)\n"
+              "time.sleep(1)\n"
+              "closed = 0\n"
+              "for s in socks:\n"
+              "    s.setblocking(False)\n"
+              "    try:\n"
+              "        closed += s.recv(1) == b''\n"
+              "    except BlockingIOError:\n"
+              "        pass\n"
+              "print('open=%d closed=%d' % (len(socks), closed), flush=True)\n"
+              "time.sleep(600)\n")
+
+    def test_idle_connections_of_one_user(self):
+        inst = Instance(self)
+        holder, huid, hgid, _ = inst.add_user()
+        other = inst.add_user()
+        inst.start()
+        sock = os.path.join(inst.queue, "public", "showq")
+
+        def as_holder():
+            os.setgroups([])
+            os.setgid(hgid)
+            os.setuid(huid)
+        p = inst.spawn(["/usr/bin/python3", "-c", self.HOLDER, sock], preexec_fn=as_holder,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = p.stdout.readline().decode()
+        m = re.match(r"open=(\d+) closed=(\d+)", line)
+        self.assertIsNotNone(m, "holder said %r" % line)
+        try:
+            q = run_as(other[0], [MAILQ], inst, timeout=30)
+        except subprocess.TimeoutExpired:
+            self.fail("mailq waited while another user held showq's connections")
+        self.assertEqual(q.returncode, 0, describe(q))
+        self.assertIn(b"Mail queue is empty", q.stdout)
+        # All but a few of the holder's connections were closed at once.
+        self.assertGreaterEqual(int(m.group(2)), int(m.group(1)) - 4, line)
+        self.assertIn("refusing a listing for uid %d" % huid, inst.log())
 
 
 if __name__ == "__main__":
