@@ -57,7 +57,7 @@ CMD_BINS    := $(foreach c,$(COMMANDS),$(if $(wildcard cmd/$(c).c),$(B)/bin/$(c)
 UNIT_SRC    := $(wildcard tests/unit/*_test.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 
-.PHONY: all test unit e2e asan run install deps bench clean fuzz man names deb
+.PHONY: all test unit e2e asan run install deps bench clean fuzz man names deb deb-test programs
 TEST_BINS   := $(B)/tests/libexec/testsvc $(B)/tests/libexec/racer
 FUZZ_NAMES  := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_BINS   := $(patsubst %,$(B)/fuzz/%,$(FUZZ_NAMES))
@@ -160,11 +160,27 @@ run: deps
 	@[ -f run/etc/main.cf ] || $(B)/bin/postern init ./run
 	$(B)/bin/postern -c run/etc start-fg
 
+# The Debian package, from a copy of this tree, into $(B)/deb/ (tools/mkdeb:
+# installs the packaging tools it needs, builds, runs lintian).
+deb:
+	@tools/deps deb
+	tools/mkdeb $(B)/deb
+
+# The package installed for real in a Debian 12 chroot with exim4
+# (tests/e2e/test_deb.py; also part of make test).
+deb-test: deps
+	@tools/deps deb
+	$(MAKE) all
+	B=$(B) tests/run --e2e deb
+
 bench: deps
 	$(MAKE) all
 	bench/run
 
-install: all man
+# What is installed (and packaged): no tests, no fuzzers.
+programs: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(B)/man/.stamp $(if $(wildcard cmd/sendmail.c),$(B)/bin/mailq $(B)/bin/newaliases)
+
+install: programs
 	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)" "$(MANDIR)" "$(UNITDIR)"
 
 # Manual pages from the sources' opening comments and lib/params.def, for
@@ -185,4 +201,4 @@ names:
 clean:
 	rm -rf build build-asan build-fuzz
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
