@@ -44,7 +44,13 @@
  *	and a name matches.  One log line per handshake, Postfix's:
  *	"Verified TLS connection established to mx.example.org[192.0.2.1]:25:
  *	TLSv1.3 with cipher ...", prefixed with the queue ID of the
- *	message that opened the connection.
+ *	message that opened the connection ("reused" instead of
+ *	"established" for a resumed session).  The TLS session of each
+ *	server (its address, port and the destination's key) is kept in
+ *	memory, at most SMTP_TLS_SESSIONS of them (the oldest makes
+ *	room), and offered for resumption on the next connection, which
+ *	spares a full handshake; it is taken after the server's first
+ *	reply inside TLS, when a TLS 1.3 ticket has arrived.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -292,6 +298,63 @@ start_content(struct smtp_session *s)
 /* ------------------------------------------------------------------ */
 /* TLS.                                                               */
 
+#define SMTP_TLS_SESSIONS	256
+
+static struct {
+	char	key[SMTP_KEY_MAX + 72 + SMTP_PEER_MAX];
+	SSL_SESSION *sess;
+	uint64_t used;
+} tls_sessions[SMTP_TLS_SESSIONS];
+
+static void
+tls_session_key(const struct smtp_session *s, char *key, size_t size)
+{
+	(void) str_fmt(key, size, "%s %s", s->conf.key, s->relay);
+}
+
+/* tls_session_find - the kept session for this server, or NULL */
+static SSL_SESSION *
+tls_session_find(const struct smtp_session *s)
+{
+	char	key[sizeof(tls_sessions[0].key)];
+
+	tls_session_key(s, key, sizeof(key));
+	for (size_t i = 0; i < SMTP_TLS_SESSIONS; i++)
+		if (tls_sessions[i].sess != NULL && str_eq(tls_sessions[i].key, key)) {
+			if (!SSL_SESSION_is_resumable(tls_sessions[i].sess))
+				return NULL;
+			tls_sessions[i].used = ev_now(smtp_loop);
+			return tls_sessions[i].sess;
+		}
+	return NULL;
+}
+
+/* tls_session_keep - remember the session of this connection */
+static void
+tls_session_keep(struct smtp_session *s)
+{
+	char	key[sizeof(tls_sessions[0].key)];
+	size_t	slot = 0;
+	SSL_SESSION *sess;
+
+	if ((sess = SSL_get1_session(tlsio_ssl(&s->io))) == NULL)
+		return;
+	tls_session_key(s, key, sizeof(key));
+	for (size_t i = 0; i < SMTP_TLS_SESSIONS; i++) {
+		if (tls_sessions[i].sess != NULL && str_eq(tls_sessions[i].key, key)) {
+			slot = i;
+			break;
+		}
+		if (tls_sessions[i].used < tls_sessions[slot].used)
+			slot = i;
+	}
+	if (tls_sessions[slot].sess != NULL)
+		SSL_SESSION_free(tls_sessions[slot].sess);
+	(void) str_copy(tls_sessions[slot].key, sizeof(tls_sessions[0].key), key);
+	tls_sessions[slot].sess = sess;
+	tls_sessions[slot].used = ev_now(smtp_loop) + 1;
+}
+
 static void
 tls_log(struct smtp_session *s)
 {
@@ -306,8 +369,8 @@ tls_log(struct smtp_session *s)
 	else
 		trust = "Untrusted";
 	(void) str_fmt(s->tls_info, sizeof(s->tls_info), "%s", summary);
-	log_info("%s: %s TLS connection established to %s: %s", s->qid, trust,
-		 s->relay, summary);
+	log_info("%s: %s TLS connection %s to %s: %s", s->qid, trust,
+		 tlsio_reused(&s->io) ? "reused" : "established", s->relay, summary);
 }
 
 static void
@@ -347,6 +410,7 @@ start_tls(struct smtp_session *s)
 		.names = s->conf.names,
 		.nnames = s->conf.nnames,
 		.verify = s->conf.tls.level >= SMTP_TLS_VERIFY,
+		.session = tls_session_find(s),
 	};
 
 	s->state = SMTP_S_TLS;
@@ -420,6 +484,11 @@ reply_line(struct smtp_session *s, const struct lb_line *l)
 	}
 	if (s->proto.rq != NULL)
 		s->tx_replies++;
+	if (s->tls_keep) {		/* the first reply inside TLS */
+		s->tls_keep = false;
+		if (!tlsio_reused(&s->io))
+			tls_session_keep(s);
+	}
 	a = smtp_proto_reply(&s->proto, &s->reply);
 	smtp_reply_reset(&s->reply);
 	return act(s, a);
@@ -439,6 +508,7 @@ on_io(struct tlsio *io, unsigned events, void *ctx)
 	if (events & TLSIO_TLS_UP) {
 		s->state = SMTP_S_TALK;
 		tls_log(s);
+		s->tls_keep = true;
 		smtp_proto_tls_done(&s->proto);
 		if (!flush(s))
 			return;

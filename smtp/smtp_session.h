@@ -66,6 +66,7 @@ struct smtp_session {
 	char	relay[SMTP_PEER_MAX];	/* "host[addr]:port" */
 	char	qid[32];		/* the message being sent, for logs */
 	char	tls_info[256];		/* "TLSv1.3 with cipher ..." or "" */
+	bool	tls_keep;		/* keep the TLS session at the next reply */
 	enum smtp_sstate state;
 	int	fd;
 	int	connect_err;

@@ -106,7 +106,8 @@ class SMTPClientTest(unittest.TestCase):
         certs = self.certs()
         good = self.server(1, name="mx1.remote.test", tls=certs.server_context("mx1.remote.test"))
         backup = self.server(2, name="mx2.remote.test")
-        inst.set_main({"smtp_tls_CAfile": certs.ca_cert})
+        inst.set_main({"smtp_tls_CAfile": certs.ca_cert,
+                       "smtp_connection_cache_time_limit": "1s"})
         inst.start()
         self.send(["user@remote.test"], subject="through MX")
         msgs = good.wait_messages(1)
@@ -126,6 +127,14 @@ class SMTPClientTest(unittest.TestCase):
                          r"TLSv1.[23] with cipher \S+" % (re.escape(self.addrs[1]), self.port))
         # The queue manager logs no second to= line.
         self.assertEqual(self.log_lines(r"postern/qmgr.*to=<user@remote.test>"), [])
+        # Once the idle connection is given up (QUIT), the next message
+        # gets a new connection, which resumes the TLS session.
+        wait_for(lambda: any(c.startswith("QUIT") for c, _ in good.commands()),
+                 what="QUIT on the idle connection")
+        self.send(["user2@remote.test"], subject="again")
+        good.wait_messages(2)
+        self.assertEqual(len(good.conns), 2)
+        self.wait_line(r"Verified TLS connection reused to mx1.remote.test")
 
     def test_mx_next_server_after_421(self):
         busy = self.server(1, name="mx1.remote.test", greeting="421 4.3.2 busy, try later")
