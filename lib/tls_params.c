@@ -132,6 +132,42 @@ touches_tls(const struct mastercf_entry *e)
 	return false;
 }
 
+void
+tls_params_smtp(const struct params *p, bool mandatory, struct tls_client_conf *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->CAfile = p->smtp_tls_CAfile;
+	c->CApath = p->smtp_tls_CApath;
+	c->protocols = mandatory ? p->smtp_tls_mandatory_protocols : p->smtp_tls_protocols;
+	c->ciphers = mandatory ? p->smtp_tls_mandatory_ciphers : p->smtp_tls_ciphers;
+}
+
+/* check_smtp - the client contexts the SMTP client makes at start */
+static int
+check_smtp(const struct params *p, const char *where, struct buf *problems)
+{
+	struct tls_client_conf c;
+	char	why[600];
+	SSL_CTX *ctx;
+
+	for (int mandatory = 0; mandatory < 2; mandatory++) {
+		tls_params_smtp(p, mandatory, &c);
+		if (tls_protocols_check(c.protocols, why, sizeof(why)) < 0
+		    || tls_ciphers_check(c.ciphers, why, sizeof(why)) < 0) {
+			buf_appendf(problems, "%s: %s\n", where, why);
+			return 1;
+		}
+	}
+	if (geteuid() != 0 || (*c.CAfile == '\0' && *c.CApath == '\0'))
+		return 0;
+	if ((ctx = tls_ctx_client(&c, why, sizeof(why))) == NULL) {
+		buf_appendf(problems, "%s: SMTP client TLS: %s\n", where, why);
+		return 1;
+	}
+	tls_ctx_free(ctx);
+	return 0;
+}
+
 int
 tls_params_check(const struct instance *in, struct buf *problems)
 {
@@ -141,6 +177,7 @@ tls_params_check(const struct instance *in, struct buf *problems)
 
 	(void) str_fmt(where, sizeof(where), "%s/main.cf", p->config_directory);
 	n = check_one(p, where, problems);
+	n += check_smtp(p, where, problems);
 	for (size_t i = 0; i < in->mc.n; i++) {
 		const struct mastercf_entry *e = &in->mc.v[i];
 		struct params *sp;

@@ -26,13 +26,19 @@
  *	wrapper mode), else smtpd_tls_protocols and smtpd_tls_ciphers;
  *	smtpd_tls_session_cache_timeout as the ticket lifetime.
  *
+ *	tls_params_smtp() fills the SMTP client's context settings:
+ *	smtp_tls_CAfile, smtp_tls_CApath, and smtp_tls_mandatory_protocols
+ *	and smtp_tls_mandatory_ciphers for the levels that require TLS
+ *	(encrypt, verify, secure), else smtp_tls_protocols and
+ *	smtp_tls_ciphers.
  *	tls_params_check() checks main.cf and every smtpd service of
  *	master.cf with its -o options: the level, the protocols and the
  *	cipher grades, that the private key files are readable neither by
  *	everyone nor by mail_owner (tls_ctx.h, tls_key_file_check), and,
  *	run as root, that the certificates and keys load and match (the
- *	very context smtpd will make).  One line per problem; it returns
- *	their number.
+ *	very context smtpd will make); and main.cf's SMTP client settings
+ *	(protocols and cipher grades; run as root, that the CA files
+ *	load).  One line per problem; it returns their number.
  */
 #ifndef POSTERN_TLS_PARAMS_H
 #define POSTERN_TLS_PARAMS_H
@@ -49,6 +55,8 @@ enum { TLS_LEVEL_NONE, TLS_LEVEL_MAY, TLS_LEVEL_ENCRYPT };
 int	tls_params_level(const char *value);
 bool	tls_params_smtpd_wanted(const struct params *p);
 void	tls_params_smtpd(const struct params *p, struct tls_server_conf *c);
+void	tls_params_smtp(const struct params *p, bool mandatory,
+			struct tls_client_conf *c);
 int	tls_params_check(const struct instance *in, struct buf *problems);
 
 #endif

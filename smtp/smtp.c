@@ -95,7 +95,9 @@
  *	smtp_connection_cache_time_limit, smtp_connection_reuse_time_limit,
  *	smtp_connection_reuse_count_limit	connection reuse
  *	smtp_tls_security_level, smtp_tls_policy_maps, smtp_tls_CAfile,
- *	smtp_tls_CApath, smtp_tls_secure_cert_match	TLS
+ *	smtp_tls_CApath, smtp_tls_secure_cert_match, smtp_tls_protocols,
+ *	smtp_tls_mandatory_protocols, smtp_tls_ciphers,
+ *	smtp_tls_mandatory_ciphers		TLS
  *	smtp_sasl_auth_enable, smtp_sasl_password_maps,
  *	smtp_sasl_security_options, smtp_sasl_tls_security_options	AUTH
  *	myhostname				MX loop detection
@@ -122,6 +124,7 @@
 #include "smtp_session.h"
 #include "str.h"
 #include "tls_ctx.h"
+#include "tls_params.h"
 
 #define SMTP_DNS_TRY_MS	2000
 #define SMTP_DNS_TRIES	2
@@ -136,20 +139,22 @@ pre_jail(void)
 		.timeout_ms = SMTP_DNS_TRY_MS,
 		.tries = SMTP_DNS_TRIES,
 	};
-	struct tls_client_conf tc = {
-		.CAfile = cfg->smtp_tls_CAfile,
-		.CApath = cfg->smtp_tls_CApath,
-		.protocols = ">=TLSv1.2",
-		.ciphers = "medium",
-	};
+	struct tls_client_conf tc;
 	char	why[512];
 
 	if ((resolver = dns_new(&dc, why, sizeof(why))) == NULL)
 		log_fatal("cannot start the DNS resolver: %s (check resolver_servers "
 			  "and /etc/resolv.conf)", why);
-	if ((smtp_tls_ctx = tls_ctx_client(&tc, why, sizeof(why))) == NULL)
-		log_fatal("cannot make the TLS client context: %s (check "
-			  "smtp_tls_CAfile and smtp_tls_CApath)", why);
+	for (int mandatory = 0; mandatory < 2; mandatory++) {
+		SSL_CTX **ctx = mandatory ? &smtp_tls_ctx_mandatory : &smtp_tls_ctx;
+
+		tls_params_smtp(cfg, mandatory, &tc);
+		if ((*ctx = tls_ctx_client(&tc, why, sizeof(why))) == NULL)
+			log_fatal("cannot make the TLS client context: %s (check "
+				  "smtp_tls_CAfile, smtp_tls_CApath, smtp_tls_%sprotocols "
+				  "and smtp_tls_%sciphers)", why, mandatory ? "mandatory_" : "",
+				  mandatory ? "mandatory_" : "");
+	}
 	if (smtp_tls_policy_open(why, sizeof(why)) < 0)
 		log_fatal("%s", why);
 	if (smtp_sasl_open(why, sizeof(why)) < 0)

@@ -73,7 +73,8 @@
 #define SMTP_LINE_MAX	2048			/* reply line kept (longer: cut) */
 
 struct ev_loop *smtp_loop;
-SSL_CTX *smtp_tls_ctx;
+SSL_CTX *smtp_tls_ctx;			/* level may */
+SSL_CTX *smtp_tls_ctx_mandatory;	/* encrypt, verify, secure */
 unsigned smtp_session_count;
 
 static uint64_t
@@ -413,9 +414,12 @@ start_tls(struct smtp_session *s)
 		.session = tls_session_find(s),
 	};
 
+	SSL_CTX *ctx = s->conf.tls.level >= SMTP_TLS_ENCRYPT ? smtp_tls_ctx_mandatory
+	    : smtp_tls_ctx;
+
 	s->state = SMTP_S_TLS;
-	if (smtp_tls_ctx == NULL || tlsio_starttls(&s->io, smtp_tls_ctx, &peer, NULL) < 0) {
-		tls_failed(s, smtp_tls_ctx ? tlsio_error(&s->io) : "no TLS client context");
+	if (ctx == NULL || tlsio_starttls(&s->io, ctx, &peer, NULL) < 0) {
+		tls_failed(s, ctx ? tlsio_error(&s->io) : "no TLS client context");
 		return false;
 	}
 	ev_timer_start(smtp_loop, &s->timer, cfg->smtp_starttls_timeout * 1000);

@@ -102,6 +102,7 @@ struct smtp_session {
 
 extern struct ev_loop *smtp_loop;
 extern SSL_CTX *smtp_tls_ctx;
+extern SSL_CTX *smtp_tls_ctx_mandatory;
 extern unsigned smtp_session_count;
 
 struct smtp_session *smtp_session_open(const struct smtp_addr *a,
