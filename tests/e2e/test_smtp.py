@@ -178,7 +178,7 @@ class SMTPClientTest(unittest.TestCase):
 
     # -- Per-recipient results ------------------------------------------
 
-    def test_550_for_one_of_two(self):
+    def test_550_for_one_of_three(self):
         user, uid, gid, home = self.instance([], start=False).add_user()
         srv = remote_util.Server(self, host="127.0.0.1", name="mx.remote.test",
                                  rcpt=lambda a: "550 5.1.1 <%s>: Recipient address rejected: "
@@ -186,10 +186,12 @@ class SMTPClientTest(unittest.TestCase):
                                  if a.startswith("bob@") else None)
         self.inst.set_main({"relayhost": "[127.0.0.1]:%d" % srv.port})
         self.inst.start()
-        self.send(["alice@remote.test", "bob@remote.test"], sender=user + "@localhost",
-                  subject="two of them")
+        self.send(["alice@remote.test", "bob@remote.test", "carol@remote.test"],
+                  sender=user + "@localhost", subject="two of them")
         msgs = srv.wait_messages(1)
-        self.assertEqual(msgs[0].rcpts, ["alice@remote.test"])
+        # One transaction for the destination's recipients; bob's RCPT alone refused.
+        self.assertEqual(sorted(msgs[0].rcpts), ["alice@remote.test", "carol@remote.test"])
+        self.assertEqual(len([c for c, _ in srv.commands() if c.startswith("MAIL")]), 1)
         self.wait_line(r"to=<alice@remote.test>.*status=sent")
         line = self.wait_line(r"to=<bob@remote.test>.*status=bounced")
         self.assertIn("dsn=5.1.1", line)
@@ -214,6 +216,7 @@ class SMTPClientTest(unittest.TestCase):
         self.assertRegex(data, r"Diagnostic-Code: [\w-]+; (.|\n )*550 5\.1\.1\s+<bob@remote.test>: "
                          r"Recipient\s+address rejected")
         self.assertNotIn("Final-Recipient: rfc822; alice@remote.test", data)
+        self.assertNotIn("Final-Recipient: rfc822; carol@remote.test", data)
         self.assertIn("Subject: two of them", data)
 
     # -- DNS ---------------------------------------------------------------
