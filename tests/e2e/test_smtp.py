@@ -1,8 +1,9 @@
 """End-to-end tests of the SMTP client (smtp/): mail for other domains
 leaves through MX records from a dnsmasq the test starts, to test SMTP
 servers on loopback addresses (remote_util.Server), with STARTTLS and a
-logged cipher; relayhost and transport_maps routes; a 550 for one of
-two recipients (one delivered, one RFC 3464 bounce quoting the server);
+logged cipher; relayhost and transport_maps routes; three recipients
+of one destination in one transaction, a 550 for one of them (the
+others delivered, an RFC 3464 bounce quoting the server);
 DNS outcomes (no MX and no address, NXDOMAIN, null MX: bounce; a DNS
 timeout: defer); a silent server that times out while another
 destination flows; smtp_tls_security_level = verify against a
