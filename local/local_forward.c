@@ -13,12 +13,12 @@
  *	Delivered-To line is what lets the next delivery to RECIPIENT
  *	see the loop when the mail comes back.
  *
- *	The content is written to an unnamed file (O_TMPFILE) in the
- *	spool directory under the queue directory (local's working
- *	directory), with copy_file_range() from the queue file, and the
- *	file is handed to cleanup (cleanup_submit(), blocking: local
- *	serves one request at a time anyway), at most
- *	LOCAL_FORWARD_BATCH recipients per submission.
+ *	The content is written to an unnamed file in the spool directory
+ *	under the queue directory (local's working directory), with
+ *	copy_file_range() from the queue file, and the file is handed to
+ *	cleanup (lib/cleanup_spool.h, blocking: local serves one request
+ *	at a time anyway), at most LOCAL_FORWARD_BATCH recipients per
+ *	submission.
  *
  *	Result: 2.0.0 "forwarded as QUEUEID"; cleanup's answer when it
  *	refused (4.x.x or 5.x.x); 4.3.0 when the file cannot be written.
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #include "cleanup_clnt.h"
-#include "dsn.h"
+#include "cleanup_spool.h"
 #include "local.h"
 #include "params.h"
 #include "priv.h"
@@ -77,27 +77,24 @@ forward_as_owner(const struct local_msg *m, const char *const *addrs, size_t n,
 	struct cleanup_rcpt_in rcpts[LOCAL_FORWARD_BATCH];
 	struct cleanup_envelope env;
 	struct cleanup_result res;
+	struct cleanup_spool sp;
 	char    head[LOCAL_PATH_MAX + 64], ids[LOCAL_TEXT_MAX / 2];
-	char    nl = '\n';
-	off_t   size;
-	int     fd, saved;
+	int     saved;
 
-	fd = open(cfg->smtpd_spool_directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		saved = errno;
+	if (cleanup_spool_open(&sp, cfg->smtpd_spool_directory, false) < 0) {
 		local_result_set(r, 4, "4.3.0", "cannot create a file in %s to forward "
 				 "the message: %s", cfg->smtpd_spool_directory,
-				 strerror(saved));
+				 strerror(errno));
 		return;
 	}
 	if (str_fmt(head, sizeof(head), "Delivered-To: %s\n", delivered_to) < 0
-	    || sf_write_all(fd, head, strlen(head)) < 0
-	    || local_copy_range(m->qfd, m->hdr_off, m->hdr_len, fd) < 0
-	    || sf_write_all(fd, &nl, 1) < 0
-	    || local_copy_range(m->qfd, m->body_off, m->body_len, fd) < 0
-	    || (size = lseek(fd, 0, SEEK_CUR)) < 0) {
+	    || cleanup_spool_write(&sp, head, strlen(head)) < 0
+	    || local_copy_range(m->qfd, m->hdr_off, m->hdr_len, sp.fd) < 0
+	    || cleanup_spool_write(&sp, "\n", 1) < 0
+	    || local_copy_range(m->qfd, m->body_off, m->body_len, sp.fd) < 0
+	    || cleanup_spool_written(&sp) < 0) {
 		saved = errno;
-		(void) close(fd);
+		cleanup_spool_close(&sp);
 		local_result_set(r, 4, local_errno_dsn(saved, "4.3.0")[0] == '5' ? "4.3.0"
 				 : local_errno_dsn(saved, "4.3.0"),
 				 "cannot write the message to forward: %s", strerror(saved));
@@ -110,8 +107,6 @@ forward_as_owner(const struct local_msg *m, const char *const *addrs, size_t n,
 
 		memset(&env, 0, sizeof(env));
 		env.flags = 0;
-		env.offset = 0;
-		env.length = (uint64_t) size;
 		env.protocol = "local";
 		env.uid = -1;
 		env.sender = m->sender;
@@ -121,23 +116,15 @@ forward_as_owner(const struct local_msg *m, const char *const *addrs, size_t n,
 		}
 		env.rcpts = rcpts;
 		env.nrcpts = k;
-		if (cleanup_submit(&env, fd, &res) != CLEANUP_STAT_OK) {
-			const char *text = res.reason;
-			char    dsn[10] = "4.3.0";
-			size_t  dl = dsn_scan(text, strlen(text));
+		if (cleanup_spool_submit(&sp, &env, &res) != CLEANUP_STAT_OK) {
+			const char *text;
+			char    dsn[10];
+			int     status;
 
-			if (dl > 0 && dl < sizeof(dsn)) {
-				memcpy(dsn, text, dl);
-				dsn[dl] = '\0';
-				text += dl;
-				while (*text == ' ')
-					text++;
-			}
-			if (dsn[0] != '4' && dsn[0] != '5')
-				(void) str_copy(dsn, sizeof(dsn), "4.3.0");
-			local_result_set(r, dsn[0] == '5' ? 5 : 4, dsn,
-					 "cannot forward to <%s>: %s", addrs[done], text);
-			(void) close(fd);
+			cleanup_spool_refusal(&res, &status, dsn, sizeof(dsn), &text);
+			local_result_set(r, status, dsn, "cannot forward to <%s>: %s",
+					 addrs[done], text);
+			cleanup_spool_close(&sp);
 			return;
 		}
 		if (ids[0] != '\0')
@@ -145,6 +132,6 @@ forward_as_owner(const struct local_msg *m, const char *const *addrs, size_t n,
 		(void) str_append(ids, sizeof(ids), res.queue_id);
 		done += k;
 	}
-	(void) close(fd);
+	cleanup_spool_close(&sp);
 	local_result_set(r, 0, "2.0.0", "forwarded as %s", ids);
 }

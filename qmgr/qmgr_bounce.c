@@ -67,6 +67,7 @@
 #include "addr.h"
 #include "buf.h"
 #include "cleanup_clnt.h"
+#include "cleanup_spool.h"
 #include "config.h"
 #include "log.h"
 #include "mem.h"
@@ -542,26 +543,29 @@ out:
 }
 
 /*
- * Submission through cleanup, without blocking the event loop.
+ * Submission through cleanup, without blocking the event loop: the
+ * notification goes into an unnamed file and to cleanup over a kept
+ * connection of qmgr's pool (lib/cleanup_spool.h), within
+ * CLEANUP_TIMEOUT_MS.
  */
 
 struct qmgr_bounce {
 	struct qmgr_msg *msg;
-	int	sock;
-	struct ipc_conn conn;
-	struct ev_io io;
+	struct cleanup_spool spool;	/* open until cleanup answered */
+	struct cleanup_call *call;
+	struct cleanup_result res;
 	struct ev_timer timer;
-	bool	conn_open;
-	struct qmgr_bounce *next;
 };
 
 static struct ev_loop *bloop;
+static struct cleanup_pool *pool;
 static size_t nbusy;
 
 void
 qmgr_bounce_init(struct ev_loop *loop)
 {
 	bloop = loop;
+	pool = cleanup_pool_new(loop, 1, CLEANUP_POOL_IDLE_MS);
 }
 
 size_t
@@ -570,14 +574,12 @@ qmgr_bounce_busy(void)
 	return nbusy;
 }
 
-/* bounce_free - stop b's events, close its connection, forget it */
+/* bounce_free - stop b's timer, close its spool, forget it */
 static void
 bounce_free(struct qmgr_bounce *b)
 {
-	ev_io_stop(bloop, &b->io);
 	ev_timer_stop(bloop, &b->timer);
-	if (b->conn_open)
-		cleanup_clnt_close(&b->conn);
+	cleanup_spool_close(&b->spool);
 	b->msg->bounce = NULL;
 	free(b);
 	nbusy--;
@@ -592,47 +594,45 @@ bounce_end(struct qmgr_bounce *b, bool ok, const char *queue_id, const char *why
 	qmgr_msg_bounce_done(m, ok, queue_id, why);
 }
 
+/* bounce_done - cleanup answered, or the exchange failed (res says why) */
 static void
-bounce_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+bounce_done(void *ctx, const struct cleanup_result *res, bool answered)
 {
-	struct qmgr_bounce *b = io->data;
-	struct cleanup_result res;
-	int     r;
+	struct qmgr_bounce *b = ctx;
+	char    id[CLEANUP_QID_MAX + 1], why[CLEANUP_REASON_MAX + 1];
 
-	if (revents & EV_WRITE) {
-		r = ipc_conn_flush(&b->conn);
-		if (r < 0) {
-			cleanup_clnt_fail(&res, "cannot send to the cleanup service: %s",
-					  strerror(errno));
-			bounce_end(b, false, NULL, res.reason);
-			return;
-		}
-		if (r == 0)
-			ev_io_start(loop, io, EV_READ);
-	}
-	if (revents & (EV_READ | EV_ERROR)) {
-		r = cleanup_clnt_result(&b->conn, &res);
-		if (r == 0)
-			return;
-		if (r < 0 || res.status != CLEANUP_STAT_OK)
-			bounce_end(b, false, NULL, res.reason);
-		else
-			bounce_end(b, true, res.queue_id, NULL);
-	}
+	(void) answered;
+	b->call = NULL;
+	(void) str_copy(id, sizeof(id), res->queue_id);
+	(void) str_copy(why, sizeof(why), res->reason);
+	if (res->status == CLEANUP_STAT_OK)
+		bounce_end(b, true, id, NULL);
+	else
+		bounce_end(b, false, NULL, why);
 }
 
 static void
 bounce_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
+	struct qmgr_bounce *b = t->data;
+
 	(void) loop;
-	bounce_end(t->data, false, NULL, "4.3.0 the cleanup service did not answer in time");
+	if (b->call != NULL)
+		cleanup_pool_cancel(b->call);
+	b->call = NULL;
+	bounce_end(b, false, NULL, "4.3.0 the cleanup service did not answer in time");
 }
 
 void
 qmgr_bounce_cancel(struct qmgr_msg *m)
 {
-	if (m->bounce != NULL)
-		bounce_free(m->bounce);
+	struct qmgr_bounce *b = m->bounce;
+
+	if (b == NULL)
+		return;
+	if (b->call != NULL)
+		cleanup_pool_cancel(b->call);
+	bounce_free(b);
 }
 
 /* headers_of - the original's header section, at most limit bytes */
@@ -663,7 +663,6 @@ qmgr_bounce_start(struct qmgr_msg *m, bool delay)
 	struct qmgr_dsn_rcpt *rs;
 	struct cleanup_envelope env;
 	struct cleanup_rcpt_in rcpt;
-	struct cleanup_result res;
 	struct qmgr_bounce *b;
 	enum qmgr_bounce_kind kind;
 	const char *to;
@@ -671,7 +670,6 @@ qmgr_bounce_start(struct qmgr_msg *m, bool delay)
 	struct buf text;
 	size_t  n = 0, hlen;
 	char   *hdrs;
-	int     fd;
 
 	kind = qmgr_bounce_policy(m->env.sender, &to, env_sender, sizeof(env_sender));
 	/* Delays are told to senders only, never about a notification. */
@@ -730,44 +728,40 @@ qmgr_bounce_start(struct qmgr_msg *m, bool delay)
 	free(hdrs);
 	free(rs);
 
-	fd = open(cfg->smtpd_spool_directory, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd < 0 || sf_write_all(fd, text.data, text.len) < 0) {
+	b = xcalloc(1, sizeof(*b));
+	b->msg = m;
+	/* Small and whole in memory: a memory file when the kernel has them. */
+	if (cleanup_spool_open(&b->spool, cfg->smtpd_spool_directory, true) < 0
+	    || cleanup_spool_write(&b->spool, text.data, text.len) < 0) {
 		log_warn("%s: cannot write a delivery status notification in %s: %m",
 			 m->qid, cfg->smtpd_spool_directory);
-		if (fd >= 0)
-			(void) close(fd);
+		cleanup_spool_close(&b->spool);
+		free(b);
 		buf_free(&text);
 		return -1;
 	}
+	buf_free(&text);
 
 	memset(&env, 0, sizeof(env));
 	memset(&rcpt, 0, sizeof(rcpt));
 	rcpt.addr = to;
 	env.flags = CLEANUP_F_BOUNCE;
-	env.offset = 0;
-	env.length = text.len;
 	env.protocol = "local";
 	env.uid = -1;
 	env.sender = env_sender;
 	env.rcpts = &rcpt;
 	env.nrcpts = 1;
-	buf_free(&text);
 
-	b = xcalloc(1, sizeof(*b));
-	b->msg = m;
-	b->sock = cleanup_clnt_start(&env, fd, &b->conn, &res);
-	(void) close(fd);
-	if (b->sock < 0) {
+	b->call = cleanup_spool_submit_pool(pool, &b->spool, &env, bounce_done, b, &b->res);
+	if (b->call == NULL) {
 		log_warn("%s: cannot submit a delivery status notification: %s",
-			 m->qid, res.reason);
+			 m->qid, b->res.reason);
+		cleanup_spool_close(&b->spool);
 		free(b);
 		return -1;
 	}
-	b->conn_open = true;
 	m->bounce = b;
 	nbusy++;
-	ev_io_init(&b->io, b->sock, bounce_io, b);
-	ev_io_start(bloop, &b->io, ipc_conn_pending(&b->conn) ? EV_WRITE | EV_READ : EV_READ);
 	ev_timer_init(&b->timer, bounce_timeout, b);
 	ev_timer_start(bloop, &b->timer, CLEANUP_TIMEOUT_MS);
 	return 0;

@@ -9,7 +9,8 @@
  *	smtpd_deliver(s);		// at the end of data
  *	smtpd_deliver_abort(s);		// session over or cleanup too slow
  * DESCRIPTION
- *	smtpd_spool_open() creates an unnamed file (O_TMPFILE, mode 0600)
+ *	smtpd_spool_open() creates an unnamed file (lib/cleanup_spool.h:
+ *	O_TMPFILE, mode 0600)
  *	in smtpd_spool_directory, relative to the working directory (the
  *	queue directory, which is the root of the chroot).  It has no
  *	name, so nothing needs removing when a session dies, and nobody
@@ -53,6 +54,7 @@
 #include <unistd.h>
 
 #include "cleanup_clnt.h"
+#include "cleanup_spool.h"
 #include "log.h"
 #include "mem.h"
 #include "membudget.h"
@@ -64,15 +66,7 @@
 int
 smtpd_spool_open(bool whole)
 {
-	static bool no_memfd;		/* the kernel refused it once */
-	int	fd;
-
-	if (whole && !no_memfd) {
-		if ((fd = memfd_create("smtpd-spool", MFD_CLOEXEC)) >= 0)
-			return fd;
-		no_memfd = errno == ENOSYS || errno == EPERM;
-	}
-	return open(smtpd_conf.spool_dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return cleanup_spool_fd(smtpd_conf.spool_dir, whole);
 }
 
 /* smtpd_spool_close - the session's spool goes, and its memory charge */
