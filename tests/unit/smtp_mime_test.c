@@ -16,6 +16,7 @@ convert(const char *msg, size_t step)
 	struct smtp_enc e;
 	struct buf out;
 	size_t	n = strlen(msg);
+	char   *r;
 
 	buf_init(&out, 1 << 20);
 	smtp_enc_init(&e, 0);
@@ -25,7 +26,9 @@ convert(const char *msg, size_t step)
 	smtp_mime_end(&m, &e, &out);
 	smtp_enc_end(&e, &out);
 	smtp_mime_free(&m);
-	return buf_steal(&out);
+	r = buf_steal(&out);
+	buf_free(&out);
+	return r;
 }
 
 static void
