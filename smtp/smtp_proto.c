@@ -74,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "log.h"
 #include "mem.h"
 #include "num.h"
@@ -568,6 +569,33 @@ next_in_tx(const struct smtp_proto *p, size_t from)
 	return from;
 }
 
+/*
+ * path_ok - is the address one that can stand between < and > in a
+ * command?  A peer daemon's request is not trusted: an address with
+ * a '>' or a space in it would add ESMTP parameters of its own.
+ */
+static bool
+path_ok(const char *address, unsigned flags)
+{
+	char	path[ADDR_PATH_MAX + 3];
+	struct addr a;
+	struct addr_error e;
+	size_t	used;
+	int	n = snprintf(path, sizeof(path), "<%s>", address);
+
+	return n > 0 && (size_t) n < sizeof(path)
+	    && addr_parse_path(path, (size_t) n, flags | ADDR_SMTPUTF8, &a, &used, &e) == 0
+	    && used == (size_t) n;
+}
+
+/* notify_ok - NEVER, or SUCCESS, FAILURE, DELAY separated by commas */
+static bool
+notify_ok(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz,")
+	    == strlen(s);
+}
+
 static void
 send_rcpt(struct smtp_proto *p, const struct smtp_rcpt *r)
 {
@@ -575,7 +603,7 @@ send_rcpt(struct smtp_proto *p, const struct smtp_rcpt *r)
 	const char *o = r->orcpt;
 
 	orcpt[0] = notify[0] = '\0';
-	if ((p->features & SMTP_F_DSN) && r->notify[0] != '\0')
+	if ((p->features & SMTP_F_DSN) && r->notify[0] != '\0' && notify_ok(r->notify))
 		(void) str_fmt(notify, sizeof(notify), " NOTIFY=%s", r->notify);
 	if ((p->features & SMTP_F_DSN) && o[0] != '\0') {
 		char	x[3 * 1024 + 1];
@@ -643,7 +671,18 @@ start_tx(struct smtp_proto *p)
 			(void) str_append(params, sizeof(params), x);
 		}
 	}
+	if (!path_ok(rq->sender, ADDR_ALLOW_NULL | ADDR_SENDER)) {
+		(void) str_fmt(why, sizeof(why), "malformed sender address in the "
+			       "delivery request");
+		site_fail(p, false, "4.3.0", why);
+		return SMTP_A_READY;
+	}
 	each_open(p, i) {
+		if (!path_ok(rq->rcpts[i].address, ADDR_ALLOW_NO_DOMAIN)) {
+			smtp_rcpt_set(&rq->rcpts[i], SMTP_R_BOUNCE, "5.1.3",
+				      "malformed recipient address");
+			continue;
+		}
 		rq->rcpts[i].in_tx = true;
 		rq->rcpts[i].accepted = false;
 		any = true;

@@ -523,6 +523,50 @@ START_TEST(test_fail_after_dot_defers)
 }
 END_TEST
 
+START_TEST(test_request_not_trusted)
+{
+	struct fx f;
+
+	/* An address that would smuggle a parameter; a NOTIFY with one. */
+	fx_init(&f, 3, SMTP_TLS_NONE);
+	f.rc[0].address = "a@example.org> NOTIFY=NEVER";
+	f.rc[1].notify = "SUCCESS ORCPT=x";
+	fx_start(&f, 0);
+	reply(&f, "220 mx");
+	buf_reset(&f.out);
+	reply(&f, "250-mx\n250-PIPELINING\n250 DSN");
+	sent(&f, "MAIL FROM:<s@example.net>\r\nRCPT TO:<b@example.org>\r\n"
+	     "RCPT TO:<c@example.org>\r\nDATA\r\n");
+	ck_assert_int_eq(f.rc[0].stat, SMTP_R_BOUNCE);
+	ck_assert_str_eq(f.rc[0].dsn, "5.1.3");
+	fx_free(&f);
+
+	fx_init(&f, 1, SMTP_TLS_NONE);
+	f.rq.sender = "s@x> SIZE=1";
+	fx_start(&f, 0);
+	reply(&f, "220 mx");
+	buf_reset(&f.out);
+	reply(&f, "250 mx");
+	sent(&f, "");
+	ck_assert(f.rc[0].kept);
+	ck_assert_str_eq(f.rc[0].dsn, "4.3.0");
+	fx_free(&f);
+
+	/* The null sender and a local part that needs quotes are fine. */
+	fx_init(&f, 1, SMTP_TLS_NONE);
+	f.rq.sender = "";
+	f.rc[0].address = "\"john doe\"@example.org";
+	fx_start(&f, 0);
+	reply(&f, "220 mx");
+	buf_reset(&f.out);
+	reply(&f, "250 mx");
+	sent(&f, "MAIL FROM:<>\r\n");
+	reply(&f, "250 ok");
+	sent(&f, "RCPT TO:<\"john doe\"@example.org>\r\n");
+	fx_free(&f);
+}
+END_TEST
+
 START_TEST(test_reply_reason_sanitised)
 {
 	struct smtp_reply r;
@@ -564,6 +608,7 @@ suite(void)
 	tcase_add_test(tc, test_mail_refused);
 	tcase_add_test(tc, test_reuse_second_transaction);
 	tcase_add_test(tc, test_fail_after_dot_defers);
+	tcase_add_test(tc, test_request_not_trusted);
 	tcase_add_test(tc, test_reply_reason_sanitised);
 	suite_add_tcase(s, tc);
 	return s;
