@@ -218,7 +218,11 @@ cleanup_serve(int fd)
 		cleanup_message(&req, cfd, &res);
 		(void) close(cfd);
 		cleanup_req_free(&req);
-		if (reply(fd, &res) < 0)
+		r = reply(fd, &res);
+		/* After the reply: the client's log line goes first (cleanup_msg.c). */
+		if (res.status == CLEANUP_STAT_OK)
+			cleanup_wake_qmgr();
+		if (r < 0)
 			break;
 	}
 	ipc_in_free(&in);

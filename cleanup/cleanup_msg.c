@@ -21,11 +21,15 @@
  *	  7. the queue file: V T Q A S (O N R)... H B E into a temporary
  *	     file in incoming/, fsync, rename to incoming/QUEUEID, fsync
  *	     of the directory (cleanup_queue.c);
- *	  8. the log lines, then a wake-up for qmgr.
+ *	  8. the log lines; the caller sends the reply and only then
+ *	     wakes qmgr (cleanup_wake_qmgr()), so that the client's own
+ *	     line about the message (smtpd's "client=", pickup's "uid=")
+ *	     usually comes before qmgr's "from=" in the log, as log readers
+ *	     (pflogsumm) expect; nothing but the client's speed orders
+ *	     the two.
  *	res is always filled: status 0 with the queue ID only after step
  *	7 completed; otherwise 4 or 5 with "X.Y.Z text", and nothing is
  *	left in incoming/.  Log lines:
- *	  QUEUEID: uid=N from=<sender>		(local submissions)
  *	  QUEUEID: message-id=<...>
  *	(The "from=<...>, size=N, nrcpt=N (queue active)" line is qmgr's:
  *	logged once per message, as Postfix does, so that log readers such
@@ -383,10 +387,7 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	res->status = CLEANUP_STAT_OK;
 	(void) str_copy(res->queue_id, sizeof(res->queue_id), qid);
 	res->reason[0] = '\0';
-	if (req->uid >= 0)
-		log_info("%s: uid=%lld from=<%s>", qid, req->uid, sender);
 	log_info("%s: message-id=%s", qid, h.msgid);
-	cleanup_wake_qmgr();
 
 out:
 	cleanup_src_free(&src);

@@ -23,9 +23,10 @@
  *	    -f sender when one was given, else LOGIN@$myorigin;
  *	    (one connection per burst of files, closed when the scan
  *	    finds no more);
- *	  - removes the file only after cleanup said the message is
- *	    queued (cleanup logs "QUEUEID: uid=N from=<sender>" for every
- *	    local submission, so pickup does not repeat it).
+ *	  - logs "QUEUEID: uid=N from=<sender>" once cleanup said the
+ *	    message is queued (the line Postfix's pickup writes, which log
+ *	    readers such as pflogsumm count as a received message), and
+ *	    only then removes the file.
  *	A file that fails the checks is moved to corrupt/ (removed when
  *	that fails) and logged; the next file goes on as usual.  When
  *	cleanup answers with a temporary failure the file stays and the
@@ -208,7 +209,8 @@ deliver_one(int dfd, const char *name)
 	}
 	switch (cleanup_submit(&m.cenv, fd, &res)) {
 	case CLEANUP_STAT_OK:
-		/* cleanup logged "QUEUEID: uid=N from=<sender>" (CLEANUP_F_LOCAL). */
+		log_info("%s: uid=%lu from=<%s>", res.queue_id, (unsigned long) m.uid,
+			 m.cenv.sender);
 		if (unlinkat(dfd, name, 0) < 0)
 			log_error("%s: uid=%lu: cannot remove maildrop file %s: %m "
 				  "(it may be delivered twice)", res.queue_id,
