@@ -103,10 +103,18 @@ delivery_status_of(const char *dsn)
 int
 delivery_hello_build(struct ipc_msg *m, const char *agent)
 {
+	return delivery_hello_build_pipeline(m, agent, 1);
+}
+
+int
+delivery_hello_build_pipeline(struct ipc_msg *m, const char *agent,
+			      unsigned pipeline)
+{
 	ipc_msg_init(m, DELIVERY_HELLO);
-	if (!agent_valid(agent)
+	if (!agent_valid(agent) || pipeline < 1 || pipeline > DELIVERY_PIPELINE_MAX
 	    || ipc_put_num(m, "version", DELIVERY_VERSION) < 0
-	    || ipc_put_str(m, "agent", agent) < 0) {
+	    || ipc_put_str(m, "agent", agent) < 0
+	    || (pipeline > 1 && ipc_put_num(m, "pipeline", pipeline) < 0)) {
 		ipc_msg_free(m);
 		errno = EINVAL;
 		return -1;
@@ -118,14 +126,27 @@ int
 delivery_hello_parse(struct ipc_in *in, const char **agent, char *why,
 		     size_t whylen)
 {
-	uint64_t v;
+	unsigned pipeline;
+
+	return delivery_hello_parse_pipeline(in, agent, &pipeline, why, whylen);
+}
+
+int
+delivery_hello_parse_pipeline(struct ipc_in *in, const char **agent,
+			      unsigned *pipeline, char *why, size_t whylen)
+{
+	uint64_t v, p = 1;
+	const char *name;
 
 	*agent = "";
+	*pipeline = 1;
 	if (in->type != DELIVERY_HELLO)
 		return whyf(why, whylen, "the first message is not a delivery "
 			    "agent's greeting (is this service a delivery agent?)%s", "");
 	if (ipc_get_num(in, "version", &v) < 0
 	    || ipc_get_str(in, "agent", agent, DELIVERY_AGENT_MAX) < 0
+	    || ((name = ipc_peek_name(in)) != NULL && str_eq(name, "pipeline")
+		&& ipc_get_num(in, "pipeline", &p) < 0)
 	    || ipc_get_end(in) < 0)
 		return whyf(why, whylen, "malformed delivery agent greeting: %s",
 			    ipc_error(in));
@@ -135,6 +156,13 @@ delivery_hello_parse(struct ipc_in *in, const char **agent, char *why,
 	if (!agent_valid(*agent))
 		return whyf(why, whylen, "bad agent name in a delivery agent "
 			    "greeting%s", "");
+	if (p < 1 || p > DELIVERY_PIPELINE_MAX) {
+		(void) str_fmt(why, whylen, "delivery agent greeting: pipeline %llu "
+			       "out of range (1 to %d)", (unsigned long long) p,
+			       DELIVERY_PIPELINE_MAX);
+		return -1;
+	}
+	*pipeline = (unsigned) p;
 	return 0;
 }
 

@@ -43,9 +43,15 @@
  *
  *	DELIVERY_HELLO, from the agent, first on every connection it
  *	accepts: "version" num (DELIVERY_VERSION), "agent" str (its
- *	program name, 1..DELIVERY_AGENT_MAX bytes of [a-z0-9_-]).  It
- *	tells qmgr that a process took the connection; qmgr sends
- *	nothing before it.
+ *	program name, 1..DELIVERY_AGENT_MAX bytes of [a-z0-9_-]), then
+ *	optionally "pipeline" num (2..DELIVERY_PIPELINE_MAX; absent
+ *	means 1): how many requests the agent takes in flight on this
+ *	connection.  It tells qmgr that a process took the connection;
+ *	qmgr sends nothing before it.  On a connection greeted with
+ *	pipeline P, qmgr may send up to P requests before their
+ *	replies; the agent may hold them together (local writes them
+ *	and makes them durable with one directory sync) and still
+ *	answers each request once, in the order they came.
  *
  *	DELIVERY_REQ, from qmgr, with the queue file's descriptor
  *	(read-only): "queue_id" str, "transport" str, "nexthop" str,
@@ -85,7 +91,11 @@
  *
  *	Building.  delivery_hello_build(), delivery_request_build() and
  *	delivery_reply_init() initialise m (the caller frees it with
- *	ipc_msg_free()).  delivery_request_build() checks every field as
+ *	ipc_msg_free()); delivery_hello_build() is
+ *	delivery_hello_build_pipeline() with pipeline 1 (nothing sent),
+ *	and delivery_hello_parse() is delivery_hello_parse_pipeline()
+ *	for a caller that sends one request at a time whatever the
+ *	agent says.  delivery_request_build() checks every field as
  *	the parser will and returns 0, or -1 with errno EINVAL (a value
  *	out of bounds or malformed) or EMSGSIZE (too big; m is then freed
  *	already).  delivery_reply_add() appends the result of recipient
@@ -149,6 +159,8 @@
 #define DELIVERY_BOUNCE		5
 
 #define DELIVERY_RCPT_MAX	256
+/* Requests in flight per connection: each brings a descriptor (ipc.h). */
+#define DELIVERY_PIPELINE_MAX	IPC_MAX_FDS
 #define DELIVERY_ADDR_MAX	1024	/* sender, rcpt, orcpt */
 #define DELIVERY_NEXTHOP_MAX	1024	/* "[host]:port", "5.1.1 text" */
 #define DELIVERY_TRANSPORT_MAX	64	/* as master.cf service names */
@@ -206,6 +218,11 @@ struct delivery_reply {
 int	delivery_hello_build(struct ipc_msg *m, const char *agent);
 int	delivery_hello_parse(struct ipc_in *in, const char **agent,
 			     char *why, size_t whylen);
+int	delivery_hello_build_pipeline(struct ipc_msg *m, const char *agent,
+				      unsigned pipeline);
+int	delivery_hello_parse_pipeline(struct ipc_in *in, const char **agent,
+				      unsigned *pipeline, char *why,
+				      size_t whylen);
 
 int	delivery_request_build(struct ipc_msg *m, const struct delivery_request *rq);
 int	delivery_request_parse(struct ipc_in *in, struct delivery_request *rq,

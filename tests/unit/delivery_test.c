@@ -95,6 +95,52 @@ START_TEST(test_hello)
 	ck_assert_str_eq(agent, "local");
 	ipc_msg_free(&m);
 
+	/* Pipelining: absent is 1; announced when more. */
+	ck_assert_int_eq(delivery_hello_build(&m, "local"), 0);
+	ck_assert_int_eq(roundtrip(&m, -1, &in, NULL), 0);
+	{
+		unsigned p = 0;
+
+		ck_assert_int_eq(delivery_hello_parse_pipeline(&in, &agent, &p, why,
+							       sizeof(why)), 0);
+		ck_assert_uint_eq(p, 1);
+		ipc_msg_free(&m);
+		ck_assert_int_eq(delivery_hello_build_pipeline(&m, "local", 8), 0);
+		ck_assert_int_eq(roundtrip(&m, -1, &in, NULL), 0);
+		ck_assert_int_eq(delivery_hello_parse_pipeline(&in, &agent, &p, why,
+							       sizeof(why)), 0);
+		ck_assert_uint_eq(p, 8);
+		ck_assert_str_eq(agent, "local");
+		ipc_msg_free(&m);
+		/* A caller that sends one at a time reads the greeting too. */
+		ck_assert_int_eq(delivery_hello_build_pipeline(&m, "local", 8), 0);
+		ck_assert_int_eq(roundtrip(&m, -1, &in, NULL), 0);
+		ck_assert_int_eq(delivery_hello_parse(&in, &agent, why, sizeof(why)), 0);
+		ipc_msg_free(&m);
+		ck_assert_int_eq(delivery_hello_build_pipeline(&m, "local", 0), -1);
+		ck_assert_int_eq(delivery_hello_build_pipeline(&m, "local",
+							       DELIVERY_PIPELINE_MAX + 1), -1);
+		/* Out of range from the wire. */
+		ipc_msg_init(&m, DELIVERY_HELLO);
+		(void) ipc_put_num(&m, "version", DELIVERY_VERSION);
+		(void) ipc_put_str(&m, "agent", "local");
+		(void) ipc_put_num(&m, "pipeline", DELIVERY_PIPELINE_MAX + 1);
+		ck_assert_int_eq(roundtrip(&m, -1, &in, NULL), 0);
+		ck_assert_int_eq(delivery_hello_parse_pipeline(&in, &agent, &p, why,
+							       sizeof(why)), -1);
+		ck_assert_ptr_nonnull(strstr(why, "pipeline"));
+		ck_assert_uint_eq(p, 1);
+		ipc_msg_free(&m);
+		ipc_msg_init(&m, DELIVERY_HELLO);
+		(void) ipc_put_num(&m, "version", DELIVERY_VERSION);
+		(void) ipc_put_str(&m, "agent", "local");
+		(void) ipc_put_num(&m, "pipeline", 0);
+		ck_assert_int_eq(roundtrip(&m, -1, &in, NULL), 0);
+		ck_assert_int_eq(delivery_hello_parse_pipeline(&in, &agent, &p, why,
+							       sizeof(why)), -1);
+		ipc_msg_free(&m);
+	}
+
 	/* Names the agent cannot have. */
 	ck_assert_int_eq(delivery_hello_build(&m, "Local"), -1);
 	ck_assert_int_eq(delivery_hello_build(&m, ""), -1);
