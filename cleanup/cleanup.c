@@ -43,7 +43,12 @@
  *
  *	The queue file (lib/qfile.h, docs/INTERNALS.md) is written to
  *	incoming/.tmp-PID-N, fsynced, renamed to incoming/QUEUEID, and
- *	the directory fsynced: "queued" is said only after that.  Any
+ *	the directory fsynced: "queued" is said only after that.  The
+ *	directory fsync is a group commit shared by all cleanup processes
+ *	(cleanup_commit.c, the board private/.cleanup-commit): one sync
+ *	that began after a rename covers it, so messages that arrive
+ *	together are committed together, and a message that arrives alone
+ *	is synced at once.  Any
  *	failure (a full disk, an I/O error, a table that cannot be read)
  *	is a temporary error, and the temporary file is removed; files left
  *	by a process that was killed are removed when the next cleanup
@@ -133,11 +138,15 @@ cleanup_pre_jail(void)
 static void
 cleanup_post_jail(void)
 {
+	char    why[256];
+
 	if (cleanup_queue_init() < 0)
 		log_fatal("cannot open the incoming queue directory %s/incoming: %m "
 			  "(run postern init, or check queue_directory)",
 			  cfg->queue_directory);
 	(void) cleanup_queue_sweep();
+	if (cleanup_commit_init(CLEANUP_COMMIT_BOARD, why, sizeof(why)) < 0)
+		log_warn("group commit off, each message syncs incoming/ alone: %s", why);
 }
 
 /* reply - send a result; -1 when the client is gone */

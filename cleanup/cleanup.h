@@ -24,6 +24,9 @@
  *	cleanup_queue.c	the queue file: temporary name in incoming/,
  *			fsync, rename, directory fsync, sweep of stale
  *			temporary files (cleanup_queue_*).
+ *	cleanup_commit.c the directory fsync shared by every cleanup
+ *			process: one sync for all renames made before it
+ *			(group commit; cleanup_commit_*).
  *	cleanup_msg.c	one message from request to reply, the log
  *			lines and the qmgr wake-up (cleanup_message()).
  */
@@ -206,6 +209,15 @@ int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid);
 void	cleanup_queue_abort(struct cleanup_qfile *q);
 int	cleanup_queue_sweep(void);
 void	cleanup_queue_close(void);
+
+/* -- cleanup_commit.c ------------------------------------------------- */
+
+#define CLEANUP_COMMIT_BOARD	"private/.cleanup-commit"
+
+int	cleanup_commit_init(const char *path, char *why, size_t whylen);
+int	cleanup_commit_dir(int dirfd);
+void	cleanup_commit_stats(uint64_t *syncs, uint64_t *covered);
+void	cleanup_commit_close(void);
 
 /* -- cleanup_msg.c ---------------------------------------------------- */
 

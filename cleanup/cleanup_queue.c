@@ -23,7 +23,8 @@
  *	cleanup_queue_commit() makes the file durable and visible: fsync()
  *	of the file, renameat2(RENAME_NOREPLACE) to incoming/QUEUEID (a
  *	queue file is never replaced, whatever happens to queue IDs), and
- *	fsync() of the directory.  Only after this returns 0 may the
+ *	an fsync() of the directory that began after the rename, shared
+ *	with the other cleanup processes (cleanup_commit.c).  Only after this returns 0 may the
  *	client hear "queued".  On failure the temporary file is removed
  *	and -1 returned with errno: nothing half-written is left.
  *	cleanup_queue_abort() closes and removes the temporary file.
@@ -123,7 +124,7 @@ cleanup_queue_commit(struct cleanup_qfile *q, const char *qid)
 		goto fail;
 	}
 	q->tmp[0] = '\0';
-	if (fsync(dirfd_incoming) < 0) {
+	if (cleanup_commit_dir(dirfd_incoming) < 0) {
 		/*
 		 * The name may or may not survive a crash: never say "queued"
 		 * for it.  Take it back; qmgr has not opened it yet unless it
