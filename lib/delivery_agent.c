@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "event.h"
 #include "ipc.h"
 #include "log.h"
+#include "mem.h"
 #include "params.h"
 #include "server.h"
 #include "str.h"
@@ -64,45 +66,130 @@ delivery_agent_fits(const struct delivery_request *rq, int qfd, char *why,
 	return 0;
 }
 
-/* serve_request - every recipient of rq in turn, logged, into m */
-static void
-serve_request(const struct delivery_agent *a, struct delivery_request *rq,
-	      int qfd, uint64_t got_ms, struct ipc_msg *m)
-{
-	struct delivery_agent_result all, one;
-	char    why[300];
-	bool    fixed = false;
+/* A request between its arrival and its reply. */
+struct held {
+	struct ipc_in in;		/* rq's strings point into it */
+	struct delivery_request rq;
+	int	qfd;
+	uint64_t got_ms;		/* when it was read */
+	struct delivery_agent_result *res;	/* one per recipient */
+	void  **state;			/* begin()'s, or NULL: res final */
+	uint64_t *start_ms;
+};
 
+/*
+ * start - the checks of h, then each recipient: delivered at once
+ * (deliver()) or begun (begin(), finished after the commit); true when
+ * something was begun
+ */
+static bool
+start(const struct delivery_agent *a, struct held *h)
+{
+	struct delivery_agent_result all;
+	struct delivery_request *rq = &h->rq;
+	char    why[300];
+	bool    fixed = false, begun = false;
+
+	h->res = xcalloc(rq->nrcpts, sizeof(*h->res));
+	h->state = xcalloc(rq->nrcpts, sizeof(*h->state));
+	h->start_ms = xcalloc(rq->nrcpts, sizeof(*h->start_ms));
 	memset(&all, 0, sizeof(all));
 	(void) str_copy(all.relay, sizeof(all.relay), a->relay ? a->relay : "none");
-	if (delivery_agent_fits(rq, qfd, why, sizeof(why)) < 0) {
+	if (delivery_agent_fits(rq, h->qfd, why, sizeof(why)) < 0) {
 		delivery_agent_set(&all, DELIVERY_DEFER, "4.3.0", "%s", why);
 		fixed = true;
-	} else if (a->check != NULL && a->check(rq, qfd, &all) != 0) {
+	} else if (a->check != NULL && a->check(rq, h->qfd, &all) != 0) {
 		fixed = true;
 	}
+	for (size_t i = 0; i < rq->nrcpts; i++) {
+		h->start_ms[i] = ev_time_ms();
+		h->res[i] = all;
+		if (fixed)
+			continue;
+		if (a->begin != NULL) {
+			h->state[i] = a->begin(rq, i, h->qfd, &h->res[i]);
+			begun |= h->state[i] != NULL;
+		} else {
+			a->deliver(rq, i, h->qfd, &h->res[i]);
+		}
+	}
+	return begun;
+}
+
+/* finish - each recipient's outcome, its log line, the reply into m */
+static void
+finish(const struct delivery_agent *a, struct held *h, struct ipc_msg *m)
+{
+	struct delivery_request *rq = &h->rq;
+
 	delivery_reply_init(m, rq);
 	for (size_t i = 0; i < rq->nrcpts; i++) {
 		const struct delivery_rcpt *rc = &rq->rcpts[i];
+		struct delivery_agent_result *one = &h->res[i];
 		struct delivery_delays d;
-		uint64_t start = ev_time_ms();
 
-		one = all;
-		if (!fixed)
-			a->deliver(rq, i, qfd, &one);
-		if (one.relay[0] == '\0')
-			(void) str_copy(one.relay, sizeof(one.relay), a->relay ? a->relay : "none");
-		delivery_log_delays(rq, &d, 0, (double) (ev_time_ms() - start) / 1000.0);
-		d.in_active += (double) (start - got_ms) / 1000.0;
-		delivery_log_to(rq->queue_id, rc->address, rc->orcpt, one.relay, &d,
-				one.dsn, one.status, one.text);
-		if (delivery_reply_add(m, rq, i, one.status, one.dsn, one.text,
-				       one.relay) < 0)
+		if (h->state[i] != NULL)
+			a->end(h->state[i], one);
+		if (one->relay[0] == '\0')
+			(void) str_copy(one->relay, sizeof(one->relay), a->relay ? a->relay : "none");
+		delivery_log_delays(rq, &d, 0, (double) (ev_time_ms() - h->start_ms[i])
+				    / 1000.0);
+		d.in_active += (double) (h->start_ms[i] - h->got_ms) / 1000.0;
+		delivery_log_to(rq->queue_id, rc->address, rc->orcpt, one->relay, &d,
+				one->dsn, one->status, one->text);
+		if (delivery_reply_add(m, rq, i, one->status, one->dsn, one->text,
+				       one->relay) < 0)
 			log_panic("%s: cannot add a delivery result (status %d, dsn %s)",
-				  a->name, one.status, one.dsn);
+				  a->name, one->status, one->dsn);
 	}
 	if (delivery_reply_end(m, rq, NULL, NULL) < 0)
 		log_panic("%s: cannot end a delivery reply: %m", a->name);
+}
+
+static void
+release(struct held *h)
+{
+	free(h->res);
+	free(h->state);
+	free(h->start_ms);
+	h->res = NULL;
+	h->state = NULL;
+	h->start_ms = NULL;
+	delivery_request_free(&h->rq);
+	if (h->qfd >= 0)
+		(void) close(h->qfd);
+	h->qfd = -1;
+}
+
+/* parse - the request just received into h; false (after a warning): malformed */
+static bool
+parse(struct held *h)
+{
+	char    why[256];
+
+	h->got_ms = ev_time_ms();
+	if (h->qfd < 0 || delivery_request_parse(&h->in, &h->rq, why, sizeof(why)) < 0) {
+		log_warn("%s", h->qfd < 0 ? "delivery request without a queue file" : why);
+		if (h->qfd >= 0)
+			(void) close(h->qfd);
+		h->qfd = -1;
+		return false;
+	}
+	return true;
+}
+
+/* take_now - a request already here (1), none without waiting (0), or -1 */
+static int
+take_now(struct ipc_conn *conn, struct held *h)
+{
+	for (;;) {
+		int     r = ipc_conn_next(conn, &h->in, &h->qfd);
+
+		if (r != 0)
+			return r;
+		if (ipc_conn_read(conn) <= 0)
+			return 0;		/* nothing more now; EOF: later */
+	}
 }
 
 static int
@@ -114,14 +201,18 @@ wait_default(int fd)
 void
 delivery_agent_serve(int fd, const struct delivery_agent *a)
 {
+	static struct held held[DELIVERY_PIPELINE_MAX];
 	int     (*wait)(int) = a->wait ? a->wait : wait_default;
+	unsigned pipeline = a->begin != NULL && a->pipeline > 1 ? a->pipeline : 1;
 	struct ipc_conn conn;
-	struct ipc_in in;
 	struct ipc_msg m;
+	bool    broken = false, last = false;
 	int     r;
 
+	if (pipeline > DELIVERY_PIPELINE_MAX)
+		pipeline = DELIVERY_PIPELINE_MAX;
 	/* The greeting: qmgr sends nothing before it. */
-	if (delivery_hello_build(&m, a->name) < 0)
+	if (delivery_hello_build_pipeline(&m, a->name, pipeline) < 0)
 		log_panic("cannot build the delivery agent greeting of %s", a->name);
 	r = ipc_send(fd, &m, -1, DELIVERY_AGENT_IO_MS);
 	ipc_msg_free(&m);
@@ -130,44 +221,65 @@ delivery_agent_serve(int fd, const struct delivery_agent *a)
 		return;
 	}
 	ipc_conn_init(&conn, fd, IPC_MSG_MAX);
-	ipc_in_init_max(&in, IPC_MSG_MAX);
+	for (unsigned i = 0; i < pipeline; i++) {
+		ipc_in_init_max(&held[i].in, IPC_MSG_MAX);
+		held[i].qfd = -1;
+	}
 	/*
 	 * SIGTERM is seen while waiting for a request, never in the middle
 	 * of one; an idle connection ends after max_idle.  max_use counts
 	 * connections: qmgr does not send a request again when a kept
 	 * connection closes under it.
+	 *
+	 * Group commit: the requests that are already here when one
+	 * arrives (qmgr sends up to the pipeline before their replies) are
+	 * taken with it, never waiting for more; their recipients are
+	 * begun, committed together, and then each request is answered,
+	 * in order.  A malformed request ends the connection once those
+	 * before it are answered.
 	 */
-	while (conn.in.len > 0 || wait(fd) > 0) {
-		struct delivery_request rq;
-		char    why[256];
-		int     qfd = -1;
+	while (!broken && !last && (conn.in.len > 0 || wait(fd) > 0)) {
+		unsigned n;
+		bool    begun = false;
 
-		r = ipc_conn_recv(&conn, &in, &qfd, DELIVERY_AGENT_IO_MS, false);
+		r = ipc_conn_recv(&conn, &held[0].in, &held[0].qfd, DELIVERY_AGENT_IO_MS,
+				  false);
 		if (r == 1)
 			break;			/* qmgr closed an idle connection */
 		if (r < 0) {
 			if (errno != ECONNRESET)
 				log_warn("delivery request: %s", errno == EPROTO
-					 ? ipc_error(&in) : strerror(errno));
+					 ? ipc_error(&held[0].in) : strerror(errno));
 			break;
 		}
-		if (qfd < 0 || delivery_request_parse(&in, &rq, why, sizeof(why)) < 0) {
-			log_warn("%s", qfd < 0 ? "delivery request without a queue file" : why);
-			if (qfd >= 0)
-				(void) close(qfd);
+		if (!parse(&held[0]))
 			break;
+		for (n = 1; n < pipeline && !last; n++) {
+			if ((r = take_now(&conn, &held[n])) == 0)
+				break;
+			if (r < 0)
+				log_warn("delivery request: %s", ipc_error(&held[n].in));
+			if (r < 0 || !parse(&held[n]))
+				last = true;
 		}
-		serve_request(a, &rq, qfd, ev_time_ms(), &m);
-		(void) close(qfd);
-		r = ipc_send(fd, &m, -1, DELIVERY_AGENT_IO_MS);
-		ipc_msg_free(&m);
-		if (r < 0)
-			log_warn("%s: cannot send the delivery result to qmgr: %m",
-				 rq.queue_id);
-		delivery_request_free(&rq);
-		if (r < 0)
-			break;
+		if (last)
+			n--;
+		for (unsigned i = 0; i < n; i++)
+			begun |= start(a, &held[i]);
+		if (begun)
+			a->commit();
+		for (unsigned i = 0; i < n; i++) {
+			finish(a, &held[i], &m);
+			if (!broken && ipc_send(fd, &m, -1, DELIVERY_AGENT_IO_MS) < 0) {
+				log_warn("%s: cannot send the delivery result to qmgr: %m",
+					 held[i].rq.queue_id);
+				broken = true;
+			}
+			ipc_msg_free(&m);
+			release(&held[i]);
+		}
 	}
-	ipc_in_free(&in);
+	for (unsigned i = 0; i < pipeline; i++)
+		ipc_in_free(&held[i].in);
 	ipc_conn_free(&conn);
 }

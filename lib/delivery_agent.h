@@ -15,6 +15,12 @@
  *		.name = "discard", .deliver = deliver,
  *	};
  *
+ *	// or, committing what arrives together, together
+ *	static const struct delivery_agent agent = {
+ *		.name = "local", .pipeline = 8, .begin = begin,
+ *		.commit = commit, .end = end,
+ *	};
+ *
  *	static void serve(int fd) { delivery_agent_serve(fd, &agent); }
  * DESCRIPTION
  *	The side of lib/delivery.h that every single-client agent (local,
@@ -35,7 +41,20 @@
  *	a->wait(fd) waits for the next request: 1 when one is there, 0 to
  *	end the connection (NULL: server_wait_request() for max_idle).
  *	The descriptor is closed after each request; nothing the agent
- *	does may keep it beyond deliver().
+ *	does may keep it beyond deliver() (or end(), below).
+ *
+ *	Group commit.  An agent that makes its deliveries durable together
+ *	(local: one sync of a maildir's new/ for several messages) sets
+ *	a->pipeline (2 to DELIVERY_PIPELINE_MAX) and a->begin, a->commit
+ *	and a->end instead of a->deliver.  The greeting then offers that
+ *	pipeline, and when a request arrives, the requests already waiting
+ *	on the connection are taken with it (never waiting for more: a
+ *	lone request is served alone, at once).  Each recipient of each
+ *	goes through a->begin(), which either fills its result and returns
+ *	NULL, or returns a state whose result a->end() fills after
+ *	a->commit(), which runs once for them all.  Only then is each
+ *	result logged, and each request answered, in the order they came.
+ *	Descriptors stay open until then.
  *
  *	delivery_agent_set() fills a result: status, code (its class must
  *	match the status) and text from fmt, made one printable line; the
@@ -72,6 +91,12 @@ struct delivery_agent {
 	void	(*deliver)(const struct delivery_request *rq, size_t i, int qfd,
 			   struct delivery_agent_result *res);
 	int	(*wait)(int fd);
+	/* group commit (optional) */
+	unsigned pipeline;		/* requests held at once, 2..8 */
+	void   *(*begin)(const struct delivery_request *rq, size_t i, int qfd,
+			 struct delivery_agent_result *res);
+	void	(*commit)(void);
+	void	(*end)(void *state, struct delivery_agent_result *res);
 };
 
 void	delivery_agent_serve(int fd, const struct delivery_agent *a);

@@ -24,14 +24,24 @@
  * PROTOCOL
  *	private/local speaks the delivery protocol of every transport
  *	(lib/delivery.h, docs/INTERNALS.md "Delivery agents"): a greeting
- *	(DELIVERY_HELLO, agent "local") when a connection is accepted,
- *	then any number of requests, each with the queue file's
- *	descriptor and N recipients, answered with one result per
- *	recipient (0 delivered, 4 deferred, 5 bounced, with an RFC 3463
- *	code and a reason).  The recipients of a request are delivered
- *	one after the other; qmgr sends one per request by default
- *	(local_destination_recipient_limit = 1, as in Postfix).  A
- *	malformed request ends the connection (after a warning).
+ *	(DELIVERY_HELLO, agent "local", pipeline LOCAL_PIPELINE) when a
+ *	connection is accepted, then any number of requests, each with
+ *	the queue file's descriptor and N recipients, answered with one
+ *	result per recipient (0 delivered, 4 deferred, 5 bounced, with an
+ *	RFC 3463 code and a reason), in the order the requests came.  qmgr
+ *	sends one recipient per request by default
+ *	(local_destination_recipient_limit = 1, as in Postfix), and up to
+ *	LOCAL_PIPELINE requests for one user before their replies.  A
+ *	malformed request ends the connection (after a warning) once the
+ *	requests before it are answered.
+ * GROUP COMMIT
+ *	The requests that are waiting when one arrives are taken with it
+ *	(never waiting for more: a quiet server delivers each alone), and
+ *	their maildir deliveries to one user are written by that user's
+ *	delivery child together and made durable with one sync of new/
+ *	(lib/delivery_agent.c, local_deliver.c, local_kept.c,
+ *	local_maildir.c).  Each recipient is logged and answered only
+ *	after that.
  * SECURITY
  *	local is the only postern daemon that keeps root: it must become
  *	each recipient in turn.  It is not chrooted (it needs the user
@@ -85,6 +95,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "delivery.h"
 #include "delivery_agent.h"
 #include "event.h"
 #include "ipc.h"
@@ -95,6 +106,8 @@
 #include "priv.h"
 #include "server.h"
 
+
+#define LOCAL_PIPELINE	DELIVERY_PIPELINE_MAX	/* requests held at once */
 
 static uid_t mail_owner_uid = (uid_t) -1;
 
@@ -160,6 +173,10 @@ static const struct delivery_agent agent = {
 	.check = local_check_request,
 	.deliver = local_deliver,
 	.wait = wait_request,
+	.pipeline = LOCAL_PIPELINE,
+	.begin = local_deliver_begin,
+	.commit = local_kept_flush,
+	.end = local_deliver_end,
 };
 
 static void

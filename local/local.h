@@ -234,6 +234,16 @@ void	local_maildir_deliver(const char *dir, const struct local_msg *m,
 			      const char *delivered_to, const char *host,
 			      uid_t want_uid, struct local_result *r);
 
+struct local_maildir_job {
+	const char *dir;
+	const struct local_msg *m;
+	const char *delivered_to;
+};
+
+void	local_maildir_deliver_batch(const struct local_maildir_job *jobs,
+				    size_t n, const char *host, uid_t want_uid,
+				    struct local_result *res);
+
 /* local_env.c */
 #define LOCAL_ENV_MAX	16
 
@@ -281,15 +291,30 @@ void	local_forward(const struct local_msg *m, const char *const *addrs,
 /* local_deliver.c */
 struct delivery_request;
 struct delivery_agent_result;
+
+/* One recipient between its expansion and its outcome. */
+struct local_work {
+	const struct delivery_request *rq;
+	size_t	which;			/* rq->rcpts[which] */
+	struct local_msg m;
+	struct local_expansion e;
+	struct local_result *res;	/* one per destination */
+	bool	expanded;		/* log each destination */
+};
+
 int	local_check_request(const struct delivery_request *rq, int qfd,
 			    struct delivery_agent_result *out);
 void	local_deliver(const struct delivery_request *rq, size_t i, int qfd,
 		      struct delivery_agent_result *out);
+void   *local_deliver_begin(const struct delivery_request *rq, size_t i,
+			    int qfd, struct delivery_agent_result *out);
+void	local_deliver_end(void *w, struct delivery_agent_result *out);
 
 /* local_kept.c */
 #define LOCAL_JOB		391		/* parent to kept child */
 #define LOCAL_JOB_MAX		(16 * 1024)	/* job payload bound */
 #define LOCAL_JOB_MS		10000		/* one job message, once started */
+#define LOCAL_BATCH_MAX		32		/* jobs a child commits together */
 
 enum local_job_kind { LJ_MAILDIR, LJ_MBOX };
 
@@ -305,12 +330,22 @@ struct local_job {
 struct ipc_msg;
 struct ipc_in;
 int	local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid);
+int	local_job_build_batch(struct ipc_msg *m, const struct local_job *j,
+			      uid_t uid, bool last);
 int	local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 			uid_t *uid, char *why, size_t whylen);
+int	local_job_parse_batch(struct ipc_in *in, struct local_job *j,
+			      struct local_msg *m, uid_t *uid, bool *last,
+			      char *why, size_t whylen);
 void	local_job_run(const struct local_job *j, uid_t want_uid,
 		      struct local_result *r);
+void	local_job_run_batch(const struct local_job *jobs, size_t n,
+			    uid_t want_uid, struct local_result *res);
 void	local_kept_deliver(uid_t uid, gid_t gid, gid_t extra,
 			   const struct local_job *j, struct local_result *r);
+void	local_kept_queue(uid_t uid, gid_t gid, gid_t extra,
+			 const struct local_job *j, struct local_result *r);
+void	local_kept_flush(void);
 int	local_kept_wait_ms(void);
 void	local_kept_expire(void);
 void	local_kept_close_all(void);

@@ -7,6 +7,13 @@
  *	struct delivery_agent_result out;
  *	if (local_check_request(&request, queue_fd, &out) == 0)
  *		local_deliver(&request, i, queue_fd, &out);	// rcpts[i]
+ *
+ *	// several recipients (of several requests) committed together
+ *	w1 = local_deliver_begin(&rq1, 0, fd1, &out1);	// NULL: out1 final
+ *	w2 = local_deliver_begin(&rq2, 0, fd2, &out2);
+ *	local_kept_flush();
+ *	local_deliver_end(w1, &out1);
+ *	local_deliver_end(w2, &out2);
  * DESCRIPTION
  *	local_check_request() checks a request (lib/delivery.h) once for
  *	all its recipients: header and body within the bounds local reads
@@ -33,6 +40,22 @@
  *	     price of never losing one), else permanent when any failed
  *	     permanently, else delivered.
  *
+ *	local_deliver() is local_deliver_begin() (steps 2 to 4),
+ *	local_kept_flush() and local_deliver_end() (step 5, and the
+ *	forwards of step 4).  Split, they let local hold several
+ *	recipients at once (lib/delivery_agent.h, group commit): a maildir
+ *	in a user's home (home_mailbox ending in "/") is not written at
+ *	once but queued for that user's delivery child
+ *	(local_kept_queue()), and local_kept_flush() hands all of them
+ *	over together, so that the child commits them with one sync of
+ *	new/ (local_maildir.c); every other destination is delivered at
+ *	once, in local_deliver_begin().  The outcome is decided only in
+ *	local_deliver_end(), after the flush: nothing is reported
+ *	delivered before it is on disk.  local_deliver_begin() returns
+ *	NULL when out is final already (a loop, a failed lookup), else
+ *	the state local_deliver_end() takes and frees; the request must
+ *	stay where it is until then.
+ *
  *	Every mailbox and file delivery runs in a child that first dropped
  *	to the user's uid and gid (local_drop_to()): the child kept for
  *	that user (local_kept.c), so that a run of messages to one user
@@ -50,8 +73,8 @@
  *
  *	When the recipient was expanded (alias, .forward), each
  *	destination's result is logged as "QUEUEID: expanded <RCPT>:
- *	DESTINATION: STATUS (TEXT)"; the "to=" line is qmgr's, once per
- *	recipient.
+ *	DESTINATION: STATUS (TEXT)"; the "to=" line is the serving
+ *	loop's (lib/delivery_agent.c), once per recipient.
  * SECURITY
  *	Nothing in the request says whose rights to use: the recipient is
  *	looked up here.  The child drops privilege before it opens a
@@ -93,12 +116,14 @@
 
 /*
  * in_child - run job j as uid/gid; its result comes back in r.  A
- * user's job goes to the child kept for that user (local_kept.c); root's
- * mailbox gets a child of its own that stays root.
+ * user's job goes to the child kept for that user (local_kept.c), at
+ * once or, with later, at the next local_kept_flush() together with
+ * that user's other jobs (r is filled in then); root's mailbox gets a
+ * child of its own that stays root, at once.
  */
 static void
 in_child(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
-	 struct local_result *r)
+	 struct local_result *r, bool later)
 {
 	struct local_result res;
 	struct pollfd pfd;
@@ -106,6 +131,10 @@ in_child(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
 	size_t  got = 0;
 	pid_t   pid;
 
+	if (uid != 0 && later) {
+		local_kept_queue(uid, gid, extra, j, r);
+		return;
+	}
 	if (uid != 0) {
 		local_kept_deliver(uid, gid, extra, j, r);
 		return;
@@ -281,12 +310,12 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 		if (path[strlen(path) - 1] == '/') {
 			struct local_job j = {LJ_MAILDIR, path, m, m->rcpt, {0}};
 
-			in_child(u->uid, u->gid, (gid_t) -1, &j, r);
+			in_child(u->uid, u->gid, (gid_t) -1, &j, r, true);
 		} else {
 			struct local_job j = {LJ_MBOX, path, m, m->rcpt, {0}};
 
 			mbox_opts(&j.o, u->uid);
-			in_child(u->uid, u->gid, (gid_t) -1, &j, r);
+			in_child(u->uid, u->gid, (gid_t) -1, &j, r, false);
 		}
 		return;
 	}
@@ -307,7 +336,7 @@ deliver_mailbox(const struct local_dest *d, const struct local_msg *m,
 		    && !(st.st_mode & S_IWOTH) && (st.st_mode & S_IWGRP) && st.st_gid != 0)
 			extra = st.st_gid;
 		mbox_opts(&j.o, u->uid);
-		in_child(u->uid, u->gid, extra, &j, r);
+		in_child(u->uid, u->gid, extra, &j, r, false);
 	}
 }
 
@@ -325,12 +354,12 @@ deliver_file(const struct local_dest *d, const struct local_msg *m,
 	if (d->target[n - 1] == '/') {
 		struct local_job j = {LJ_MAILDIR, d->target, m, m->rcpt, {0}};
 
-		in_child(u->uid, u->gid, (gid_t) -1, &j, r);
+		in_child(u->uid, u->gid, (gid_t) -1, &j, r, false);
 	} else {
 		struct local_job j = {LJ_MBOX, d->target, m, m->rcpt, {0}};
 
 		mbox_opts(&j.o, u->uid);
-		in_child(u->uid, u->gid, (gid_t) -1, &j, r);
+		in_child(u->uid, u->gid, (gid_t) -1, &j, r, false);
 	}
 	if (r->status == 0)
 		local_result_set(r, 0, "2.0.0", "delivered to file: %.200s", d->target);
@@ -449,42 +478,27 @@ default_privs(struct local_user *u, struct delivery_agent_result *out)
 	return 0;
 }
 
-void
-local_deliver(const struct delivery_request *rq, size_t which, int qfd,
-	      struct delivery_agent_result *out)
+void *
+local_deliver_begin(const struct delivery_request *rq, size_t which, int qfd,
+		    struct delivery_agent_result *out)
 {
 	const char *rcpt = rq->rcpts[which].address;
 	struct local_expand_params p;
-	struct local_expansion e;
-	struct local_msg m;
-	struct local_result *res;
-	const char **fwd;
-	size_t  nfwd = 0, ntemp = 0, nperm = 0, first_temp = 0, first_perm = 0;
-	bool    loop, expanded;
+	struct local_work *w;
+	bool    loop;
 	char    local[ADDR_LOCAL_MAX * 4 + 1], domain[ADDR_DOMAIN_MAX + 1];
 
 	memset(out, 0, sizeof(*out));
 	if (looping(qfd, rq, rcpt, &loop) < 0) {
 		delivery_agent_set(out, DELIVERY_DEFER, "4.3.0", "cannot read the queue file: %s",
 			strerror(errno));
-		return;
+		return NULL;
 	}
 	if (loop) {
 		delivery_agent_set(out, DELIVERY_BOUNCE, "5.4.6", "mail forwarding loop for %s",
 			rcpt);
-		return;
+		return NULL;
 	}
-
-	memset(&m, 0, sizeof(m));
-	m.qfd = qfd;
-	m.queue_id = rq->queue_id;
-	m.sender = rq->sender;
-	m.rcpt = rcpt;
-	m.hdr_off = (off_t) rq->hdr_off;
-	m.hdr_len = rq->hdr_len;
-	m.body_off = (off_t) rq->body_off;
-	m.body_len = rq->body_len;
-	m.arrival = (time_t) rq->arrival;
 
 	memset(&p, 0, sizeof(p));
 	p.delimiters = cfg->recipient_delimiter;
@@ -494,58 +508,88 @@ local_deliver(const struct delivery_request *rq, size_t which, int qfd,
 	p.commands_allowed = cfg->allow_mail_to_commands;
 	p.files_allowed = cfg->allow_mail_to_files;
 	if (default_privs(&p.default_privs, out) < 0)
-		return;
+		return NULL;
+
+	w = xcalloc(1, sizeof(*w));
+	w->rq = rq;
+	w->which = which;
+	w->m.qfd = qfd;
+	w->m.queue_id = rq->queue_id;
+	w->m.sender = rq->sender;
+	w->m.rcpt = rcpt;
+	w->m.hdr_off = (off_t) rq->hdr_off;
+	w->m.hdr_len = rq->hdr_len;
+	w->m.body_off = (off_t) rq->body_off;
+	w->m.body_len = rq->body_len;
+	w->m.arrival = (time_t) rq->arrival;
 
 	local_lookup_refresh();
-	(void) local_expand(rcpt, &local_lookup_ops, NULL, &p, &e);
-	if (e.status == 4) {
-		delivery_agent_set(out, DELIVERY_DEFER, e.dsn, "%s", e.text);
-		local_expansion_free(&e);
-		return;
+	(void) local_expand(rcpt, &local_lookup_ops, NULL, &p, &w->e);
+	if (w->e.status == 4) {
+		delivery_agent_set(out, DELIVERY_DEFER, w->e.dsn, "%s", w->e.text);
+		local_expansion_free(&w->e);
+		free(w);
+		return NULL;
 	}
 
 	/* Was the recipient rewritten (alias, .forward)?  Then log each. */
-	expanded = e.n != 1;
-	if (e.n == 1 && (e.dests[0].kind != LD_MAILBOX
-			 || addr_split(rcpt, local, sizeof(local), domain,
-				       sizeof(domain)) < 0
-			 || str_casecmp(local, e.dests[0].target) != 0))
-		expanded = true;
+	w->expanded = w->e.n != 1;
+	if (w->e.n == 1 && (w->e.dests[0].kind != LD_MAILBOX
+			    || addr_split(rcpt, local, sizeof(local), domain,
+					  sizeof(domain)) < 0
+			    || str_casecmp(local, w->e.dests[0].target) != 0))
+		w->expanded = true;
 
-	res = xcalloc(e.n + 1, sizeof(*res));
-	fwd = xcalloc(e.n + 1, sizeof(*fwd));
-	for (size_t i = 0; i < e.n; i++) {
-		const struct local_dest *d = &e.dests[i];
+	w->res = xcalloc(w->e.n + 1, sizeof(*w->res));
+	for (size_t i = 0; i < w->e.n; i++) {
+		const struct local_dest *d = &w->e.dests[i];
 
 		switch (d->kind) {
 		case LD_MAILBOX:
-			deliver_mailbox(d, &m, &res[i]);
+			deliver_mailbox(d, &w->m, &w->res[i]);
 			break;
 		case LD_FILE:
-			deliver_file(d, &m, &res[i]);
+			deliver_file(d, &w->m, &w->res[i]);
 			break;
 		case LD_COMMAND:
-			run_command(d->target, d, &m, &res[i]);
+			run_command(d->target, d, &w->m, &w->res[i]);
 			break;
 		case LD_FORWARD:
-			fwd[nfwd++] = d->target;
-			continue;
+			break;			/* together, in local_deliver_end() */
 		}
 	}
+	return w;
+}
+
+void
+local_deliver_end(void *state, struct delivery_agent_result *out)
+{
+	struct local_work *w = state;
+	const struct delivery_request *rq = w->rq;
+	const char *rcpt = rq->rcpts[w->which].address;
+	struct local_expansion *e = &w->e;
+	struct local_result *res = w->res;
+	const char **fwd;
+	size_t  nfwd = 0, ntemp = 0, nperm = 0, first_temp = 0, first_perm = 0;
+
+	fwd = xcalloc(e->n + 1, sizeof(*fwd));
+	for (size_t i = 0; i < e->n; i++)
+		if (e->dests[i].kind == LD_FORWARD)
+			fwd[nfwd++] = e->dests[i].target;
 	if (nfwd > 0) {
 		struct local_result fr;
 
-		local_forward(&m, fwd, nfwd, rcpt, &fr);
-		for (size_t i = 0; i < e.n; i++)
-			if (e.dests[i].kind == LD_FORWARD)
+		local_forward(&w->m, fwd, nfwd, rcpt, &fr);
+		for (size_t i = 0; i < e->n; i++)
+			if (e->dests[i].kind == LD_FORWARD)
 				res[i] = fr;
 	}
 
-	for (size_t i = 0; i < e.n; i++) {
-		if (expanded) {
+	for (size_t i = 0; i < e->n; i++) {
+		if (w->expanded) {
 			char    what[LOCAL_PATH_MAX];
 
-			describe(&e.dests[i], what, sizeof(what));
+			describe(&e->dests[i], what, sizeof(what));
 			log_info("%s: expanded <%s>: %s: %s, dsn=%s (%s)", rq->queue_id,
 				 rcpt, what, res[i].status == 0 ? "sent"
 				 : res[i].status == 4 ? "deferred" : "bounced",
@@ -561,25 +605,38 @@ local_deliver(const struct delivery_request *rq, size_t which, int qfd,
 		delivery_agent_set(out, DELIVERY_DEFER, res[first_temp].dsn, "%s", res[first_temp].text);
 	} else if (nperm > 0) {
 		delivery_agent_set(out, DELIVERY_BOUNCE, res[first_perm].dsn, "%s", res[first_perm].text);
-	} else if (e.status == 5) {
-		delivery_agent_set(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
-	} else if (e.n == 1) {
+	} else if (e->status == 5) {
+		delivery_agent_set(out, DELIVERY_BOUNCE, e->dsn, "%s", e->text);
+	} else if (e->n == 1) {
 		delivery_agent_set(out, DELIVERY_SENT, res[0].dsn, "%s", res[0].text);
 	} else {
 		struct buf b;
 
 		buf_init(&b, sizeof(out->text) - 1);
-		(void) buf_appendf(&b, "delivered to %zu destinations", e.n);
-		for (size_t i = 0; i < e.n && i < 10; i++)
+		(void) buf_appendf(&b, "delivered to %zu destinations", e->n);
+		for (size_t i = 0; i < e->n && i < 10; i++)
 			if (buf_appendf(&b, "%s%s", i ? "; " : ": ", res[i].text) < 0)
 				break;
 		delivery_agent_set(out, DELIVERY_SENT, "2.0.0", "%s", b.data);
 		buf_free(&b);
 	}
 	/* A failed branch of an expansion goes with a delivered one. */
-	if (out->status == DELIVERY_SENT && e.status == 5)
-		delivery_agent_set(out, DELIVERY_BOUNCE, e.dsn, "%s", e.text);
+	if (out->status == DELIVERY_SENT && e->status == 5)
+		delivery_agent_set(out, DELIVERY_BOUNCE, e->dsn, "%s", e->text);
 	free(res);
 	free(fwd);
-	local_expansion_free(&e);
+	local_expansion_free(e);
+	free(w);
+}
+
+void
+local_deliver(const struct delivery_request *rq, size_t which, int qfd,
+	      struct delivery_agent_result *out)
+{
+	void   *w = local_deliver_begin(rq, which, qfd, out);
+
+	if (w == NULL)
+		return;
+	local_kept_flush();
+	local_deliver_end(w, out);
 }

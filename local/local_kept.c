@@ -9,6 +9,10 @@
  *			      .delivered_to = rcpt};
  *	local_kept_deliver(uid, gid, extra_gid, &j, &result);
  *
+ *	local_kept_queue(uid, gid, extra_gid, &j, &result);	// later ...
+ *	local_kept_queue(uid, gid, extra_gid, &j2, &result2);
+ *	local_kept_flush();		// ... together: results filled in
+ *
  *	ms = local_kept_wait_ms();	// when local_kept_expire() has work
  *	local_kept_expire();
  *	local_kept_close_all();		// local exits
@@ -34,17 +38,33 @@
  *	failure.  uid 0 is refused (root's mailbox is written by a child
  *	made for it: local_deliver.c).
  *
+ *	Group commit.  local_kept_queue() keeps a job (a copy of j and its
+ *	path; j->m and j->delivered_to must live until the flush) and
+ *	where its result goes; local_kept_flush() runs every job queued
+ *	since the last flush: the jobs for one user go to that user's
+ *	child together, at most LOCAL_BATCH_MAX at a time, the last one
+ *	marked "last" on the wire; the child writes all their files,
+ *	syncs them, moves them into place and syncs each directory once
+ *	(local_job_run_batch(), local_maildir_deliver_batch()), and only
+ *	then answers, one result per job in order.  No result is filled in
+ *	before the child answered, so nothing is reported delivered
+ *	before it is on disk.  local_kept_deliver() is a batch of one.
+ *
  *	local_job_build() makes the job message (LOCAL_JOB; the caller
  *	frees m): "uid" num (the ids the job is for), "kind" num (LJ_*),
  *	"path", "queue_id", "sender", "rcpt", "delivered_to" str,
  *	"hdr_off", "hdr_len", "body_off", "body_len", "arrival" num, then
  *	the mbox options "use_fcntl", "use_dotlock", "lock_attempts",
- *	"lock_delay_ms", "size_limit", "want_uid", "stale_secs" num; the
- *	queue file
- *	travels with it.  local_job_parse() checks one strictly (order,
- *	kinds, bounds: paths LOCAL_PATH_MAX, addresses LOCAL_ADDR_MAX)
- *	into j and m, whose strings point into in: 0, or -1 with why.
- *	local_job_run() does a job in the calling process (the child).
+ *	"lock_delay_ms", "size_limit", "want_uid", "stale_secs", "last"
+ *	num (1: the batch ends with this job, run them); the queue file
+ *	travels with it.  local_job_build() sends "last" 1,
+ *	local_job_build_batch() what it is told.  local_job_parse_batch()
+ *	checks one strictly (order, kinds, bounds: paths LOCAL_PATH_MAX,
+ *	addresses LOCAL_ADDR_MAX) into j, m and *last, whose strings
+ *	point into in: 0, or -1 with why; local_job_parse() is the same
+ *	without "last".  local_job_run() does a job in the calling
+ *	process (the child); local_job_run_batch() does n jobs there, the
+ *	maildir ones as one group commit, and fills res[i] for jobs[i].
  * SECURITY
  *	A kept child never runs anything for another user: the parent
  *	keys children by uid, gid and extra group, and the child refuses
@@ -71,6 +91,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -80,6 +101,7 @@
 #include "local.h"
 #include "log.h"
 #include "master_proto.h"
+#include "mem.h"
 #include "params.h"
 #include "server.h"
 #include "str.h"
@@ -109,6 +131,13 @@ static struct kept kept[KEPT_MAX];
 int
 local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid)
 {
+	return local_job_build_batch(m, j, uid, true);
+}
+
+int
+local_job_build_batch(struct ipc_msg *m, const struct local_job *j, uid_t uid,
+		      bool last)
+{
 	const struct local_msg *msg = j->m;
 
 	ipc_msg_init(m, LOCAL_JOB);
@@ -131,6 +160,7 @@ local_job_build(struct ipc_msg *m, const struct local_job *j, uid_t uid)
 	(void) ipc_put_num(m, "size_limit", j->o.size_limit);
 	(void) ipc_put_num(m, "want_uid", (uint64_t) j->o.want_uid);
 	(void) ipc_put_num(m, "stale_secs", (uint64_t) j->o.stale_secs);
+	(void) ipc_put_num(m, "last", last);
 	if (m->failed) {
 		errno = m->failed;
 		return -1;
@@ -155,8 +185,18 @@ int
 local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 		uid_t *uid, char *why, size_t whylen)
 {
-	uint64_t v[14];
+	bool    last;
 
+	return local_job_parse_batch(in, j, m, uid, &last, why, whylen);
+}
+
+int
+local_job_parse_batch(struct ipc_in *in, struct local_job *j, struct local_msg *m,
+		      uid_t *uid, bool *last, char *why, size_t whylen)
+{
+	uint64_t v[15];
+
+	*last = false;
 	memset(j, 0, sizeof(*j));
 	memset(m, 0, sizeof(*m));
 	m->qfd = -1;
@@ -184,6 +224,7 @@ local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 	    || get_num(in, "size_limit", INT64_MAX, &v[11]) < 0
 	    || get_num(in, "want_uid", UINT32_MAX - 1, &v[12]) < 0
 	    || get_num(in, "stale_secs", INT32_MAX, &v[13]) < 0
+	    || get_num(in, "last", 1, &v[14]) < 0
 	    || ipc_get_end(in) < 0) {
 		(void) str_fmt(why, whylen, "malformed job: %s", errno == ERANGE
 			       ? "a number out of range" : ipc_error(in));
@@ -207,72 +248,115 @@ local_job_parse(struct ipc_in *in, struct local_job *j, struct local_msg *m,
 	j->o.size_limit = v[11];
 	j->o.want_uid = (uid_t) v[12];
 	j->o.stale_secs = (int) v[13];
+	*last = v[14] != 0;
 	return 0;
 }
 
 void
 local_job_run(const struct local_job *j, uid_t want_uid, struct local_result *r)
 {
-	if (j->kind == LJ_MAILDIR)
-		local_maildir_deliver(j->path, j->m, j->delivered_to, cfg->myhostname,
-				      want_uid, r);
-	else
-		local_mbox_deliver(j->path, j->m, j->delivered_to, &j->o, r);
+	local_job_run_batch(j, 1, want_uid, r);
+}
+
+void
+local_job_run_batch(const struct local_job *jobs, size_t n, uid_t want_uid,
+		    struct local_result *res)
+{
+	struct local_maildir_job md[LOCAL_BATCH_MAX];
+	struct local_result mres[LOCAL_BATCH_MAX];
+	size_t  where[LOCAL_BATCH_MAX], nmd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct local_job *j = &jobs[i];
+
+		if (j->kind == LJ_MAILDIR && nmd < LOCAL_BATCH_MAX) {
+			md[nmd].dir = j->path;
+			md[nmd].m = j->m;
+			md[nmd].delivered_to = j->delivered_to;
+			where[nmd++] = i;
+		} else if (j->kind == LJ_MAILDIR) {
+			local_maildir_deliver(j->path, j->m, j->delivered_to,
+					      cfg->myhostname, want_uid, &res[i]);
+		} else {
+			local_mbox_deliver(j->path, j->m, j->delivered_to, &j->o, &res[i]);
+		}
+	}
+	if (nmd == 0)
+		return;
+	local_maildir_deliver_batch(md, nmd, cfg->myhostname, want_uid, mres);
+	for (size_t k = 0; k < nmd; k++)
+		res[where[k]] = mres[k];
 }
 
 /*
  * The child.
  */
 
-/* child_loop - take jobs for uid until the parent goes or is silent */
+/* child_loop - take batches of jobs for uid until the parent goes or is silent */
 static _Noreturn void
 child_loop(int sock, uid_t uid)
 {
+	static struct ipc_in in[LOCAL_BATCH_MAX];
+	static struct local_job j[LOCAL_BATCH_MAX];
+	static struct local_msg m[LOCAL_BATCH_MAX];
+	static struct local_result res[LOCAL_BATCH_MAX];
 	struct ipc_conn conn;
-	struct ipc_in in;
+	bool    last = false;
+	size_t  n = 0;
 
 	ipc_conn_init(&conn, sock, LOCAL_JOB_MAX);
-	ipc_in_init_max(&in, LOCAL_JOB_MAX);
+	for (size_t i = 0; i < LOCAL_BATCH_MAX; i++)
+		ipc_in_init_max(&in[i], LOCAL_JOB_MAX);
 	for (;;) {
 		struct pollfd pfd = {.fd = sock, .events = POLLIN};
-		struct local_result res;
-		struct local_job j;
-		struct local_msg m;
 		uid_t   job_uid;
 		char    why[256];
 		int     qfd = -1, r;
 
-		if (conn.in.len == 0) {
+		if (n == 0 && conn.in.len == 0) {
 			r = poll(&pfd, 1, KEPT_CHILD_IDLE_MS);
 			if (r == 0)
 				_exit(0);		/* the parent forgot us */
 			if (r < 0 && errno == EINTR)
 				continue;
 		}
-		r = ipc_conn_recv(&conn, &in, &qfd, LOCAL_JOB_MS, false);
-		if (r == 1)
+		r = ipc_conn_recv(&conn, &in[n], &qfd, LOCAL_JOB_MS, false);
+		if (r == 1 && n == 0)
 			_exit(0);			/* closed by the parent */
-		if (r < 0 || qfd < 0 || local_job_parse(&in, &j, &m, &job_uid, why,
-							sizeof(why)) < 0) {
+		if (r != 0 || qfd < 0 || local_job_parse_batch(&in[n], &j[n], &m[n], &job_uid,
+							       &last, why, sizeof(why)) < 0) {
 			log_warn("delivery process for uid %ld: %s", (long) uid,
-				 r < 0 ? ipc_error(&in) : qfd < 0 ? "a job without "
+				 r != 0 ? ipc_error(&in[n]) : qfd < 0 ? "a job without "
 				 "its queue file" : why);
 			_exit(1);
 		}
+		m[n].qfd = qfd;
 		/* Never anything for another user, whatever the parent says. */
-		if (job_uid != uid || (j.kind == LJ_MBOX && j.o.want_uid != uid)) {
+		if (job_uid != uid || (j[n].kind == LJ_MBOX && j[n].o.want_uid != uid)) {
 			log_warn("delivery process for uid %ld: refusing a job for "
 				 "uid %ld", (long) uid, (long) job_uid);
 			_exit(1);
 		}
-		m.qfd = qfd;
-		memset(&res, 0, sizeof(res));
-		local_result_set(&res, 4, "4.3.0", "delivery process gave no result");
-		local_job_run(&j, uid, &res);
-		(void) close(qfd);
-		/* One write, under the socket's buffer: all of it or none. */
-		if (write(sock, &res, sizeof(res)) != (ssize_t) sizeof(res))
+		if (!last && n + 1 == LOCAL_BATCH_MAX) {
+			log_warn("delivery process for uid %ld: a batch of more than "
+				 "%d jobs", (long) uid, LOCAL_BATCH_MAX);
 			_exit(1);
+		}
+		n++;
+		if (!last)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			local_result_set(&res[i], 4, "4.3.0", "delivery process gave "
+					 "no result");
+		}
+		local_job_run_batch(j, n, uid, res);
+		for (size_t i = 0; i < n; i++)
+			(void) close(m[i].qfd);
+		/* One write, under the socket's buffer: all of it or none. */
+		if (write(sock, res, n * sizeof(res[0])) != (ssize_t) (n * sizeof(res[0])))
+			_exit(1);
+		n = 0;
 	}
 }
 
@@ -424,7 +508,7 @@ slot(uid_t uid, gid_t gid, gid_t extra, bool *found)
 	return oldest;
 }
 
-/* read_result - the child's answer: 1 complete, 0 EOF before a byte, -1 */
+/* read_result - the child's next answer: 1 complete, 0 EOF before a byte, -1 */
 static int
 read_result(struct kept *k, struct local_result *res)
 {
@@ -453,74 +537,181 @@ read_result(struct kept *k, struct local_result *res)
 	return 1;
 }
 
-void
-local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
-		   struct local_result *r)
-{
-	struct local_result res;
-	struct ipc_msg m;
+/* A job waiting for local_kept_flush(), or one run at once. */
+struct pending {
+	uid_t	uid;
+	gid_t	gid;
+	gid_t	extra;
+	struct local_job j;
+	char   *path;			/* j.path's own copy, or NULL */
+	struct local_result *r;
+};
 
-	if (uid == 0)
-		log_panic("local_kept_deliver: uid 0");
-	if (j->path[0] != '/') {
-		/* A home directory that is not absolute: nothing to write to. */
-		local_result_set(r, 4, "4.3.0", "mailbox path %.200s is not absolute "
-				 "(check the home directory in the user database)", j->path);
-		return;
-	}
-	local_result_set(r, 4, "4.3.0", "delivery process failed");
-	if (local_job_build(&m, j, uid) < 0) {
-		local_result_set(r, 4, "4.3.0", "cannot describe the delivery to the "
-				 "delivery process: %s", strerror(errno));
-		ipc_msg_free(&m);
-		return;
+static struct pending *queue;
+static size_t nqueue, queue_cap;
+
+/* fail_all - the same temporary failure for jobs p[0..n-1] */
+static void
+fail_all(struct pending *p, size_t n, const char *fmt, const char *arg)
+{
+	for (size_t i = 0; i < n; i++)
+		local_result_set(p[i].r, 4, "4.3.0", fmt, arg);
+}
+
+/*
+ * run_chunk - jobs p[0..n-1], all for the same ids, n at most
+ * LOCAL_BATCH_MAX, in that user's kept child as one batch
+ */
+static void
+run_chunk(struct pending *p, size_t n)
+{
+	struct ipc_msg m[LOCAL_BATCH_MAX];
+	size_t  built = 0;
+
+	for (; built < n; built++) {
+		if (local_job_build_batch(&m[built], &p[built].j, p[built].uid,
+					  built + 1 == n) < 0) {
+			fail_all(p, n, "cannot describe the delivery to the delivery "
+				 "process: %s", strerror(errno));
+			ipc_msg_free(&m[built]);
+			goto out;
+		}
 	}
 	for (int attempt = 0; attempt < 2; attempt++) {
 		bool    reused;
-		struct kept *k = slot(uid, gid, extra, &reused);
-		int     got;
+		struct kept *k = slot(p[0].uid, p[0].gid, p[0].extra, &reused);
+		size_t  sent = 0, got = 0;
 
-		if (!reused && spawn(k, uid, gid, extra) < 0) {
-			local_result_set(r, 4, "4.3.0", "cannot make a delivery process: %s",
-					 strerror(errno));
+		if (!reused && spawn(k, p[0].uid, p[0].gid, p[0].extra) < 0) {
+			fail_all(p, n, "cannot make a delivery process: %s", strerror(errno));
 			break;
 		}
-		if (ipc_send(k->sock, &m, j->m->qfd, KEPT_SEND_MS) < 0) {
-			/* A kept child that went away took nothing: a new one. */
+		while (sent < n && ipc_send(k->sock, &m[sent], p[sent].j.m->qfd,
+					    KEPT_SEND_MS) == 0)
+			sent++;
+		if (sent < n) {
+			int     saved = errno;
+
 			retire(k);
-			if (reused)
+			/* A kept child that went away took nothing: a new one. */
+			if (reused && sent == 0)
 				continue;
-			local_result_set(r, 4, "4.3.0", "cannot reach the delivery "
-					 "process: %s", strerror(errno));
+			fail_all(p, n, "cannot reach the delivery process: %s",
+				 strerror(saved));
 			break;
 		}
 		/*
-		 * Once the job went out it is never sent again: a child that
+		 * Once a job went out it is never sent again: a child that
 		 * then closes without a result may have written the mailbox
 		 * already, so this is a temporary failure, not a retry (which
 		 * could deliver twice or append after a half message).
 		 */
-		got = read_result(k, &res);
-		if (got <= 0) {
-			retire(k);
-			local_result_set(r, 4, "4.3.0", "delivery process %s",
-					 got == 0 ? "failed" : "gave no result in time");
-			break;
+		for (; got < n; got++) {
+			struct local_result res;
+			int     rr = read_result(k, &res);
+
+			if (rr <= 0) {
+				retire(k);
+				fail_all(p + got, n - got, "delivery process %s",
+					 rr == 0 ? "failed" : "gave no result in time");
+				break;
+			}
+			/* Never trust the child's text to be terminated or clean. */
+			res.dsn[sizeof(res.dsn) - 1] = '\0';
+			res.text[sizeof(res.text) - 1] = '\0';
+			if ((res.status != 0 && res.status != 4 && res.status != 5)
+			    || res.dsn[0] != (res.status == 0 ? '2' : res.status == 4 ? '4' : '5')) {
+				retire(k);
+				fail_all(p + got, n - got, "delivery process sent a bad "
+					 "result%s", "");
+				break;
+			}
+			local_result_set(p[got].r, res.status, res.dsn, "%s", res.text);
 		}
-		k->last_ms = ev_time_ms();
-		if (++k->uses >= KEPT_USES)
-			retire(k);
-		/* Never trust the child's text to be terminated or clean. */
-		res.dsn[sizeof(res.dsn) - 1] = '\0';
-		res.text[sizeof(res.text) - 1] = '\0';
-		if ((res.status != 0 && res.status != 4 && res.status != 5)
-		    || res.dsn[0] != (res.status == 0 ? '2' : res.status == 4 ? '4' : '5')) {
-			retire(k);
-			local_result_set(r, 4, "4.3.0", "delivery process sent a bad result");
-			break;
+		if (got == n) {
+			k->last_ms = ev_time_ms();
+			k->uses += (unsigned) n;
+			if (k->uses >= KEPT_USES)
+				retire(k);
 		}
-		local_result_set(r, res.status, res.dsn, "%s", res.text);
 		break;
 	}
-	ipc_msg_free(&m);
+out:
+	for (size_t i = 0; i < built; i++)
+		ipc_msg_free(&m[i]);
+}
+
+/* check - a job that cannot go to a kept child at all; false sets its result */
+static bool
+check(uid_t uid, const struct local_job *j, struct local_result *r)
+{
+	if (uid == 0)
+		log_panic("local_kept: uid 0");
+	if (j->path[0] != '/') {
+		/* A home directory that is not absolute: nothing to write to. */
+		local_result_set(r, 4, "4.3.0", "mailbox path %.200s is not absolute "
+				 "(check the home directory in the user database)", j->path);
+		return false;
+	}
+	local_result_set(r, 4, "4.3.0", "delivery process failed");
+	return true;
+}
+
+void
+local_kept_deliver(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
+		   struct local_result *r)
+{
+	struct pending p = {uid, gid, extra, *j, NULL, r};
+
+	if (check(uid, j, r))
+		run_chunk(&p, 1);
+}
+
+void
+local_kept_queue(uid_t uid, gid_t gid, gid_t extra, const struct local_job *j,
+		 struct local_result *r)
+{
+	struct pending *p;
+
+	if (!check(uid, j, r))
+		return;
+	if (nqueue == queue_cap) {
+		queue_cap = queue_cap ? 2 * queue_cap : 16;
+		queue = xreallocarray(queue, queue_cap, sizeof(*queue));
+	}
+	p = &queue[nqueue++];
+	p->uid = uid;
+	p->gid = gid;
+	p->extra = extra;
+	p->j = *j;
+	p->path = xstrdup(j->path);
+	p->j.path = p->path;
+	p->r = r;
+}
+
+void
+local_kept_flush(void)
+{
+	bool   *taken = xcalloc(nqueue ? nqueue : 1, sizeof(*taken));
+
+	/* Each user's jobs together, in the order they came. */
+	for (size_t i = 0; i < nqueue; i++) {
+		struct pending chunk[LOCAL_BATCH_MAX];
+		size_t  n = 0;
+
+		if (taken[i])
+			continue;
+		for (size_t k = i; k < nqueue && n < LOCAL_BATCH_MAX; k++)
+			if (!taken[k] && queue[k].uid == queue[i].uid
+			    && queue[k].gid == queue[i].gid
+			    && queue[k].extra == queue[i].extra) {
+				taken[k] = true;
+				chunk[n++] = queue[k];
+			}
+		run_chunk(chunk, n);
+	}
+	for (size_t i = 0; i < nqueue; i++)
+		free(queue[i].path);
+	free(taken);
+	nqueue = 0;
 }

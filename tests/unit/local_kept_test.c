@@ -204,6 +204,36 @@ START_TEST(test_job_malformed)
 }
 END_TEST
 
+/* The batch mark: "last" travels, and local_job_build() says 1. */
+START_TEST(test_job_last)
+{
+	struct local_job j = {LJ_MAILDIR, "/home/bob/Maildir/", &msg, "bob@example.com", {0}};
+	struct local_job got;
+	struct local_msg gm;
+	struct ipc_msg m;
+	struct ipc_in in;
+	uid_t   u;
+	bool    last = true;
+	char    why[256];
+
+	ck_assert_int_eq(local_job_build_batch(&m, &j, 1000, false), 0);
+	roundtrip(&m, &in);
+	ck_assert_msg(local_job_parse_batch(&in, &got, &gm, &u, &last, why,
+					    sizeof(why)) == 0, "%s", why);
+	ck_assert(!last);
+	ck_assert_str_eq(got.path, "/home/bob/Maildir/");
+	ipc_in_free(&in);
+	ipc_msg_free(&m);
+	ck_assert_int_eq(local_job_build(&m, &j, 1000), 0);
+	roundtrip(&m, &in);
+	ck_assert_int_eq(local_job_parse_batch(&in, &got, &gm, &u, &last, why,
+					       sizeof(why)), 0);
+	ck_assert(last);
+	ipc_in_free(&in);
+	ipc_msg_free(&m);
+}
+END_TEST
+
 START_TEST(test_job_runs_a_maildir_delivery)
 {
 	char    dir[] = "/tmp/local_kept_test.XXXXXX", md[128], qpath[128], newd[160];
@@ -256,6 +286,7 @@ suite(void)
 	TCase  *tc = tcase_create("jobs");
 
 	tcase_add_test(tc, test_job_roundtrip);
+	tcase_add_test(tc, test_job_last);
 	tcase_add_test(tc, test_job_bounds);
 	tcase_add_test(tc, test_job_malformed);
 	tcase_add_test(tc, test_job_runs_a_maildir_delivery);

@@ -2,7 +2,8 @@
  * local_maildir_test - check suite for local/local_maildir.c: unique
  * names, the maildir tree made on demand (and only then: a missing
  * part is made when the open in tmp/ or the move into new/ fails), the
- * file in new/ with the right content and nothing left in tmp/.
+ * file in new/ with the right content and nothing left in tmp/; a batch
+ * committed together, each job with its own result.
  */
 #include <sys/stat.h>
 
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -222,6 +224,62 @@ START_TEST(test_missing_parts_made_on_demand)
 }
 END_TEST
 
+/*
+ * A batch: several messages into two maildirs (one made on the way) and
+ * one that cannot be delivered; each gets its own result, the good ones
+ * are in new/, nothing is left in tmp/, and a name taken in new/ gives
+ * the file another name instead of failing.
+ */
+START_TEST(test_batch)
+{
+	struct local_maildir_job j[7];
+	struct local_result r[7];
+	struct local_msg m;
+	char    md[256], md2[256], bad[256], sub[300], name[256];
+
+	qfile(&m);
+	(void) str_fmt(md, sizeof(md), "%s/Maildir/", dir);
+	(void) str_fmt(md2, sizeof(md2), "%s/Second", dir);
+	(void) str_fmt(bad, sizeof(bad), "%s/notadir", dir);
+	close(open(bad, O_WRONLY | O_CREAT, 0600));
+	for (int i = 0; i < 7; i++) {
+		j[i].dir = i == 3 ? bad : i % 2 ? md2 : md;
+		j[i].m = &m;
+		j[i].delivered_to = m.rcpt;
+		memset(&r[i], 0, sizeof(r[i]));
+	}
+	local_maildir_deliver_batch(j, 7, "host", geteuid(), r);
+	for (int i = 0; i < 7; i++) {
+		if (i == 3) {
+			ck_assert_int_eq(r[i].status, 4);
+			continue;
+		}
+		ck_assert_msg(r[i].status == 0, "job %d: %s %s", i, r[i].dsn, r[i].text);
+		ck_assert_str_eq(r[i].text, "delivered to maildir");
+	}
+	ck_assert_int_eq(in(md, "new"), 4);
+	ck_assert_int_eq(in(md, "tmp"), 0);
+	ck_assert_int_eq(in(md2, "new"), 2);
+	ck_assert_int_eq(in(md2, "tmp"), 0);
+
+	/* Every name this process makes next is taken in new/ already. */
+	(void) str_fmt(sub, sizeof(sub), "%s/Second/new", dir);
+	for (time_t t = time(NULL), u = t; u <= t + 1; u++)
+		for (unsigned seq = 1; seq < 200; seq++) {
+			char    path[600];
+
+			(void) local_maildir_name(name, sizeof(name), u, getpid(), seq,
+						  "host");
+			(void) str_fmt(path, sizeof(path), "%s/%s", sub, name);
+			close(open(path, O_WRONLY | O_CREAT, 0600));
+		}
+	local_maildir_deliver_batch(j + 1, 1, "host", geteuid(), r);
+	ck_assert_int_eq(r[0].status, 4);	/* ten names tried, all taken */
+	ck_assert_int_eq(in(md2, "tmp"), 0);
+	close(m.qfd);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -232,6 +290,7 @@ suite(void)
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_deliver);
 	tcase_add_test(tc, test_missing_parts_made_on_demand);
+	tcase_add_test(tc, test_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }
