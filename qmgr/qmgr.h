@@ -113,6 +113,7 @@ struct qmgr_batch {
 	struct qmgr_transport *tp;
 	struct qmgr_dest *dest;
 	struct qmgr_msg *msg;
+	bool	passenger;		/* rides on another's place (pipelining) */
 	size_t	n;
 	struct qmgr_rcpt *rcpts[];
 };
@@ -245,6 +246,8 @@ void	qmgr_sched_enqueue(struct qmgr_transport *tp, struct qmgr_rcpt *r,
 const struct qmgr_peer *qmgr_sched_next(struct qmgr_transport *tp,
 					uint64_t now_ms);
 struct qmgr_batch *qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms);
+struct qmgr_batch *qmgr_sched_join(struct qmgr_dest *d, uint64_t now_ms);
+void	qmgr_sched_handover(struct qmgr_batch *from, struct qmgr_batch *to);
 uint64_t qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb,
 			 const char *dsn, const char *text, uint64_t now_ms);
 struct qmgr_rcpt *qmgr_sched_take_dead(struct qmgr_transport *tp, char *dsn,

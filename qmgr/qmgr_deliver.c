@@ -9,7 +9,8 @@
  * DESCRIPTION
  *	A transport's recipients (qmgr_sched.c) go to its agent over
  *	persistent connections to the agent's socket (private/NAME for
- *	transport NAME), one request at a time per connection, in the
+ *	transport NAME), one request at a time per connection (unless the
+ *	agent takes more, below), in the
  *	delivery protocol every agent speaks (lib/delivery.h).  An agent
  *	greets each connection it accepts (DELIVERY_HELLO), and nothing
  *	is sent on a connection before its greeting: a connection that
@@ -20,7 +21,14 @@
  *	maxproc in master.cf, each takes one connection, and what the
  *	agents cannot take waits in qmgr, not in their listen queue.  A
  *	connection that has been idle for QMGR_IDLE_MS is closed so that
- *	the process may retire.  Which recipient goes next, and whether
+ *	the process may retire.  An agent that greets with a pipeline of
+ *	P (lib/delivery.h; local says 8) is sent up to P requests on a
+ *	connection before their replies, all for the destination that
+ *	connection is delivering to: peers parked there because it is at
+ *	its window ride along (qmgr_sched_join()), so a busy mailbox gets
+ *	its deliveries in batches that local commits together, without
+ *	more parallel deliveries than its window.  Replies come in the
+ *	order the requests went.  Which recipient goes next, and whether
  *	its destination has room, is qmgr_sched.c's decision; a
  *	connection serves any destination.  An idle connection that last
  *	served the same destination is preferred: the local process
@@ -72,19 +80,26 @@
 #define QMGR_CONN_MAX		10000	/* connections per transport */
 #define QMGR_REP_MAX		IPC_MSG_MAX
 
+/* A request sent and not answered yet. */
+struct qmgr_flight {
+	struct qmgr_batch *batch;
+	struct delivery_rcpt *req;	/* what the request said of them */
+	uint64_t send_ms;		/* when it went out */
+	double	conn_delay;		/* opening the connection, for the first */
+};
+
 struct qmgr_conn {
 	struct qmgr_transport *tp;
 	int	fd;
 	struct ipc_conn ipc;
 	struct ev_io io;
 	struct ev_timer timer;
-	struct qmgr_batch *batch;	/* in flight, or NULL: idle */
-	struct delivery_rcpt *req;	/* what the request said of them */
+	struct qmgr_flight fl[DELIVERY_PIPELINE_MAX];	/* in the order sent */
+	unsigned nfl;			/* in flight; 0: idle */
+	unsigned pipeline;		/* the agent takes this many at once */
 	bool	greeted;		/* the agent took the connection */
 	uint64_t dest_hash;		/* the destination it served last */
 	uint64_t open_ms;		/* when connect() was called */
-	uint64_t send_ms;		/* when the request went out */
-	double	conn_delay;		/* for the current job */
 	bool	replied;		/* at least one reply on it */
 	struct qmgr_conn *next;
 };
@@ -97,7 +112,7 @@ static size_t nbusy;
 
 static void conn_io(struct ev_loop *, struct ev_io *, unsigned);
 static void conn_timer(struct ev_loop *, struct ev_timer *);
-static void send_batch(struct qmgr_conn *c, struct qmgr_batch *b);
+static int send_batch(struct qmgr_conn *c, struct qmgr_batch *b);
 
 static void
 sweep(struct ev_loop *loop, struct ev_timer *t)
@@ -165,31 +180,34 @@ conn_close(struct qmgr_conn *c)
 	c->tp->nconns--;
 	if (!c->greeted)
 		c->tp->npending--;
-	free(c->req);
+	for (unsigned i = 0; i < c->nfl; i++)
+		free(c->fl[i].req);
 	free(c);
 }
 
-/* conn_fail - the connection is lost: defer its batch, close, go on */
+/* conn_fail - the connection is lost: defer what it carried, close, go on */
 static void
 conn_fail(struct qmgr_conn *c, const char *why)
 {
 	struct qmgr_transport *tp = c->tp;
-	struct qmgr_batch *b = c->batch;
+	struct qmgr_batch *lost[DELIVERY_PIPELINE_MAX];
+	unsigned nlost = c->nfl;
 	char    reason[300];
 
 	if (!c->replied)
 		tp->retry_at_ms = ev_time_ms() + QMGR_RETRY_MS / 5;	/* crashes at once? */
-	c->batch = NULL;
-	if (b != NULL) {
-		nbusy--;
-		tp->nbusy--;
+	for (unsigned i = 0; i < nlost; i++) {
+		lost[i] = c->fl[i].batch;
+		free(c->fl[i].req);
 	}
+	c->nfl = 0;
+	nbusy -= nlost;
+	tp->nbusy -= (int) nlost;
 	conn_close(c);
-	if (b != NULL) {
-		(void) str_fmt(reason, sizeof(reason), "lost connection with the %s "
-			       "delivery agent: %s", tp->name, why);
-		defer_batch(b, QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0", reason);
-	}
+	(void) str_fmt(reason, sizeof(reason), "lost connection with the %s "
+		       "delivery agent: %s", tp->name, why);
+	for (unsigned i = 0; i < nlost; i++)
+		defer_batch(lost[i], QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0", reason);
 	qmgr_deliver_kick(tp);
 }
 
@@ -223,6 +241,7 @@ conn_open(struct qmgr_transport *tp)
 	c = xcalloc(1, sizeof(*c));
 	c->tp = tp;
 	c->fd = fd;
+	c->pipeline = 1;
 	c->open_ms = ev_time_ms();
 	ipc_conn_init(&c->ipc, fd, QMGR_REP_MAX);
 	ev_io_init(&c->io, fd, conn_io, c);
@@ -274,7 +293,7 @@ idle_conn(struct qmgr_transport *tp, const struct qmgr_dest *dest)
 	struct qmgr_conn *c, *any = NULL;
 
 	for (c = tp->conns; c != NULL; c = c->next) {
-		if (c->batch != NULL || !c->greeted)
+		if (c->nfl > 0 || !c->greeted)
 			continue;
 		if (c->replied && c->dest_hash == dest->hash)
 			return c;
@@ -309,6 +328,24 @@ open_more(struct qmgr_transport *tp, uint64_t t)
 	}
 }
 
+/*
+ * fill - a connection to a pipelining agent takes more batches of the
+ * destination it is delivering to, up to the agent's pipeline, from the
+ * peers parked there (qmgr_sched_join())
+ */
+static void
+fill(struct qmgr_transport *tp)
+{
+	for (struct qmgr_conn *c = tp->conns; c != NULL; c = c->next) {
+		struct qmgr_batch *b;
+
+		while (c->nfl > 0 && c->nfl < c->pipeline
+		       && (b = qmgr_sched_join(c->fl[0].batch->dest, ev_time_ms())) != NULL)
+			if (send_batch(c, b) < 0)
+				return;		/* c is gone; conn_fail() kicked again */
+	}
+}
+
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
@@ -324,8 +361,9 @@ qmgr_deliver_kick(struct qmgr_transport *tp)
 			open_more(tp, ev_time_ms());
 			break;
 		}
-		send_batch(c, qmgr_sched_take(tp, ev_time_ms()));
+		(void) send_batch(c, qmgr_sched_take(tp, ev_time_ms()));
 	}
+	fill(tp);
 	/* next() moves the peers of suspended destinations aside. */
 	drain_dead(tp);
 }
@@ -346,16 +384,18 @@ qmgr_deliver_close_idle(void)
 
 		for (; c != NULL; c = next) {
 			next = c->next;
-			if (c->batch == NULL)
+			if (c->nfl == 0)
 				conn_close(c);
 		}
 	}
 }
 
-static void
+/* send_batch - b on c; -1 when c failed (and is gone) */
+static int
 send_batch(struct qmgr_conn *c, struct qmgr_batch *b)
 {
 	struct qmgr_msg *m = b->msg;
+	struct qmgr_flight *f = &c->fl[c->nfl];
 	struct delivery_request rq;
 	struct ipc_msg msg;
 	uint64_t t = ev_time_ms();
@@ -364,49 +404,50 @@ send_batch(struct qmgr_conn *c, struct qmgr_batch *b)
 	if ((fd = qmgr_msg_fd(m)) < 0) {
 		defer_batch(b, QMGR_FB_NONE, DELIVERY_DEFER, "4.3.0",
 			    "cannot open the queue file");
-		return;
+		return 0;
 	}
 	memset(&rq, 0, sizeof(rq));
-	free(c->req);
-	c->req = xcalloc(b->n, sizeof(*c->req));
+	f->req = xcalloc(b->n, sizeof(*f->req));
 	for (size_t i = 0; i < b->n; i++) {
 		const struct qmgr_rcpt *r = b->rcpts[i];
 		const char *notify = m->env.rcpts[r->index].notify;
 
-		c->req[i].address = r->address;
-		c->req[i].orcpt = r->orig ? r->orig : "";
-		c->req[i].notify = notify ? notify : "";
-		c->req[i].index = r->index;
+		f->req[i].address = r->address;
+		f->req[i].orcpt = r->orig ? r->orig : "";
+		f->req[i].notify = notify ? notify : "";
+		f->req[i].index = r->index;
 	}
 	qmgr_msg_request(m, c->tp->name, b->dest->nexthop, t, &rq);
-	rq.rcpts = c->req;
+	rq.rcpts = f->req;
 	rq.nrcpts = b->n;
 	if (delivery_request_build(&msg, &rq) < 0) {
+		free(f->req);
+		f->req = NULL;
 		defer_batch(b, QMGR_FB_NONE, DELIVERY_BOUNCE, "5.3.0", "a recipient, "
 			    "the sender or the next hop breaks a bound of the "
 			    "delivery protocol");
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < b->n; i++)
 		b->rcpts[i]->state = QR_INFLIGHT;
 	m->inflight += b->n;
-	c->batch = b;
+	f->batch = b;
+	f->send_ms = t;
+	f->conn_delay = c->replied || c->nfl > 0 ? 0 : since(c->open_ms, t);
+	c->nfl++;
 	c->dest_hash = b->dest->hash;
-	c->send_ms = t;
-	c->conn_delay = c->replied ? 0 : since(c->open_ms, t);
 	nbusy++;
 	c->tp->nbusy++;
-	ev_timer_stop(dloop, &c->timer);
 	if (ipc_conn_queue(&c->ipc, &msg, fd) < 0) {
 		ipc_msg_free(&msg);
 		conn_fail(c, strerror(errno));
-		return;
+		return -1;
 	}
 	ipc_msg_free(&msg);
 	switch (ipc_conn_flush(&c->ipc)) {
 	case -1:
 		conn_fail(c, strerror(errno));
-		return;
+		return -1;
 	case 1:
 		ev_io_start(dloop, &c->io, EV_READ | EV_WRITE);
 		break;
@@ -414,59 +455,85 @@ send_batch(struct qmgr_conn *c, struct qmgr_batch *b)
 		ev_io_start(dloop, &c->io, EV_READ);
 		break;
 	}
-	ev_timer_start(dloop, &c->timer, cfg->ipc_timeout * 1000 + QMGR_REPLY_SLACK_MS);
+	/* The oldest request's answer is due; one more does not move that. */
+	if (c->nfl == 1) {
+		ev_timer_stop(dloop, &c->timer);
+		ev_timer_start(dloop, &c->timer, cfg->ipc_timeout * 1000 + QMGR_REPLY_SLACK_MS);
+	}
+	return 0;
 }
 
-/* got_hello - the agent took a pending connection: it may carry requests */
-static void
+/*
+ * got_hello - the agent took a pending connection: it may carry
+ * requests; -1 when the greeting was bad (c is gone)
+ */
+static int
 got_hello(struct qmgr_conn *c, struct ipc_in *in)
 {
 	const char *agent;
 	char    why[256];
 
-	if (delivery_hello_parse(in, &agent, why, sizeof(why)) < 0) {
+	if (delivery_hello_parse_pipeline(in, &agent, &c->pipeline, why,
+					  sizeof(why)) < 0) {
 		log_warn("%s (transport %s): %s", c->tp->service, c->tp->name, why);
 		c->tp->retry_at_ms = ev_time_ms() + QMGR_RETRY_MS;
 		conn_fail(c, why);
-		return;
+		return -1;
 	}
 	c->greeted = true;
 	c->tp->npending--;
 	ev_timer_stop(dloop, &c->timer);
 	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
+	return 0;
 }
 
-static void
-got_reply(struct qmgr_conn *c, struct ipc_in *in)
+/*
+ * got_reply - the answer to c's oldest request.  With kick, the next
+ * requests go out before the results are written down, and 1 is
+ * returned: c may be gone then.  Otherwise 0 (the caller kicks later),
+ * or -1 when the reply was bad (c is gone).
+ */
+static int
+got_reply(struct qmgr_conn *c, struct ipc_in *in, bool kick)
 {
-	struct qmgr_batch *b = c->batch;
 	struct qmgr_transport *tp = c->tp;
 	struct qmgr_rcpt *rs[DELIVERY_RCPT_MAX];
 	struct delivery_request rq;
 	struct delivery_reply rep;
+	struct qmgr_batch *b;
+	struct delivery_rcpt *req;
 	char    why[256], dest[80];
 	size_t  n;
 	uint64_t suspended;
 
-	if (b == NULL) {
+	if (c->nfl == 0) {
 		conn_fail(c, "a reply nobody asked for");
-		return;
+		return -1;
 	}
+	b = c->fl[0].batch;
+	req = c->fl[0].req;
 	memset(&rq, 0, sizeof(rq));
-	rq.rcpts = c->req;
+	rq.rcpts = req;
 	rq.nrcpts = b->n;
 	if (delivery_reply_parse(in, &rq, &rep, why, sizeof(why)) < 0) {
 		log_warn("%s: bad reply from the %s delivery agent: %s", b->msg->qid,
 			 tp->name, why);
 		conn_fail(c, "malformed reply");
-		return;
+		return -1;
 	}
-	c->batch = NULL;
+	/* The oldest is answered; a passenger behind it takes its place. */
+	c->nfl--;
+	memmove(&c->fl[0], &c->fl[1], c->nfl * sizeof(c->fl[0]));
+	free(req);
+	if (c->nfl > 0 && !b->passenger && c->fl[0].batch->passenger
+	    && c->fl[0].batch->dest == b->dest)
+		qmgr_sched_handover(b, c->fl[0].batch);
 	c->replied = true;
 	nbusy--;
 	tp->nbusy--;
 	ev_timer_stop(dloop, &c->timer);
-	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
+	ev_timer_start(dloop, &c->timer, c->nfl > 0 ? cfg->ipc_timeout * 1000
+		       + QMGR_REPLY_SLACK_MS : QMGR_IDLE_MS);
 
 	n = b->n;
 	memcpy(rs, b->rcpts, n * sizeof(rs[0]));
@@ -479,16 +546,18 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in)
 			 rep.site_dsn, rep.site_text);
 
 	/*
-	 * The agent is idle: hand it (or another connection) the next
+	 * The agent may be idle: hand it (or another connection) the next
 	 * request first, then write the results down and perhaps remove
 	 * the message, so that the agent does not wait for that.  c may be
 	 * gone after the kick; rep points into the caller's in.
 	 */
-	qmgr_deliver_kick(tp);
+	if (kick)
+		qmgr_deliver_kick(tp);
 	for (size_t i = 0; i < n; i++)
 		qmgr_msg_record(rs[i], rep.results[i].status, rep.results[i].dsn,
 				rep.results[i].text);
 	delivery_reply_free(&rep);
+	return kick ? 1 : 0;
 }
 
 static void
@@ -513,7 +582,7 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		return;
 	n = ipc_conn_read(&c->ipc);
 	if (n == 0) {
-		if (c->batch != NULL || !c->greeted)
+		if (c->nfl > 0 || !c->greeted)
 			conn_fail(c, "connection closed");
 		else
 			conn_close(c);		/* the agent retired */
@@ -523,14 +592,18 @@ conn_io(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		conn_fail(c, strerror(errno));
 		return;
 	}
+	/*
+	 * A read may bring several replies (a pipelining agent).  Each is
+	 * taken in turn; the last one buffered lets the kick go first (the
+	 * agent waits for nothing of qmgr's), after which c may be gone.
+	 */
 	ipc_in_init_max(&in, QMGR_REP_MAX);
 	while ((r = ipc_conn_next(&c->ipc, &in, NULL)) == 1) {
-		/* Either may close c; each handles one message. */
-		if (!c->greeted)
-			got_hello(c, &in);
-		else
-			got_reply(c, &in);
-		break;
+		if (!c->greeted ? got_hello(c, &in) < 0
+		    : got_reply(c, &in, c->ipc.in.len == 0) != 0) {
+			ipc_in_free(&in);
+			return;
+		}
 	}
 	if (r < 0) {
 		ipc_in_free(&in);
@@ -548,9 +621,9 @@ conn_timer(struct ev_loop *loop, struct ev_timer *t)
 	struct qmgr_transport *tp = c->tp;
 
 	(void) loop;
-	if (c->batch != NULL) {
+	if (c->nfl > 0) {
 		log_warn("%s: the %s delivery agent did not answer within %llu seconds",
-			 c->batch->msg->qid, tp->name,
+			 c->fl[0].batch->msg->qid, tp->name,
 			 (unsigned long long) (cfg->ipc_timeout + QMGR_REPLY_SLACK_MS / 1000));
 		conn_fail(c, "timed out");
 	} else if (!c->greeted) {

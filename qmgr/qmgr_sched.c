@@ -13,6 +13,10 @@
  *		... deliver ...
  *	}
  *	qmgr_sched_done(batch, QMGR_FB_OK, NULL, NULL, now);	// reply came
+ *
+ *	// a connection to a pipelining agent, delivering for dest d
+ *	while (room && (more = qmgr_sched_join(d, now)) != NULL) ... send ...
+ *	qmgr_sched_handover(answered, next_on_that_connection);
  *	while ((rcpt = qmgr_sched_take_dead(tp, dsn, n, reason, n)) != NULL)
  *		... defer rcpt: its destination is suspended ...
  * DESCRIPTION
@@ -98,6 +102,21 @@
  *	reason.  qmgr_sched_drop_msg() forgets every waiting recipient of
  *	a message (no state change).  A destination is freed when no
  *	peer or batch refers to it and it is not remembered.
+ *
+ *	Pipelining.  An agent that takes several requests in flight on
+ *	one connection (lib/delivery.h, "pipeline"; local commits a
+ *	user's maildir deliveries together) may be given more batches for
+ *	the destination a connection is delivering to, beyond the
+ *	destination's window: the window counts deliveries that run in
+ *	parallel (connections), and what rides on one of them runs one
+ *	after the other.  qmgr_sched_join(d) takes a batch from the first
+ *	peer parked on d (it waits only because d is at its window) as a
+ *	passenger, not counted in d->active; its feedback counts as any
+ *	other's.  When the batch that holds a connection's place is done
+ *	while a passenger of the same destination follows it there,
+ *	qmgr_sched_handover() gives the place to that one instead of
+ *	freeing it, so the destination never gets more parallel
+ *	deliveries than its window.
  * BOUNDS
  *	Destinations: at most one per recipient in memory
  *	(qmgr_message_recipient_limit), plus QMGR_REMEMBER_MAX
@@ -523,25 +542,21 @@ qmgr_sched_next(struct qmgr_transport *tp, uint64_t now_ms)
 	return NULL;
 }
 
-struct qmgr_batch *
-qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms)
+/* batch_of - up to the recipient limit of p's recipients, as a batch */
+static struct qmgr_batch *
+batch_of(struct qmgr_peer *p)
 {
-	const struct qmgr_peer *next = qmgr_sched_next(tp, now_ms);
-	struct qmgr_job *j;
-	struct qmgr_peer *p;
+	struct qmgr_transport *tp = p->job->tp;
 	struct qmgr_batch *b;
 	size_t  n;
 
-	if (next == NULL)
-		return NULL;
-	j = tp->round_head;			/* next() left p first in it */
-	p = ready_pop(j);
 	n = p->n < (size_t) tp->rcpt_limit ? p->n : (size_t) tp->rcpt_limit;
 	b = xmalloc(sizeof(*b) + n * sizeof(b->rcpts[0]));
 	b->tp = tp;
 	b->dest = p->dest;
-	b->msg = j->msg;
+	b->msg = p->job->msg;
 	b->n = n;
+	b->passenger = false;
 	for (size_t i = 0; i < n; i++) {
 		struct qmgr_rcpt *r = p->head;
 
@@ -554,8 +569,54 @@ qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms)
 		p->tail = NULL;
 	p->n -= n;
 	tp->waiting -= n;
-	p->dest->active++;
 	p->dest->refs++;			/* the batch's */
+	return b;
+}
+
+struct qmgr_batch *
+qmgr_sched_join(struct qmgr_dest *d, uint64_t now_ms)
+{
+	struct qmgr_peer *p = d->parked_head;
+	struct qmgr_batch *b;
+
+	sched_now = now_ms;
+	if (p == NULL || dead(d, now_ms))
+		return NULL;
+	b = batch_of(p);
+	b->passenger = true;
+	if (p->n == 0) {
+		d->parked_head = p->next;
+		if (d->parked_head == NULL)
+			d->parked_tail = NULL;
+		p->next = NULL;
+		peer_free(p);			/* and its job, when that was its last */
+	}
+	return b;
+}
+
+void
+qmgr_sched_handover(struct qmgr_batch *from, struct qmgr_batch *to)
+{
+	if (from->dest != to->dest || from->passenger || !to->passenger)
+		log_panic("qmgr_sched: handover between unrelated batches");
+	from->passenger = true;
+	to->passenger = false;
+}
+
+struct qmgr_batch *
+qmgr_sched_take(struct qmgr_transport *tp, uint64_t now_ms)
+{
+	const struct qmgr_peer *next = qmgr_sched_next(tp, now_ms);
+	struct qmgr_job *j;
+	struct qmgr_peer *p;
+	struct qmgr_batch *b;
+
+	if (next == NULL)
+		return NULL;
+	j = tp->round_head;			/* next() left p first in it */
+	p = ready_pop(j);
+	b = batch_of(p);
+	p->dest->active++;
 	/* The job to the end of the round, the peer to the end of the job. */
 	round_pop(tp);
 	if (p->n > 0) {
@@ -595,7 +656,8 @@ qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb, const char *dsn,
 	uint64_t suspended = 0;
 
 	sched_now = now_ms;
-	d->active--;
+	if (!b->passenger)
+		d->active--;
 	if (fb == QMGR_FB_OK) {
 		d->fail_cohorts = 0;
 		d->failure = 0;

@@ -537,6 +537,81 @@ START_TEST(test_flood_to_one_user)
 }
 END_TEST
 
+/*
+ * Pipelining: a connection delivering to alice takes alice's parked
+ * messages as passengers; they do not count against her window, and
+ * when the batch holding a connection's place is done the next
+ * passenger on that connection keeps the place, so her parallel
+ * deliveries never exceed the window.
+ */
+START_TEST(test_passengers)
+{
+	static struct tmsg *a[6];
+	const char *ua[] = {"alice@localhost"}, *ub[] = {"bob@localhost"};
+	struct tmsg *bm = tmsg("B", 1, ub);
+	struct qmgr_batch *h, *p1, *p2, *b, *x;
+	struct qmgr_transport *tp;
+	char    id[8];
+
+	install("");
+	tp = transport("local", 1, 1, 1);
+	for (int i = 0; i < 6; i++) {
+		(void) str_fmt(id, sizeof(id), "A%d", i);
+		a[i] = tmsg(id, 1, ua);
+		qmgr_sched_enqueue(tp, &a[i]->r[0], "localhost", 1);
+	}
+	qmgr_sched_enqueue(tp, &bm->r[0], "localhost", 2);
+	h = qmgr_sched_take(tp, 3);
+	ck_assert_str_eq(h->msg->qid, "A0");
+	ck_assert(!h->passenger);
+	/* The rest of alice's are parked: bob's goes next. */
+	b = qmgr_sched_take(tp, 3);
+	ck_assert_str_eq(b->msg->qid, "B");
+	ck_assert_ptr_null(qmgr_sched_take(tp, 3));
+	/* They join the connection that delivers to alice, in order. */
+	p1 = qmgr_sched_join(h->dest, 3);
+	p2 = qmgr_sched_join(h->dest, 3);
+	ck_assert_str_eq(p1->msg->qid, "A1");
+	ck_assert_str_eq(p2->msg->qid, "A2");
+	ck_assert(p1->passenger && p2->passenger);
+	ck_assert_int_eq(h->dest->active, 1);
+	ck_assert_uint_eq(tp->waiting, 3);
+	/* The holder is done; its place goes to the next on the connection. */
+	qmgr_sched_handover(h, p1);
+	qmgr_sched_done(h, QMGR_FB_OK, NULL, NULL, 4);
+	ck_assert(!p1->passenger);
+	ck_assert_int_eq(p1->dest->active, 1);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 4));
+	qmgr_sched_handover(p1, p2);
+	qmgr_sched_done(p1, QMGR_FB_OK, NULL, NULL, 4);
+	ck_assert_int_eq(p2->dest->active, 1);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 4));
+	/* The last one on the connection ends: the next parked one may go. */
+	qmgr_sched_done(p2, QMGR_FB_OK, NULL, NULL, 5);
+	x = qmgr_sched_take(tp, 5);
+	ck_assert_str_eq(x->msg->qid, "A3");
+	ck_assert_int_eq(x->dest->active, 1);
+	/* Unparked, the others park again when the round meets them. */
+	ck_assert_ptr_null(qmgr_sched_take(tp, 5));
+	/* A passenger that is done gives nothing back. */
+	p1 = qmgr_sched_join(x->dest, 5);
+	ck_assert_str_eq(p1->msg->qid, "A4");
+	qmgr_sched_done(p1, QMGR_FB_OK, NULL, NULL, 5);
+	ck_assert_int_eq(x->dest->active, 1);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 5));
+	p2 = qmgr_sched_join(x->dest, 5);
+	ck_assert_str_eq(p2->msg->qid, "A5");
+	ck_assert_ptr_null(qmgr_sched_join(x->dest, 5));
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 6);
+	qmgr_sched_done(p2, QMGR_FB_OK, NULL, NULL, 6);
+	qmgr_sched_done(b, QMGR_FB_OK, NULL, NULL, 6);
+	transport_free(tp);
+	for (int i = 0; i < 6; i++)
+		free(a[i]);
+	free(bm);
+}
+END_TEST
+
 START_TEST(test_dest_key)
 {
 	struct qmgr_transport local = {.name = "local", .per_rcpt = true};
@@ -643,6 +718,7 @@ suite(void)
 	tcase_add_test(tc, test_remembered);
 	tcase_add_test(tc, test_drop_msg);
 	tcase_add_test(tc, test_flood_to_one_user);
+	tcase_add_test(tc, test_passengers);
 	tcase_add_test(tc, test_dest_key);
 	tcase_add_test(tc, test_trigger_bits);
 	tcase_add_test(tc, test_move);
