@@ -238,8 +238,23 @@ cleanup_serve(int fd)
 	ipc_conn_free(&conn);
 }
 
+static const char *const talks[] = {
+	"private/lookup", "public/qmgr", NULL,
+};
+static const char *const params[] = {
+	"canonical_maps", "cleanup_recipient_limit",
+	"cleanup_replace_stray_cr_lf", "expansion_limit",
+	"header_size_limit", "hopcount_limit", "ipc_timeout",
+	"message_size_limit", "mydestination", "myhostname", "myorigin",
+	"queue_minfree", "recipient_canonical_maps", "recipient_delimiter",
+	"sender_canonical_maps", "virtual_alias_maps", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_MUST,
+	.talks = talks,
+	.params = params,
 	.pre_jail = cleanup_pre_jail,
 	.post_jail = cleanup_post_jail,
 	.serve = cleanup_serve,

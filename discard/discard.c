@@ -58,6 +58,7 @@ discard_serve(int fd)
 
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_MUST,
 	.serve = discard_serve,
 };
 

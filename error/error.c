@@ -61,6 +61,7 @@ error_serve(int fd)
 
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_MUST,
 	.serve = error_serve,
 };
 

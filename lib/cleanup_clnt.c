@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mem.h"
 #include "qid.h"
+#include "reach.h"
 #include "str.h"
 
 static char clnt_path[108] = CLEANUP_SOCKET;
@@ -249,6 +250,8 @@ connect_nb(void)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (!reach_ok(clnt_path))
+		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;

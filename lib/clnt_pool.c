@@ -30,6 +30,7 @@
 #include "ipc.h"
 #include "log.h"
 #include "mem.h"
+#include "reach.h"
 #include "str.h"
 
 enum phase { PH_CONNECTING, PH_GREETING, PH_READY };
@@ -362,6 +363,9 @@ conn_open(struct clnt_pool *p)
 	struct conn *k;
 	int     fd, r;
 
+	if (p->addr.ss_family == AF_UNIX
+	    && !reach_ok(((const struct sockaddr_un *) &p->addr)->sun_path))
+		return NULL;
 	fd = socket(p->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;

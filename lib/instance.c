@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "daemon_decl.h"
 #include "dns.h"
 #include "instance.h"
 #include "log.h"
@@ -462,6 +463,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	warn_compat(p);
 	n += qtree_check(p, problems);
 	n += check_postdrop(p, problems);
+	n += daemon_decl_check(p, &in->mc, problems);
 	for (size_t i = 0; i < in->mc.n; i++) {
 		const struct mastercf_entry *e = &in->mc.v[i];
 		char    path[4096];

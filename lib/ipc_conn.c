@@ -34,6 +34,7 @@
 #include "ipc.h"
 #include "ipc_impl.h"
 #include "log.h"
+#include "reach.h"
 #include "safefile.h"
 
 #define IPC_READ_CHUNK	16384
@@ -385,7 +386,7 @@ ipc_connect(const char *path, bool nonblock)
 	struct sockaddr_un sa;
 	int     fd, err;
 
-	if (make_addr(&sa, path) < 0)
+	if (make_addr(&sa, path) < 0 || !reach_ok(path))
 		return -1;
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;

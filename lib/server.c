@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -34,6 +35,7 @@
 #include "num.h"
 #include "params.h"
 #include "priv.h"
+#include "reach.h"
 #include "server.h"
 
 static const struct server_ops *ops;
@@ -50,6 +52,7 @@ static long long uses;			/* single model: clients and requests served */
 static uint64_t last_report_ms;		/* when the master last heard from us */
 static int svc_argc;
 static char **svc_argv;
+static const char **over_names;		/* -o name=value, for the check */
 
 int
 server_listen_count(void)
@@ -148,6 +151,41 @@ close_listeners(void)
 		}
 }
 
+static const char *const common_params[] = {SERVER_COMMON_PARAMS, NULL};
+
+/* reads_param - name is a parameter the daemon declares it reads */
+static bool
+reads_param(const char *name)
+{
+	return reach_match(common_params, name) || reach_match(ops->params, name);
+}
+
+static void
+print_list(const char *key, const char *const *a, const char *const *b)
+{
+	printf("%s", key);
+	for (; a && *a; a++)
+		printf(" %s", *a);
+	for (; b && *b; b++)
+		printf(" %s", *b);
+	printf("\n");
+}
+
+void
+server_declare(const struct server_ops *o, const char *name)
+{
+	static const char *const chroots[] = {"may", "must", "never"};
+	const char *base = strrchr(name, '/');
+
+	printf("postern-daemon %s\n", base ? base + 1 : name);
+	printf("model %s\n", o->model == SERVER_EVENT ? "event" : "single");
+	printf("user %s\n", o->allow_root ? "root" : "mail_owner");
+	printf("chroot %s\n", chroots[o->chroot]);
+	print_list("talks", o->talks, NULL);
+	print_list("params", common_params, o->params);
+	(void) fflush(stdout);
+}
+
 static void
 usage(void)
 {
@@ -241,7 +279,7 @@ setup(int argc, char **argv)
 		log_fatal("configuration errors in %s/main.cf (see above)", config_dir);
 	}
 	buf_free(&err);
-	free(overrides);
+	over_names = overrides;
 	config_install(p);
 
 	log_set_dest(LOG_DEST_SYSLOG | (foreground ? LOG_DEST_STDERR : 0));
@@ -274,6 +312,31 @@ setup(int argc, char **argv)
 	if (!unpriv && !ops->allow_root)
 		log_fatal("refusing to run as root: master.cf must mark service %s "
 			  "unprivileged (unpriv column y or -)", service);
+	if (unpriv && ops->allow_root)
+		log_fatal("service %s: %s runs as root; master.cf must say unpriv=n "
+			  "for it", service, log_program());
+	if (!jail && ops->chroot == SERVER_CHROOT_MUST)
+		log_fatal("refusing to run outside the queue directory: %s must be "
+			  "chrooted (master.cf: chroot column y for service %s)",
+			  log_program(), service);
+	if (jail && ops->chroot == SERVER_CHROOT_NEVER)
+		log_fatal("refusing to run chrooted: %s needs files outside the queue "
+			  "directory (master.cf: chroot column n for service %s)",
+			  log_program(), service);
+	for (size_t i = 0; i < n_over; i++) {
+		size_t  len = strcspn(over_names[i], "=");
+		char    name[128];
+
+		if (len >= sizeof(name))
+			len = sizeof(name) - 1;
+		memcpy(name, over_names[i], len);
+		name[len] = '\0';
+		if (!reads_param(name))
+			log_fatal("service %s: -o %s: %s does not read that parameter "
+				  "(remove the override from master.cf)", service, name,
+				  log_program());
+	}
+	reach_limit(ops->talks);
 
 	if (ops->pre_jail)
 		ops->pre_jail();
@@ -458,6 +521,10 @@ int
 server_main(int argc, char **argv, const struct server_ops *o)
 {
 	ops = o;
+	if (argc == 2 && strcmp(argv[1], "-D") == 0) {
+		server_declare(o, argv[0]);
+		exit(0);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	umask(077);
 	setup(argc, argv);

@@ -35,9 +35,29 @@
  *	listening descriptors after stop returns).  Without ops->stop,
  *	SIGTERM exits at once.
  *
- *	A daemon with ops->allow_root may run without -u (local); every
- *	other daemon started without -u is refused: postern never runs
- *	internet-facing code as root.
+ *	Privilege is data: each daemon's ops say what it may be, and the
+ *	skeleton refuses to run outside that.  allow_root: it runs as
+ *	root (local only; refused with -u), and every other daemon
+ *	started without -u is refused: postern never runs internet-facing
+ *	code as root.  chroot: SERVER_CHROOT_MUST refuses to run without
+ *	-z, SERVER_CHROOT_NEVER with it.  talks: the sockets and FIFOs it
+ *	connects to, relative to the queue directory ("private/cleanup",
+ *	"public/qmgr"; a prefix ending in an asterisk stands for every
+ *	name that starts with it); anything else is refused at connect
+ *	time (reach.h).  params: the main.cf parameters it reads besides
+ *	the skeleton's own (SERVER_COMMON_PARAMS); a master.cf -o for any
+ *	other is refused at start.
+ *
+ *	"DAEMON -D" prints the declaration (server_declare()) and exits,
+ *	before anything else: postern check holds master.cf against it
+ *	(lib/daemon_decl.h), and a test holds SECURITY.md's privilege
+ *	table against it.  The lines are:
+ *	  postern-daemon NAME
+ *	  model single|event
+ *	  user root|mail_owner
+ *	  chroot may|must|never
+ *	  talks ENDPOINT...
+ *	  params NAME...		(the common ones included)
  *
  *	A single-client daemon whose clients send several requests on one
  *	connection (cleanup, local) waits for each request after the
@@ -74,9 +94,21 @@
 
 enum server_model { SERVER_SINGLE, SERVER_EVENT };
 
+/* Where a daemon may run (master.cf's chroot column must agree). */
+enum server_chroot {
+	SERVER_CHROOT_MAY,		/* either */
+	SERVER_CHROOT_MUST,		/* only in the queue directory */
+	SERVER_CHROOT_NEVER,		/* never (it needs files outside) */
+};
+
 struct server_ops {
 	enum server_model model;
-	bool	allow_root;		/* may run without -u (local) */
+	bool	allow_root;		/* runs as root (local); all others never */
+	enum server_chroot chroot;
+	const char *const *talks;	/* endpoints it connects to (reach.h), NULL-ended */
+	const char *const *params;	/* main.cf parameters it reads besides
+					 * SERVER_COMMON_PARAMS; "x_*" and "*_x"
+					 * stand for families; NULL-ended */
 	void	(*pre_jail)(void);
 	void	(*post_jail)(void);
 	void	(*serve)(int fd);			/* SERVER_SINGLE */
@@ -85,7 +117,13 @@ struct server_ops {
 	void	(*on_exit)(void);
 };
 
+/* Read by the skeleton for every daemon. */
+#define SERVER_COMMON_PARAMS \
+	"queue_directory", "mail_owner", "syslog_name", "maillog_file", \
+	"max_use", "max_idle"
+
 int	server_main(int argc, char **argv, const struct server_ops *ops);
+void	server_declare(const struct server_ops *ops, const char *name);
 int	server_listen_count(void);
 int	server_listen_fd(int i);
 const char *server_service(void);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reach.h"
 #include "safefile.h"
 #include "trigger.h"
 
@@ -41,6 +42,8 @@ trigger_open(const char *fifo_path)
 	struct stat st;
 	int     fd, saved;
 
+	if (!reach_ok(fifo_path))
+		return -1;
 	fd = open(fifo_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)
 		return -1;

@@ -193,8 +193,25 @@ local_exit(void)
 	local_lookup_close();
 }
 
+static const char *const talks[] = {
+	"private/cleanup", NULL,
+};
+static const char *const params[] = {
+	"alias_maps", "allow_mail_to_commands", "allow_mail_to_files",
+	"command_output_limit", "command_path", "command_time_limit",
+	"default_privs", "deliver_lock_attempts", "deliver_lock_delay",
+	"duplicate_filter_limit", "expansion_limit", "forward_path",
+	"header_size_limit", "home_mailbox", "local_recursion_limit",
+	"mail_spool_directory", "mailbox_command", "mailbox_delivery_lock",
+	"mailbox_size_limit", "mydestination", "myhostname",
+	"recipient_delimiter", "smtpd_spool_directory", "stale_lock_time", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_NEVER,
+	.talks = talks,
+	.params = params,
 	.allow_root = true,
 	.pre_jail = local_pre_jail,
 	.serve = local_serve,

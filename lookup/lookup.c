@@ -131,8 +131,17 @@ lookup_on_exit(void)
 	maps = NULL;
 }
 
+static const char *const params[] = {
+	"alias_maps", "canonical_maps", "ipc_timeout",
+	"local_recipient_maps", "lookup_reopen_check_time",
+	"recipient_canonical_maps", "sender_canonical_maps",
+	"transport_maps", "virtual_alias_maps", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.chroot = SERVER_CHROOT_NEVER,
+	.params = params,
 	.pre_jail = lookup_pre_jail,
 	.start = lookup_start,
 	.stop = lookup_stop,

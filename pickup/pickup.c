@@ -363,11 +363,23 @@ pickup_stop(struct ev_loop *loop)
 	server_exit(0);
 }
 
+static const char *const talks[] = {
+	"private/cleanup", NULL,
+};
+static const char *const params[] = {
+	"bounce_size_limit", "maildrop_grace_time", "message_size_limit",
+	"myhostname", "myorigin", "sendmail_recipient_limit",
+	"smtpd_spool_directory", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 		.model = SERVER_EVENT,
+		.chroot = SERVER_CHROOT_MUST,
+		.talks = talks,
+		.params = params,
 		.start = pickup_start,
 		.stop = pickup_stop,
 	};

@@ -174,8 +174,30 @@ qmgr_stop(struct ev_loop *loop)
 	ev_timer_start(loop, &stop_timer, 0);
 }
 
+static const char *const talks[] = {
+	"private/*", NULL,
+};
+static const char *const params[] = {
+	"*_destination_concurrency_limit", "*_destination_recipient_limit",
+	"*_initial_destination_concurrency",
+	"*_destination_concurrency_failed_cohort_limit",
+	"bounce_notice_recipient", "bounce_queue_lifetime",
+	"bounce_size_limit", "cleanup_recipient_limit", "default_transport",
+	"delay_warning_time", "double_bounce_sender", "header_size_limit",
+	"initial_destination_concurrency", "ipc_timeout", "local_transport",
+	"maximal_backoff_time", "maximal_queue_lifetime",
+	"message_size_limit", "minimal_backoff_time", "mydestination",
+	"myhostname", "qmgr_message_active_limit",
+	"qmgr_message_recipient_limit", "queue_run_delay",
+	"recipient_delimiter", "relay_domains", "relay_transport",
+	"relayhost", "smtpd_spool_directory", "transport_maps", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.chroot = SERVER_CHROOT_MUST,
+	.talks = talks,
+	.params = params,
 	.start = qmgr_start,
 	.stop = qmgr_stop,
 };

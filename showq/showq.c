@@ -430,11 +430,18 @@ showq_stop(struct ev_loop *loop)
 		server_exit(0);
 }
 
+static const char *const params[] = {
+	"cleanup_recipient_limit", "header_size_limit", "message_size_limit",
+	"myorigin", "sendmail_recipient_limit", "showq_limit", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 		.model = SERVER_EVENT,
+		.chroot = SERVER_CHROOT_MUST,
+		.params = params,
 		.start = showq_start,
 		.stop = showq_stop,
 	};

@@ -180,8 +180,15 @@ stop(struct ev_loop *loop)
 	smtp_listen_stop(loop);
 }
 
+static const char *const params[] = {
+	"smtp_*", "disable_mime_output_conversion", "inet_protocols",
+	"myhostname", "resolver_servers", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.chroot = SERVER_CHROOT_MUST,
+	.params = params,
 	.pre_jail = pre_jail,
 	.start = start,
 	.stop = stop,

@@ -250,8 +250,22 @@ smtpd_exit(void)
 	smtpd_logsum_flush();
 }
 
+static const char *const talks[] = {
+	"private/cleanup", "private/lookup", NULL,
+};
+static const char *const params[] = {
+	"smtpd_*", "anvil_rate_time_unit", "disable_vrfy_command",
+	"header_size_limit", "line_length_limit", "local_recipient_maps",
+	"message_size_limit", "mydestination", "myhostname", "mynetworks",
+	"queue_minfree", "recipient_delimiter", "relay_domains",
+	"resolver_servers", "smtputf8_enable", "virtual_alias_maps", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
+	.chroot = SERVER_CHROOT_MUST,
+	.talks = talks,
+	.params = params,
 	.on_exit = smtpd_exit,
 	.pre_jail = pre_jail,
 	.post_jail = post_jail,

@@ -70,6 +70,7 @@ serve(int fd)
 
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_MAY,
 	.post_jail = post_jail,
 	.serve = serve,
 };
