@@ -37,7 +37,7 @@ class LogRotateTest(unittest.TestCase):
         inst.wait_log("status=sent")
         inst.wait_log(": removed")
         before = pids_by_program(inst.log())
-        for prog in ("master", "smtpd", "cleanup", "qmgr"):
+        for prog in ("master", "smtpd", "cleanup", "qmgr", "local"):
             self.assertIn(prog, before, inst.log())
 
         rotated = inst.maillog + ".1"
@@ -53,7 +53,7 @@ class LogRotateTest(unittest.TestCase):
         after = pids_by_program(inst.log())
         # The same processes (not replacements) wrote the second
         # message's lines into the new file.
-        for prog in ("smtpd", "cleanup", "qmgr"):
+        for prog in ("smtpd", "cleanup", "qmgr", "local"):
             self.assertIn(prog, after, inst.log())
             self.assertTrue(after[prog] & before[prog],
                             "%s: pids before %r, after %r\n%s"

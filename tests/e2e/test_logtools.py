@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import TOP, Instance, main, wait_for
+from harness import BIN, TOP, Instance, main, wait_for
 
 F2B = "/etc/fail2ban"
 TARGET = re.compile(r" postern/smtpd\[\d+\]: (?:NOQUEUE: reject: |improper command pipelining "
@@ -157,6 +157,78 @@ class Fail2banTest(unittest.TestCase):
         dump = p.stdout.decode(errors="replace")
         self.assertEqual(p.returncode, 0, dump)
         self.assertIn("'add', 'postern'", dump)
+
+
+SYSLOG = re.compile(r"^<(\d+)>(\w{3} [ \d]\d \d\d:\d\d:\d\d) postern/(\w+)\[(\d+)\]: (.*)$")
+
+
+class SyslogTest(unittest.TestCase):
+    """The instance runs in its own mount namespace whose /dev/log is a
+    datagram socket of this test (the machine has no syslog daemon, and a
+    real one must not be touched)."""
+
+    def test_syslog_lines(self):
+        work = tempfile.mkdtemp(prefix="postern-syslog-")
+        os.chmod(work, 0o755)
+        self.addCleanup(shutil.rmtree, work, True)
+        inst = Instance(self)
+        user = inst.add_user()[0]
+        with open(os.path.join(inst.etc, "main.cf")) as f:
+            text = f.read()
+        with open(os.path.join(inst.etc, "main.cf"), "w") as f:
+            f.write(re.sub(r"(?m)^maillog_file\s*=.*$", "", text))
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(sock.close)
+        path = os.path.join(work, "log.sock")
+        sock.bind(path)
+        os.chmod(path, 0o666)
+        sock.settimeout(0.2)
+        olddev = os.path.join(work, "olddev")
+        os.mkdir(olddev)
+        script = ("mount --make-rprivate / && mount --rbind /dev {o} && "
+                  "mount -t tmpfs -o mode=0755 tmpfs /dev && "
+                  "for n in null zero full random urandom; do touch /dev/$n && "
+                  "mount --bind {o}/$n /dev/$n || exit 1; done && "
+                  "touch /dev/log && mount --bind {s} /dev/log && "
+                  "exec {postern} -c {etc} start").format(
+                      o=olddev, s=path, postern=os.path.join(BIN, "postern"), etc=inst.etc)
+        p = subprocess.run(["unshare", "--mount", "sh", "-c", script], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        inst.started = True
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        with inst.smtp() as s:
+            s.sendmail("sender@example.org", ["%s@localhost" % user], "Subject: s\n\nhi\n")
+
+        lines = []
+
+        def got(what):
+            while True:
+                try:
+                    lines.append(sock.recv(8192).decode(errors="replace"))
+                except socket.timeout:
+                    break
+            return any(what in l for l in lines)
+        wait_for(lambda: got("status=sent"), 20, what="the delivery line over syslog")
+        wait_for(lambda: got(": removed"), 10, what="the removed line over syslog")
+        parsed = [SYSLOG.match(l) for l in lines]
+        bad = [l for l, m in zip(lines, parsed) if not m]
+        self.assertEqual(bad, [], "lines not in syslog's shape")
+        progs = {m.group(3) for m in parsed}
+        for prog in ("master", "smtpd", "cleanup", "qmgr", "local"):
+            self.assertIn(prog, progs, lines)
+        # Facility mail (2), severity info (6) for the message lines.
+        text = {m.group(5): int(m.group(1)) for m in parsed}
+        client = [t for t in text if re.match(r"^\w+: client=unknown\[127\.0\.0\.1\]$", t)]
+        self.assertEqual(len(client), 1, lines)
+        self.assertEqual(text[client[0]], 2 * 8 + 6)
+        self.assertTrue([t for t in text if re.match(
+            r"^\w+: to=<%s@localhost>, relay=local, delay=[\d.]+, delays=[\d./]+, "
+            r"dsn=2\.0\.0, status=sent \(" % user, t)], lines)
+        self.assertTrue([t for t in text if re.match(
+            r"^\w+: from=<sender@example\.org>, size=\d+, nrcpt=1 \(queue active\)$", t)],
+            lines)
+        # Nothing went to a mail log file.
+        self.assertFalse(os.path.exists(inst.maillog) and os.path.getsize(inst.maillog))
 
 
 if __name__ == "__main__":
