@@ -43,9 +43,10 @@
  *	them only inside TLS unless smtp_sasl_security_options says
  *	otherwise, and never logs what it sends.
  */
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
+#include "base64.h"
 #include "params.h"
 #include "smtp.h"
 #include "str.h"
@@ -151,14 +152,7 @@ smtp_sasl_pick(const char *mechs)
 static int
 b64(const unsigned char *in, size_t n, struct buf *out)
 {
-	size_t	need = 4 * ((n + 2) / 3) + 1;
-	char   *p;
-
-	if (n > 4096 || out->len + need > out->max)
-		return -1;
-	p = buf_reserve(out, need);
-	buf_commit(out, (size_t) EVP_EncodeBlock((unsigned char *) p, in, (int) n));
-	return 0;
+	return n > 4096 ? -1 : base64_encode(in, n, out);
 }
 
 int
