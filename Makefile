@@ -40,10 +40,10 @@ CFLAGS_BASE := -std=c17 $(OPT) -g -D_GNU_SOURCE -MMD -MP -Ilib $(PKG_CFLAGS) \
                -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE \
                -DSYSCONFDIR='"$(SYSCONFDIR)"' $(SAN)
 LDFLAGS_BASE:= -pie -Wl,-z,relro,-z,now $(SAN)
-LDLIBS      := $(PKG_LIBS) -ldb
+LDLIBS      := $(PKG_LIBS) -ldb -lcrypt
 
 # Every daemon lives in its own directory; user commands live in cmd/.
-DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq smtp discard error
+DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq smtp discard error auth
 COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat postconf
 
 LIB_SRC     := $(wildcard lib/*.c)

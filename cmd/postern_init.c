@@ -292,7 +292,30 @@ postern_init(int argc, char **argv)
 		    "smtp             unix  -       -       y       -       1       smtp\n"
 		    "relay            unix  -       -       y       -       1       smtp\n"
 		    "discard          unix  -       -       y       -       -       discard\n"
-		    "error            unix  -       -       y       -       -       error\n",
+		    "error            unix  -       -       y       -       -       error\n"
+		    "#\n"
+		    "# Mail submission for your own users, as Debian's Postfix has it:\n"
+		    "# submission (587, STARTTLS) and submissions (465, implicit TLS),\n"
+		    "# TLS and AUTH required, relay only for authenticated clients\n"
+		    "# (mynetworks is emptied for them).  To use them: name a certificate\n"
+		    "# (smtpd_tls_cert_file, smtpd_tls_key_file) and a password back end\n"
+		    "# in main.cf (smtpd_sasl_type = dovecot with smtpd_sasl_path, or\n"
+		    "# postern with auth_passwd_file and the auth line below), uncomment,\n"
+		    "# then postern check and postern reload.\n"
+		    "#submission      inet  n       -       y       -       1       smtpd\n"
+		    "#  -o syslog_name=postern/submission\n"
+		    "#  -o smtpd_tls_security_level=encrypt\n"
+		    "#  -o smtpd_sasl_auth_enable=yes\n"
+		    "#  -o smtpd_tls_auth_only=yes\n"
+		    "#  -o smtpd_reject_unlisted_recipient=no\n"
+		    "#  -o mynetworks=\n"
+		    "#submissions     inet  n       -       y       -       1       smtpd\n"
+		    "#  -o syslog_name=postern/submissions\n"
+		    "#  -o smtpd_tls_wrappermode=yes\n"
+		    "#  -o smtpd_sasl_auth_enable=yes\n"
+		    "#  -o smtpd_reject_unlisted_recipient=no\n"
+		    "#  -o mynetworks=\n"
+		    "#auth            unix  -       -       y       -       4       auth\n",
 		    dir, port);
 	(void) str_fmt(path, sizeof(path), "%s/master.cf", etc);
 	if (write_new(path, text.data, 0644) < 0)

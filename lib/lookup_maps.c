@@ -29,6 +29,7 @@ const char *const lookup_maps_params[] = {
 	"recipient_canonical_maps",
 	"transport_maps",
 	"local_recipient_maps",
+	"smtpd_sender_login_maps",
 	NULL,
 };
 

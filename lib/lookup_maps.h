@@ -18,8 +18,9 @@
  *	A client of the lookup service names a main.cf parameter, never a
  *	table.  Only the parameters in lookup_maps_params[] are served:
  *	alias_maps, virtual_alias_maps, canonical_maps,
- *	sender_canonical_maps, recipient_canonical_maps, transport_maps
- *	and local_recipient_maps.  lookup_maps_allowed() tells whether a
+ *	sender_canonical_maps, recipient_canonical_maps, transport_maps,
+ *	local_recipient_maps and smtpd_sender_login_maps.
+ *	lookup_maps_allowed() tells whether a
  *	name is one of them.
  *
  *	lookup_maps_new() records the value of each of those parameters

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sasl_params.h"
 #include "str.h"
 #include "tls_params.h"
 
@@ -121,14 +122,21 @@ check_one(const struct params *p, const char *where, struct buf *problems)
 	return n;
 }
 
-/* touches_tls - the service's -o options set something check_one reads */
+/*
+ * touches - the service's -o options set something check_one or
+ * sasl_params_check reads
+ */
 static bool
-touches_tls(const struct mastercf_entry *e)
+touches(const struct mastercf_entry *e)
 {
+	static const char *const prefixes[] = {
+		"smtpd_tls_", "smtpd_sasl_", "auth_passwd_file=", "mail_owner=",
+	};
+
 	for (int j = 0; j < e->n_overrides; j++)
-		if (strncmp(e->overrides[j], "smtpd_tls_", 10) == 0
-		    || strncmp(e->overrides[j], "mail_owner=", 11) == 0)
-			return true;
+		for (size_t k = 0; k < sizeof(prefixes) / sizeof(prefixes[0]); k++)
+			if (strncmp(e->overrides[j], prefixes[k], strlen(prefixes[k])) == 0)
+				return true;
 	return false;
 }
 
@@ -176,14 +184,14 @@ tls_params_check(const struct instance *in, struct buf *problems)
 	int	n;
 
 	(void) str_fmt(where, sizeof(where), "%s/main.cf", p->config_directory);
-	n = check_one(p, where, problems);
+	n = check_one(p, where, problems) + sasl_params_check(p, where, problems);
 	n += check_smtp(p, where, problems);
 	for (size_t i = 0; i < in->mc.n; i++) {
 		const struct mastercf_entry *e = &in->mc.v[i];
 		struct params *sp;
 		struct buf err;
 
-		if (!str_eq(e->argv[0], "smtpd") || !touches_tls(e))
+		if (!str_eq(e->argv[0], "smtpd") || !touches(e))
 			continue;
 		(void) str_fmt(where, sizeof(where), "%s/master.cf, line %d: service %s",
 			       p->config_directory, e->line, e->name);
@@ -192,6 +200,7 @@ tls_params_check(const struct instance *in, struct buf *problems)
 				 (size_t) e->n_overrides, &err);
 		if (sp != NULL) {
 			n += check_one(sp, where, problems);
+			n += sasl_params_check(sp, where, problems);
 			config_free(sp);
 		}
 		/* A service whose -o options do not load: mastercf said so. */

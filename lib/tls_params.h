@@ -36,9 +36,10 @@
  *	cipher grades, that the private key files are readable neither by
  *	everyone nor by mail_owner (tls_ctx.h, tls_key_file_check), and,
  *	run as root, that the certificates and keys load and match (the
- *	very context smtpd will make); and main.cf's SMTP client settings
- *	(protocols and cipher grades; run as root, that the CA files
- *	load).  One line per problem; it returns their number.
+ *	very context smtpd will make); the SMTP AUTH settings
+ *	(sasl_params.h) of each of them; and main.cf's SMTP client
+ *	settings (protocols and cipher grades; run as root, that the CA
+ *	files load).  One line per problem; it returns their number.
  */
 #ifndef POSTERN_TLS_PARAMS_H
 #define POSTERN_TLS_PARAMS_H

@@ -51,6 +51,15 @@
  *	established from NAME[ADDR]: TLSv1.3 with cipher ..."; the
  *	Received: header records protocol and cipher ("with ESMTPS").
  *
+ *	SMTP AUTH (smtpd_sasl.c): with smtpd_sasl_auth_enable = yes, EHLO
+ *	offers "AUTH PLAIN LOGIN" inside TLS (smtpd_tls_auth_only); the
+ *	password is checked by Dovecot or postern's auth service
+ *	(smtpd_sasl_type, smtpd_sasl_path) without blocking the loop.  An
+ *	authenticated client may relay; its mail is logged with
+ *	sasl_method= and sasl_username= and received "with ESMTPSA".
+ *	Failures are delayed, counted per client and, at
+ *	smtpd_sasl_failure_limit, end the session (421).
+ *
  *	Standalone mode (-s) serves one session on standard input and
  *	output for tests: no master, no chroot, no privilege change, the
  *	same protocol code.  CLIENT_ADDR is the client's address as far
@@ -167,6 +176,9 @@
  *	smtpd_tls_protocols, smtpd_tls_mandatory_protocols,
  *	smtpd_tls_ciphers, smtpd_tls_mandatory_ciphers,
  *	smtpd_tls_session_cache_timeout, smtpd_tls_received_header	TLS
+ *	smtpd_sasl_auth_enable, smtpd_sasl_type, smtpd_sasl_path,
+ *	smtpd_tls_auth_only, smtpd_sasl_failure_delay,
+ *	smtpd_sasl_failure_limit, smtpd_sender_login_maps	SMTP AUTH
  *	syslog_name, maillog_file, mail_owner	via lib/server.c
  * WIRE PROTOCOL
  *	To the name servers: PTR, then A or AAAA queries (UDP, TCP for
@@ -174,6 +186,8 @@
  *	= no.
  *	With the client: SMTP, and TLS after STARTTLS or from the start
  *	(wrapper mode), through lib/tlsio.h.
+ *	To the SMTP AUTH back end: Dovecot's authentication protocol, or
+ *	AUTH_REQ_CHECK messages to private/auth (lib/auth_clnt.h).
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
  *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
@@ -234,6 +248,7 @@ start(struct ev_loop *loop)
 	smtpd_overload_init(loop);
 	lookup_clnt_attach(loop);
 	smtpd_peer_start(loop);
+	smtpd_sasl_init(loop);
 	smtpd_listen_start(loop);
 }
 
@@ -361,11 +376,13 @@ standalone(int argc, char **argv)
 	smtpd_overload_init(loop);
 	lookup_clnt_attach(loop);
 	smtpd_peer_start(loop);
+	smtpd_sasl_init(loop);
 	smtpd_session_new(loop, 0, 1, client, "0");
 	if (smtpd_session_count > 0)
 		ev_run(loop);
 	smtpd_peer_end();
 	smtpd_tls_end();
+	smtpd_sasl_end();
 	lookup_clnt_attach(NULL);
 	smtpd_logsum_flush();
 	lookup_clnt_direct(false);

@@ -16,6 +16,7 @@
  *	smtpd_overload.c overload mode, making room, the memory budget
  *	smtpd_tls.c	STARTTLS and implicit TLS
  *	smtpd_logsum.c	bounded logs: repeated lines counted and summarised
+ *	smtpd_sasl.c	SMTP AUTH, reject_sender_login_mismatch
  *
  *	struct smtpd_conf holds what start-up derived from main.cf (the
  *	parsed lists); cfg (params.h) holds the rest.  struct
@@ -31,6 +32,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "auth_clnt.h"
 #include "buf.h"
 #include "event.h"
 #include "cleanup_clnt.h"
@@ -121,10 +123,13 @@ void	smtpd_data_free(struct smtpd_data *d);
 #define SMTPD_RATE_TABLE	16384	/* client addresses remembered */
 
 enum smtpd_rate_kind {
-	SMTPD_RATE_CONN, SMTPD_RATE_MSG, SMTPD_RATE_RCPT, SMTPD_RATE_KINDS
+	SMTPD_RATE_CONN, SMTPD_RATE_MSG, SMTPD_RATE_RCPT, SMTPD_RATE_AUTHFAIL,
+	SMTPD_RATE_KINDS
 };
 
 void	smtpd_rate_init(size_t max_addresses, uint64_t unit_ms);
+unsigned smtpd_rate_peek(const char *addr, enum smtpd_rate_kind kind,
+			 uint64_t now_ms);
 unsigned smtpd_rate_count(const char *addr, enum smtpd_rate_kind kind,
 			  uint64_t now_ms);
 void	smtpd_rate_free(void);
@@ -133,7 +138,8 @@ void	smtpd_rate_free(void);
 /* Sessions (smtpd_session.c).                                        */
 
 enum smtpd_cmd {
-	SMTPD_CMD_HELO, SMTPD_CMD_EHLO, SMTPD_CMD_STARTTLS, SMTPD_CMD_MAIL,
+	SMTPD_CMD_HELO, SMTPD_CMD_EHLO, SMTPD_CMD_STARTTLS, SMTPD_CMD_AUTH,
+	SMTPD_CMD_MAIL,
 	SMTPD_CMD_RCPT,
 	SMTPD_CMD_DATA, SMTPD_CMD_RSET, SMTPD_CMD_NOOP, SMTPD_CMD_VRFY,
 	SMTPD_CMD_HELP, SMTPD_CMD_QUIT, SMTPD_CMD_UNKNOWN, SMTPD_CMD_COUNT
@@ -144,6 +150,7 @@ enum smtpd_state {
 	SMTPD_ST_DATA,			/* reading message content */
 	SMTPD_ST_DELIVER,		/* waiting for cleanup's answer */
 	SMTPD_ST_CHECK,			/* a command waits for its checks */
+	SMTPD_ST_AUTH,			/* reading an AUTH exchange's lines */
 };
 
 /* The session reads and handles no command while it waits. */
@@ -214,6 +221,12 @@ struct smtpd_session {
 	unsigned messages;
 
 	struct smtpd_peer *peer;	/* name lookup under way, or NULL */
+
+	/* SMTP AUTH (smtpd_sasl.c). */
+	char	sasl_method[8];		/* "PLAIN", "LOGIN": authenticated */
+	char	sasl_username[AUTH_USER_MAX + 1];	/* "" until then */
+	struct smtpd_sasl *sasl;	/* an exchange under way, or NULL */
+	struct sender_check *sender_check;	/* smtpd_sender_login_maps */
 	struct smtpd_check *check;	/* checks under way, or NULL */
 
 	/* Overload (smtpd_overload.c). */
@@ -244,6 +257,7 @@ void	smtpd_set_deadline(struct smtpd_session *s, uint64_t ms_from_now);
 void	smtpd_drop(struct smtpd_session *s, int code, const char *dsn,
 		   const char *text);
 void	smtpd_error_delay(struct smtpd_session *s);
+void	smtpd_hold(struct smtpd_session *s, uint64_t ms);
 void	smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out);
 void	smtpd_session_shorten(struct smtpd_session *s, uint64_t ms_from_now);
 void	smtpd_session_evict(struct smtpd_session *s, const char *why);
@@ -282,6 +296,7 @@ void	smtpd_proto_greet(struct smtpd_session *s);
 void	smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_reset(struct smtpd_session *s);
+void	smtpd_command_end(struct smtpd_session *s, enum smtpd_cmd c, bool ok);
 void	smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 			   const char *reason);
 size_t	smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out,
@@ -343,6 +358,24 @@ bool	smtpd_tls_cmd(struct smtpd_session *s, const char *arg, size_t n);
 bool	smtpd_tls_wrapper(struct smtpd_session *s);
 bool	smtpd_tls_event(struct smtpd_session *s, unsigned events);
 void	smtpd_tls_received(const struct smtpd_session *s, char *out, size_t size);
+
+/* ------------------------------------------------------------------ */
+/* SMTP AUTH (smtpd_sasl.c).                                          */
+
+#define smtpd_sasl_authenticated(s) ((s)->sasl_username[0] != '\0')
+
+void	smtpd_sasl_init(struct ev_loop *loop);
+void	smtpd_sasl_end(void);
+bool	smtpd_sasl_offered(const struct smtpd_session *s);
+bool	smtpd_sasl_cmd(struct smtpd_session *s, const char *arg, size_t n);
+void	smtpd_sasl_line(struct smtpd_session *s, const struct lb_line *l);
+void	smtpd_sasl_cancel(struct smtpd_session *s);
+void	smtpd_sasl_logout(struct smtpd_session *s);
+bool	smtpd_sasl_sender_check(struct smtpd_session *s, const char *sender,
+				struct smtpd_verdict *v, smtpd_check_done_fn *done);
+void	smtpd_sasl_sender_cancel(struct smtpd_session *s);
+void	smtpd_sasl_mismatch(const struct smtpd_session *s, const char *sender,
+			    int r, const char *owners, struct smtpd_verdict *v);
 
 /* ------------------------------------------------------------------ */
 /* Spool and hand-off (smtpd_deliver.c).                              */

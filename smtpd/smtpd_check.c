@@ -279,7 +279,9 @@ smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
 	if (!a->has_domain && str_casecmp(a->local, "postmaster") == 0)
 		return true;
 	if (a->has_domain && !smtpd_domain_local(a->domain)) {
-		if (s->trusted || smtpd_domain_relay(a->domain))
+		/* permit_sasl_authenticated, until restriction lists. */
+		if (s->trusted || smtpd_sasl_authenticated(s)
+		    || smtpd_domain_relay(a->domain))
 			return true;
 		verdict(v, 554, "5.7.1", a->addr, "Relay access denied");
 		return true;

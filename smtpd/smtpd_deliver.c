@@ -41,7 +41,8 @@
  *	With -D DIR (standalone tests) the message is written to a file
  *	DIR/QUEUEID instead, synchronously: envelope lines
  *	"client_name=", "client_addr=", "helo=", "protocol=",
- *	"smtputf8=", "sender=", one "rcpt=" per recipient, an empty line,
+ *	"smtputf8=", "sender=", "sasl_method=" and "sasl_username=" for
+ *	an authenticated client, one "rcpt=" per recipient, an empty line,
  *	then the content exactly as spooled.
  */
 #include <errno.h>
@@ -117,6 +118,9 @@ write_dir(struct smtpd_session *s)
 	(void) buf_appendf(&env, "client_name=%s\nclient_addr=%s\nhelo=%s\n"
 			   "protocol=%s\nsmtputf8=%d\nsender=%s\n", s->name, s->addr,
 			   s->helo, smtpd_protocol(s), s->smtputf8, s->sender);
+	if (smtpd_sasl_authenticated(s))
+		(void) buf_appendf(&env, "sasl_method=%s\nsasl_username=%s\n",
+				   s->sasl_method, s->sasl_username);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		(void) buf_appendf(&env, "rcpt=%s\n", s->rcpt[i]);
 	(void) buf_putc(&env, '\n');
@@ -185,6 +189,8 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 		.helo = s->helo[0] ? s->helo : NULL,
 		.protocol = smtpd_protocol(s),
 		.tls = tls[0] ? tls : NULL,
+		.sasl_method = s->sasl_method[0] ? s->sasl_method : NULL,
+		.sasl_username = s->sasl_username[0] ? s->sasl_username : NULL,
 		.uid = -1,
 		.smtputf8 = s->smtputf8,
 		.sender = s->sender,

@@ -95,7 +95,7 @@ static const struct {
 	enum smtpd_cmd cmd;
 } verbs[] = {
 	{"EHLO", SMTPD_CMD_EHLO}, {"HELO", SMTPD_CMD_HELO},
-	{"STARTTLS", SMTPD_CMD_STARTTLS},
+	{"STARTTLS", SMTPD_CMD_STARTTLS}, {"AUTH", SMTPD_CMD_AUTH},
 	{"MAIL", SMTPD_CMD_MAIL}, {"RCPT", SMTPD_CMD_RCPT},
 	{"DATA", SMTPD_CMD_DATA}, {"RSET", SMTPD_CMD_RSET},
 	{"NOOP", SMTPD_CMD_NOOP}, {"VRFY", SMTPD_CMD_VRFY},
@@ -131,9 +131,11 @@ proto_name(const struct smtpd_session *s)
 const char *
 smtpd_protocol(const struct smtpd_session *s)
 {
+	bool	tls = s->io.state == TLSIO_TLS, auth = smtpd_sasl_authenticated(s);
+
 	if (!s->esmtp)
 		return "SMTP";
-	return s->io.state == TLSIO_TLS ? "ESMTPS" : "ESMTP";
+	return tls ? (auth ? "ESMTPSA" : "ESMTPS") : (auth ? "ESMTPA" : "ESMTP");
 }
 
 /* reject_log - the NOQUEUE line Postfix's log readers look for */
@@ -196,6 +198,8 @@ smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out, size_t max,
 		cand[nc++] = "VRFY";
 	if (s != NULL && smtpd_tls_offered(s))
 		cand[nc++] = "STARTTLS";
+	if (s != NULL && smtpd_sasl_offered(s))
+		cand[nc++] = "AUTH PLAIN LOGIN";
 	cand[nc++] = "ENHANCEDSTATUSCODES";
 	cand[nc++] = "8BITMIME";
 	if (cfg->smtputf8_enable)
@@ -391,6 +395,9 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 		} else if (str_casecmp(prm[i].key, "SMTPUTF8") == 0 && cfg->smtputf8_enable
 			   && !prm[i].has_value) {
 			utf8 = true;
+		} else if (str_casecmp(prm[i].key, "AUTH") == 0 && cfg->smtpd_sasl_auth_enable
+			   && prm[i].has_value) {
+			/* RFC 4954 section 5: accepted, not trusted: ignored. */
 		} else {
 			smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[i].key);
 			return false;
@@ -653,6 +660,10 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	case SMTPD_CMD_STARTTLS:
 		ok = smtpd_tls_cmd(s, arg, alen);
 		break;
+	case SMTPD_CMD_AUTH:
+		if (smtpd_sasl_cmd(s, arg, alen))
+			return;			/* smtpd_command_end() comes later */
+		break;
 	case SMTPD_CMD_MAIL:
 		ok = cmd_mail(s, arg, alen);
 		break;
@@ -681,9 +692,9 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		r = cmd_vrfy(s, arg, alen);
 		break;
 	case SMTPD_CMD_HELP:
-		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO %sMAIL RCPT DATA "
+		smtpd_reply(s, 214, "2.0.0", "Commands: EHLO HELO %s%sMAIL RCPT DATA "
 			    "RSET NOOP VRFY HELP QUIT", smtpd_tls_offered(s)
-			    ? "STARTTLS " : "");
+			    ? "STARTTLS " : "", smtpd_sasl_offered(s) ? "AUTH " : "");
 		ok = true;
 		break;
 	case SMTPD_CMD_QUIT:
@@ -699,6 +710,12 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 	if (ok)
 		r = CMD_OK;
 	command_end(s, c, r);
+}
+
+void
+smtpd_command_end(struct smtpd_session *s, enum smtpd_cmd c, bool ok)
+{
+	command_end(s, c, ok ? CMD_OK : CMD_ERR);
 }
 
 /*
@@ -769,7 +786,11 @@ smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 {
 	s->state = SMTPD_ST_CMD;
 	if (status == 0) {
-		log_info("%s: client=%s[%s]", qid, s->name, s->addr);
+		if (smtpd_sasl_authenticated(s))
+			log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s",
+				 qid, s->name, s->addr, s->sasl_method, s->sasl_username);
+		else
+			log_info("%s: client=%s[%s]", qid, s->name, s->addr);
 		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", qid);
 		s->cmd_ok[SMTPD_CMD_DATA]++;
 		s->messages++;

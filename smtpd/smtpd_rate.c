@@ -1,7 +1,7 @@
 /*
  * NAME
- *	smtpd_rate - per-client event rates: connections, messages and
- *	recipients per anvil_rate_time_unit
+ *	smtpd_rate - per-client event rates: connections, messages,
+ *	recipients and failed AUTHs per anvil_rate_time_unit
  * SYNOPSIS
  *	#include "smtpd.h"
  *
@@ -14,7 +14,8 @@
  *	address and returns how many of that kind the address has had in
  *	its current time unit, this one included.  A unit starts at the
  *	address's first event after the previous unit ended (Postfix's
- *	anvil counts the same way); all three kinds share it.
+ *	anvil counts the same way); all kinds share it.
+ *	smtpd_rate_peek() is the count without counting anything.
  *
  *	The table (lib/ratetab.h) holds at most the number of addresses
  *	given to smtpd_rate_init() and is allocated at the first count,
@@ -51,6 +52,15 @@ smtpd_rate_free(void)
 {
 	ratetab_free(tab);
 	tab = NULL;
+}
+
+/* smtpd_rate_peek - the count so far in the address's unit, none added */
+unsigned
+smtpd_rate_peek(const char *addr, enum smtpd_rate_kind kind, uint64_t now_ms)
+{
+	struct counts *c = tab ? ratetab_find(tab, addr, now_ms) : NULL;
+
+	return c ? c->n[kind] : 0;
 }
 
 unsigned

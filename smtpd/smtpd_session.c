@@ -157,8 +157,8 @@ smtpd_reply_lines(struct smtpd_session *s, int code, const char *const *lines,
 
 /* In Postfix's order, so that the disconnect lines read the same. */
 static const char *const cmd_names[SMTPD_CMD_COUNT] = {
-	"helo", "ehlo", "starttls", "mail", "rcpt", "data", "rset", "noop",
-	"vrfy", "help", "quit", "unknown",
+	"helo", "ehlo", "starttls", "auth", "mail", "rcpt", "data", "rset",
+	"noop", "vrfy", "help", "quit", "unknown",
 };
 
 const char *
@@ -255,6 +255,23 @@ smtpd_error_delay(struct smtpd_session *s)
 	ev_timer_start(s->loop, &s->sleep, ms);
 }
 
+/*
+ * smtpd_hold - the replies wait ms more (at least: a longer delay
+ * already running stays); other sessions go on
+ */
+void
+smtpd_hold(struct smtpd_session *s, uint64_t ms)
+{
+	uint64_t now = ev_now(s->loop);
+
+	if (ms == 0 || s->closing)
+		return;
+	if (s->sleeping && ev_timer_active(&s->sleep) && s->sleep.when >= now + ms)
+		return;
+	s->sleeping = true;
+	ev_timer_start(s->loop, &s->sleep, ms);
+}
+
 static void
 on_sleep(struct ev_loop *loop, struct ev_timer *t)
 {
@@ -302,6 +319,8 @@ smtpd_session_free(struct smtpd_session *s)
 
 	smtpd_peer_cancel(s);
 	smtpd_check_cancel(s);
+	smtpd_sasl_cancel(s);
+	smtpd_sasl_sender_cancel(s);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
 	smtpd_spool_close(s);
@@ -403,7 +422,11 @@ step(struct smtpd_session *s)
 		s->need_input = false;
 		if (s->state == SMTPD_ST_DATA)
 			smtpd_proto_data_line(s, &l);
-		else {
+		else if (s->state == SMTPD_ST_AUTH) {
+			smtpd_sasl_line(s, &l);
+			if (l.end != LB_END_NONE)
+				smtpd_set_deadline(s, smtpd_timeout_ms());
+		} else {
 			unsigned errors = s->errors, junk = s->junk;
 
 			smtpd_proto_line(s, &l);

@@ -156,7 +156,7 @@ smtpd_tls_event(struct smtpd_session *s, unsigned events)
 		return false;
 	}
 	tlsio_summary(&s->io, sum, sizeof(sum));
-	log_info("Anonymous TLS connection established from %s[%s]: %s",
+	smtpd_log(s, "Anonymous TLS connection established from %s[%s]: %s",
 		 s->name, s->addr, sum);
 	if (cfg->smtpd_tls_wrappermode && s->cmd_total[SMTPD_CMD_EHLO] == 0
 	    && s->cmd_total[SMTPD_CMD_HELO] == 0 && !s->greeted) {
@@ -166,6 +166,7 @@ smtpd_tls_event(struct smtpd_session *s, unsigned events)
 	}
 	/* RFC 3207 section 4.2: forget what the client said in the clear. */
 	smtpd_proto_reset(s);
+	smtpd_sasl_logout(s);
 	s->helo[0] = '\0';
 	s->esmtp = false;
 	s->pipelining = false;

@@ -64,7 +64,7 @@ COMMON_ADDITIONS = [
     ("body_checks", "regexp:/etc/postfix/body_checks", "refused"),
     ("smtpd_milters", "inet:127.0.0.1:8891", "refused"),
     ("non_smtpd_milters", "$smtpd_milters", "refused"),
-    ("smtpd_sasl_auth_enable", "yes", "refused"),
+    ("smtpd_sasl_auth_enable", "yes", "honoured"),
     ("content_filter", "smtp-amavis:[127.0.0.1]:10024", "refused"),
     ("virtual_mailbox_domains", "example.net", "refused"),
     ("virtual_mailbox_maps", "hash:/etc/postfix/vmailbox", "refused"),

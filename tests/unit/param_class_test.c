@@ -117,7 +117,7 @@ START_TEST(test_the_issue_examples)
 	static const char *const unsupported[] = {
 		"smtpd_recipient_restrictions",
 		"smtpd_relay_restrictions", "header_checks", "body_checks",
-		"smtpd_milters", "non_smtpd_milters", "smtpd_sasl_auth_enable",
+		"smtpd_milters", "non_smtpd_milters",
 		"virtual_mailbox_domains", "virtual_mailbox_maps",
 		"mailbox_transport", "content_filter", "smtp_tls_fingerprint_digest",
 		"smtp_bind_address", "smtp_tls_session_cache_database",
