@@ -174,8 +174,14 @@ auth_serve(int fd)
 	ipc_conn_free(&conn);
 }
 
+static const char *const params[] = {
+	"auth_passwd_file", "ipc_timeout", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
+	.chroot = SERVER_CHROOT_MUST,
+	.params = params,
 	.pre_jail = auth_pre_jail,
 	.serve = auth_serve,
 };

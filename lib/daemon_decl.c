@@ -281,7 +281,7 @@ daemon_decl_check(const struct params *p, const struct mastercf *mc, struct buf 
 			}
 		}
 		for (char *const *t = d->talks; *t; t++)
-			if (strchr(*t, '*') == NULL && !provided(mc, *t))
+			if (strchr(*t, '*') == NULL && (*t)[0] != '$' && !provided(mc, *t))
 				log_info("master.cf: service %s (%s) talks to %s, which no "
 					 "master.cf service provides", e->name, e->argv[0], *t);
 	}

@@ -171,6 +171,40 @@ print_list(const char *key, const char *const *a, const char *const *b)
 	printf("\n");
 }
 
+#define TALKS_MAX	32
+
+/*
+ * talks_expand - an entry "$name" of talks stands for the value of the
+ * main.cf parameter name (smtpd's "$smtpd_sasl_path": the socket of the
+ * SMTP AUTH back end the administrator chose); empty: nothing
+ */
+static const char *const *
+talks_expand(const char *const *talks)
+{
+	static const char *out[TALKS_MAX + 1];
+	size_t	n = 0;
+
+	for (; talks && *talks; talks++) {
+		const struct param_info *pi;
+		const char *v;
+
+		if (n == TALKS_MAX)
+			log_panic("server_ops.talks: more than %d entries", TALKS_MAX);
+		if ((*talks)[0] != '$') {
+			out[n++] = *talks;
+			continue;
+		}
+		if ((pi = param_find(*talks + 1)) == NULL
+		    || (pi->type != PT_STR && pi->type != PT_LIST))
+			log_panic("server_ops.talks: %s names no string parameter", *talks);
+		v = *(const char *const *) ((const char *) cfg + pi->offset);
+		if (*v)
+			out[n++] = v;
+	}
+	out[n] = NULL;
+	return out;
+}
+
 void
 server_declare(const struct server_ops *o, const char *name)
 {
@@ -336,7 +370,7 @@ setup(int argc, char **argv)
 				  "(remove the override from master.cf)", service, name,
 				  log_program());
 	}
-	reach_limit(ops->talks);
+	reach_limit(talks_expand(ops->talks));
 
 	if (ops->pre_jail)
 		ops->pre_jail();

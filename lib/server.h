@@ -43,8 +43,10 @@
  *	-z, SERVER_CHROOT_NEVER with it.  talks: the sockets and FIFOs it
  *	connects to, relative to the queue directory ("private/cleanup",
  *	"public/qmgr"; a prefix ending in an asterisk stands for every
- *	name that starts with it); anything else is refused at connect
- *	time (reach.h).  params: the main.cf parameters it reads besides
+ *	name that starts with it; "$name" stands for the value of the
+ *	main.cf parameter name, for an endpoint the administrator
+ *	chooses, as smtpd's "$smtpd_sasl_path"); anything else is refused
+ *	at connect time (reach.h).  params: the main.cf parameters it reads besides
  *	the skeleton's own (SERVER_COMMON_PARAMS); a master.cf -o for any
  *	other is refused at start.
  *

@@ -266,7 +266,7 @@ smtpd_exit(void)
 }
 
 static const char *const talks[] = {
-	"private/cleanup", "private/lookup", NULL,
+	"private/cleanup", "private/lookup", "$smtpd_sasl_path", NULL,
 };
 static const char *const params[] = {
 	"smtpd_*", "anvil_rate_time_unit", "disable_vrfy_command",
