@@ -174,7 +174,7 @@ smtp_sasl_plain(const char *user, const char *pass, struct buf *out)
 	memcpy(raw + 1, user, u);
 	raw[1 + u] = '\0';
 	memcpy(raw + 2 + u, pass, w);
-	r = b64(raw, u + w + 2, out);
+	r = base64_encode(raw, u + w + 2, out);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return r;
 }
