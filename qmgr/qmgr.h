@@ -255,6 +255,7 @@ struct qmgr_rcpt *qmgr_sched_take_dead(struct qmgr_transport *tp, char *dsn,
 				       size_t reason_size);
 void	qmgr_sched_drop_msg(struct qmgr_msg *m);
 void	qmgr_sched_sweep(struct qmgr_transport *tp, uint64_t now_ms);
+void	qmgr_sched_revive(struct qmgr_transport *tp);
 void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		      const char *nexthop, char *out, size_t size);
 uint64_t qmgr_dead_time(unsigned count);
@@ -290,6 +291,7 @@ void	qmgr_deliver_kick(struct qmgr_transport *tp);
 void	qmgr_deliver_kick_all(void);
 size_t	qmgr_deliver_busy(void);
 void	qmgr_deliver_close_idle(void);
+void	qmgr_deliver_revive(void);
 
 /*
  * qmgr_scan.c

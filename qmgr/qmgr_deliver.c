@@ -377,6 +377,15 @@ qmgr_deliver_kick_all(void)
 }
 
 void
+qmgr_deliver_revive(void)
+{
+	for (size_t i = 0; i < qmgr_ntransports; i++) {
+		qmgr_sched_revive(qmgr_transport_list[i]);
+		qmgr_transport_list[i]->retry_at_ms = 0;
+	}
+}
+
+void
 qmgr_deliver_close_idle(void)
 {
 	for (size_t i = 0; i < qmgr_ntransports; i++) {
@@ -488,6 +497,24 @@ got_hello(struct qmgr_conn *c, struct ipc_in *in)
 }
 
 /*
+ * feedback - what a reply says about its destination: it failed as a
+ * whole (site status), it worked (some recipient was delivered or
+ * refused for good: the server answered), or nothing (every recipient
+ * deferred without a site status: a 4xx to RCPT, say); only the first
+ * two move the destination's window.
+ */
+static enum qmgr_feedback
+feedback(const struct delivery_reply *rep)
+{
+	if (rep->site_dsn[0] != '\0')
+		return QMGR_FB_FAIL;
+	for (size_t i = 0; i < rep->nresults; i++)
+		if (rep->results[i].status != DELIVERY_DEFER)
+			return QMGR_FB_OK;
+	return QMGR_FB_NONE;
+}
+
+/*
  * got_reply - the answer to c's oldest request.  With kick, the next
  * requests go out before the results are written down, and 1 is
  * returned: c may be gone then.  Otherwise 0 (the caller kicks later),
@@ -538,8 +565,8 @@ got_reply(struct qmgr_conn *c, struct ipc_in *in, bool kick)
 	n = b->n;
 	memcpy(rs, b->rcpts, n * sizeof(rs[0]));
 	(void) str_copy(dest, sizeof(dest), b->dest->key);
-	suspended = qmgr_sched_done(b, rep.site_dsn[0] ? QMGR_FB_FAIL : QMGR_FB_OK,
-				    rep.site_dsn, rep.site_text, ev_time_ms());
+	suspended = qmgr_sched_done(b, feedback(&rep), rep.site_dsn, rep.site_text,
+				    ev_time_ms());
 	if (suspended > 0)
 		log_info("transport %s: destination %s suspended for %llus after "
 			 "failures: %s %s", tp->name, dest, (unsigned long long) suspended,

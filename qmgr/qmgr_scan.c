@@ -29,7 +29,9 @@
  *	message leaves memory.  A deferred/ scan does the same for files
  *	whose mtime (the next attempt time) has come; every
  *	queue_run_delay seconds one is made anyway.  With
- *	QMGR_SCAN_FLUSH every deferred message is due, and those that do
+ *	QMGR_SCAN_FLUSH suspended destinations and unreachable agents get
+ *	another chance at once (qmgr_deliver_revive()), every deferred
+ *	message is due, and those that do
  *	not fit get their mtime set to now so that the next scan takes
  *	them.
  *
@@ -238,6 +240,9 @@ scan_now(struct ev_loop *loop, struct ev_timer *t)
 	/* Listen to the FIFO again (fifo_ready() paused it). */
 	if (fifo_fd >= 0 && !ev_io_active(&fifo_io))
 		ev_io_start(loop, &fifo_io, EV_READ);
+	/* postqueue -f: the trouble is over, as far as anyone knows. */
+	if (bits & QMGR_SCAN_FLUSH)
+		qmgr_deliver_revive();
 	if (bits & QMGR_SCAN_INCOMING)
 		scan_incoming();
 	if (bits & QMGR_SCAN_DEFERRED)

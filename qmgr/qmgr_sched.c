@@ -787,3 +787,18 @@ qmgr_sched_drop_msg(struct qmgr_msg *m)
 		}
 	}
 }
+
+void
+qmgr_sched_revive(struct qmgr_transport *tp)
+{
+	for (size_t i = 0; i < tp->dests_size; i++)
+		for (struct qmgr_dest *d = tp->dests[i]; d != NULL; d = d->hnext) {
+			if (d->dead_until == 0 && d->dead_count == 0)
+				continue;
+			d->dead_until = 0;
+			d->dead_count = 0;
+			d->success = d->failure = d->fail_cohorts = 0;
+			d->window = tp->init_conc < tp->dest_limit ? tp->init_conc
+			    : tp->dest_limit;
+		}
+}

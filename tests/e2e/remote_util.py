@@ -104,7 +104,11 @@ class Server:
     keywords offered.  tls: an ssl.SSLContext to offer STARTTLS with.
     auth: {user: password}, offered (PLAIN LOGIN) once TLS is up.
     rcpt(addr) / mail(addr) / data(): return a reply line to send
-    instead of the default 250 (None: the default)."""
+    instead of the default 250 (None: the default).  busy and most_busy
+    count transactions (from an accepted MAIL to the end of DATA, RSET
+    or the connection) in progress now and at most, for concurrency
+    limits; conns lists every connection accepted.  greeting may be
+    changed while it runs (for connections that come later)."""
 
     def __init__(self, test, host="127.0.0.1", port=0, name="mx.remote.test",
                  greeting="", ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME",
@@ -121,6 +125,8 @@ class Server:
         self.on_data = data
         self.messages = []
         self.conns = []
+        self.busy = 0               # transactions in progress (MAIL .. end of DATA)
+        self.most_busy = 0          # the most there ever were at once
         self.lock = threading.Lock()
         self.stopped = False
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -174,12 +180,22 @@ class Server:
         raise AssertionError("%s: %d message(s) after %ds, wanted %d; commands: %r" % (
             self.name, len(self.messages), timeout, n, self.commands()))
 
+    def _transaction(self, c, on):
+        """Count c's transaction as begun (on) or over; idempotent."""
+        if getattr(c, "in_tx", False) == on:
+            return
+        c.in_tx = on
+        with self.lock:
+            self.busy += 1 if on else -1
+            self.most_busy = max(self.most_busy, self.busy)
+
     def _serve(self, c):
         try:
             self._talk(c)
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
+            self._transaction(c, False)
             try:
                 c.sock.close()
             except OSError:
@@ -229,7 +245,14 @@ class Server:
                     continue
                 sender = cmd[10:].split(">")[0].lstrip("<")
                 rcpts = []
-                c.send((self.on_mail and self.on_mail(sender)) or "250 2.1.0 Ok\r\n")
+                r = self.on_mail and self.on_mail(sender)
+                if r:
+                    sender = None       # refused: no transaction
+                else:
+                    self._transaction(c, True)
+                c.send(r or "250 2.1.0 Ok\r\n")
+            elif verb == "RCPT" and sender is None:
+                c.send("503 5.5.1 Error: need MAIL command\r\n")
             elif verb == "RCPT":
                 addr = cmd[8:].split(">")[0].lstrip("<")
                 r = self.on_rcpt and self.on_rcpt(addr)
@@ -250,6 +273,7 @@ class Server:
                         break
                     data += ln + b"\r\n"
                 r = self.on_data and self.on_data()
+                self._transaction(c, False)
                 if r:
                     c.send(r)
                 else:
@@ -259,6 +283,7 @@ class Server:
                     c.send("250 2.0.0 Ok: queued as TEST%d\r\n" % n)
             elif verb == "RSET":
                 sender, rcpts = None, []
+                self._transaction(c, False)
                 c.send("250 2.0.0 Ok\r\n")
             elif verb == "NOOP":
                 c.send("250 2.0.0 Ok\r\n")

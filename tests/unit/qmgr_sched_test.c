@@ -398,6 +398,42 @@ START_TEST(test_suspension)
 }
 END_TEST
 
+/* postqueue -f: every suspension ends, its history forgotten. */
+START_TEST(test_revive)
+{
+	struct qmgr_transport *tp;
+	struct qmgr_batch *b[8];
+	struct tmsg *m[3];
+	char    dsn[10], reason[200], id[8];
+	int     n;
+
+	install("");
+	tp = transport("smtp", 20, 50, 1);	/* window 1 */
+	for (int i = 0; i < 3; i++) {
+		(void) str_fmt(id, sizeof(id), "M%d", i);
+		m[i] = tmsg(id, 1, NULL);
+		enqueue(tp, m[i], 10);
+	}
+	b[0] = qmgr_sched_take(tp, 10);
+	ck_assert_uint_gt(qmgr_sched_done(b[0], QMGR_FB_FAIL, "4.4.1", "down", 10), 0);
+	/* next() sets the waiting ones aside for deferral. */
+	ck_assert_ptr_null(qmgr_sched_next(tp, 10));
+	ck_assert_ptr_nonnull(qmgr_sched_take_dead(tp, dsn, sizeof(dsn), reason, sizeof(reason)));
+	ck_assert_ptr_nonnull(qmgr_sched_take_dead(tp, dsn, sizeof(dsn), reason, sizeof(reason)));
+	ck_assert_uint_eq(tp->nremembered, 1);
+	qmgr_sched_revive(tp);
+	m[1]->r[0].state = QR_TODO;
+	enqueue(tp, m[1], 11);
+	n = fill(tp, b, 8, 11);
+	ck_assert_int_eq(n, 1);
+	ck_assert_ptr_null(tp->dead_head);
+	qmgr_sched_done(b[0], QMGR_FB_OK, NULL, NULL, 12);
+	transport_free(tp);
+	for (int i = 0; i < 3; i++)
+		free(m[i]);
+}
+END_TEST
+
 START_TEST(test_dead_time)
 {
 	install("");
@@ -715,6 +751,7 @@ suite(void)
 	tcase_add_test(tc, test_window_grows);
 	tcase_add_test(tc, test_suspension);
 	tcase_add_test(tc, test_dead_time);
+	tcase_add_test(tc, test_revive);
 	tcase_add_test(tc, test_remembered);
 	tcase_add_test(tc, test_drop_msg);
 	tcase_add_test(tc, test_flood_to_one_user);
