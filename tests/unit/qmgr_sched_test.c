@@ -291,7 +291,8 @@ START_TEST(test_window_grows)
 		memmove(inflight, inflight + 1, (size_t) --n * sizeof(inflight[0]));
 		n += fill(tp, inflight + n, 64 - n, 3);
 		ck_assert_int_le(n, 8);		/* never beyond the limit */
-		ck_assert_int_le(n, d->window);
+		if (n > 0)			/* (d goes with its last request) */
+			ck_assert_int_le(n, d->window);
 		if (n > most) {
 			most = n;
 			seen[n] = done;
