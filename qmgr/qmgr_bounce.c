@@ -34,8 +34,11 @@
  *	  2. message/delivery-status: Reporting-MTA, X-Postern-Queue-ID,
  *	     X-Postern-Sender, Arrival-Date; then per recipient
  *	     Final-Recipient, Original-Recipient (when known), Action,
- *	     Status, Diagnostic-Code (type "smtp" when the text is a
- *	     remote server's reply, else "x-postern");
+ *	     Status, Remote-MTA and Diagnostic-Code (type "smtp", the
+ *	     server's reply alone) when the text is the SMTP client's
+ *	     "host NAME[ADDR] said: REPLY (in reply to X command)",
+ *	     else Diagnostic-Code "smtp" for a bare reply, "x-postern"
+ *	     for anything else;
  *	  3. text/rfc822-headers: the original's header section, at most
  *	     size_limit (bounce_size_limit) bytes, cut at a line end.
  *
@@ -292,6 +295,32 @@ is_smtp_reply(const char *s)
 	    && s[2] >= '0' && s[2] <= '9' && (s[3] == ' ' || s[3] == '-');
 }
 
+/*
+ * remote_reply - "host NAME[ADDR] said: REPLY (in reply to X command)",
+ * the SMTP client's text for a server's answer (delivery reasons may
+ * be prefixed "delivery temporarily suspended: "): NAME into host and
+ * REPLY into reply, true; anything else false.
+ */
+static bool
+remote_reply(const char *s, struct buf *host, struct buf *reply)
+{
+	const char *said, *br, *end;
+
+	if (str_has_prefix_nocase(s, "delivery temporarily suspended: "))
+		s += 32;
+	if (strncmp(s, "host ", 5) != 0 || (said = strstr(s, " said: ")) == NULL)
+		return false;
+	br = memchr(s + 5, '[', (size_t) (said - s - 5));
+	if (br == NULL || br == s + 5 || !is_smtp_reply(said + 7))
+		return false;
+	buf_reset(host);
+	buf_reset(reply);
+	(void) buf_append(host, s + 5, (size_t) (br - s - 5));
+	end = strstr(said + 7, " (in reply to ");
+	(void) buf_append(reply, said + 7, end ? (size_t) (end - said - 7) : strlen(said + 7));
+	return true;
+}
+
 static void
 rfc5322_date(time_t t, char *out, size_t size)
 {
@@ -356,7 +385,7 @@ fmt_age(time_t secs, char *out, size_t size)
 int
 qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 {
-	struct buf human, status, hdrs, tmp, host;
+	struct buf human, status, hdrs, tmp, host, rhost, rtext;
 	char    date[64], arrival[64], boundary[300];
 	bool    eight;
 	int     ret = 0;
@@ -366,6 +395,8 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 	buf_init(&hdrs, in->size_limit + in->size_limit / 64 + 64);
 	buf_init(&tmp, 64 * 1024);
 	buf_init(&host, 512);
+	buf_init(&rhost, 1024);
+	buf_init(&rtext, 4096);
 	qmgr_dsn_clean(in->hostname, strlen(in->hostname), &host, 255);
 	rfc5322_date(in->now, date, sizeof(date));
 	rfc5322_date(in->arrival, arrival, sizeof(arrival));
@@ -448,8 +479,20 @@ qmgr_dsn_compose(const struct qmgr_dsn_info *in, struct buf *out)
 			field(&status, "Will-Retry-Until", until);
 		}
 		buf_reset(&tmp);
-		(void) buf_puts(&tmp, is_smtp_reply(r->reason) ? "smtp; " : "x-postern; ");
-		qmgr_dsn_clean(r->reason, strlen(r->reason), &tmp, REASON_SHOWN);
+		if (remote_reply(r->reason, &rhost, &rtext)) {
+			/* The server's own words, and who said them (RFC 3464). */
+			buf_reset(&tmp);
+			(void) buf_puts(&tmp, "dns; ");
+			qmgr_dsn_clean(rhost.data, rhost.len, &tmp, 255);
+			field(&status, "Remote-MTA", tmp.data);
+			buf_reset(&tmp);
+			(void) buf_puts(&tmp, "smtp; ");
+			qmgr_dsn_clean(rtext.data, rtext.len, &tmp, REASON_SHOWN);
+		} else {
+			buf_reset(&tmp);
+			(void) buf_puts(&tmp, is_smtp_reply(r->reason) ? "smtp; " : "x-postern; ");
+			qmgr_dsn_clean(r->reason, strlen(r->reason), &tmp, REASON_SHOWN);
+		}
 		field(&status, "Diagnostic-Code", tmp.data);
 	}
 
@@ -539,6 +582,8 @@ out:
 	buf_free(&hdrs);
 	buf_free(&tmp);
 	buf_free(&host);
+	buf_free(&rhost);
+	buf_free(&rtext);
 	return ret;
 }
 

@@ -215,7 +215,8 @@ class SMTPClientTest(unittest.TestCase):
         self.assertIn("Status: 5.1.1", data)
         # The server's own words (folded), with the code it gave.
         self.assertRegex(data, r"Diagnostic-Code: [\w-]+; (.|\n )*550 5\.1\.1\s+<bob@remote.test>: "
-                         r"Recipient\s+address rejected")
+                         r"Recipient\s+address\s+rejected")
+        self.assertIn("Remote-MTA: dns; 127.0.0.1", data)
         self.assertNotIn("Final-Recipient: rfc822; alice@remote.test", data)
         self.assertNotIn("Final-Recipient: rfc822; carol@remote.test", data)
         self.assertIn("Subject: two of them", data)

@@ -167,6 +167,7 @@ START_TEST(test_compose)
 	ck_assert(starts_line(out.data, "Diagnostic-Code: x-postern; unknown user: \"bob\""));
 	ck_assert(starts_line(out.data, "Final-Recipient: rfc822; carol@example.com"));
 	ck_assert(starts_line(out.data, "Diagnostic-Code: smtp; 550 5.2.2 mailbox full"));
+	ck_assert(!starts_line(out.data, "Remote-MTA:"));
 	ck_assert(starts_line(out.data, "Subject: hello"));
 	ck_assert(!starts_line(out.data, "Content-Transfer-Encoding"));
 	/* The parts come in RFC 3464's order. */
@@ -387,6 +388,37 @@ START_TEST(test_notify)
 }
 END_TEST
 
+/* The SMTP client's reason: who said it, and the bare reply. */
+START_TEST(test_remote_mta)
+{
+	struct qmgr_dsn_rcpt r[2] = {
+		{"bob@example.com", NULL, "failed", "5.1.1",
+		 "host mx1.example.com[192.0.2.1] said: 550 5.1.1 <bob@example.com>: "
+		 "no such user (in reply to RCPT TO command)"},
+		{"eve@example.com", NULL, "failed", "4.4.1",
+		 "delivery temporarily suspended: host mx2.example.com[192.0.2.2] said: "
+		 "421 4.7.0 go away (in reply to MAIL FROM command)"},
+	};
+	struct qmgr_dsn_info in;
+	struct buf out;
+	char    b[300];
+
+	load_cfg("");
+	info_init(&in, r, 2);
+	buf_init(&out, 1 << 20);
+	ck_assert_int_eq(qmgr_dsn_compose(&in, &out), 0);
+	check_structure(out.data, b, sizeof(b));
+	ck_assert(starts_line(out.data, "Remote-MTA: dns; mx1.example.com"));
+	ck_assert(starts_line(out.data, "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.com>: "
+			      "no such user"));
+	ck_assert(starts_line(out.data, "Remote-MTA: dns; mx2.example.com"));
+	ck_assert(starts_line(out.data, "Diagnostic-Code: smtp; 421 4.7.0 go away"));
+	/* The people's part keeps the whole reason. */
+	ck_assert_ptr_nonnull(strstr(out.data, "(in reply to RCPT TO"));
+	buf_free(&out);
+}
+END_TEST
+
 START_TEST(test_delay_warning)
 {
 	struct qmgr_dsn_rcpt r[1] = {{"far@example.net", NULL, "delayed", "4.4.1",
@@ -445,6 +477,7 @@ suite(void)
 	tcase_add_test(tc, test_policy);
 	tcase_add_test(tc, test_notify);
 	tcase_add_test(tc, test_delay_warning);
+	tcase_add_test(tc, test_remote_mta);
 	tcase_add_test(tc, test_clean);
 	suite_add_tcase(s, tc);
 	return s;
