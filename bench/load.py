@@ -128,13 +128,32 @@ class IdleClient:
 
 # -- the disk ------------------------------------------------------------------
 
-def build_probe(workdir, name):
+def build_probe(workdir, name, libs=()):
     """Compile bench/NAME.c into the work directory."""
     exe = os.path.join(workdir, name)
     cc = os.environ.get("CC", "cc")
     subprocess.run([cc, "-std=c17", "-O2", "-D_GNU_SOURCE", "-Wall", "-Wextra", "-Werror",
-                    "-pthread", "-o", exe, os.path.join(BENCH, name + ".c")], check=True)
+                    "-pthread", "-o", exe, os.path.join(BENCH, name + ".c")] + list(libs),
+                   check=True)
     return exe
+
+
+# -- SMTP over STARTTLS ---------------------------------------------------------
+
+# bench/tls_source, compiled by bench/run into the work directory.
+TLS_SOURCE = None
+
+
+def tls_source_argv(port, sessions, messages, size, rcpt):
+    return [TLS_SOURCE, "-T", "-s", str(sessions), "-m", str(messages), "-l", str(size),
+            "-M", "client.bench.test", "-f", "sender@client.bench.test", "-t", rcpt,
+            "127.0.0.1:%d" % port]
+
+
+def start_tls_source(port, sessions, messages, size, rcpt, out, preexec=None):
+    argv = tls_source_argv(port, sessions, messages, size, rcpt)
+    return argv, subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.DEVNULL, preexec_fn=preexec)
 
 
 def forkprobe(exe, count=2000):

@@ -139,6 +139,19 @@ class MTA:
     def deferred_count(self):
         return measure.queue_files(self.queue, ("deferred",))
 
+    TLS_MARK = "# bench/run: STARTTLS for the inbound-tls scenario.\n"
+
+    def set_tls(self, cert, key):
+        """Offer STARTTLS with cert and key (None: stop offering it)."""
+        path = os.path.join(self.etc, "main.cf")
+        with open(path) as f:
+            text = f.read().split(self.TLS_MARK)[0]
+        if cert:
+            text += (self.TLS_MARK + "smtpd_tls_cert_file = %s\nsmtpd_tls_key_file = %s\n"
+                     "smtpd_tls_security_level = may\n" % (cert, key))
+        with open(path, "w") as f:
+            f.write(text)
+
     def log_tail(self, n=30):
         try:
             with open(self.maillog, errors="replace") as f:

@@ -12,7 +12,7 @@ import subprocess
 
 # metric key -> (label, unit format, better: "high" or "low")
 METRICS = {
-    "accepted_per_s": ("accepted msg/s (smtp-source)", "{:,.0f}", "high"),
+    "accepted_per_s": ("accepted msg/s ({client})", "{:,.0f}", "high"),
     "last_delivery_s": ("time until the last is delivered, s", "{:,.2f}", "low"),
     "delivered_per_s": ("delivered msg/s", "{:,.0f}", "high"),
     "cpu_s_per_1000": ("CPU s per 1,000 msgs (all processes)", "{:,.2f}", "low"),
@@ -20,7 +20,7 @@ METRICS = {
     "cpu_sys_s_per_1000": ("  of which system", "{:,.2f}", "low"),
     "peak_pss_mib": ("peak memory, MiB (sum of PSS)", "{:,.1f}", "low"),
     "peak_rss_mib": ("peak memory, MiB (sum of RSS)", "{:,.1f}", "low"),
-    "loadgen_cpu_s_per_1000": ("smtp-source's CPU s per 1,000 msgs", "{:,.2f}", "low"),
+    "loadgen_cpu_s_per_1000": ("{client}'s CPU s per 1,000 msgs", "{:,.2f}", "low"),
     "other_load_cores": ("other load on the machine, cores", "{:,.2f}", "low"),
     "served": ("idle sessions served (of {sessions})", "{:,.0f}", "high"),
     "kib_per_session_pss": ("memory per idle session, KiB (PSS)", "{:,.1f}", "low"),
@@ -183,7 +183,7 @@ def table(res):
         out.append(sc["title"])
         pt, pf = sc.get("postern"), sc.get("postfix")
         for key in sc["metrics"]:
-            label = METRICS[key][0].format(**sc.get("params", {}))
+            label = METRICS[key][0].format(**dict({"client": "smtp-source"}, **sc.get("params", {})))
             c1, c2 = cell(pt, key), cell(pf, key)
             r = ratio(pt, pf, key)
             rt = "" if r is None else ("%.2fx" % r if r >= 0.1 else "%.3fx" % r)
@@ -268,7 +268,7 @@ def markdown(res, results_file="", compact=False):
         for key in sc["metrics"]:
             if compact and key not in COMPACT:
                 continue
-            label = METRICS[key][0].format(**sc.get("params", {})).strip()
+            label = METRICS[key][0].format(**dict({"client": "smtp-source"}, **sc.get("params", {}))).strip()
             r = ratio(pt, pf, key)
             rt = "" if r is None else ("%.2fx" % r if r >= 0.1 else "%.3fx" % r)
             tgt = TARGETS.get((name, key))
