@@ -31,15 +31,14 @@
 
 #include "addr.h"
 #include "esmtp_param.h"
-#include "linebuf.h"
 #include "maildrop.h"
 #include "mem.h"
 #include "num.h"
 #include "params.h"
-#include "safefile.h"
 #include "sendmail.h"
 #include "smtp_reply.h"
 #include "str.h"
+#include "tlsio.h"
 
 #define SMTP_ERROR_LIMIT	20
 #define SMTP_OUT_FLUSH		(32 * 1024)
@@ -47,9 +46,7 @@
 struct sess {
 	const struct sendmail_opts *o;
 	const char *config_dir;
-	int	out_fd;
-	struct linebuf lb;
-	struct buf out;
+	struct tlsio io;		/* lines in, replies out (blocking, no TLS) */
 	int	errors;
 	bool	have_mail;
 	char	sender[ADDR_CANON_MAX + 1];
@@ -62,11 +59,10 @@ struct sess {
 static int
 flush_out(struct sess *s)
 {
-	if (s->out.len > 0 && sf_write_all(s->out_fd, s->out.data, s->out.len) < 0) {
+	if (tlsio_flush(&s->io) != 0) {
 		s->failed = true;
 		return -1;
 	}
-	buf_reset(&s->out);
 	return 0;
 }
 
@@ -79,10 +75,10 @@ reply(struct sess *s, int code, const char *dsn, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->out.len > SMTP_OUT_FLUSH)
+	if (s->io.out.len > SMTP_OUT_FLUSH)
 		(void) flush_out(s);
 	va_start(ap, fmt);
-	(void) smtp_reply_vformat(&s->out, code, dsn, fmt, ap);
+	(void) smtp_reply_vformat(&s->io.out, code, dsn, fmt, ap);
 	va_end(ap);
 	if (code >= 400)
 		s->errors++;
@@ -99,11 +95,11 @@ next_line(struct sess *s, struct lb_line *l)
 	for (;;) {
 		ssize_t n;
 
-		if (linebuf_get(&s->lb, l) == LB_LINE)
+		if (tlsio_get(&s->io, l) == LB_LINE)
 			return 1;
 		if (flush_out(s) < 0)
 			return -1;
-		n = linebuf_fill(&s->lb);
+		n = tlsio_fill(&s->io);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -359,10 +355,9 @@ sendmail_smtp(const struct sendmail_opts *o, const char *config_dir, int in_fd, 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
 	s.config_dir = config_dir;
-	s.out_fd = out_fd;
 	signal(SIGPIPE, SIG_IGN);
-	linebuf_init(&s.lb, in_fd, (size_t) cfg->line_length_limit, NULL, NULL);
-	buf_init(&s.out, 2 * SMTP_OUT_FLUSH + SMTP_REPLY_TEXT_MAX * 2);
+	tlsio_init(&s.io, NULL, in_fd, out_fd, (size_t) cfg->line_length_limit,
+		   2 * SMTP_OUT_FLUSH + SMTP_REPLY_TEXT_MAX * 2, NULL, NULL);
 	reply(&s, 220, NULL, "%s", cfg->smtpd_banner);
 
 	while (!s.failed && (k = next_line(&s, &l)) > 0) {
@@ -396,7 +391,7 @@ sendmail_smtp(const struct sendmail_opts *o, const char *config_dir, int in_fd, 
 			lines[3] = "8BITMIME";
 			lines[4] = "ENHANCEDSTATUSCODES";
 			lines[5] = "SMTPUTF8";
-			(void) smtp_reply_lines(&s.out, 250, NULL, lines, 6);
+			(void) smtp_reply_lines(&s.io.out, 250, NULL, lines, 6);
 		} else if (verb_is(p, n, "HELO")) {
 			reset(&s);
 			reply(&s, 250, NULL, "%s", cfg->myhostname);
@@ -424,7 +419,6 @@ sendmail_smtp(const struct sendmail_opts *o, const char *config_dir, int in_fd, 
 	(void) flush_out(&s);
 	reset(&s);
 	free(s.rcpts);
-	buf_free(&s.out);
-	linebuf_free(&s.lb);
+	tlsio_free(&s.io);
 	return 0;
 }
