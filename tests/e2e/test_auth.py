@@ -33,7 +33,7 @@ MASTER = """\
 127.0.0.1:PORT inet n - y - 1 smtpd
 127.0.0.1:SUBPORT inet n - y - 1 smtpd
   -o syslog_name=postern/submission
-  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_security_level=$submission_tls_level
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_sasl_type=postern
   -o smtpd_reject_unlisted_recipient=no
@@ -101,6 +101,8 @@ class Auth(unittest.TestCase):
                 "smtpd_tls_security_level": "may",
                 "auth_passwd_file": users,
                 "smtpd_sasl_failure_delay": "1s",
+                # -o name=$other, as Debian's master.cf has it.
+                "submission_tls_level": "encrypt",
             })
             cls.start_dovecot()
             cls.inst.start()
@@ -315,7 +317,7 @@ class PosternToPostern(unittest.TestCase):
         os.chmod(users, 0o600)
         hub.set_main({"smtpd_tls_cert_file": crt, "smtpd_tls_key_file": key,
                       "smtpd_tls_security_level": "may", "auth_passwd_file": users,
-                      "mynetworks": "192.0.2.0/24"})
+                      "mynetworks": "192.0.2.0/24", "submission_tls_level": "encrypt"})
         hub.start()
 
         edge = Instance(self)
