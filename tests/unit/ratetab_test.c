@@ -83,7 +83,7 @@ END_TEST
 
 /* A model: per key its count and unit start, at most cap keys. */
 struct model {
-	char	key[16];
+	char	key[32];
 	uint64_t start, seq;		/* seq: order of (re)starts */
 	uint32_t n;
 	bool	used;
