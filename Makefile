@@ -43,7 +43,7 @@ LDFLAGS_BASE:= -pie -Wl,-z,relro,-z,now $(SAN)
 LDLIBS      := $(PKG_LIBS) -ldb -lcrypt
 
 # Every daemon lives in its own directory; user commands live in cmd/.
-DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq smtp discard error auth
+DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq smtp discard error auth anvil
 COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat postconf
 
 LIB_SRC     := $(wildcard lib/*.c)

@@ -144,9 +144,20 @@ instance_bare_newline_mode(const char *v)
 	return -1;
 }
 
+int
+instance_anvil_closed(const char *v)
+{
+	if (str_casecmp(v, "closed") == 0)
+		return 1;
+	if (str_casecmp(v, "open") == 0)
+		return 0;
+	return -1;
+}
+
 /*
  * check_smtpd - the values smtpd parses when it starts, and refuses to
- * start without: its client address lists and the bare newline mode
+ * start without: its client address lists, the bare newline mode and
+ * what to do without anvil
  */
 static int
 check_smtpd(const struct params *p, struct buf *problems)
@@ -177,6 +188,11 @@ check_smtpd(const struct params *p, struct buf *problems)
 	if (instance_bare_newline_mode(p->smtpd_forbid_bare_newline) < 0) {
 		buf_appendf(problems, "main.cf: smtpd_forbid_bare_newline = %s: want "
 			    "normalize or reject\n", p->smtpd_forbid_bare_newline);
+		n++;
+	}
+	if (instance_anvil_closed(p->smtpd_anvil_failure_mode) < 0) {
+		buf_appendf(problems, "main.cf: smtpd_anvil_failure_mode = %s: want "
+			    "open or closed\n", p->smtpd_anvil_failure_mode);
 		n++;
 	}
 	return n;

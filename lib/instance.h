@@ -40,7 +40,9 @@
  *	for reject, 0 for normalize (also "yes", and "no", which smtpd
  *	takes as normalize: the end of data is always CR LF . CR LF), -1
  *	for anything else; smtpd and instance_check() both use it, so
- *	they can never disagree.
+ *	they can never disagree.  instance_anvil_closed() reads
+ *	smtpd_anvil_failure_mode the same way: 1 closed, 0 open, -1
+ *	anything else.
  */
 #ifndef POSTERN_INSTANCE_H
 #define POSTERN_INSTANCE_H
@@ -64,5 +66,6 @@ int	instance_notes(const struct instance *in, struct buf *notes);
 void	instance_free(struct instance *in);
 int	instance_table_files(const struct params *p, char **out, int max);
 int	instance_bare_newline_mode(const char *value);
+int	instance_anvil_closed(const char *value);
 
 #endif

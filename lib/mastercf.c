@@ -258,6 +258,7 @@ parse_maxproc(struct ctx *c, const char *field, const struct params *p,
 		return -1;
 	}
 	e->maxproc = (int) v;
+	e->maxproc_default = str_eq(field, "-");
 	return 0;
 }
 

@@ -28,7 +28,8 @@
  *	  maxproc  number | -	(default main.cf default_process_limit);
  *		   0 means no limit.  For an event-driven daemon (smtpd,
  *		   qmgr, lookup, pickup) it is the number of processes kept
- *		   running, each serving many clients.
+ *		   running, each serving many clients, and "-" means one per
+ *		   CPU the master may run on (maxproc_default is set).
  *	  command  a program name in daemon_directory (no '/'), then its
  *		   arguments; "-o name=value" arguments override main.cf
  *		   for that service only and are checked like main.cf.
@@ -80,6 +81,7 @@ struct mastercf_entry {
 	int	wakeup;		/* seconds; 0 = never */
 	bool	wakeup_if_used;	/* the '?' suffix */
 	int	maxproc;	/* 0 = no limit */
+	bool	maxproc_default; /* "-": event daemons run one per CPU */
 	char   *host;		/* inet: address or name; NULL = inet_interfaces */
 	char   *port;		/* inet: numeric port as a string */
 	char  **argv;		/* argv[0] = command; NULL-terminated */

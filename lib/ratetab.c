@@ -89,17 +89,6 @@ ratetab_size(const struct ratetab *t)
 	return t->used;
 }
 
-/* hash - FNV-1a of the key */
-static uint64_t
-hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
-	return h;
-}
-
 static bool
 ended(const struct ratetab *t, const struct entry *e, uint64_t now_ms)
 {
@@ -197,7 +186,7 @@ lookup(const struct ratetab *t, const char *key, uint64_t h)
 void   *
 ratetab_find(struct ratetab *t, const char *key, uint64_t now_ms)
 {
-	uint32_t i = lookup(t, key, hash(key));
+	uint32_t i = lookup(t, key, str_hash(key));
 
 	return i == NIL || ended(t, t->tab + i, now_ms) ? NULL : value(t, i);
 }
@@ -205,7 +194,7 @@ ratetab_find(struct ratetab *t, const char *key, uint64_t now_ms)
 void   *
 ratetab_get(struct ratetab *t, const char *key, uint64_t now_ms)
 {
-	uint64_t h = hash(key);
+	uint64_t h = str_hash(key);
 	uint32_t i;
 	struct entry *e;
 

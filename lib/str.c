@@ -146,3 +146,13 @@ str_split(char **p, const char *delims)
 	*p = s;
 	return tok;
 }
+
+uint64_t
+str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+	return h;
+}

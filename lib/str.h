@@ -18,13 +18,15 @@
  *	and returns the first non-space character.
  *	str_split(&p, delims) returns the next token of *p separated by any
  *	of delims (empty tokens skipped) and advances *p; NULL at the end.
- *	str_eq(a, b) is strcmp(a, b) == 0.
+ *	str_eq(a, b) is strcmp(a, b) == 0.  str_hash() is the 64-bit
+ *	FNV-1a hash of a string (hash tables of addresses and keys).
  */
 #ifndef POSTERN_STR_H
 #define POSTERN_STR_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 int	str_copy(char *dst, size_t size, const char *src);
@@ -38,6 +40,7 @@ bool	str_has_prefix_nocase(const char *s, const char *prefix);
 bool	str_has_ctl(const char *p, size_t n);
 char   *str_trim(char *s);
 char   *str_split(char **p, const char *delims);
+uint64_t str_hash(const char *s);
 
 #define str_eq(a, b)	(strcmp((a), (b)) == 0)
 

@@ -75,6 +75,7 @@ extern bool master_shutting_down;
 extern int master_config_fd;		/* sealed main.cf of the current generation */
 
 /* master_service.c */
+int	master_cpus(void);
 struct service *master_services_build(const struct params *p, const struct mastercf *mc,
 				      struct service *reuse, struct buf *err);
 void	master_service_free(struct service *s);

@@ -24,6 +24,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +55,26 @@ static const struct {
 	{"qmgr", MODEL_EVENT, true},
 	{"pickup", MODEL_EVENT, true},
 	{"showq", MODEL_EVENT, true},
+	{"anvil", MODEL_EVENT, true},
 	{"smtp", MODEL_EVENT, false},
 };
+
+/*
+ * master_cpus - the CPUs this process may run on (its affinity mask,
+ * which a container or taskset narrows), at least 1: an event-driven
+ * service whose maxproc is "-" runs one process per CPU.
+ */
+int
+master_cpus(void)
+{
+	cpu_set_t set;
+	long	n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int) n : 1;
+}
 
 static char **
 strv_copy(char **v, int n)
@@ -323,6 +342,8 @@ master_services_build(const struct params *p, const struct mastercf *mc,
 		s->max_proc = e->maxproc;
 		if (s->singleton)
 			s->max_proc = 1;
+		else if (s->model == MODEL_EVENT && e->maxproc_default)
+			s->max_proc = master_cpus() > 64 ? 64 : master_cpus();
 		else if (s->model == MODEL_EVENT && (s->max_proc == 0 || s->max_proc > 64))
 			s->max_proc = s->max_proc == 0 ? 1 : 64;
 		s->generation = gen;

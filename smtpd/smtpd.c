@@ -115,13 +115,19 @@
  *	newcomer, who gets 421 4.3.2 only when every session is in a
  *	transaction that moves; near either limit (smtpd_overload_threshold
  *	percent) overload mode cuts smtpd_timeout to smtpd_overload_timeout
- *	for everyone.  smtpd_client_connection_count_limit
+ *	for everyone.  Per client, in all smtpd processes together (the
+ *	anvil service counts; smtpd_anvil.c): smtpd_client_connection_count_limit
  *	sessions per client address (421 4.7.0), and per client address
  *	and anvil_rate_time_unit smtpd_client_connection_rate_limit
  *	connections (421 4.7.0), smtpd_client_message_rate_limit MAIL
  *	commands and smtpd_client_recipient_rate_limit RCPT commands
- *	(450 4.7.1), for clients outside smtpd_client_event_limit_exceptions
- *	(smtpd_rate.c: at most SMTPD_RATE_TABLE addresses remembered).  Per queue file system: MAIL is
+ *	(450 4.7.1), the same per client network with the
+ *	smtpd_client_network_* limits, for clients outside
+ *	smtpd_client_event_limit_exceptions; without anvil,
+ *	smtpd_anvil_failure_mode (open: this process's own counts,
+ *	smtpd_rate.c).  smtpd runs one process per CPU (master.cf maxproc
+ *	"-"), all accepting from the one listening socket the master
+ *	holds.  Per queue file system: MAIL is
  *	refused with 452 4.3.1 when less than max(queue_minfree, 1.5 *
  *	message_size_limit) plus the declared SIZE is free.
  * DIAGNOSTICS
@@ -162,8 +168,12 @@
  *	smtpd_client_message_rate_limit,
  *	smtpd_client_recipient_rate_limit,
  *	anvil_rate_time_unit			events per client and unit
+ *	smtpd_client_network_connection_count_limit,
+ *	smtpd_client_network_connection_rate_limit,
+ *	smtpd_client_network_message_rate_limit,
+ *	smtpd_client_network_recipient_rate_limit	the same per network
  *	smtpd_client_event_limit_exceptions	who is exempt ($mynetworks)
- *						(all counted per process)
+ *	smtpd_anvil_failure_mode		without anvil: open | closed
  *	smtpd_forbid_unauth_pipelining		RFC 2920 enforcement
  *	smtpd_forbid_bare_newline (normalize | reject),
  *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling
@@ -192,6 +202,8 @@
  *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
  *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
  *	local_recipient_maps and virtual_alias_maps (lib/lookup_clnt.h).
+ *	To anvil: batches of ANVIL_REQ operations on one connection held
+ *	for the life of the process (lib/anvil_clnt.h).
  * SIGNALS
  *	SIGTERM: stop accepting, let the sessions finish within their
  *	deadlines, then exit.
@@ -247,6 +259,7 @@ start(struct ev_loop *loop)
 {
 	smtpd_overload_init(loop);
 	lookup_clnt_attach(loop);
+	smtpd_anvil_init(loop);
 	smtpd_peer_start(loop);
 	smtpd_sasl_init(loop);
 	smtpd_listen_start(loop);
@@ -266,7 +279,7 @@ smtpd_exit(void)
 }
 
 static const char *const talks[] = {
-	"private/cleanup", "private/lookup", "$smtpd_sasl_path", NULL,
+	"private/cleanup", "private/lookup", "$smtpd_sasl_path", "private/anvil", NULL,
 };
 static const char *const params[] = {
 	"smtpd_*", "anvil_rate_time_unit", "disable_vrfy_command",

@@ -14,6 +14,7 @@
  *	smtpd_deliver.c	the spool file and the hand-off to cleanup
  *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
  *	smtpd_overload.c overload mode, making room, the memory budget
+ *	smtpd_anvil.c	per-client limits across processes (anvil)
  *	smtpd_tls.c	STARTTLS and implicit TLS
  *	smtpd_logsum.c	bounded logs: repeated lines counted and summarised
  *	smtpd_sasl.c	SMTP AUTH, reject_sender_login_mismatch
@@ -33,6 +34,7 @@
 
 #include "addr.h"
 #include "auth_clnt.h"
+#include "anvil_clnt.h"
 #include "buf.h"
 #include "event.h"
 #include "cleanup_clnt.h"
@@ -236,6 +238,18 @@ struct smtpd_session {
 	uint64_t slept_ms;		/* error delays so far */
 	size_t	spool_charge;		/* memory held by an in-memory spool */
 
+	/* anvil (smtpd_anvil.c). */
+	char	net[64];		/* the client's network, "" until known */
+	struct anvil_call *anvil_call;	/* an answer awaited, or NULL */
+	bool	anvil_counted;		/* anvil holds a session of ours */
+	bool	anvil_connecting;	/* its CONNECT is not answered yet */
+	unsigned start_waits;		/* what the greeting waits for */
+	int	gate;			/* the kept line's verdict, 0: none */
+	enum smtpd_cmd gate_cmd;
+	char   *gate_line;		/* a MAIL or RCPT line kept meanwhile */
+	size_t	gate_len;
+	enum lb_end gate_end;
+
 	struct smtpd_session *next, *prev;	/* all sessions of the process */
 };
 
@@ -260,7 +274,28 @@ void	smtpd_error_delay(struct smtpd_session *s);
 void	smtpd_hold(struct smtpd_session *s, uint64_t ms);
 void	smtpd_disconnect_summary(const struct smtpd_session *s, struct buf *out);
 void	smtpd_session_shorten(struct smtpd_session *s, uint64_t ms_from_now);
-void	smtpd_session_evict(struct smtpd_session *s, const char *why);
+void	smtpd_session_refuse(struct smtpd_session *s, int code, const char *dsn,
+			     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void	smtpd_session_foreach(void (*f)(struct smtpd_session *, void *), void *ctx);
+
+/* ------------------------------------------------------------------ */
+/* Per-client limits across processes (smtpd_anvil.c).                */
+
+#define SMTPD_ANVIL_GO		0	/* smtpd_anvil_connect(): go on */
+#define SMTPD_ANVIL_WAIT	1	/* the greeting waits for anvil */
+#define SMTPD_ANVIL_GONE	2	/* refused: the session is gone */
+
+#define SMTPD_GATE_PASS		1	/* smtpd_anvil_gate(): handle it */
+#define SMTPD_GATE_WAIT		2	/* it waits for anvil */
+#define SMTPD_GATE_REFUSED	3	/* refused, the reply is out */
+
+void	smtpd_anvil_init(struct ev_loop *loop);
+int	smtpd_anvil_connect(struct smtpd_session *s);
+void	smtpd_anvil_end(struct smtpd_session *s);
+int	smtpd_anvil_gate(struct smtpd_session *s, enum smtpd_cmd c,
+			 const struct lb_line *l);
+struct anvil_call *smtpd_anvil_auth(struct smtpd_session *s,
+				    anvil_done_fn *done, void *ctx);
 
 /* ------------------------------------------------------------------ */
 /* Bounded logs (smtpd_logsum.c).                                     */

@@ -268,7 +268,8 @@ smtpd_overload_make_room(const char *newcomer)
 		  "(smtpd_client_limit %lld)", s->name, s->addr, s->where,
 		  (unsigned long long) ((now - s->progress_ms) / 1000),
 		  in_txn(s) ? "" : ", no MAIL", newcomer, cfg->smtpd_client_limit);
-	smtpd_session_evict(s, "too many sessions, closing an idle one");
+	smtpd_session_refuse(s, 421, "4.7.0", "%s Error: too many sessions, closing "
+			     "an idle one", cfg->myhostname);
 	return true;
 }
 

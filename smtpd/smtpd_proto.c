@@ -641,6 +641,16 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		arg++, alen--;
 	while (alen > 0 && (arg[alen - 1] == ' ' || arg[alen - 1] == '\t'))
 		alen--;
+	/* MAIL and RCPT under a rate limit wait for anvil's count first. */
+	switch (smtpd_anvil_gate(s, c, l)) {
+	case SMTPD_GATE_WAIT:
+		return;				/* handled again when it answers */
+	case SMTPD_GATE_REFUSED:
+		s->cmd_total[c]++;
+		s->where = c == SMTPD_CMD_MAIL ? "MAIL" : "RCPT";
+		command_end(s, c, CMD_ERR);
+		return;
+	}
 	s->cmd_total[c]++;
 	s->where = cmd_where(c);
 	if (must_wait(s, c) && ill_pipelining(s))
@@ -729,7 +739,7 @@ command_end(struct smtpd_session *s, enum smtpd_cmd c, enum cmd_result r)
 
 	if (waited) {
 		s->state = SMTPD_ST_CMD;
-		smtpd_set_deadline(s, cfg->smtpd_timeout * 1000);
+		smtpd_set_deadline(s, smtpd_timeout_ms());
 	}
 	if (r == CMD_OK)
 		s->cmd_ok[c]++;

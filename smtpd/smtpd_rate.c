@@ -25,9 +25,11 @@
  *	new addresses can make an old address's count start again, never
  *	make the table grow.  Every count costs O(1).
  *
- *	The counts are this process's: with one smtpd process (the
- *	default master.cf) they are the client's, with N processes a
- *	client may get up to N times a limit.
+ *	The counts are this process's, a lower bound of the client's:
+ *	smtpd checks them first, at no cost, and asks anvil for the counts
+ *	of every process (smtpd_anvil.c); when anvil cannot be asked and
+ *	smtpd_anvil_failure_mode is open, they are all there is, and with
+ *	N processes a client may get up to N times a limit.
  */
 #include <stdint.h>
 

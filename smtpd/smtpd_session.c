@@ -84,11 +84,14 @@
  *	none gets "421 4.3.2 Service temporarily unavailable" and is
  *	closed.  A client outside
  *	smtpd_client_event_limit_exceptions holds at most
- *	smtpd_client_connection_count_limit sessions in this process, and
- *	opens at most smtpd_client_connection_rate_limit connections per
- *	anvil_rate_time_unit (smtpd_rate.c); beyond either it gets "421
- *	4.7.0 HOST Error: too many connections from ADDR", as in Postfix
- *	(0 turns a bound off).  When the process runs out of
+ *	smtpd_client_connection_count_limit sessions, and opens at most
+ *	smtpd_client_connection_rate_limit connections per
+ *	anvil_rate_time_unit; beyond either it gets "421 4.7.0 HOST
+ *	Error: too many connections from ADDR", as in Postfix (0 turns a
+ *	bound off).  This process's own counts (sessions_from(),
+ *	smtpd_rate.c) are checked at accept, at no cost; those of every
+ *	process, and of the client's network, come from anvil before the
+ *	greeting (smtpd_anvil.c).  When the process runs out of
  *	descriptors, accepting pauses for ACCEPT_PAUSE_MS instead of
  *	spinning on a listening socket that stays readable.  smtpd_listen_stop() stops accepting;
  *	the process exits when its last session is over.
@@ -97,6 +100,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -321,6 +325,7 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_check_cancel(s);
 	smtpd_sasl_cancel(s);
 	smtpd_sasl_sender_cancel(s);
+	smtpd_anvil_end(s);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
 	smtpd_spool_close(s);
@@ -371,13 +376,34 @@ smtpd_session_shorten(struct smtpd_session *s, uint64_t ms)
 	arm_timer(s);
 }
 
-/* smtpd_session_evict - closed to make room for a newcomer (smtpd_overload.c) */
+/*
+ * smtpd_session_refuse - one reply and the session is over: refused
+ * by anvil's counts, or closed to make room (smtpd_overload.c)
+ */
 void
-smtpd_session_evict(struct smtpd_session *s, const char *why)
+smtpd_session_refuse(struct smtpd_session *s, int code, const char *dsn,
+		     const char *fmt, ...)
 {
-	smtpd_reply(s, 421, "4.7.0", "%s Error: %s", cfg->myhostname, why);
-	(void) flush(s);		/* one try: it was idle, it may be gone */
+	char	text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void) vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	smtpd_reply(s, code, dsn, "%s", text);
+	(void) flush(s);		/* one try: it may be idle or gone */
 	smtpd_session_free(s);
+}
+
+void
+smtpd_session_foreach(void (*f)(struct smtpd_session *, void *), void *ctx)
+{
+	struct smtpd_session *s, *next;
+
+	for (s = sessions; s != NULL; s = next) {
+		next = s->next;
+		f(s, ctx);
+	}
 }
 
 void
@@ -599,18 +625,30 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	smtpd_overload_add(s);
 	smtpd_overload_update();
 
-	/* The greeting waits for the client's name, as in Postfix. */
-	if (!smtpd_peer_lookup(s))
-		smtpd_session_ready(s);
+	/* The greeting waits for the client's name, as in Postfix, and for anvil. */
+	s->start_waits = 1;
+	if (smtpd_peer_lookup(s))
+		s->start_waits++;
+	switch (smtpd_anvil_connect(s)) {
+	case SMTPD_ANVIL_GONE:
+		return;
+	case SMTPD_ANVIL_WAIT:
+		s->start_waits++;
+		break;
+	}
+	smtpd_session_ready(s);
 }
 
 /*
- * smtpd_session_ready - the client's name is known: log the connection,
- * check for talk before the greeting, greet.
+ * smtpd_session_ready - the client's name is known, and anvil's counts
+ * (each calls it once it is done): log the connection, check for talk
+ * before the greeting, greet.
  */
 void
 smtpd_session_ready(struct smtpd_session *s)
 {
+	if (s->start_waits > 0 && --s->start_waits > 0)
+		return;				/* the name or anvil comes later */
 	smtpd_log(s, "connect from %s[%s]", s->name, s->addr);
 	smtpd_set_deadline(s, smtpd_timeout_ms());
 	/* Wrapper mode: the greeting follows the handshake. */
@@ -718,8 +756,8 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				break;
 			if (log_rate_ok(&refuse_rate, ev_now(loop)))
-				log_warn("accept on %s: %m (%u more such errors before "
-					 "this one)", server_service(), refuse_rate.dropped);
+				log_warn("accept on %s: %m (%u such lines suppressed "
+					 "so far)", server_service(), refuse_rate.dropped);
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS
 			    || errno == ENOMEM) {
 				/* The socket stays readable: don't spin on it. */

@@ -51,7 +51,7 @@ class DocsTest(unittest.TestCase):
             if m:
                 self.assertIn("`%s" % m.group(1), readme, m.group(1))
         for d in ("master", "smtpd", "cleanup", "lookup", "qmgr", "local", "pickup", "showq",
-                  "discard", "error"):
+                  "discard", "error", "anvil"):
             self.assertIn("%s/" % d, readme, d)
 
     def test_parameters_named_in_security_exist(self):

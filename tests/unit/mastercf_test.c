@@ -122,7 +122,7 @@ static const char default_table[] =
 	"# service type  private unpriv  chroot  wakeup  maxproc command + args\n"
 	"#               (yes)   (yes)   (yes)   (never) (100)\n"
 	"# ==========================================================================\n"
-	"smtp      inet  n       -       y       -       1       smtpd\n"
+	"smtp      inet  n       -       y       -       -       smtpd\n"
 	"cleanup   unix  -       -       y       -       0       cleanup\n"
 	"lookup    unix  -       -       n       -       1       lookup\n"
 	"qmgr      fifo  n       -       y       300     1       qmgr\n"
@@ -132,14 +132,15 @@ static const char default_table[] =
 	"smtp      unix  -       -       y       -       1       smtp\n"
 	"relay     unix  -       -       y       -       1       smtp\n"
 	"discard   unix  -       -       y       -       -       discard\n"
-	"error     unix  -       -       y       -       -       error\n";
+	"error     unix  -       -       y       -       -       error\n"
+	"anvil     unix  -       -       y       -       1       anvil\n";
 
 START_TEST(test_default_table)
 {
 	const struct mastercf_entry *e;
 
 	must_load(default_table);
-	ck_assert_uint_eq(mc.n, 11);
+	ck_assert_uint_eq(mc.n, 12);
 
 	e = &mc.v[0];
 	ck_assert_str_eq(e->name, "smtp");
@@ -147,7 +148,8 @@ START_TEST(test_default_table)
 	ck_assert(!e->private_ && e->unpriv && e->chroot);
 	ck_assert_int_eq(e->wakeup, 0);
 	ck_assert(!e->wakeup_if_used);
-	ck_assert_int_eq(e->maxproc, 1);
+	/* "-": one per CPU for smtpd (the master decides) */
+	ck_assert(e->maxproc_default);
 	ck_assert_ptr_null(e->host);
 	ck_assert_str_eq(e->port, "25");
 	ck_assert_int_eq(e->argc, 1);
@@ -207,6 +209,13 @@ START_TEST(test_default_table)
 	ck_assert_str_eq(e->name, "error");
 	ck_assert_str_eq(e->argv[0], "error");
 	ck_assert(e->private_ && e->unpriv && e->chroot);
+
+	/* anvil: one process, chrooted, unprivileged. */
+	e = &mc.v[11];
+	ck_assert_str_eq(e->name, "anvil");
+	ck_assert(e->private_ && e->unpriv && e->chroot);
+	ck_assert_int_eq(e->maxproc, 1);
+	ck_assert(!e->maxproc_default);
 }
 END_TEST
 
