@@ -98,7 +98,7 @@ START_TEST(test_against_model)
 
 	memset(m, 0, sizeof(m));
 	for (int k = 0; k < KEYS; k++)
-		snprintf(m[k].key, sizeof(m[k].key), "10.0.%d.%d", k / 7, k);
+		snprintf(m[k].key, sizeof(m[k].key), "10.0.%u.%u", (unsigned char) (k / 7), (unsigned char) k);
 	srandom(3);
 	for (int iter = 0; iter < 200000; iter++) {
 		int	k = (int) (random() % (iter % 1000 < 500 ? 20 : KEYS));
