@@ -198,16 +198,32 @@ sf_read_all(int fd, void *p, size_t n)
 }
 
 int
+sf_sync(int fd)
+{
+	struct statvfs vfs;
+
+	if (fsync(fd) < 0 && errno != EINVAL)
+		return -1;
+	/*
+	 * A file system that turned itself read-only after an I/O error
+	 * (ext4's errors=remount-ro) answers every later fsync with 0
+	 * without writing anything: a sync there proves nothing.
+	 */
+	if (fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY)) {
+		errno = EROFS;
+		return -1;
+	}
+	return 0;
+}
+
+int
 sf_fsync_dir(const char *dir)
 {
 	int     fd, r, saved;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	r = fsync(fd);
-	/* EINVAL: this file system cannot sync a directory; nothing to wait for. */
-	if (r < 0 && errno == EINVAL)
-		r = 0;
+	r = sf_sync(fd);
 	saved = errno;
 	(void) close(fd);
 	errno = saved;

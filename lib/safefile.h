@@ -19,7 +19,12 @@
  *	reads until n bytes or EOF and returns the count.  All return -1
  *	on error.
  *
- *	sf_fsync_dir() opens a directory and fsyncs it, so a rename or
+ *	sf_sync() fsyncs fd (a directory on a file system that cannot
+ *	sync one counts as synced) and then fails with EROFS when the file
+ *	system is read-only: one that remounted itself read-only after an
+ *	I/O error (ext4's errors=remount-ro) reports later fsyncs as done
+ *	without writing anything, so such a sync cannot be trusted.
+ *	sf_fsync_dir() opens a directory and sf_sync()s it, so a rename or
  *	create in it is durable.  sf_fsync_parent() does it for the
  *	directory holding path.
  *
@@ -78,6 +83,7 @@ int	sf_open(int dirfd, const char *path, int flags, mode_t mode,
 int	sf_write_all(int fd, const void *p, size_t n);
 int	sf_pwrite_all(int fd, const void *p, size_t n, off_t off);
 ssize_t	sf_read_all(int fd, void *p, size_t n);
+int	sf_sync(int fd);
 int	sf_fsync_dir(const char *dir);
 int	sf_fsync_parent(const char *path);
 int	sf_replace(const char *path, const void *p, size_t n, mode_t mode);
