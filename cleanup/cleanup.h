@@ -215,7 +215,8 @@ void	cleanup_queue_close(void);
 #define CLEANUP_COMMIT_BOARD	"private/.cleanup-commit"
 
 int	cleanup_commit_init(const char *path, char *why, size_t whylen);
-int	cleanup_commit_dir(int dirfd);
+uint64_t cleanup_commit_begin(void);
+int	cleanup_commit_dir(int dirfd, uint64_t token);
 void	cleanup_commit_stats(uint64_t *syncs, uint64_t *covered);
 void	cleanup_commit_close(void);
 

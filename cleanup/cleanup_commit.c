@@ -4,10 +4,12 @@
  *	every rename made before it, across all cleanup processes
  * SYNOPSIS
  *	#include "cleanup.h"
+#include "safefile.h"
  *
- *	cleanup_commit_init("private/.cleanup-commit");	// once, after the jail
+ *	cleanup_commit_init("private/.cleanup-commit", why, sizeof(why));
+ *	token = cleanup_commit_begin();
  *	...rename a file into the directory dirfd...
- *	if (cleanup_commit_dir(dirfd) < 0) ... not durable: take it back ...
+ *	if (cleanup_commit_dir(dirfd, token) < 0) ... not durable: take it back ...
  * DESCRIPTION
  *	A queue file is durable when the file and its directory entry are
  *	on disk: cleanup fsyncs the file, renames it into incoming/ and
@@ -19,13 +21,14 @@
  *	The board: a small file (the path given to cleanup_commit_init(),
  *	relative to the queue directory, created 0600 when missing and
  *	checked: a regular file of ours with one link) mapped shared by
- *	every cleanup process, holding two counters: "renamed", the
- *	tickets handed out, and "synced", the highest ticket known to be
- *	durable.  An flock() on the board file elects the process that
- *	syncs.
+ *	every cleanup process, holding three counters: "renamed", the
+ *	tickets handed out, "synced", the highest ticket known to be
+ *	durable, and "failed", the syncs that failed.  An flock() on the
+ *	board file elects the process that syncs.
  *
- *	cleanup_commit_dir(dirfd), called after a rename into dirfd has
- *	returned:
+ *	cleanup_commit_begin(), called before the rename, returns a token:
+ *	the count of failed syncs so far.  cleanup_commit_dir(dirfd,
+ *	token), called after the rename into dirfd has returned:
  *	  1. takes a ticket t (renamed + 1, atomically): the rename
  *	     happened before it;
  *	  2. takes the lock (waiting while another process syncs); if
@@ -37,9 +40,20 @@
  *	     processes waiting for it find themselves covered or lead the
  *	     next sync.
  *	It returns 0 only when a sync that began after this process's
- *	rename succeeded; -1 (errno) when this process's own sync failed.
- *	A failed sync advances nothing: the processes it would have
- *	covered sync for themselves, so each learns its own result.
+ *	rename succeeded (sf_sync(): on a file system that is still
+ *	writable afterwards) and no sync failed since the token was taken;
+ *	-1 (errno EIO, or its own sync's) otherwise.
+ *
+ *	Why a failure anywhere fails every commit that was under way: on
+ *	Linux a failed fsync is reported once.  When the journal commit
+ *	that held several processes' renames fails, the process that
+ *	waited for it gets the error, and the next fsync of the same
+ *	directory, by anyone, finds nothing left to wait for and returns 0
+ *	although the renames never reached the disk (test_powercut found
+ *	this).  So a failed sync is counted on the board, and a commit
+ *	whose rename may have been in it (its token is older) is refused
+ *	however its own sync ends: the client hears a temporary error, and
+ *	the worst that can follow is a duplicate, never a loss.
  *
  *	Nothing waits for company: a process alone takes the lock at once
  *	and syncs at once (two flock() calls more than a bare fsync()).
@@ -69,6 +83,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "safefile.h"
 #include "str.h"
 
 #define BOARD_MAGIC	0x706f6363u	/* "pocc" */
@@ -81,6 +96,7 @@ struct board {
 	_Atomic uint64_t synced;	/* every ticket up to this is durable */
 	_Atomic uint64_t syncs;		/* directory syncs done */
 	_Atomic uint64_t covered;	/* commits that needed no sync of their own */
+	_Atomic uint64_t failed;	/* directory syncs that failed */
 };
 
 static struct board *board;
@@ -143,6 +159,7 @@ cleanup_commit_init(const char *path, char *why, size_t whylen)
 		atomic_store(&board->synced, 0);
 		atomic_store(&board->syncs, 0);
 		atomic_store(&board->covered, 0);
+		atomic_store(&board->failed, 0);
 		board->magic = BOARD_MAGIC;
 	}
 	(void) lock(LOCK_UN);
@@ -160,17 +177,31 @@ cleanup_commit_close(void)
 	board_fd = -1;
 }
 
-/* sync_dir - fsync of a directory; a file system that cannot is no error */
+/* sync_dir - fsync of a directory, on a file system still writable */
 static int
 sync_dir(int dirfd)
 {
-	if (fsync(dirfd) == 0 || errno == EINVAL)
+	return sf_sync(dirfd);
+}
+
+uint64_t
+cleanup_commit_begin(void)
+{
+	return board ? atomic_load(&board->failed) : 0;
+}
+
+/* refused - a sync failed since token: this rename may have gone with it */
+static int
+refused(uint64_t token)
+{
+	if (atomic_load(&board->failed) == token)
 		return 0;
+	errno = EIO;
 	return -1;
 }
 
 int
-cleanup_commit_dir(int dirfd)
+cleanup_commit_dir(int dirfd, uint64_t token)
 {
 	uint64_t t, r;
 	int     saved, ret;
@@ -179,22 +210,26 @@ cleanup_commit_dir(int dirfd)
 		return sync_dir(dirfd);
 	/* The rename returned before the ticket is taken. */
 	t = atomic_fetch_add(&board->renamed, 1) + 1;
-	if (lock(LOCK_EX) < 0)
-		return sync_dir(dirfd);		/* cannot wait for others: alone */
+	if (lock(LOCK_EX) < 0) {
+		ret = sync_dir(dirfd);		/* cannot wait for others: alone */
+		return ret < 0 ? ret : refused(token);
+	}
 	if (atomic_load(&board->synced) >= t) {
 		atomic_fetch_add(&board->covered, 1);
+		ret = refused(token);
 		(void) lock(LOCK_UN);
-		return 0;
+		return ret;
 	}
 	/* Every rename with a ticket up to r returned before this sync. */
 	r = atomic_load(&board->renamed);
-	ret = sync_dir(dirfd);
-	saved = errno;
-	if (ret == 0) {
+	if ((ret = refused(token)) == 0 && (ret = sync_dir(dirfd)) == 0) {
 		if (r > atomic_load(&board->synced))
 			atomic_store(&board->synced, r);
 		atomic_fetch_add(&board->syncs, 1);
+	} else if (atomic_load(&board->failed) == token) {
+		atomic_fetch_add(&board->failed, 1);
 	}
+	saved = errno;
 	(void) lock(LOCK_UN);
 	errno = saved;
 	return ret;

@@ -110,10 +110,12 @@ cleanup_queue_abort(struct cleanup_qfile *q)
 int
 cleanup_queue_commit(struct cleanup_qfile *q, const char *qid)
 {
+	uint64_t token;
 	int     r;
 
 	if (fsync(q->fd) < 0)
 		goto fail;
+	token = cleanup_commit_begin();
 	r = renameat2(dirfd_incoming, q->tmp, dirfd_incoming, qid, RENAME_NOREPLACE);
 	if (r < 0 && errno == EINVAL) {
 		/* A file system without RENAME_NOREPLACE: link() cannot replace. */
@@ -124,7 +126,7 @@ cleanup_queue_commit(struct cleanup_qfile *q, const char *qid)
 		goto fail;
 	}
 	q->tmp[0] = '\0';
-	if (cleanup_commit_dir(dirfd_incoming) < 0) {
+	if (cleanup_commit_dir(dirfd_incoming, token) < 0) {
 		/*
 		 * The name may or may not survive a crash: never say "queued"
 		 * for it.  Take it back; qmgr has not opened it yet unless it

@@ -1,7 +1,8 @@
 /*
  * cleanup_commit_test - check suite for cleanup/cleanup_commit.c: the
  * board is made and checked (no link followed, one link, ours), a
- * process alone syncs at once, and processes that commit at the same
+ * process alone syncs at once, a failed sync fails every commit that
+ * was under way, and processes that commit at the same
  * time share syncs: every commit succeeds, and syncs plus commits that
  * found themselves covered add up to the commits.
  */
@@ -74,7 +75,7 @@ START_TEST(test_alone)
 
 		(void) str_fmt(name, sizeof(name), "Q%d", i);
 		renamed(dfd, name);
-		ck_assert_int_eq(cleanup_commit_dir(dfd), 0);
+		ck_assert_int_eq(cleanup_commit_dir(dfd, cleanup_commit_begin()), 0);
 	}
 	cleanup_commit_stats(&syncs, &covered);
 	ck_assert_uint_eq(syncs, 3);
@@ -101,7 +102,7 @@ START_TEST(test_refused_boards)
 	ck_assert_ptr_nonnull(strstr(why, "cannot open"));
 	ck_assert_int_eq(access(other, F_OK), -1);
 	renamed(dfd, "Q1");
-	ck_assert_int_eq(cleanup_commit_dir(dfd), 0);
+	ck_assert_int_eq(cleanup_commit_dir(dfd, cleanup_commit_begin()), 0);
 	cleanup_commit_stats(&syncs, &covered);
 	ck_assert_uint_eq(syncs, 0);
 	ck_assert_int_eq(unlink(board), 0);
@@ -124,6 +125,37 @@ START_TEST(test_refused_boards)
 	cleanup_commit_stats(&syncs, &covered);
 	ck_assert_uint_eq(syncs, 0);
 	ck_assert_uint_eq(covered, 0);
+	close(dfd);
+}
+END_TEST
+
+/*
+ * A failed sync fails every commit whose token is older, however its own
+ * sync ends (a failed fsync is reported once; the next one may say 0
+ * for renames that never reached the disk); a commit begun after it
+ * goes through.
+ */
+START_TEST(test_failure_fails_the_older_commits)
+{
+	char    why[256];
+	uint64_t before, after;
+	int     dfd = open(inc, O_RDONLY | O_DIRECTORY);
+
+	ck_assert_int_eq(cleanup_commit_init(board, why, sizeof(why)), 0);
+	before = cleanup_commit_begin();
+	renamed(dfd, "Q1");
+	/* Another process's sync fails (here: a descriptor that cannot sync). */
+	ck_assert_int_eq(cleanup_commit_dir(-1, cleanup_commit_begin()), -1);
+	after = cleanup_commit_begin();
+	ck_assert_uint_ne(before, after);
+	errno = 0;
+	ck_assert_int_eq(cleanup_commit_dir(dfd, before), -1);
+	ck_assert_int_eq(errno, EIO);
+	renamed(dfd, "Q2");
+	ck_assert_int_eq(cleanup_commit_dir(dfd, after), 0);
+	/* A stale token is refused without counting one more failure. */
+	ck_assert_int_eq(cleanup_commit_dir(dfd, before), -1);
+	ck_assert_uint_eq(cleanup_commit_begin(), after);
 	close(dfd);
 }
 END_TEST
@@ -155,7 +187,7 @@ START_TEST(test_together)
 
 				(void) str_fmt(name, sizeof(name), "P%dM%d", p, i);
 				renamed(dfd, name);
-				if (cleanup_commit_dir(dfd) < 0)
+				if (cleanup_commit_dir(dfd, cleanup_commit_begin()) < 0)
 					_exit(1);
 			}
 			_exit(0);
@@ -187,6 +219,7 @@ suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_alone);
 	tcase_add_test(tc, test_refused_boards);
+	tcase_add_test(tc, test_failure_fails_the_older_commits);
 	tcase_add_test(tc, test_together);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
