@@ -240,6 +240,14 @@ class Instance:
         self._children.append(p)
         return p
 
+    def kill_all(self):
+        """SIGKILL every process of the instance that is still there."""
+        for pid in self.instance_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
     def cleanup(self, test=None):
         failed = test is not None and _failed(test)
         if failed:
@@ -253,11 +261,7 @@ class Instance:
             self.postern("stop", check=False)
         if self.master_pid() and self.instance_pids():
             self.postern("abort", check=False)
-        for pid in self.instance_pids():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        self.kill_all()
         for u in self.users:
             with accounts_lock():
                 run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
