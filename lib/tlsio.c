@@ -291,15 +291,22 @@ flush_some(struct tlsio *io)
 		begin_handshake(io);
 		if (io->state == TLSIO_TLS)
 			return write_tls(io);
-		return io->state == TLSIO_FAILED ? -1 : io->out.len > 0;
+		if (io->state == TLSIO_FAILED)
+			goto failed;	/* TLSIO_TLS_FAIL follows from the loop */
+		return io->out.len > 0;
 	case TLSIO_HANDSHAKE:
 		return io->out.len > 0;
 	case TLSIO_TLS:
 		return write_tls(io);
 	default:
-		io->werr = true;
-		return -1;
+		break;
 	}
+failed:
+	/* Nothing can be written any more; with nothing to write, no failure. */
+	if (io->out.len == 0)
+		return 0;
+	io->werr = true;
+	return -1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -637,37 +644,10 @@ drain_kernel(int fd)
 	return total;
 }
 
-int
-tlsio_starttls(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer,
-	       size_t *discarded)
+/* start - the SSL object and the handshake; the clear part goes first */
+static int
+start(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer)
 {
-	size_t	n = linebuf_pending(&io->lb);
-	int	avail = 0;
-
-	if (discarded != NULL)
-		*discarded = 0;
-	if (io->state != TLSIO_PLAIN) {
-		(void) str_copy(io->err, sizeof(io->err), "STARTTLS: TLS was "
-				"already started on this connection");
-		return -1;
-	}
-	if (peer == NULL) {
-		(void) linebuf_take(&io->lb, NULL, n);
-		n += drain_kernel(io->rfd);
-		if (discarded != NULL)
-			*discarded = n;
-	} else {
-		if (n == 0 && ioctl(io->rfd, FIONREAD, &avail) == 0 && avail > 0)
-			n = (size_t) avail;
-		if (n > 0) {
-			(void) str_fmt(io->err, sizeof(io->err), "STARTTLS: %zu "
-				       "byte%s of plaintext came after the "
-				       "server's reply to STARTTLS (an injection "
-				       "attempt or a broken server)", n,
-				       n == 1 ? "" : "s");
-			return -1;
-		}
-	}
 	ERR_clear_error();
 	if ((io->ssl = SSL_new(ctx)) == NULL) {
 		ssl_error(io, "SSL_new", SSL_ERROR_SSL);
@@ -704,10 +684,55 @@ tlsio_starttls(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer,
 	return 0;
 
 fail:
-	ssl_error(io, "STARTTLS set-up", SSL_ERROR_SSL);
+	ssl_error(io, "TLS set-up", SSL_ERROR_SSL);
 	SSL_free(io->ssl);
 	io->ssl = NULL;
 	return -1;
+}
+
+int
+tlsio_starttls(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer,
+	       size_t *discarded)
+{
+	size_t	n = linebuf_pending(&io->lb);
+	int	avail = 0;
+
+	if (discarded != NULL)
+		*discarded = 0;
+	if (io->state != TLSIO_PLAIN) {
+		(void) str_copy(io->err, sizeof(io->err), "STARTTLS: TLS was "
+				"already started on this connection");
+		return -1;
+	}
+	if (peer == NULL) {
+		(void) linebuf_take(&io->lb, NULL, n);
+		n += drain_kernel(io->rfd);
+		if (discarded != NULL)
+			*discarded = n;
+	} else {
+		if (n == 0 && ioctl(io->rfd, FIONREAD, &avail) == 0 && avail > 0)
+			n = (size_t) avail;
+		if (n > 0) {
+			(void) str_fmt(io->err, sizeof(io->err), "STARTTLS: %zu "
+				       "byte%s of plaintext came after the "
+				       "server's reply to STARTTLS (an injection "
+				       "attempt or a broken server)", n,
+				       n == 1 ? "" : "s");
+			return -1;
+		}
+	}
+	return start(io, ctx, peer);
+}
+
+int
+tlsio_wrap(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer)
+{
+	if (io->state != TLSIO_PLAIN || linebuf_bytes_in(&io->lb) > 0 || io->out.len > 0) {
+		(void) str_copy(io->err, sizeof(io->err), "implicit TLS: bytes were "
+				"already exchanged in the clear on this connection");
+		return -1;
+	}
+	return start(io, ctx, peer);
 }
 
 int

@@ -74,7 +74,11 @@
  *
  *	tlsio_flush() writes what io.out holds: 0 all written, 1 the rest
  *	is written as the descriptor allows (with a loop; TLSIO_DRAINED
- *	follows), -1 writing failed (sticky).  Without a loop on a
+ *	follows), -1 writing failed (sticky).  After a failed handshake
+ *	nothing can be written: -1 when io.out holds anything, 0 when it
+ *	is empty (a handshake that fails inside tlsio_flush(), the peer's
+ *	answer having come at once, is reported as TLSIO_TLS_FAIL from the
+ *	loop like any other).  Without a loop on a
  *	blocking descriptor it writes everything or fails.
  *
  *	tlsio_deadline(io, ms): TLSIO_TIMEOUT ms from now (0: none).
@@ -97,8 +101,12 @@
  *	nothing started, tlsio_error() names the count (a server or a man
  *	in the middle talking after its 220).
  *
- *	Server: wrapper mode (port 465) is tlsio_starttls() before any
- *	byte is exchanged.  Client: peer->sni is sent as server name
+ *	tlsio_wrap(io, ctx, peer) is implicit TLS (port 465, wrapper
+ *	mode): the handshake from the first byte, nothing discarded (what
+ *	the kernel holds is the peer's first handshake message); -1 when
+ *	any byte was read or written in the clear before.
+ *
+ *	Client: peer->sni is sent as server name
  *	(NULL: none); peer->names (nnames of them) are the names the
  *	certificate must match; with peer->verify the handshake fails
  *	unless the chain verifies against the context's CAs and a name
@@ -221,6 +229,7 @@ void	tlsio_deadline(struct tlsio *io, uint64_t ms);
 
 int	tlsio_starttls(struct tlsio *io, SSL_CTX *ctx,
 		       const struct tlsio_peer *peer, size_t *discarded);
+int	tlsio_wrap(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer);
 int	tlsio_handshake(struct tlsio *io);
 
 #define tlsio_is_tls(io) ((io)->state == TLSIO_TLS)

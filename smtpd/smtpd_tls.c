@@ -137,7 +137,7 @@ smtpd_tls_wrapper(struct smtpd_session *s)
 {
 	if (!cfg->smtpd_tls_wrappermode || server_ctx == NULL)
 		return false;
-	if (tlsio_starttls(&s->io, server_ctx, NULL, NULL) < 0) {
+	if (tlsio_wrap(&s->io, server_ctx, NULL) < 0) {
 		smtpd_log(s, "warning: TLS for %s[%s]: %s", s->name, s->addr,
 			  tlsio_error(&s->io));
 		s->closing = true;

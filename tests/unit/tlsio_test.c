@@ -376,8 +376,8 @@ up_pair(struct ev_loop *loop, struct end *s, struct end *c, int sv[2],
 {
 	end_init(s, loop, sv[0], sv[0]);
 	end_init(c, loop, sv[1], sv[1]);
-	ck_assert_int_eq(tlsio_starttls(&s->io, sctx, NULL, NULL), 0);
-	ck_assert_int_eq(tlsio_starttls(&c->io, cctx, peer, NULL), 0);
+	ck_assert_int_eq(tlsio_wrap(&s->io, sctx, NULL), 0);
+	ck_assert_int_eq(tlsio_wrap(&c->io, cctx, peer), 0);
 	s->reading = c->reading = true;
 	tlsio_want_input(&s->io, true);
 	tlsio_want_input(&c->io, true);
@@ -589,6 +589,8 @@ START_TEST(test_starttls_injection_kernel)
 	ck_assert_int_eq(s.io.state, TLSIO_FAILED);
 	ck_assert_msg(strncmp(tlsio_error(&s.io), "SSL_accept: ", 12) == 0, "%s",
 		      tlsio_error(&s.io));
+	ck_assert_int_eq(tlsio_flush(&s.io), 0);	/* nothing to write */
+	buf_puts(&s.io.out, "x");
 	ck_assert_int_eq(tlsio_flush(&s.io), -1);
 	ck_assert_int_eq(tlsio_fill(&s.io), -1);
 	finish(loop, &s, NULL, sv);
@@ -630,6 +632,62 @@ START_TEST(test_starttls_client_refuses)
 	close(sv[0]);
 	close(sv[1]);
 	ev_loop_free(loop);
+}
+END_TEST
+
+/*
+ * Implicit TLS: the client's ClientHello is already in the kernel when
+ * the server starts; it is the handshake's first message, not plaintext.
+ */
+START_TEST(test_wrap_hello_waiting)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct end s, c;
+	int	sv[2];
+
+	pair(sv);
+	end_init(&s, loop, sv[0], sv[0]);
+	end_init(&c, loop, sv[1], sv[1]);
+	ck_assert_int_eq(tlsio_wrap(&c.io, cctx, &mx_peer), 0);
+	for (int i = 0; i < 5; i++)
+		ck_assert_int_eq(ev_run_once(loop, 10), 0);
+	ck_assert(tlsio_input_waiting(&s.io));
+	ck_assert_int_eq(tlsio_wrap(&s.io, sctx, NULL), 0);
+	RUN_UNTIL(loop, s.ups == 1 && c.ups == 1);
+	/* Not after a byte in the clear. */
+	finish(loop, &s, &c, sv);
+	loop = ev_loop_new();
+	pair(sv);
+	end_init(&s, loop, sv[0], sv[0]);
+	buf_puts(&s.io.out, "220 hello\r\n");
+	ck_assert_int_eq(tlsio_wrap(&s.io, sctx, NULL), -1);
+	ck_assert_ptr_nonnull(strstr(tlsio_error(&s.io), "implicit TLS"));
+	finish(loop, &s, NULL, sv);
+}
+END_TEST
+
+/*
+ * The peer answers the 220 before tlsio_flush() returns, with something
+ * that fails the handshake at once: the flush did its part (0), and the
+ * failure comes as TLSIO_TLS_FAIL, so the owner can say why.
+ */
+START_TEST(test_fail_inside_flush)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct end s;
+	int	sv[2];
+
+	pair(sv);
+	end_init(&s, loop, sv[0], sv[0]);
+	buf_puts(&s.io.out, "220 go\r\n");
+	ck_assert_int_eq(tlsio_starttls(&s.io, sctx, NULL, NULL), 0);
+	ck_assert_int_eq(write(sv[1], "\x16\x03\x01\x00\x05hello", 10), 10);
+	ck_assert_int_eq(tlsio_flush(&s.io), 0);
+	ck_assert_int_eq(s.io.state, TLSIO_FAILED);
+	RUN_UNTIL(loop, s.fails == 1);
+	ck_assert_msg(strncmp(tlsio_error(&s.io), "SSL_accept: ", 12) == 0, "%s",
+		      tlsio_error(&s.io));
+	finish(loop, &s, NULL, sv);
 }
 END_TEST
 
@@ -756,6 +814,8 @@ suite(void)
 	tcase_add_test(tc, test_starttls_injection_kernel);
 	tcase_add_test(tc, test_starttls_client_refuses);
 	tcase_add_test(tc, test_starttls_twice);
+	tcase_add_test(tc, test_wrap_hello_waiting);
+	tcase_add_test(tc, test_fail_inside_flush);
 	tcase_add_test(tc, test_verify_name_mismatch);
 	tcase_add_test(tc, test_old_protocol_refused);
 	tcase_add_test(tc, test_tls_pending_after_pause);
