@@ -31,8 +31,11 @@
  *	smtpd_tls_auth_only); 503 5.5.1 Error: authentication not enabled
  *	/ already authenticated / MAIL transaction in progress.
  *
- *	Failures are counted per client address in this process, per
- *	anvil_rate_time_unit (smtpd_rate.c): the reply to the Nth failure
+ *	Failures are counted per client address and anvil_rate_time_unit,
+ *	by anvil across every smtpd process (smtpd_anvil.c; the session
+ *	waits for the count) and in this process (smtpd_rate.c, which also
+ *	refuses a client already at the limit when it starts an AUTH, and
+ *	is what counts when anvil cannot be asked): the reply to the Nth failure
  *	waits N times smtpd_sasl_failure_delay (other sessions go on), and
  *	at smtpd_sasl_failure_limit the client gets "421 4.7.0 HOST Error:
  *	too many failed authentications" and is disconnected, and any AUTH
@@ -69,6 +72,7 @@
 
 #include <openssl/crypto.h>
 
+#include "anvil_clnt.h"
 #include "auth_clnt.h"
 #include "base64.h"
 #include "log.h"
@@ -88,6 +92,8 @@ struct smtpd_sasl {
 	char	pass[AUTH_PASS_MAX + 1];
 	char	authzid[AUTH_USER_MAX + 1];
 	struct auth_call *call;
+	struct anvil_call *acall;	/* anvil counts a failure */
+	unsigned fails;			/* this process's count of them */
 };
 
 static struct auth_clnt *backend;
@@ -128,6 +134,8 @@ forget(struct smtpd_session *s)
 	if (s->sasl == NULL)
 		return;
 	auth_clnt_cancel(s->sasl->call);
+	if (s->sasl->acall != NULL)
+		anvil_clnt_cancel(s->sasl->acall);
 	OPENSSL_cleanse(s->sasl, sizeof(*s->sasl));
 	free(s->sasl);
 	s->sasl = NULL;
@@ -174,6 +182,34 @@ too_many(struct smtpd_session *s, unsigned n)
 	smtpd_drop(s, 421, "4.7.0", text);
 }
 
+/* failed - the answer to the client's nth failure */
+static void
+failed(struct smtpd_session *s, unsigned n)
+{
+	if (cfg->smtpd_sasl_failure_limit > 0
+	    && n >= (unsigned long long) cfg->smtpd_sasl_failure_limit)
+		too_many(s, n);
+	else {
+		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed: "
+			    "authentication failure");
+		smtpd_hold(s, cfg->smtpd_sasl_failure_delay * 1000 * n);
+	}
+	end(s, false);
+}
+
+/* on_counted - anvil's count of the client's failures, all processes */
+static void
+on_counted(void *ctx, const struct anvil_counts *counts, bool ok)
+{
+	struct smtpd_session *s = ctx;
+	unsigned n = s->sasl->fails;
+
+	s->sasl->acall = NULL;
+	if (ok && counts->addr_events > n)
+		n = counts->addr_events > UINT32_MAX ? UINT32_MAX : (unsigned) counts->addr_events;
+	failed(s, n);
+}
+
 static void
 on_answer(void *ctx, int status, const char *user, const char *reason)
 {
@@ -200,15 +236,10 @@ on_answer(void *ctx, int status, const char *user, const char *reason)
 	smtpd_log(s, "warning: %s[%s]: SASL %s authentication failed: "
 		  "authentication failure", s->name, s->addr, mech);
 	n = smtpd_rate_count(s->addr, SMTPD_RATE_AUTHFAIL, ev_now(s->loop));
-	if (cfg->smtpd_sasl_failure_limit > 0
-	    && n >= (unsigned long long) cfg->smtpd_sasl_failure_limit)
-		too_many(s, n);
-	else {
-		smtpd_reply(s, 535, "5.7.8", "Error: authentication failed: "
-			    "authentication failure");
-		smtpd_hold(s, cfg->smtpd_sasl_failure_delay * 1000 * n);
-	}
-	end(s, false);
+	s->sasl->fails = n;
+	/* Across smtpd processes: anvil counts too (the session waits). */
+	if ((s->sasl->acall = smtpd_anvil_auth(s, on_counted, s)) == NULL)
+		failed(s, n);
 }
 
 /* verify - ask the back end; the session waits */

@@ -42,6 +42,7 @@ MASTER = """\
 cleanup unix - - y - 0 cleanup
 lookup unix - - n - 1 lookup
 auth unix - - y - 4 auth
+anvil unix - - y - 1 anvil
 """
 
 DOVECOT_MASTER = """\
