@@ -97,7 +97,7 @@
  *	smtp_tls_security_level, smtp_tls_policy_maps, smtp_tls_CAfile,
  *	smtp_tls_CApath, smtp_tls_secure_cert_match, smtp_tls_protocols,
  *	smtp_tls_mandatory_protocols, smtp_tls_ciphers,
- *	smtp_tls_mandatory_ciphers		TLS
+ *	smtp_tls_mandatory_ciphers, smtp_tls_wrappermode	TLS
  *	smtp_sasl_auth_enable, smtp_sasl_password_maps,
  *	smtp_sasl_security_options, smtp_sasl_tls_security_options	AUTH
  *	myhostname				MX loop detection

@@ -212,7 +212,7 @@ next_server(struct smtp_job *job)
 					   sc.name_store, sizeof(sc.name_store));
 		(void) str_copy(sc.sni, sizeof(sc.sni),
 				job->nh.literal.family ? "" : a->host);
-		if (job->plain_retry) {
+		if (job->plain_retry && !sc.wrapper) {
 			sc.tls.level = SMTP_TLS_NONE;
 			job->plain_retry = false;
 		}
@@ -388,6 +388,9 @@ smtp_deliver(struct smtp_request *rq)
 		job->sc.proto.sasl_tls_plaintext_ok = !config_list_contains(
 			cfg->smtp_sasl_tls_security_options, "noplaintext");
 	}
+	/* Wrapper mode is TLS or nothing: at least encrypt. */
+	if ((job->sc.wrapper = cfg->smtp_tls_wrappermode) && job->sc.tls.level < SMTP_TLS_ENCRYPT)
+		job->sc.tls.level = SMTP_TLS_ENCRYPT;
 	job->sc.proto.skip_5xx_greeting = cfg->smtp_skip_5xx_greeting;
 	job->sc.proto.may_convert_8bit = !cfg->disable_mime_output_conversion;
 	(void) str_fmt(job->sc.key, sizeof(job->sc.key), "%s/%s/%s/%s", rq->transport,

@@ -50,7 +50,10 @@
  *	memory, at most SMTP_TLS_SESSIONS of them (the oldest makes
  *	room), and offered for resumption on the next connection, which
  *	spares a full handshake; it is taken after the server's first
- *	reply inside TLS, when a TLS 1.3 ticket has arrived.
+ *	reply inside TLS, when a TLS 1.3 ticket has arrived.  With
+ *	smtp_tls_wrappermode (a relay on port 465) the handshake starts
+ *	as soon as the connection is made, and the conversation, greeting
+ *	included, runs inside TLS.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -403,6 +406,10 @@ tls_failed(struct smtp_session *s, const char *err)
 	session_free(s);
 }
 
+/*
+ * start_tls - the handshake: after the server's 220 to STARTTLS, or
+ * from the first byte in wrapper mode (smtp_tls_wrappermode)
+ */
 static bool
 start_tls(struct smtp_session *s)
 {
@@ -418,7 +425,8 @@ start_tls(struct smtp_session *s)
 	    : smtp_tls_ctx;
 
 	s->state = SMTP_S_TLS;
-	if (ctx == NULL || tlsio_starttls(&s->io, ctx, &peer, NULL) < 0) {
+	if (ctx == NULL || (s->conf.wrapper ? tlsio_wrap(&s->io, ctx, &peer)
+			    : tlsio_starttls(&s->io, ctx, &peer, NULL)) < 0) {
 		tls_failed(s, ctx ? tlsio_error(&s->io) : "no TLS client context");
 		return false;
 	}
@@ -513,7 +521,10 @@ on_io(struct tlsio *io, unsigned events, void *ctx)
 		s->state = SMTP_S_TALK;
 		tls_log(s);
 		s->tls_keep = true;
-		smtp_proto_tls_done(&s->proto);
+		if (s->conf.wrapper)
+			s->proto.tls_active = true;	/* the greeting comes next */
+		else
+			smtp_proto_tls_done(&s->proto);
 		if (!flush(s))
 			return;
 		arm(s);
@@ -598,6 +609,8 @@ connected(struct smtp_session *s)
 		(void) smtp_proto_begin(&s->proto, s->pending_rq, s->pending_bits);
 		s->pending_rq = NULL;
 	}
+	if (s->conf.wrapper && !start_tls(s))
+		return;
 	arm(s);
 	tlsio_want_input(&s->io, true);
 }

@@ -31,6 +31,7 @@ struct smtp_session_conf {
 	char	sasl_user[256];
 	char	sasl_pass[256];
 	char	key[SMTP_KEY_MAX + 72];		/* the connection cache key */
+	bool	wrapper;			/* TLS from the first byte (465) */
 };
 
 /* How a server did for one transaction (the owner's callback). */

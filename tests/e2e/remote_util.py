@@ -102,6 +102,7 @@ class Server:
     starting with a code, like "421 busy", is sent as it is, and a 4xx
     or 5xx greeting ends the connection after it).  ehlo: the
     keywords offered.  tls: an ssl.SSLContext to offer STARTTLS with.
+    wrapper: an ssl.SSLContext for TLS from the first byte (port 465).
     auth: {user: password}, offered (PLAIN LOGIN) once TLS is up.
     rcpt(addr) / mail(addr) / data(): return a reply line to send
     instead of the default 250 (None: the default).  busy and most_busy
@@ -113,12 +114,13 @@ class Server:
     def __init__(self, test, host="127.0.0.1", port=0, name="mx.remote.test",
                  greeting="", ehlo=("PIPELINING", "SIZE 10240000", "8BITMIME",
                                     "ENHANCEDSTATUSCODES", "DSN"),
-                 tls=None, auth=None, rcpt=None, mail=None, data=None):
+                 tls=None, auth=None, rcpt=None, mail=None, data=None, wrapper=None):
         self.name = name
         self.greeting = greeting if greeting is None or greeting[:3].isdigit() else \
             "220 %s ESMTP test server" % name
         self.ehlo = list(ehlo)
         self.tls = tls
+        self.wrapper = wrapper
         self.auth = auth
         self.on_rcpt = rcpt
         self.on_mail = mail
@@ -212,6 +214,10 @@ class Server:
                        for i, l in enumerate(lines))
 
     def _talk(self, c):
+        if self.wrapper:
+            c.sock = self.wrapper.wrap_socket(c.sock, server_side=True)
+            c.tls = True
+            c.cipher = c.sock.cipher()
         if self.greeting is None:
             while c.line() is not None:     # silent: read, never answer
                 pass

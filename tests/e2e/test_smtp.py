@@ -8,7 +8,8 @@ DNS outcomes (no MX and no address, NXDOMAIN, null MX: bounce; a DNS
 timeout: defer); a silent server that times out while another
 destination flows; smtp_tls_security_level = verify against a
 certificate for another name (deferred, nothing sent in the clear);
-AUTH inside TLS with smtp_sasl_password_maps; the smtp process's
+AUTH inside TLS with smtp_sasl_password_maps; a relay in wrapper mode
+(port 465 style, smtp_tls_wrappermode); the smtp process's
 privileges from /proc.
 
 Servers listen on 127.0.0.1 or on other 127.0.0.0/8 addresses with a
@@ -326,6 +327,25 @@ class SMTPClientTest(unittest.TestCase):
         auth = [c for c, tls in srv.commands() if c.upper().startswith("AUTH")]
         self.assertTrue(auth and all(tls for c, tls in srv.commands()
                                      if c.upper().startswith("AUTH")), srv.commands())
+
+    def test_wrapper_mode_relay(self):
+        # smarthost.test is 127.0.0.1, the name its certificate carries.
+        inst = self.instance(["--host-record=smarthost.test,127.0.0.1"], start=False)
+        certs = self.certs()
+        srv = remote_util.Server(self, host="127.0.0.1", name="smarthost.test",
+                                 wrapper=certs.server_context("smarthost.test"))
+        inst.set_main({"relayhost": "[smarthost.test]:%d" % srv.port,
+                       "smtp_tls_wrappermode": "yes",
+                       "smtp_tls_security_level": "verify",
+                       "smtp_tls_CAfile": certs.ca_cert})
+        inst.start()
+        self.send(["someone@far.test"], subject="implicit TLS")
+        msgs = srv.wait_messages(1)
+        self.assertTrue(msgs[0].tls)
+        self.assertTrue(all(tls for _, tls in srv.commands()), srv.commands())
+        self.assertNotIn("STARTTLS", [c.split()[0] for c, _ in srv.commands()])
+        self.wait_line(r"Verified TLS connection established to smarthost.test\[127.0.0.1\]:%d"
+                       % srv.port)
 
     # -- Privileges --------------------------------------------------------
 
