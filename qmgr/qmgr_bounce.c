@@ -308,7 +308,9 @@ remote_reply(const char *s, struct buf *host, struct buf *reply)
 
 	if (str_has_prefix_nocase(s, "delivery temporarily suspended: "))
 		s += 32;
-	if (strncmp(s, "host ", 5) != 0 || (said = strstr(s, " said: ")) == NULL)
+	/* " said: " is looked for after "host ": in "host said: ..." the
+	 * space of "host " would start it, and the name's length go negative. */
+	if (strncmp(s, "host ", 5) != 0 || (said = strstr(s + 5, " said: ")) == NULL)
 		return false;
 	br = memchr(s + 5, '[', (size_t) (said - s - 5));
 	if (br == NULL || br == s + 5 || !is_smtp_reply(said + 7))
