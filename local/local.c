@@ -57,7 +57,7 @@
  *	owner or default_privs), verified as lib/priv.c does, and only
  *	then opens a mailbox or runs a command.  A mailbox or file
  *	delivery child is kept for that user's next deliveries
- *	(local_kept.c: same uid, gid and groups only, at most 100 jobs,
+ *	(local_kept.c: same uid, gid and groups only, at most 1,000 jobs,
  *	closed after 2 s idle, killed with local), so a run of messages
  *	to one user costs one fork; it opens and checks the mailbox
  *	afresh for every job.  Mailboxes are opened

@@ -109,7 +109,7 @@
 #define KEPT_MAX		4	/* children kept per local process */
 #define KEPT_IDLE_MS		2000	/* closed by the parent when idle this long */
 #define KEPT_CHILD_IDLE_MS	10000	/* a child gives up on a silent parent */
-#define KEPT_USES		100	/* jobs per child */
+#define KEPT_USES		1000	/* jobs per child */
 #define KEPT_SEND_MS		10000	/* sending one job */
 
 struct kept {
