@@ -60,7 +60,7 @@
  *
  *	CLEANUP_REQ_SUBMIT, with the content descriptor:
  *	  "flags" num		CLEANUP_F_EXTRACT 1, CLEANUP_F_LOCAL 2,
- *				CLEANUP_F_BOUNCE 4
+ *				CLEANUP_F_BOUNCE 4, CLEANUP_F_ANNOUNCE 8
  *	  "offset" num, "length" num	where the message is in the file
  *	  optional, at most once each, in this order:
  *	  "client_name" str (host name or "unknown"), "client_addr" str
@@ -71,6 +71,13 @@
  *	  "sender" str		"" for the null sender
  *	  per recipient: optional "orcpt" str, optional "notify" str
  *	  (NEVER or SUCCESS,FAILURE,DELAY), then "rcpt" str
+ *	With CLEANUP_F_ANNOUNCE, as soon as the queue ID is chosen:
+ *	  CLEANUP_REP_QID: "queue_id" str
+ *	and the client answers CLEANUP_REQ_LOGGED (no attributes) once it
+ *	logged its line for that ID; the queue file is renamed into
+ *	incoming/ (where qmgr sees it) only after that came, and the final
+ *	CLEANUP_REP is sent only after it came, so that log lines keep
+ *	Postfix's order (smtpd's client= before qmgr's from=).
  *	CLEANUP_REP:
  *	  "status" num		0 queued, 4 temporary failure, 5 permanent
  *	  "queue_id" str	the new queue ID when queued, else ""
@@ -168,6 +175,62 @@ reply(int fd, const struct cleanup_result *res)
 	return r;
 }
 
+/* The CLEANUP_F_ANNOUNCE conversation of one request (cleanup.h). */
+struct announce {
+	int	fd;
+	struct ipc_conn *conn;
+	bool	told;			/* CLEANUP_REP_QID sent */
+	bool	confirmed;		/* CLEANUP_REQ_LOGGED received */
+	bool	broken;			/* the exchange failed: close after the reply */
+};
+
+static int
+announce(void *ctx, const char *qid)
+{
+	struct announce *a = ctx;
+	struct ipc_msg m;
+	int     r;
+
+	ipc_msg_init(&m, CLEANUP_REP_QID);
+	(void) ipc_put_str(&m, "queue_id", qid);
+	r = ipc_send(a->fd, &m, -1, REPLY_MS);
+	ipc_msg_free(&m);
+	if (r < 0) {
+		a->broken = true;
+		return -1;
+	}
+	a->told = true;
+	return 0;
+}
+
+/* confirmed - wait (at most REPLY_MS) for CLEANUP_REQ_LOGGED */
+static int
+confirmed(void *ctx, const char *qid)
+{
+	struct announce *a = ctx;
+	struct ipc_in in;
+	int     cfd = -1, r;
+
+	if (a->confirmed)
+		return 0;
+	if (!a->told || a->broken)
+		return -1;
+	ipc_in_init_max(&in, CLEANUP_REQ_MAX);
+	r = ipc_conn_recv(a->conn, &in, &cfd, REPLY_MS, true);
+	if (r == 0 && cfd < 0 && in.type == CLEANUP_REQ_LOGGED && ipc_get_end(&in) == 0) {
+		a->confirmed = true;
+	} else {
+		log_warn("%s: the client did not confirm the queue ID: %s", qid,
+			 r < 0 ? strerror(errno) : r == 1 ? "it closed the connection"
+			 : "a message other than the confirmation");
+		a->broken = true;
+	}
+	if (cfd >= 0)
+		(void) close(cfd);
+	ipc_in_free(&in);
+	return a->confirmed ? 0 : -1;
+}
+
 static void
 cleanup_serve(int fd)
 {
@@ -224,10 +287,19 @@ cleanup_serve(int fd)
 			(void) reply(fd, &res);
 			break;
 		}
-		cleanup_message(&req, cfd, &res);
-		(void) close(cfd);
-		cleanup_req_free(&req);
-		r = reply(fd, &res);
+		{
+			struct announce a = {.fd = fd, .conn = &conn};
+			struct cleanup_hooks hooks = {announce, confirmed, &a};
+			bool	ann = (req.flags & CLEANUP_F_ANNOUNCE) != 0;
+
+			cleanup_message(&req, cfd, &res, ann ? &hooks : NULL);
+			(void) close(cfd);
+			cleanup_req_free(&req);
+			/* A refusal after the queue ID: its confirmation first. */
+			if (ann && a.told && !a.confirmed && !a.broken)
+				(void) confirmed(&a, res.queue_id[0] ? res.queue_id : "NOQUEUE");
+			r = a.broken ? -1 : reply(fd, &res);
+		}
 		/* After the reply: the client's log line goes first (cleanup_msg.c). */
 		if (res.status == CLEANUP_STAT_OK)
 			cleanup_wake_qmgr();

@@ -222,8 +222,20 @@ void	cleanup_commit_close(void);
 
 /* -- cleanup_msg.c ---------------------------------------------------- */
 
+/*
+ * The client's part in a submission with CLEANUP_F_ANNOUNCE: told
+ * the queue ID as soon as there is one (-1: it cannot be told), and
+ * asked, just before the queue file becomes visible to qmgr, whether
+ * it has confirmed (-1: no; the message is then not queued).
+ */
+struct cleanup_hooks {
+	int	(*announce)(void *ctx, const char *qid);
+	int	(*confirmed)(void *ctx, const char *qid);
+	void   *ctx;
+};
+
 void	cleanup_message(const struct cleanup_req *req, int content_fd,
-			struct cleanup_result *res);
+			struct cleanup_result *res, const struct cleanup_hooks *hooks);
 void	cleanup_wake_qmgr(void);
 
 #endif

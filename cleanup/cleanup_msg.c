@@ -193,7 +193,8 @@ read_headers(struct cleanup_src *src, struct cleanup_hdr *h, uint64_t *body_off)
 }
 
 void
-cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *res)
+cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *res,
+		const struct cleanup_hooks *hooks)
 {
 	char    qid[QID_LEN + 1], sender[CLEANUP_ADDR_MAX + 1], tmp[CLEANUP_ADDR_MAX + 1];
 	struct cleanup_err e = {0};
@@ -245,9 +246,13 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		goto out;
 	}
 
-	/* 3. Identity. */
+	/* 3. Identity; the client may log its line for it now. */
 	qid_new(qid);
 	(void) gettimeofday(&arrival, NULL);
+	if (hooks != NULL && hooks->announce(hooks->ctx, qid) < 0) {
+		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: the client went away");
+		goto out;
+	}
 
 	/* 4. Sender. */
 	if (cleanup_addr_check(req->sender, true, utf8, tmp, sizeof(tmp), &e) < 0
@@ -378,6 +383,14 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		goto out;
 	}
 	qfile_writer_free(&w);
+	/* The client's line for this queue ID comes before qmgr's. */
+	if (hooks != NULL && hooks->confirmed(hooks->ctx, qid) < 0) {
+		cleanup_queue_abort(&q);
+		log_warn("%s: not queued: the client did not confirm the queue ID", qid);
+		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: the client did not confirm "
+		    "the queue ID");
+		goto out;
+	}
 	if (cleanup_queue_commit(&q, qid) < 0) {
 		storage_error(res, qid, errno);
 		goto out;

@@ -86,13 +86,45 @@ parse(const char *reply, size_t len, struct cleanup_result *res)
 	return r;
 }
 
+/*
+ * parse_qid - a CLEANUP_REP_QID message into qid (CLEANUP_QID_MAX + 1
+ * bytes): 1; another type: 0; a malformed one: -1 (res says 4.3.0 why)
+ */
+static int
+parse_qid(const char *reply, size_t len, char *qid, struct cleanup_result *res)
+{
+	struct ipc_in in;
+	const char *q;
+	int     r = 0;
+
+	ipc_in_init_max(&in, CLEANUP_REP_MAX);
+	if (ipc_in_parse(&in, reply, len) < 0) {
+		cleanup_clnt_fail(res, "malformed reply from the cleanup service (%s)",
+				  ipc_error(&in));
+		r = -1;
+	} else if (in.type == CLEANUP_REP_QID) {
+		r = 1;
+		if (ipc_get_str(&in, "queue_id", &q, CLEANUP_QID_MAX) < 0
+		    || ipc_get_end(&in) < 0 || !qid_valid(q)) {
+			cleanup_clnt_fail(res, "malformed queue ID message from the "
+					  "cleanup service");
+			r = -1;
+		} else
+			(void) str_copy(qid, CLEANUP_QID_MAX + 1, q);
+	}
+	ipc_in_free(&in);
+	return r;
+}
+
 /* reply_check - a reply that makes no sense condemns its connection */
 static int
 reply_check(const char *reply, size_t len, char *why, size_t whylen)
 {
 	struct cleanup_result res;
+	char    qid[CLEANUP_QID_MAX + 1];
+	int     r = parse_qid(reply, len, qid, &res);
 
-	if (parse(reply, len, &res) == 0)
+	if (r == 1 || (r == 0 && parse(reply, len, &res) == 0))
 		return 0;
 	(void) str_copy(why, whylen, res.reason + 6);	/* after "4.3.0 " */
 	return -1;
@@ -135,12 +167,14 @@ int
 cleanup_request_build(struct ipc_msg *m, const struct cleanup_envelope *env)
 {
 	ipc_msg_init(m, CLEANUP_REQ_SUBMIT);
-	if ((env->flags & ~(unsigned) CLEANUP_F_MASK) != 0 || env->sender == NULL) {
+	if ((env->flags & ~(unsigned) (CLEANUP_F_MASK & ~CLEANUP_F_ANNOUNCE)) != 0
+	    || env->sender == NULL) {
 		m->failed = EINVAL;
 		errno = EINVAL;
 		return -1;
 	}
-	(void) ipc_put_num(m, "flags", env->flags);
+	(void) ipc_put_num(m, "flags", env->flags
+			   | (env->announced != NULL ? CLEANUP_F_ANNOUNCE : 0));
 	(void) ipc_put_num(m, "offset", env->offset);
 	(void) ipc_put_num(m, "length", env->length);
 	/* Optional attributes, in this order (cleanup checks the order). */
@@ -239,120 +273,6 @@ cleanup_reply_parse(struct ipc_in *in, struct cleanup_result *res)
 	return 0;
 }
 
-/* connect_nb - non-blocking connect to the cleanup socket */
-static int
-connect_nb(void)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int     fd;
-
-	if (str_copy(sun.sun_path, sizeof(sun.sun_path), clnt_path) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (!reach_ok(clnt_path))
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	/*
-	 * A UNIX socket connects at once or not at all: EAGAIN means the
-	 * listen queue is full (every cleanup process busy and the master
-	 * not keeping up).  Never block an event loop on that.
-	 */
-	if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0
-	    && errno != EINPROGRESS) {
-		int     saved = errno;
-
-		(void) close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-int
-cleanup_clnt_start(const struct cleanup_envelope *env, int content_fd,
-		   struct ipc_conn *conn, struct cleanup_result *res)
-{
-	struct ipc_msg m;
-	int     fd;
-
-	if (cleanup_request_build(&m, env) < 0) {
-		cleanup_clnt_fail(res, "cannot build the cleanup request: %s",
-				  strerror(errno));
-		ipc_msg_free(&m);
-		return -1;
-	}
-	if ((fd = connect_nb()) < 0) {
-		int     saved = errno;
-
-		cleanup_clnt_fail(res, "cannot connect to the cleanup service: %s",
-				  strerror(saved));
-		ipc_msg_free(&m);
-		errno = saved;
-		return -1;
-	}
-	ipc_conn_init(conn, fd, CLEANUP_REP_MAX);
-	if (ipc_conn_queue(conn, &m, content_fd) < 0
-	    || ipc_conn_flush(conn) < 0) {
-		int     saved = errno;
-
-		cleanup_clnt_fail(res, "cannot send to the cleanup service: %s",
-				  strerror(saved));
-		ipc_msg_free(&m);
-		cleanup_clnt_close(conn);
-		errno = saved;
-		return -1;
-	}
-	ipc_msg_free(&m);
-	return fd;
-}
-
-int
-cleanup_clnt_result(struct ipc_conn *conn, struct cleanup_result *res)
-{
-	struct ipc_in in;
-	ssize_t n;
-	int     r;
-
-	n = ipc_conn_read(conn);
-	if (n == 0) {
-		cleanup_clnt_fail(res, "the cleanup service closed the connection "
-				  "without an answer");
-		return -1;
-	}
-	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		cleanup_clnt_fail(res, "reading from the cleanup service: %s",
-				  strerror(errno));
-		return -1;
-	}
-	ipc_in_init_max(&in, CLEANUP_REP_MAX);
-	r = ipc_conn_next(conn, &in, NULL);
-	if (r == 0) {
-		ipc_in_free(&in);
-		return 0;
-	}
-	if (r < 0) {
-		cleanup_clnt_fail(res, "malformed reply from the cleanup service (%s)",
-				  conn->err ? conn->err : ipc_error(&in));
-		ipc_in_free(&in);
-		return -1;
-	}
-	r = cleanup_reply_parse(&in, res);
-	ipc_in_free(&in);
-	return r < 0 ? -1 : 1;
-}
-
-void
-cleanup_clnt_close(struct ipc_conn *conn)
-{
-	if (conn->fd >= 0)
-		(void) close(conn->fd);
-	ipc_conn_free(conn);
-	conn->fd = -1;
-}
-
 void
 cleanup_clnt_keep(bool on)
 {
@@ -368,37 +288,124 @@ cleanup_clnt_release(void)
 		clnt_pool_close_idle(sync_pool);
 }
 
+/*
+ * One submission, blocking or from an event loop: the SUBMIT, and with
+ * env->announced the conversation CLEANUP_REP_QID -> announced() ->
+ * CLEANUP_REQ_LOGGED before the final CLEANUP_REP.
+ */
+struct cleanup_call {
+	struct clnt_call *cc;
+	cleanup_done_fn *done;		/* event loop: the caller's callback */
+	void   *ctx;
+	void	(*announced)(void *ctx, const char *queue_id);
+	void   *announced_ctx;
+	bool	told;			/* the queue ID came and was announced */
+	bool	over;			/* blocking: the call ended */
+	bool	answered;		/* ... with cleanup's reply in res */
+	struct cleanup_result res;
+};
+
+/* finish - the call's outcome is in c->res: tell the caller */
+static void
+finish(struct cleanup_call *c, bool answered)
+{
+	c->answered = answered;
+	if (c->done == NULL) {
+		c->over = true;			/* cleanup_submit() reads it */
+		return;
+	}
+	c->done(c->ctx, &c->res, answered);
+	free(c);
+}
+
+/* step - one reply (or failure) of a submission */
+static void
+step(void *ctx, struct clnt_call *cc, const struct clnt_result *r)
+{
+	struct cleanup_call *c = ctx;
+	char    qid[CLEANUP_QID_MAX + 1];
+	int     k;
+
+	if (c->announced == NULL) {		/* a plain call: over now */
+		finish(c, answer(r, &c->res));
+		return;
+	}
+	/* A conversation: the call holds its connection until here. */
+	if (r->status != CLNT_OK) {
+		cleanup_clnt_fail(&c->res, "%s", r->why);
+		clnt_pool_cancel(cc);
+		finish(c, false);
+		return;
+	}
+	k = parse_qid(r->reply, r->len, qid, &c->res);
+	if (k == 1 && !c->told) {
+		struct ipc_msg m;
+		size_t  len;
+		const void *wire;
+
+		c->told = true;
+		c->announced(c->announced_ctx, qid);
+		ipc_msg_init(&m, CLEANUP_REQ_LOGGED);
+		wire = ipc_msg_wire(&m, false, &len);
+		clnt_pool_send(cc, wire, len, -1, CLEANUP_TIMEOUT_MS, step, c);
+		ipc_msg_free(&m);
+		return;
+	}
+	if (k == 1) {
+		cleanup_clnt_fail(&c->res, "the cleanup service sent a second queue ID");
+		k = -1;
+	}
+	if (k == 0 && parse(r->reply, r->len, &c->res) == 0) {
+		clnt_pool_release(cc);		/* a whole exchange: keep it */
+		finish(c, true);
+		return;
+	}
+	clnt_pool_cancel(cc);
+	finish(c, false);
+}
+
+/* call - start a submission on pool p; false (res filled) when not sent */
+static bool
+call(struct clnt_pool *p, struct cleanup_call *c, const struct cleanup_envelope *env,
+     int content_fd, struct cleanup_result *res)
+{
+	struct ipc_msg m;
+	const void *wire;
+	size_t  len;
+	int     saved;
+
+	if (cleanup_request_build(&m, env) < 0) {
+		saved = errno;
+		cleanup_clnt_fail(res, "cannot build the cleanup request: %s",
+				  strerror(saved));
+		ipc_msg_free(&m);
+		errno = saved;
+		return false;
+	}
+	c->announced = env->announced;
+	c->announced_ctx = env->announced_ctx;
+	wire = ipc_msg_wire(&m, content_fd >= 0, &len);
+	c->cc = clnt_pool_call(p, wire, len, content_fd, CLEANUP_TIMEOUT_MS,
+			       c->announced ? CLNT_HOLD : 0, step, c);
+	ipc_msg_free(&m);
+	return true;
+}
+
 int
 cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 	       struct cleanup_result *res)
 {
-	struct ipc_msg m;
-	struct clnt_result r = {.status = CLNT_ERROR};
-	struct buf rep;
-	const void *wire;
-	size_t  len;
-	char    why[CLNT_WHY_MAX];
+	struct cleanup_call c = {0};
 
-	if (cleanup_request_build(&m, env) < 0) {
-		cleanup_clnt_fail(res, "cannot build the cleanup request: %s",
-				  strerror(errno));
-		ipc_msg_free(&m);
-		return res->status;
-	}
 	if (sync_pool == NULL)
 		sync_pool = new_pool(NULL, 1, 0);
-	wire = ipc_msg_wire(&m, content_fd >= 0, &len);
-	buf_init(&rep, IPC_HDR_LEN + CLEANUP_REP_MAX);
-	r.status = clnt_pool_wait(sync_pool, wire, len, content_fd,
-				  CLEANUP_TIMEOUT_MS, &rep, why, sizeof(why));
-	r.reply = rep.data;
-	r.len = rep.len;
-	r.why = why;
+	if (!call(sync_pool, &c, env, content_fd, res))
+		return res->status;
+	clnt_pool_run(sync_pool, &c.over);
+	*res = c.res;
 	/* Only a well-formed answer leaves the connection fit to keep. */
-	if (!answer(&r, res) || !keep)
+	if (!c.answered || !keep)
 		cleanup_clnt_release();
-	buf_free(&rep);
-	ipc_msg_free(&m);
 	return res->status;
 }
 
@@ -408,12 +415,6 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 
 struct cleanup_pool {
 	struct clnt_pool *cp;
-};
-
-struct cleanup_call {
-	struct clnt_call *cc;
-	cleanup_done_fn *done;
-	void   *ctx;
 };
 
 struct cleanup_pool *
@@ -440,47 +441,19 @@ cleanup_pool_idle(const struct cleanup_pool *p)
 	return clnt_pool_idle(p->cp);
 }
 
-static void
-pool_done(void *ctx, struct clnt_call *cc, const struct clnt_result *r)
-{
-	struct cleanup_call *c = ctx;
-	cleanup_done_fn *done = c->done;
-	void   *dctx = c->ctx;
-	struct cleanup_result res;
-	bool    answered;
-
-	(void) cc;
-	free(c);
-	answered = answer(r, &res);
-	done(dctx, &res, answered);
-}
-
 struct cleanup_call *
 cleanup_pool_submit(struct cleanup_pool *p, const struct cleanup_envelope *env,
 		    int content_fd, cleanup_done_fn *done, void *ctx,
 		    struct cleanup_result *res)
 {
-	struct cleanup_call *c;
-	struct ipc_msg m;
-	const void *wire;
-	size_t  len;
-	int     saved;
+	struct cleanup_call *c = xcalloc(1, sizeof(*c));
 
-	if (cleanup_request_build(&m, env) < 0) {
-		saved = errno;
-		cleanup_clnt_fail(res, "cannot build the cleanup request: %s",
-				  strerror(saved));
-		ipc_msg_free(&m);
-		errno = saved;
-		return NULL;
-	}
-	c = xcalloc(1, sizeof(*c));
 	c->done = done;
 	c->ctx = ctx;
-	wire = ipc_msg_wire(&m, content_fd >= 0, &len);
-	c->cc = clnt_pool_call(p->cp, wire, len, content_fd, CLEANUP_TIMEOUT_MS, 0,
-			       pool_done, c);
-	ipc_msg_free(&m);
+	if (!call(p->cp, c, env, content_fd, res)) {
+		free(c);
+		return NULL;
+	}
 	return c;
 }
 

@@ -26,23 +26,6 @@
  *		... res.status 4 or 5, res.reason "4.3.0 ..." ...
  *	log_info("%s: queued", res.queue_id);
  *
- *	// Non-blocking (smtpd's event loop):
- *	struct ipc_conn conn;
- *	int fd = cleanup_clnt_start(&env, spool_fd, &conn, &res);
- *	if (fd < 0) ... reply with res (errno EAGAIN: cleanup's queue of
- *			connections is full; try again shortly or say 451) ...
- *	ev_io_init(&io, fd, on_cleanup, sess);
- *	ev_io_start(loop, &io, ipc_conn_pending(&conn) ? EV_WRITE : EV_READ);
- *	ev_timer_start(loop, &deadline, CLEANUP_TIMEOUT_MS);
- *	// in on_cleanup():
- *	//	EV_WRITE: r = ipc_conn_flush(&conn): 0 -> watch EV_READ only,
- *	//		  1 -> keep waiting, -1 -> cleanup_clnt_fail(&res, ...)
- *	//	EV_READ:  switch (cleanup_clnt_result(&conn, &res)) {
- *	//		  case 0: return;			// more to come
- *	//		  default: ev_io_stop(); cleanup_clnt_close(&conn);
- *	//			   reply from res (also after -1: res says 4.3.0)
- *	//		  }
- *	// deadline: cleanup_clnt_close(&conn); cleanup_clnt_fail(&res, ...)
  * DESCRIPTION
  *	The cleanup service (cleanup/cleanup.c) takes a message's
  *	envelope and a descriptor of its content, checks everything,
@@ -83,18 +66,21 @@
  *	CLEANUP_TIMEOUT_MS in all, and closes the connection.  It returns
  *	res->status.
  *
- *	cleanup_clnt_start() connects without blocking (a full listen
- *	queue is -1 with errno EAGAIN, not a wait), initialises conn and
- *	queues the request on it; most of the time it is written at once.
- *	It returns the socket (non-blocking, close-on-exec), or -1 with
- *	res filled (temporary failure) and nothing left open.
- *	cleanup_clnt_result() reads what is there and parses the reply:
- *	1 done (res filled from the reply), 0 not complete yet, -1
- *	failed (res filled with a temporary failure).  The caller's
- *	deadline bounds the wait (CLEANUP_TIMEOUT_MS is a good one).
- *	cleanup_clnt_close() frees conn and closes its socket.
  *	cleanup_clnt_fail() fills res with a temporary failure "4.3.0
  *	TEXT" (for the caller's timeouts and write errors).
+ *
+ *	The queue ID first.  With env->announced set, cleanup tells the
+ *	queue ID as soon as it has one, before it reads the content, and
+ *	makes the queue file visible to qmgr only after the client has
+ *	called announced(announced_ctx, queue_id) and confirmed it (the
+ *	request carries CLEANUP_F_ANNOUNCE; wire protocol in
+ *	docs/INTERNALS.md).  smtpd logs "QUEUEID: client=..." and pickup
+ *	"QUEUEID: uid=N from=<...>" there, so that line always comes
+ *	before qmgr's "from=..., size=" line, as log summarisers such as
+ *	pflogsumm need; it costs one short message each way, sent while
+ *	cleanup writes and syncs the file.  announced runs at most once,
+ *	also for a message that cleanup refuses afterwards (the queue ID
+ *	then appears in the refusal's log line, as in Postfix).
  *
  *	Kept connections.  cleanup serves any number of requests on one
  *	connection; connecting costs both sides (socket, connect, accept,
@@ -161,6 +147,8 @@
 /* Message types (docs/INTERNALS.md, "cleanup"). */
 #define CLEANUP_REQ_SUBMIT	0x0201
 #define CLEANUP_REP		0x0202
+#define CLEANUP_REP_QID		0x0203	/* the queue ID, before the file is visible */
+#define CLEANUP_REQ_LOGGED	0x0204	/* the client logged its line for it */
 
 #define CLEANUP_SOCKET		"private/cleanup"
 
@@ -168,7 +156,8 @@
 #define CLEANUP_F_EXTRACT	0x1
 #define CLEANUP_F_LOCAL		0x2
 #define CLEANUP_F_BOUNCE	0x4
-#define CLEANUP_F_MASK		0x7
+#define CLEANUP_F_ANNOUNCE	0x8	/* set by cleanup_request_build() */
+#define CLEANUP_F_MASK		0xf
 
 /* reply status */
 #define CLEANUP_STAT_OK		0
@@ -208,6 +197,9 @@ struct cleanup_envelope {
 	const char *sender;		/* "" for the null sender */
 	const struct cleanup_rcpt_in *rcpts;
 	size_t	nrcpts;
+	/* When set: called with the queue ID before qmgr can see the file. */
+	void	(*announced)(void *ctx, const char *queue_id);
+	void   *announced_ctx;
 };
 
 struct cleanup_result {
@@ -220,10 +212,6 @@ int	cleanup_request_build(struct ipc_msg *m, const struct cleanup_envelope *env)
 int	cleanup_reply_parse(struct ipc_in *in, struct cleanup_result *res);
 int	cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 		       struct cleanup_result *res);
-int	cleanup_clnt_start(const struct cleanup_envelope *env, int content_fd,
-			   struct ipc_conn *conn, struct cleanup_result *res);
-int	cleanup_clnt_result(struct ipc_conn *conn, struct cleanup_result *res);
-void	cleanup_clnt_close(struct ipc_conn *conn);
 void	cleanup_clnt_fail(struct cleanup_result *res, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	cleanup_clnt_set_path(const char *path);

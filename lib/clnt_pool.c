@@ -964,3 +964,14 @@ clnt_pool_wait(struct clnt_pool *p, const void *req, size_t len, int pass_fd,
 				  p->endpoint);
 	return w.status;
 }
+
+void
+clnt_pool_run(struct clnt_pool *p, const bool *over)
+{
+	if (!p->own_loop)
+		log_panic("clnt_pool_run: %s: the pool belongs to an event loop",
+			  p->endpoint);
+	while (!*over)
+		if (ev_run_once(p->loop, -1) < 0)
+			log_fatal("clnt_pool_run: %s: event loop failed: %m", p->endpoint);
+}

@@ -132,6 +132,9 @@
  *	loop: the same call, run on the private loop until it is over;
  *	the reply is copied into reply (CLNT_ERROR when it does not fit
  *	reply->max); it returns the status, why filled unless CLNT_OK.
+ *	clnt_pool_run() runs a pool's private loop until *over is true:
+ *	the blocking form of a conversation, or of calls whose done sets
+ *	the flag (clnt_pool_wait() is one such call).
  *	clnt_pool_close_idle() closes the idle connections (a process
  *	about to fork, or done with a burst).  clnt_pool_conns(),
  *	clnt_pool_idle() and clnt_pool_waiting() count connections (all,
@@ -215,6 +218,7 @@ void	clnt_pool_release(struct clnt_call *c);
 int	clnt_pool_wait(struct clnt_pool *p, const void *req, size_t len,
 		       int pass_fd, uint64_t timeout_ms, struct buf *reply,
 		       char *why, size_t whylen);
+void	clnt_pool_run(struct clnt_pool *p, const bool *over);
 void	clnt_pool_close_idle(struct clnt_pool *p);
 size_t	clnt_pool_conns(const struct clnt_pool *p);
 size_t	clnt_pool_idle(const struct clnt_pool *p);

@@ -174,6 +174,18 @@ out:
 }
 
 /*
+ * announced - cleanup's queue ID for a maildrop file, before qmgr can
+ * see the message: the line log summarisers count a local submission by
+ */
+static void
+announced(void *ctx, const char *qid)
+{
+	const struct pickup_msg *m = ctx;
+
+	log_info("%s: uid=%lu from=<%s>", qid, (unsigned long) m->uid, m->cenv.sender);
+}
+
+/*
  * deliver_one - one maildrop file.  Returns 0 to go on with the
  * next file, -1 to stop the scan (cleanup is not answering).
  */
@@ -207,10 +219,10 @@ deliver_one(int dfd, const char *name)
 			 (unsigned long) m.uid, name, why);
 		goto done;
 	}
+	m.cenv.announced = announced;
+	m.cenv.announced_ctx = &m;
 	switch (cleanup_submit(&m.cenv, fd, &res)) {
 	case CLEANUP_STAT_OK:
-		log_info("%s: uid=%lu from=<%s>", res.queue_id, (unsigned long) m.uid,
-			 m.cenv.sender);
 		if (unlinkat(dfd, name, 0) < 0)
 			log_error("%s: uid=%lu: cannot remove maildrop file %s: %m "
 				  "(it may be delivered twice)", res.queue_id,

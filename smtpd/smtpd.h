@@ -332,6 +332,7 @@ void	smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l);
 void	smtpd_proto_reset(struct smtpd_session *s);
 void	smtpd_command_end(struct smtpd_session *s, enum smtpd_cmd c, bool ok);
+void	smtpd_proto_client_line(struct smtpd_session *s, const char *qid);
 void	smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 			   const char *reason);
 size_t	smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out,

@@ -142,6 +142,7 @@ write_dir(struct smtpd_session *s)
 		goto fail;
 	}
 	buf_free(&env);
+	smtpd_proto_client_line(s, qid);
 	smtpd_proto_queued(s, 0, qid, "");
 	return;
 
@@ -171,6 +172,13 @@ done(void *ctx, const struct cleanup_result *res, bool answered)
 	smtpd_session_resume(s);
 }
 
+/* announced - cleanup's queue ID, before qmgr can see the message */
+static void
+announced(void *ctx, const char *qid)
+{
+	smtpd_proto_client_line(ctx, qid);
+}
+
 /* start - send to cleanup; false (res filled) when nothing was sent */
 static bool
 start(struct smtpd_session *s, struct cleanup_result *res)
@@ -196,6 +204,8 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 		.sender = s->sender,
 		.rcpts = rc,
 		.nrcpts = s->nrcpt,
+		.announced = announced,
+		.announced_ctx = s,
 	};
 	/* One pool per process: connections are kept across sessions. */
 	if (pool == NULL)

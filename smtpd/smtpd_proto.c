@@ -786,9 +786,24 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 }
 
 /*
+ * smtpd_proto_client_line - "QUEUEID: client=NAME[ADDR]" (with the
+ * SASL login), logged when cleanup tells the queue ID, before qmgr
+ * can see the message (lib/cleanup_clnt.h, "The queue ID first")
+ */
+void
+smtpd_proto_client_line(struct smtpd_session *s, const char *qid)
+{
+	if (smtpd_sasl_authenticated(s))
+		log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s",
+			 qid, s->name, s->addr, s->sasl_method, s->sasl_username);
+	else
+		log_info("%s: client=%s[%s]", qid, s->name, s->addr);
+}
+
+/*
  * smtpd_proto_queued - cleanup (or the -D writer) has answered for
  * the message: status 0 queued as qid, 4 or 5 refused with reason
- * ("4.3.0 text").
+ * ("4.3.0 text").  The client= line was logged already.
  */
 void
 smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
@@ -796,11 +811,6 @@ smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 {
 	s->state = SMTPD_ST_CMD;
 	if (status == 0) {
-		if (smtpd_sasl_authenticated(s))
-			log_info("%s: client=%s[%s], sasl_method=%s, sasl_username=%s",
-				 qid, s->name, s->addr, s->sasl_method, s->sasl_username);
-		else
-			log_info("%s: client=%s[%s]", qid, s->name, s->addr);
 		smtpd_reply(s, 250, "2.0.0", "Ok: queued as %s", qid);
 		s->cmd_ok[SMTPD_CMD_DATA]++;
 		s->messages++;

@@ -18,7 +18,8 @@ import time
 import unittest
 
 from harness import BIN, Instance, main, proc_info, run, wait_for
-from ipc_util import (CLEANUP_F_EXTRACT, CLEANUP_F_LOCAL, CLEANUP_REQ_SUBMIT,
+from ipc_util import (CLEANUP_F_ANNOUNCE, CLEANUP_F_EXTRACT, CLEANUP_F_LOCAL,
+                      CLEANUP_REP, CLEANUP_REP_QID, CLEANUP_REQ_LOGGED, CLEANUP_REQ_SUBMIT,
                       cleanup_submit, connect, content_file, n, recv, reply_dict,
                       s, send, submit_records)
 from smtp_util import QueueFile
@@ -127,6 +128,40 @@ class CleanupTest(unittest.TestCase):
         sock.close()
         self.assertEqual(sorted(ids), sorted(inst.queue_files("incoming")))
         self.assertEqual(len(set(ids)), 3)
+
+    def test_queue_id_first(self):
+        # CLEANUP_F_ANNOUNCE: the queue ID comes before the file is in
+        # incoming/, and the file goes there only once the client
+        # confirmed (it logged its client= line first: pflogsumm).
+        inst = self.instance()
+        msg = b"Subject: first\n\nb\n"
+        for confirm in (False, True):
+            sock = connect(os.path.join(inst.queue, "private", "cleanup"))
+            fd = content_file(msg)
+            try:
+                send(sock, CLEANUP_REQ_SUBMIT,
+                     submit_records("a@example.org", ["b@example.org"], len(msg),
+                                    CLEANUP_F_ANNOUNCE, 0, SMTP_ATTRS), fd)
+                told = reply_dict(recv(sock))
+                self.assertEqual(told["type"], CLEANUP_REP_QID, told)
+                qid = told["queue_id"]
+                self.assertRegex(qid, QID)
+                time.sleep(0.3)             # cleanup waits, the file stays hidden
+                self.assertNotIn(qid, incoming_all(inst))
+                if confirm:
+                    send(sock, CLEANUP_REQ_LOGGED, [])
+                    r = reply_dict(recv(sock))
+                    self.assertEqual((r["type"], r["status"], r["queue_id"]),
+                                     (CLEANUP_REP, 0, qid), r)
+                    self.queued(inst, r)
+            finally:
+                os.close(fd)
+                sock.close()
+            if not confirm:
+                # Gone without confirming: nothing queued, nothing left.
+                inst.wait_log("%s: not queued: the client did not confirm" % qid)
+                self.assertEqual([f for f in incoming_all(inst) if f == qid
+                                  or f.startswith(".")], [])
 
     def test_local_submission(self):
         inst = self.instance(main_cf={"myorigin": "origin.example"})

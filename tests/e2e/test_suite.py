@@ -6,13 +6,16 @@ change while a session is held, stop.
 
 import os
 import pwd
+import re
 import signal
 import smtplib
 import subprocess
+import threading
 import time
 import unittest
 
 from harness import BIN, Instance, main, proc_info, run, wait_for
+from submission_util import SENDMAIL, describe, run_as
 
 CHROOTED = {"smtpd", "cleanup", "qmgr", "pickup", "showq", "smtp", "anvil"}
 UNCHROOTED_UNPRIV = {"lookup"}
@@ -156,6 +159,45 @@ class SuiteTest(unittest.TestCase):
         inst.wait_log("changed")
         wait_for(lambda: {r["gen"] for r in inst.status() if r["role"] == "smtpd"} == {"2"},
                  timeout=20, what="generation 2")
+
+    def test_client_line_before_qmgr_line(self):
+        # Log summarisers (pflogsumm) credit a message's sender and size
+        # only when smtpd's "QID: client=" (pickup's "QID: uid=") line
+        # comes before qmgr's "QID: from=..., size=": under concurrent
+        # sessions and local submissions, it always does.
+        errors = []
+
+        def client(k):
+            try:
+                with self.inst.smtp() as s:
+                    for i in range(10):
+                        s.sendmail("c%d@example.org" % k, [self.user + "@localhost"],
+                                   "Subject: order %d %d\n\nb\n" % (k, i))
+            except (smtplib.SMTPException, OSError) as e:
+                errors.append(repr(e))
+        threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for i in range(5):
+            p = run_as(self.user, [SENDMAIL, "-i", self.user], self.inst,
+                       input=b"Subject: local %d\n\nb\n" % i)
+            self.assertEqual(p.returncode, 0, describe(p))
+        for t in threads:
+            t.join(60)
+        self.assertEqual(errors, [])
+        wait_for(lambda: self.inst.log().count("status=sent") >= 45, timeout=60,
+                 what="45 deliveries")
+        first, late = set(), []
+        for line in self.inst.log().splitlines():
+            m = re.search(r"/(smtpd|pickup|qmgr)\[\d+\]: (\w+): (client=|uid=|from=<)", line)
+            if not m:
+                continue
+            if m.group(1) != "qmgr":
+                first.add(m.group(2))
+            elif m.group(2) not in first:
+                late.append(line)
+        self.assertEqual(len(first), 45)
+        self.assertEqual(late, [], "qmgr's from= line before the client's line")
 
     def test_stop_leaves_nothing_running(self):
         inst = self.inst

@@ -36,6 +36,7 @@ enum mode {
 	M_GARBAGE,		/* answer with a malformed reply */
 	M_SILENT,		/* read the request, never answer */
 	M_DROP_SECOND,		/* close without an answer at the 2nd request */
+	M_TWO_QIDS,		/* with CLEANUP_F_ANNOUNCE: the queue ID twice */
 };
 
 static char dir[64], sock_path[128];
@@ -69,6 +70,30 @@ serve_conn(int fd, int rep, enum mode mode)
 		if (cfd >= 0)
 			close(cfd);
 		note(rep, 'R');
+		qid_new(qid);
+		if (in.type == CLEANUP_REQ_SUBMIT) {
+			uint64_t flags = 0;
+
+			(void) ipc_get_num(&in, "flags", &flags);
+			if (flags & CLEANUP_F_ANNOUNCE) {
+				/* The queue ID first, then the client's confirmation. */
+				for (int k = 0; k < (mode == M_TWO_QIDS ? 2 : 1); k++) {
+					ipc_msg_init(&m, CLEANUP_REP_QID);
+					(void) ipc_put_str(&m, "queue_id", qid);
+					r = ipc_send(fd, &m, -1, 5000);
+					ipc_msg_free(&m);
+				}
+				if (ipc_recv(fd, &in, &cfd, -1) != 0
+				    || in.type != CLEANUP_REQ_LOGGED)
+					break;
+				if (mode == M_TWO_QIDS) {
+					/* Until the client gives up on us. */
+					(void) ipc_recv(fd, &in, &cfd, -1);
+					break;
+				}
+				note(rep, 'L');
+			}
+		}
 		if (mode == M_DROP_SECOND && nreq == 2)
 			break;
 		if (mode == M_SILENT) {
@@ -79,7 +104,6 @@ serve_conn(int fd, int rep, enum mode mode)
 		if (mode == M_GARBAGE) {
 			(void) ipc_put_str(&m, "nonsense", "x");
 		} else {
-			qid_new(qid);
 			(void) ipc_put_num(&m, "status", CLEANUP_STAT_OK);
 			(void) ipc_put_str(&m, "queue_id", qid);
 			(void) ipc_put_str(&m, "reason", "");
@@ -432,6 +456,99 @@ START_TEST(test_pool_no_service)
 }
 END_TEST
 
+/* The queue ID first: announced before the answer, then the same ID. */
+struct told {
+	char	qid[CLEANUP_QID_MAX + 1];
+	int	n;
+	const bool *done;		/* the call's end, not yet when told */
+	bool	early;
+};
+
+static void
+on_announced(void *ctx, const char *qid)
+{
+	struct told *t = ctx;
+
+	(void) str_copy(t->qid, sizeof(t->qid), qid);
+	t->n++;
+	t->early = t->done == NULL || !*t->done;
+	/* The server waits for our confirmation: nothing confirmed yet. */
+	ck_assert_int_eq(count('L', t->n, 0), t->n - 1);
+}
+
+START_TEST(test_announce_pool)
+{
+	struct cleanup_pool *p;
+	int     fd = content();
+
+	start_server(M_NORMAL);
+	p = cleanup_pool_new(loop, 4, 60000);
+	for (int i = 1; i <= 2; i++) {
+		struct result r = {0};
+		struct told t = {.done = &r.done};
+		struct cleanup_envelope e = env;
+		struct cleanup_call *c;
+
+		t.n = i - 1;
+		e.announced = on_announced;
+		e.announced_ctx = &t;
+		c = cleanup_pool_submit(p, &e, fd, on_done, &r, &r.res);
+		ck_assert_ptr_nonnull(c);
+		run_until(&r.done, 5000);
+		ck_assert(r.done && r.answered);
+		ck_assert_int_eq(r.res.status, CLEANUP_STAT_OK);
+		ck_assert_int_eq(t.n, i);
+		ck_assert(t.early);
+		ck_assert_str_eq(t.qid, r.res.queue_id);
+		ck_assert_int_eq(count('L', i, 2000), i);
+	}
+	/* The conversation gave its connection back: one for both. */
+	ck_assert_int_eq(count('A', 2, 200), 1);
+	cleanup_pool_free(p);
+	close(fd);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_announce_blocking)
+{
+	struct cleanup_result res;
+	struct told t = {0};
+	struct cleanup_envelope e = env;
+	int     fd = content();
+
+	start_server(M_NORMAL);
+	e.announced = on_announced;
+	e.announced_ctx = &t;
+	ck_assert_int_eq(cleanup_submit(&e, fd, &res), CLEANUP_STAT_OK);
+	ck_assert_int_eq(t.n, 1);
+	ck_assert_str_eq(t.qid, res.queue_id);
+	ck_assert_int_eq(count('L', 1, 2000), 1);
+	close(fd);
+	stop_server();
+}
+END_TEST
+
+START_TEST(test_announce_twice_is_a_failure)
+{
+	struct cleanup_result res;
+	struct told t = {0};
+	struct cleanup_envelope e = env;
+	int     fd = content();
+
+	start_server(M_TWO_QIDS);
+	e.announced = on_announced;
+	e.announced_ctx = &t;
+	/* Whether the second comes with the first (spoken out of turn) or
+	 * after the confirmation, the submission fails, announced once. */
+	ck_assert_int_eq(cleanup_submit(&e, fd, &res), CLEANUP_STAT_TEMP);
+	ck_assert_msg(strncmp(res.reason, "4.3.0 ", 6) == 0, "%s", res.reason);
+	ck_assert_int_eq(t.n, 1);
+	close(fd);
+	stop_server();
+}
+END_TEST
+
 START_TEST(test_submit_keeps_its_connection)
 {
 	struct cleanup_result res;
@@ -513,6 +630,9 @@ suite(void)
 	tcase_add_test(tc, test_submit_keeps_its_connection);
 	tcase_add_test(tc, test_submit_retries_a_closed_kept_connection);
 	tcase_add_test(tc, test_submit_never_retries_after_an_answer);
+	tcase_add_test(tc, test_announce_pool);
+	tcase_add_test(tc, test_announce_blocking);
+	tcase_add_test(tc, test_announce_twice_is_a_failure);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -76,7 +76,7 @@ submit(struct cleanup_req *req, const char *content, size_t n,
 
 	if (req->length == 0)
 		req->length = n;
-	cleanup_message(req, fd, res);
+	cleanup_message(req, fd, res, NULL);
 	close(fd);
 }
 
@@ -521,7 +521,7 @@ START_TEST(test_truncated_content_and_no_space)
 	fd = memfile(msg.data, msg.len);
 	req.length = msg.len;
 	ck_assert_int_eq(ftruncate(fd, 100000), 0);
-	cleanup_message(&req, fd, &res);	/* fstat sees the short file */
+	cleanup_message(&req, fd, &res, NULL);	/* fstat sees the short file */
 	ck_assert_int_eq(res.status, CLEANUP_STAT_TEMP);
 	close(fd);
 	assert_empty();
