@@ -322,9 +322,16 @@ static const char *const params[] = {
 	"sender_canonical_maps", "virtual_alias_maps", NULL,
 };
 
+static const char *const syscalls[] = {
+	"flock", "fchmod", "fchown", "link", "linkat", "unlink", "unlinkat",
+	"rename", "renameat", "renameat2", "copy_file_range", "sendfile",
+	"memfd_create", "kill:probe", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.talks = talks,
 	.params = params,
 	.pre_jail = cleanup_pre_jail,

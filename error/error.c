@@ -59,9 +59,14 @@ error_serve(int fd)
 	delivery_agent_serve(fd, &agent);
 }
 
+static const char *const syscalls[] = {
+	NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.serve = error_serve,
 };
 

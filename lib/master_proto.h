@@ -25,7 +25,9 @@
  *	initialised and serving, MS_BUSY / MS_IDLE around each client of a
  *	single-client server, MS_HEARTBEAT from event servers every
  *	MASTER_HEARTBEAT_MS.  A child heard from for longer than
- *	daemon_wedge_time is killed as wedged.
+ *	daemon_wedge_time is killed as wedged.  MS_SECCOMP plus a system
+ *	call's number says the child made that call, which its seccomp
+ *	filter forbids, and is dying of SIGSYS (sandbox.h).
  *
  *	The control socket (data_directory/master.ctl, root only) takes one
  *	MASTER_CTL_STATUS request and answers with MASTER_CTL_REPLY:
@@ -57,6 +59,7 @@ enum master_status_code {
 	MS_BUSY = 2,
 	MS_IDLE = 3,
 	MS_HEARTBEAT = 4,
+	MS_SECCOMP = 0x10000,		/* + the number of a forbidden call (sandbox.h) */
 };
 
 struct master_status {

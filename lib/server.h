@@ -60,6 +60,13 @@
  *	  chroot may|must|never
  *	  talks ENDPOINT...
  *	  params NAME...		(the common ones included)
+ *	  seccomp off | seccomp CALL...	(sandbox_common[] not repeated)
+ *
+ *	syscalls: when not NULL, the skeleton installs a seccomp filter
+ *	(sandbox.h) once the daemon is jailed and set up, just before it
+ *	reports ready: single-client daemons before the first client,
+ *	event daemons after ops->start.  A call outside sandbox_common[]
+ *	and syscalls kills the process, and the master logs which call.
  *
  *	A single-client daemon whose clients send several requests on one
  *	connection (cleanup, local) waits for each request after the
@@ -111,6 +118,9 @@ struct server_ops {
 	const char *const *params;	/* main.cf parameters it reads besides
 					 * SERVER_COMMON_PARAMS; "x_*" and "*_x"
 					 * stand for families; NULL-ended */
+	const char *const *syscalls;	/* seccomp: calls it makes while it serves,
+					 * besides sandbox_common[]; NULL-ended;
+					 * NULL: no filter (sandbox.h) */
 	void	(*pre_jail)(void);
 	void	(*post_jail)(void);
 	void	(*serve)(int fd);			/* SERVER_SINGLE */

@@ -33,6 +33,7 @@ struct proc {
 	uint64_t started_ms;
 	uint64_t heard_ms;		/* last status record */
 	bool	killed_wedged;
+	bool	seccomp_trap;		/* it reported a forbidden system call */
 	int	log_sock;		/* our end of its log channel, or -1 */
 	struct proc *next;
 };

@@ -40,6 +40,7 @@
 #include "master_proto.h"
 #include "mem.h"
 #include "params.h"
+#include "sandbox.h"
 #include "str.h"
 
 static bool
@@ -223,16 +224,28 @@ find_proc(struct service *list, pid_t pid, struct proc ***link)
 	return NULL;
 }
 
-void
-master_status_event(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+/* seccomp_trap - a child made a call its filter forbids (sandbox.h) */
+static void
+seccomp_trap(struct service *s, struct proc *p, uint32_t nr)
 {
-	struct service *s = io->data;
+	char    name[64];
+
+	p->seccomp_trap = true;
+	log_warn("service %s: process %s pid %ld made system call %s (%u), which its "
+		 "seccomp filter forbids: it is killed (a bug: add the call to the "
+		 "daemon's server_ops .syscalls; or the process was taken over)",
+		 s->name, s->argv[0], (long) p->pid,
+		 sandbox_syscall_name((int) nr, name, sizeof(name)), nr);
+}
+
+/* read_status - apply the records waiting in s's status pipe */
+static void
+read_status(struct service *s)
+{
 	struct master_status st[64];
 	ssize_t n;
 
-	(void) loop;
-	(void) revents;
-	while ((n = read(io->fd, st, sizeof(st))) > 0) {
+	while ((n = read(s->status_pipe[0], st, sizeof(st))) > 0) {
 		for (size_t i = 0; i < (size_t) n / sizeof(st[0]); i++) {
 			struct proc **link, *p = find_proc(s, (pid_t) st[i].pid, &link);
 
@@ -260,11 +273,24 @@ master_status_event(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 			case MS_HEARTBEAT:
 				break;
 			default:
-				log_warn("service %s pid %u: unknown status %u", s->name,
-					 st[i].pid, st[i].code);
+				if (st[i].code >= MS_SECCOMP && st[i].code <= MS_SECCOMP + 0xffff)
+					seccomp_trap(s, p, st[i].code - MS_SECCOMP);
+				else
+					log_warn("service %s pid %u: unknown status %u", s->name,
+						 st[i].pid, st[i].code);
 			}
 		}
 	}
+}
+
+void
+master_status_event(struct ev_loop *loop, struct ev_io *io, unsigned revents)
+{
+	struct service *s = io->data;
+
+	(void) loop;
+	(void) revents;
+	read_status(s);
 	master_adjust(s);
 }
 
@@ -274,6 +300,9 @@ proc_exited(struct proc *p, struct proc **link, int status)
 	struct service *s = p->svc;
 	bool    abnormal;
 
+	/* Its last record (which call killed it) may still be in the pipe. */
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS && !p->seccomp_trap)
+		read_status(s);
 	*link = p->next;
 	s->total--;
 	if (counts_available(p->state))
@@ -285,8 +314,9 @@ proc_exited(struct proc *p, struct proc **link, int status)
 		abnormal = !(sig == SIGTERM && p->state == PS_STOPPING) && !p->killed_wedged
 		    && !(sig == SIGKILL && master_shutting_down);
 		if (abnormal)
-			log_warn("process %s pid %ld killed by signal %d", s->argv[0],
-				 (long) p->pid, sig);
+			log_warn("process %s pid %ld killed by signal %d%s", s->argv[0],
+				 (long) p->pid, sig, sig == SIGSYS ? " (SIGSYS: a system call "
+				 "its seccomp filter forbids)" : "");
 	} else {
 		int     code = WEXITSTATUS(status);
 

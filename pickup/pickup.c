@@ -384,12 +384,18 @@ static const char *const params[] = {
 	"smtpd_spool_directory", NULL,
 };
 
+static const char *const syscalls[] = {
+	"fchmod", "link", "linkat", "unlink", "unlinkat", "rename",
+	"renameat", "renameat2", "copy_file_range", "sendfile", NULL,
+};
+
 int
 main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 		.model = SERVER_EVENT,
 		.chroot = SERVER_CHROOT_MUST,
+		.syscalls = syscalls,
 		.talks = talks,
 		.params = params,
 		.start = pickup_start,

@@ -193,9 +193,16 @@ static const char *const params[] = {
 	"relayhost", "smtpd_spool_directory", "transport_maps", NULL,
 };
 
+static const char *const syscalls[] = {
+	"fchmod", "link", "linkat", "unlink", "unlinkat", "rename",
+	"renameat", "renameat2", "utimensat", "copy_file_range", "sendfile",
+	NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.talks = talks,
 	.params = params,
 	.start = qmgr_start,

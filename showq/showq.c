@@ -435,12 +435,17 @@ static const char *const params[] = {
 	"myorigin", "sendmail_recipient_limit", "showq_limit", NULL,
 };
 
+static const char *const syscalls[] = {
+	NULL,
+};
+
 int
 main(int argc, char **argv)
 {
 	static const struct server_ops ops = {
 		.model = SERVER_EVENT,
 		.chroot = SERVER_CHROOT_MUST,
+		.syscalls = syscalls,
 		.params = params,
 		.start = showq_start,
 		.stop = showq_stop,

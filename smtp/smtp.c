@@ -185,9 +185,14 @@ static const char *const params[] = {
 	"myhostname", "resolver_servers", NULL,
 };
 
+static const char *const syscalls[] = {
+	"socket:inet", "socket:inet6", "bind", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.params = params,
 	.pre_jail = pre_jail,
 	.start = start,

@@ -289,9 +289,14 @@ static const char *const params[] = {
 	"resolver_servers", "smtputf8_enable", "virtual_alias_maps", NULL,
 };
 
+static const char *const syscalls[] = {
+	"socket:inet", "socket:inet6", "memfd_create", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.talks = talks,
 	.params = params,
 	.on_exit = smtpd_exit,

@@ -42,7 +42,7 @@ def declaration(name):
     d = {}
     for line in p.stdout.decode().splitlines():
         key, _, rest = line.partition(" ")
-        d[key] = rest.split() if key in ("talks", "params") else rest
+        d[key] = rest.split() if key in ("talks", "params", "seccomp") else rest
     return d
 
 
@@ -81,6 +81,14 @@ class Declarations(unittest.TestCase):
             self.assertIn(d.get("user"), ("root", "mail_owner"), d)
             self.assertIn(d.get("chroot"), ("may", "must", "never"), d)
             self.assertTrue(COMMON <= set(d["params"]), d)
+
+    def test_filtered_daemons(self):
+        """The daemons that talk to strangers or handle the queue declare a
+        seccomp filter (lib/sandbox.h); local and lookup do not."""
+        for name in ("smtpd", "cleanup", "qmgr", "pickup", "showq", "smtp"):
+            self.assertNotEqual(declaration(name).get("seccomp"), ["off"], name)
+        for name in ("local", "lookup"):
+            self.assertEqual(declaration(name).get("seccomp"), ["off"], name)
 
     def test_code_reads_only_declared_parameters(self):
         """A parameter read in the daemon's own directory is declared."""

@@ -9,9 +9,14 @@
  *	POSTERN_ variable left in its environment, "-" for none) and echoes every
  *	line it gets back until "quit" or EOF.  With the argument "crash"
  *	it exits with status 1 right after start-up, every time: the master
- *	must throttle its restarts.
+ *	must throttle its restarts.  The line "execve" makes it call
+ *	execve(), and "socket inet" socket(AF_INET): both outside its
+ *	seccomp filter (it declares no call beyond the common ones), so
+ *	each kills it, and the master logs the call.
  *	Only the end-to-end tests of the master use it; it is not installed.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +46,23 @@ master_env(void)
 	return "-";
 }
 
+/*
+ * forbidden - the calls its seccomp filter does not allow, on request:
+ * "execve" runs /bin/true, "socket inet" makes an IPv4 socket.  Either
+ * kills the process (SIGSYS), and the master logs the call by name.
+ */
+static void
+forbidden(const char *line, size_t len)
+{
+	static char *const argv[] = {"/bin/true", NULL};
+	static char *const envp[] = {NULL};
+
+	if (len == 6 && memcmp(line, "execve", 6) == 0)
+		(void) execve(argv[0], argv, envp);
+	if (len == 11 && memcmp(line, "socket inet", 11) == 0)
+		(void) socket(AF_INET, SOCK_STREAM, 0);
+}
+
 static void
 serve(int fd)
 {
@@ -62,15 +84,20 @@ serve(int fd)
 		}
 		if (l.len == 4 && memcmp(l.data, "quit", 4) == 0)
 			break;
+		forbidden(l.data, l.len);
 		if (sf_write_all(fd, l.data, l.len) < 0 || sf_write_all(fd, "\n", 1) < 0)
 			break;
 	}
 	linebuf_free(&lb);
 }
 
+/* Nothing beyond what every daemon may do (sandbox_common[]). */
+static const char *const syscalls[] = {NULL};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
 	.chroot = SERVER_CHROOT_MAY,
+	.syscalls = syscalls,
 	.post_jail = post_jail,
 	.serve = serve,
 };

@@ -1,0 +1,177 @@
+"""test_seccomp - a system call outside a daemon's seccomp filter kills it,
+and the master's log names the call.
+
+Every daemon that declares .syscalls in its server_ops (smtpd, cleanup,
+qmgr, pickup, showq, smtp, discard, error) runs under a seccomp filter
+from the moment it serves (lib/sandbox.c), and the whole test suite runs
+that way.  Here:
+  - the test service (tests/testsvc, on the same skeleton, with no call
+    beyond the common ones) is asked to call execve() and to make an
+    IPv4 socket: each time it dies of SIGSYS and the master logs the
+    call by name;
+  - the real daemons are made to make a forbidden call without any hook
+    in their code: the test attaches with ptrace to a running smtpd and
+    cleanup and has them call execve() and socket(AF_INET) (x86-64 only:
+    the registers are the architecture's);
+  - every running daemon that declares a filter has one (/proc status
+    "Seccomp: 2"), and local and lookup, which fork or read the user
+    database, do not.
+"""
+
+import ctypes
+import os
+import platform
+import re
+import signal
+import socket
+import time
+import unittest
+
+from harness import Instance, main, wait_for
+
+ECHO_MASTER = """\
+echo unix - - y - - testsvc
+"""
+
+FILTERED = ["smtpd", "cleanup", "qmgr", "pickup", "showq"]
+
+
+def seccomp_mode(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("Seccomp:"):
+                return int(line.split()[1])
+    return None
+
+
+class TestService(unittest.TestCase):
+
+    def ask(self, inst, line):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(10)
+        s.connect(os.path.join(inst.queue, "private", "echo"))
+        f = s.makefile("rb")
+        hello = f.readline().decode()
+        pid = int(re.match(r"testsvc pid=(\d+)", hello).group(1))
+        self.assertEqual(seccomp_mode(pid), 2, "testsvc runs without its filter")
+        s.sendall(b"ping\n")
+        self.assertEqual(f.readline(), b"ping\n")
+        s.sendall(line.encode() + b"\n")
+        self.assertEqual(f.readline(), b"", "testsvc answered after %r" % line)
+        s.close()
+        return pid
+
+    def test_forbidden_calls_kill(self):
+        inst = Instance(self, master_cf=ECHO_MASTER, extra_libexec=["testsvc"])
+        inst.start()
+        for line, call in (("execve", "execve"), ("socket inet", "socket")):
+            pid = self.ask(inst, line)
+            inst.wait_log("pid %d made system call %s (" % (pid, call))
+            inst.wait_log("pid %d killed by signal %d (SIGSYS: a system call its "
+                          "seccomp filter forbids)" % (pid, signal.SIGSYS))
+        # The service goes on: the next client gets a new process.
+        pid = self.ask(inst, "quit")
+        self.assertGreater(pid, 0)
+
+
+# -- ptrace: a forbidden call in a running daemon, without a hook ----------
+
+PTRACE_CONT, PTRACE_GETREGS, PTRACE_SETREGS, PTRACE_DETACH = 7, 12, 13, 17
+PTRACE_SEIZE, PTRACE_INTERRUPT = 0x4206, 0x4207
+NR = {"execve": 59, "socket": 41}          # x86-64
+
+
+class Regs(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_ulonglong) for n in (
+        "r15 r14 r13 r12 rbp rbx r11 r10 r9 r8 rax rcx rdx rsi rdi orig_rax rip cs "
+        "eflags rsp ss fs_base gs_base ds es fs gs").split()]
+
+
+def inject(pid, nr, args):
+    """Make pid (stopped in a system call) call nr(args); follow it to its end.
+
+    Returns how it ended: ("signal", N) or ("exit", code)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+    libc.ptrace.restype = ctypes.c_long
+
+    def pt(req, data=None, addr=0):
+        if libc.ptrace(req, pid, addr, data) < 0:
+            e = ctypes.get_errno()
+            raise OSError(e, "ptrace(%d): %s" % (req, os.strerror(e)))
+
+    pt(PTRACE_SEIZE)
+    pt(PTRACE_INTERRUPT)
+    _, st = os.waitpid(pid, 0)
+    if not os.WIFSTOPPED(st):
+        raise AssertionError("tracee did not stop: %r" % st)
+    regs = Regs()
+    pt(PTRACE_GETREGS, ctypes.byref(regs))
+    # It is waiting in a system call: rip is just past a "syscall".
+    regs.rip -= 2
+    regs.orig_rax = ctypes.c_ulonglong(-1).value
+    regs.rax = nr
+    for name, value in zip(("rdi", "rsi", "rdx", "r10", "r8", "r9"), args):
+        setattr(regs, name, value)
+    pt(PTRACE_SETREGS, ctypes.byref(regs))
+    sig = 0
+    while True:
+        pt(PTRACE_CONT, sig)
+        _, st = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(st):
+            return ("signal", os.WTERMSIG(st))
+        if os.WIFEXITED(st):
+            return ("exit", os.WEXITSTATUS(st))
+        sig = os.WSTOPSIG(st)
+        if sig == signal.SIGTRAP or (st >> 16) != 0:
+            sig = 0                 # a ptrace event, not a signal to deliver
+
+
+@unittest.skipUnless(platform.machine() == "x86_64",
+                     "the ptrace injection sets x86-64 registers; the test service "
+                     "above shows the kill on every architecture")
+class RealDaemons(unittest.TestCase):
+
+    def test_every_filtered_daemon_has_its_filter(self):
+        inst = Instance(self)
+        inst.start()
+        # cleanup is started on demand: one message brings it.
+        from delivery_util import send
+        send(inst, "x@example.org", "postmaster@localhost", subject="seccomp")
+        wait_for(lambda: inst.procs("cleanup"), 10, what="a cleanup process")
+        for role in FILTERED:
+            for r in inst.procs(role):
+                self.assertEqual(seccomp_mode(int(r["pid"])), 2, "%s runs unfiltered" % role)
+        for role in ("local", "lookup"):
+            for r in inst.procs(role):
+                self.assertEqual(seccomp_mode(int(r["pid"])), 0, role)
+
+    def test_execve_from_smtpd_and_inet_socket_from_cleanup(self):
+        inst = Instance(self)
+        inst.start()
+        from delivery_util import send
+        send(inst, "x@example.org", "postmaster@localhost", subject="seccomp")
+        smtpd = int(wait_for(lambda: inst.procs("smtpd"), 10, what="smtpd")[0]["pid"])
+        cleanup = int(wait_for(lambda: inst.procs("cleanup"), 10, what="cleanup")[0]["pid"])
+        # execve("/", NULL, NULL) would fail at once if it were allowed.
+        how = inject(smtpd, NR["execve"], (0, 0, 0))
+        self.assertEqual(how, ("signal", signal.SIGSYS), "smtpd after execve: %r" % (how,))
+        inst.wait_log("process %s pid %d made system call execve (59)"
+                      % (os.path.join(inst_libexec(inst), "smtpd"), smtpd))
+        how = inject(cleanup, NR["socket"], (socket.AF_INET, socket.SOCK_STREAM, 0))
+        self.assertEqual(how, ("signal", signal.SIGSYS), "cleanup after socket: %r" % (how,))
+        inst.wait_log("pid %d made system call socket (41)" % cleanup)
+        # The master replaces smtpd; mail flows again.
+        wait_for(lambda: [r for r in inst.procs("smtpd") if int(r["pid"]) != smtpd], 15,
+                 what="a new smtpd")
+        time.sleep(0.2)
+        send(inst, "x@example.org", "postmaster@localhost", subject="after")
+
+
+def inst_libexec(inst):
+    with open(os.path.join(inst.etc, "main.cf")) as f:
+        return re.search(r"^daemon_directory = (.*)$", f.read(), re.M).group(1)
+
+
+if __name__ == "__main__":
+    main()
