@@ -117,7 +117,7 @@ class Declarations(unittest.TestCase):
             elif d["chroot"] == "never":
                 self.assertTrue(chroot.startswith("no"), name)
             for t in d["talks"]:
-                if "*" not in t:
+                if "*" not in t and not t.startswith("$"):
                     self.assertIn(t, reaches, "%s talks to %s; SECURITY.md's privilege "
                                   "map does not say so" % (name, t))
 
