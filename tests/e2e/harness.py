@@ -7,6 +7,11 @@ Everything started is stopped again (postern stop, then abort, then SIGKILL
 of any process left that belongs to the instance), temporary users are
 deleted and the directory is removed.  When a test fails, the tail of the
 instance's mail log is printed.
+
+Every daemon that declares a seccomp filter runs under it in every test.
+A process killed for a forbidden system call fails the test that owned
+the instance (cleanup() raises with the master's log lines), unless the
+test set allow_seccomp_kills (only test_seccomp, which makes them).
 """
 
 import contextlib
@@ -109,6 +114,7 @@ class Instance:
         self.users = []
         self.started = False
         self._children = []
+        self.allow_seccomp_kills = False
         init_instance(self.port, self.dir)
         # DNS only from a server a test starts: without one, the SMTP
         # client's queries go to a loopback port where nothing answers
@@ -248,6 +254,12 @@ class Instance:
             except ProcessLookupError:
                 pass
 
+    def seccomp_kills(self):
+        """The master's log lines about a process killed by its filter."""
+        return [line for line in self.log().splitlines()
+                if "which its seccomp filter forbids" in line
+                or "(SIGSYS: a system call its seccomp filter forbids)" in line]
+
     def cleanup(self, test=None):
         failed = test is not None and _failed(test)
         if failed:
@@ -262,10 +274,16 @@ class Instance:
         if self.master_pid() and self.instance_pids():
             self.postern("abort", check=False)
         self.kill_all()
+        kills = [] if self.allow_seccomp_kills else self.seccomp_kills()
         for u in self.users:
             with accounts_lock():
                 run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if kills:
+            raise AssertionError("a daemon made a system call its seccomp filter "
+                                 "forbids (add it to that daemon's server_ops "
+                                 ".syscalls if it is a legitimate one):\n"
+                                 + "\n".join(kills))
 
 
 def _failed(test):
