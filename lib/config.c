@@ -1182,10 +1182,12 @@ load_per_transport(struct loader *L, struct params *p)
 		const struct tsetting *t = &L->tset[k];
 		const struct param_info *pi =
 		    param_find(param_families[t->family].fallback);
+		uint64_t u;
 
-		if (pi == NULL || pi->type != PT_INT)
-			log_panic("config: family %s has no integer fallback",
-				  param_families[t->family].suffix);
+		if (pi == NULL || (pi->type != PT_INT && pi->type != PT_TIME
+				   && pi->type != PT_STR))
+			log_panic("config: family %s has no integer, time or "
+				  "string fallback", param_families[t->family].suffix);
 		if (t->origin > 0)
 			(void) str_fmt(w, sizeof(w), "%s, line %d", L->path, t->origin);
 		else
@@ -1196,14 +1198,21 @@ load_per_transport(struct loader *L, struct params *p)
 		if (expand_text(L, (size_t) (pi - param_table), t->raw,
 				strlen(t->raw), &v) < 0)
 			continue;
-		if (convert(pi, v.data, &ll, why, sizeof(why)) < 0) {
+		if (convert(pi, v.data, pi->type == PT_TIME ? (void *) &u
+			    : pi->type == PT_INT ? (void *) &ll : NULL, why,
+			    sizeof(why)) < 0) {
 			config_problem(L->err, "%s: parameter %s: bad value \"%.100s\": %s",
 				       w, t->name, v.data, why);
 			L->errors++;
 			continue;
 		}
 		p->per_transport[p->n_per_transport].name = xstrdup(t->name);
-		p->per_transport[p->n_per_transport++].value = ll;
+		if (pi->type == PT_STR)
+			p->per_transport[p->n_per_transport].str = xstrdup(v.data);
+		else
+			p->per_transport[p->n_per_transport].value =
+			    pi->type == PT_TIME ? (long long) u : ll;
+		p->n_per_transport++;
 	}
 	buf_free(&v);
 }
@@ -1295,8 +1304,10 @@ config_free(struct params *p)
 		free(strings[i]);
 	free(strings);
 	unused_free(p->unused, p->n_unused);
-	for (size_t k = 0; k < p->n_per_transport; k++)
+	for (size_t k = 0; k < p->n_per_transport; k++) {
 		free(p->per_transport[k].name);
+		free(p->per_transport[k].str);
+	}
 	free(p->per_transport);
 	free(p);
 }

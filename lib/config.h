@@ -120,8 +120,9 @@
  *	Per-transport names (TRANSPORT_destination_concurrency_limit and
  *	the other families of params.h) are checked like their family's
  *	fallback parameter, with $name expansion, and kept in
- *	p->per_transport (read with param_transport_int()); a bad value
- *	is an error naming the setting.
+ *	p->per_transport (read with param_transport_int() or
+ *	param_transport_str()); a bad value is an error naming the
+ *	setting.
  *
  *	A main.cf name params.def does not have is not an error here: it
  *	is recorded in p->unused (params.h) for `postern check`, and no

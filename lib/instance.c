@@ -243,6 +243,44 @@ check_smtp(const struct params *p, struct buf *problems)
 }
 
 /*
+ * check_qmgr - the concurrency feedback values, main.cf's and every
+ * TRANSPORT_ setting of them (the string families of params.h; qmgr
+ * would fall back to the default with a warning)
+ */
+static int
+check_qmgr(const struct params *p, struct buf *problems)
+{
+	const struct {
+		const char *name;
+		const char *value;
+	}       dflt[] = {
+		{"default_destination_concurrency_positive_feedback",
+		p->default_destination_concurrency_positive_feedback},
+		{"default_destination_concurrency_negative_feedback",
+		p->default_destination_concurrency_negative_feedback},
+	};
+	struct param_feedback fb;
+	char	why[256];
+	int	n = 0;
+
+	for (size_t k = 0; k < sizeof(dflt) / sizeof(dflt[0]); k++)
+		if (param_feedback_parse(dflt[k].value, &fb, why, sizeof(why)) < 0) {
+			buf_appendf(problems, "main.cf: %s = %s\n", dflt[k].name, why);
+			n++;
+		}
+	for (size_t i = 0; i < p->n_per_transport; i++) {
+		const struct param_transport *t = &p->per_transport[i];
+
+		if (t->str != NULL
+		    && param_feedback_parse(t->str, &fb, why, sizeof(why)) < 0) {
+			buf_appendf(problems, "main.cf: %s = %s\n", t->name, why);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
  * warn_compat - parameters accepted so that a Postfix main.cf loads
  * (Debian's default main.cf sets biff and append_dot_mydomain), which
  * postern implements only at their defaults.
@@ -255,9 +293,6 @@ warn_compat(const struct params *p)
 	if (p->append_dot_mydomain)
 		log_warn("main.cf: append_dot_mydomain = yes is not supported: "
 			 "addresses are not rewritten");
-	if (p->delay_warning_time)
-		log_warn("main.cf: delay_warning_time is not supported: no delay "
-			 "warnings are sent");
 }
 
 /* unused_line - "DIR/main.cf, line N: " + what config_unused_why says */
@@ -475,6 +510,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_resolver(p, problems);
 	n += check_smtpd(p, problems);
 	n += check_smtp(p, problems);
+	n += check_qmgr(p, problems);
 	n += tls_params_check(in, problems);
 	warn_compat(p);
 	n += qtree_check(p, problems);

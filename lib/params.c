@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "params.h"
+#include "str.h"
 
 const struct param_info param_table[] = {
 #define PARAM_STR(n, d) \
@@ -51,11 +52,18 @@ const size_t param_count = sizeof(param_table) / sizeof(param_table[0]);
 
 const struct params *cfg;
 
-/* The per-transport families (params.h); fallbacks are PARAM_INT. */
+/* The per-transport families (params.h). */
 const struct param_family param_families[] = {
 	{"_destination_concurrency_limit", "default_destination_concurrency_limit"},
 	{"_destination_recipient_limit", "default_destination_recipient_limit"},
 	{"_initial_destination_concurrency", "initial_destination_concurrency"},
+	{"_destination_rate_delay", "default_destination_rate_delay"},
+	{"_destination_concurrency_failed_cohort_limit",
+	"default_destination_concurrency_failed_cohort_limit"},
+	{"_destination_concurrency_positive_feedback",
+	"default_destination_concurrency_positive_feedback"},
+	{"_destination_concurrency_negative_feedback",
+	"default_destination_concurrency_negative_feedback"},
 };
 
 const size_t param_family_count = sizeof(param_families) / sizeof(param_families[0]);
@@ -87,30 +95,150 @@ param_family_of(const char *name)
 	return -1;
 }
 
-long long
-param_transport_int(const struct params *p, const char *transport,
-		    const char *suffix)
+/*
+ * transport_setting - the params.def entry for TRANSPORT+suffix, or
+ * else its per_transport[] setting (*set), or else the family's fallback
+ */
+static const struct param_info *
+transport_setting(const struct params *p, const char *transport,
+		  const char *suffix, const struct param_transport **set)
 {
 	const struct param_info *pi;
 	char    name[256];
 	size_t  k, tl = strlen(transport), sl = strlen(suffix);
 
+	*set = NULL;
 	for (k = 0; k < param_family_count; k++)
 		if (strcmp(param_families[k].suffix, suffix) == 0)
 			break;
 	if (k == param_family_count)
-		log_panic("param_transport_int: no parameter family %s", suffix);
+		log_panic("param_transport: no parameter family %s", suffix);
 	if (tl + sl >= sizeof(name))
-		return 0;
+		return param_find(param_families[k].fallback);
 	memcpy(name, transport, tl);
 	memcpy(name + tl, suffix, sl + 1);
-	if ((pi = param_find(name)) == NULL) {
-		for (size_t i = 0; i < p->n_per_transport; i++)
-			if (strcmp(p->per_transport[i].name, name) == 0)
-				return p->per_transport[i].value;
-		pi = param_find(param_families[k].fallback);
+	if ((pi = param_find(name)) != NULL)
+		return pi;
+	for (size_t i = 0; i < p->n_per_transport; i++)
+		if (strcmp(p->per_transport[i].name, name) == 0) {
+			*set = &p->per_transport[i];
+			break;
+		}
+	return param_find(param_families[k].fallback);
+}
+
+long long
+param_transport_int(const struct params *p, const char *transport,
+		    const char *suffix)
+{
+	const struct param_transport *set;
+	const struct param_info *pi = transport_setting(p, transport, suffix, &set);
+	const void *field;
+
+	if (pi == NULL || (pi->type != PT_INT && pi->type != PT_TIME))
+		log_panic("param_transport_int: %s%s is not an integer or time "
+			  "parameter", transport, suffix);
+	if (set != NULL)
+		return set->value;
+	field = (const char *) p + pi->offset;
+	if (pi->type == PT_TIME)
+		return (long long) *(const uint64_t *) field;
+	return *(const long long *) field;
+}
+
+const char *
+param_transport_str(const struct params *p, const char *transport,
+		    const char *suffix)
+{
+	const struct param_transport *set;
+	const struct param_info *pi = transport_setting(p, transport, suffix, &set);
+
+	if (pi == NULL || pi->type != PT_STR)
+		log_panic("param_transport_str: %s%s is not a string parameter",
+			  transport, suffix);
+	if (set != NULL && set->str != NULL)
+		return set->str;
+	return *(const char *const *) (const void *) ((const char *) p + pi->offset);
+}
+
+/* number - a non-negative decimal number (digits, at most one '.'), or -1 */
+static int
+number(const char *s, size_t n, double *out)
+{
+	double	v = 0, scale = 0;
+	size_t	digits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.' && scale == 0) {
+			scale = 1;
+			continue;
+		}
+		if (s[i] < '0' || s[i] > '9' || digits >= 12)
+			return -1;
+		digits++;
+		if (scale > 0) {
+			scale /= 10;
+			v += (s[i] - '0') * scale;
+		} else
+			v = v * 10 + (s[i] - '0');
 	}
-	if (pi == NULL || pi->type != PT_INT)
-		log_panic("param_transport_int: %s is not an integer parameter", name);
-	return *(const long long *) (const void *) ((const char *) p + pi->offset);
+	if (digits == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* trim - [*s, *e) without the spaces around it */
+static void
+trim(const char **s, const char **e)
+{
+	while (*s < *e && (**s == ' ' || **s == '\t'))
+		(*s)++;
+	while (*e > *s && ((*e)[-1] == ' ' || (*e)[-1] == '\t'))
+		(*e)--;
+}
+
+int
+param_feedback_parse(const char *value, struct param_feedback *fb, char *why,
+		     size_t size)
+{
+	const char *slash = strchr(value, '/'), *end = value + strlen(value);
+	const char *a = value, *ae = slash ? slash : end;
+	double	num, den = 1;
+
+	fb->base = 1;
+	fb->per_window = false;
+	trim(&a, &ae);
+	if (number(a, (size_t) (ae - a), &num) < 0) {
+		(void) str_fmt(why, size, "\"%s\": want a number from 0 to 1, "
+			       "N/M or N/concurrency", value);
+		return -1;
+	}
+	if (slash != NULL) {
+		const char *b = slash + 1, *be = end;
+
+		trim(&b, &be);
+		if ((size_t) (be - b) == 11 && strncmp(b, "concurrency", 11) == 0) {
+			fb->per_window = true;
+		} else if (number(b, (size_t) (be - b), &den) < 0 || den == 0) {
+			(void) str_fmt(why, size, "\"%s\": after '/' want a number "
+				       "other than 0, or concurrency", value);
+			return -1;
+		}
+	}
+	if (num / den > 1) {
+		(void) str_fmt(why, size, "\"%s\": more than 1 (feedback is "
+			       "from 0 to 1)", value);
+		return -1;
+	}
+	fb->base = num / den;
+	return 0;
+}
+
+double
+param_feedback_value(const struct param_feedback *fb, int window)
+{
+	if (!fb->per_window)
+		return fb->base;
+	return fb->base / (window > 1 ? window : 1);
 }

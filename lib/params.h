@@ -38,9 +38,16 @@
  *	is not a family member, it is itself.  config_load() checks the
  *	settings of such names like their fallback and keeps them in
  *	per_transport[].  param_transport_int() is the value for a
- *	transport: the params.def parameter of that name when there is
- *	one, else its per_transport[] setting, else the fallback's value.
- *	Only integer families exist.
+ *	transport of an integer or time family (seconds):
+ *	the params.def parameter of that name when there is
+ *	one, else its per_transport[] setting, else the fallback's value;
+ *	param_transport_str() the same for a string family.
+ *
+ *	param_feedback_parse() reads a concurrency feedback value
+ *	(default_destination_concurrency_positive_feedback ...) in
+ *	Postfix's forms: a number, "N/M", or "N/concurrency" (N divided
+ *	by the destination's window when it is applied); the result, the
+ *	numerator divided by a number denominator, must be from 0 to 1.
  *
  *	unused[] lists the main.cf settings whose name is not in
  *	params.def (name and line; the last setting of a name only), for
@@ -79,7 +86,8 @@ struct params {
 
 struct param_transport {
 	char   *name;		/* "slow_destination_concurrency_limit" */
-	long long value;
+	long long value;	/* integer and time families */
+	char   *str;		/* string families (expanded), else NULL */
 };
 
 struct param_family {
@@ -118,5 +126,16 @@ const struct param_info *param_find(const char *name);
 int	param_family_of(const char *name);
 long long param_transport_int(const struct params *p, const char *transport,
 			      const char *suffix);
+const char *param_transport_str(const struct params *p, const char *transport,
+				const char *suffix);
+
+struct param_feedback {
+	double	base;		/* 0 .. 1 */
+	bool	per_window;	/* "N/concurrency": base / window */
+};
+
+int	param_feedback_parse(const char *value, struct param_feedback *fb,
+			     char *why, size_t size);
+double	param_feedback_value(const struct param_feedback *fb, int window);
 
 #endif

@@ -106,10 +106,18 @@
  *	local_destination_concurrency_limit,
  *	initial_destination_concurrency,
  *	default_destination_recipient_limit,
- *	local_destination_recipient_limit, and per transport
+ *	local_destination_recipient_limit,
+ *	default_destination_rate_delay,
+ *	default_destination_concurrency_failed_cohort_limit,
+ *	default_destination_concurrency_positive_feedback,
+ *	default_destination_concurrency_negative_feedback, and per transport
  *	NAME_destination_concurrency_limit,
  *	NAME_destination_recipient_limit,
- *	NAME_initial_destination_concurrency; recipient_delimiter (the
+ *	NAME_initial_destination_concurrency,
+ *	NAME_destination_rate_delay,
+ *	NAME_destination_concurrency_failed_cohort_limit,
+ *	NAME_destination_concurrency_positive_feedback,
+ *	NAME_destination_concurrency_negative_feedback; recipient_delimiter (the
  *	local destination), ipc_timeout (reply deadline), mydestination,
  *	relay_domains, relayhost, transport_maps, local_transport,
  *	default_transport, relay_transport, bounce_notice_recipient,
@@ -181,6 +189,9 @@ static const char *const params[] = {
 	"*_destination_concurrency_limit", "*_destination_recipient_limit",
 	"*_initial_destination_concurrency",
 	"*_destination_concurrency_failed_cohort_limit",
+	"*_destination_concurrency_positive_feedback",
+	"*_destination_concurrency_negative_feedback",
+	"*_destination_rate_delay",
 	"bounce_notice_recipient", "bounce_queue_lifetime",
 	"bounce_size_limit", "cleanup_recipient_limit", "default_transport",
 	"delay_warning_time", "double_bounce_sender", "header_size_limit",

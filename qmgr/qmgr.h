@@ -15,8 +15,9 @@
  *	qmgr_resolve.c	 recipient -> transport and next hop
  *	qmgr_transport.c the transports met so far and their limits
  *	qmgr_sched.c	 per-transport queues: messages, destinations,
- *			 their concurrency, feedback and suspension,
- *			 recipient batches
+ *			 their concurrency, feedback, rate delay and
+ *			 suspension, recipient batches, their share of
+ *			 the active queue
  *	qmgr_deliver.c	 connections to delivery agents (private/NAME)
  *	qmgr_defer.c	 backoff and queue lifetime arithmetic, delays
  *	qmgr_bounce.c	 delivery status notifications (RFC 3464):
@@ -34,6 +35,7 @@
 #include "buf.h"
 #include "delivery.h"
 #include "event.h"
+#include "params.h"
 #include "qfile.h"
 #include "qid.h"
 
@@ -97,6 +99,9 @@ struct qmgr_dest {
 	double	success;		/* positive feedback gathered */
 	double	failure;		/* negative feedback gathered */
 	double	fail_cohorts;		/* failed pseudo-cohorts in a row */
+	uint64_t ready_at;		/* rate delay: no request before (ms) */
+	bool	paced;			/* on the transport's paced list */
+	struct qmgr_dest *next_paced;
 	uint64_t dead_until;		/* suspended until (ms), or 0 */
 	unsigned dead_count;		/* suspensions in a row */
 	uint64_t forget_at;		/* remembered until (ms) */
@@ -131,6 +136,11 @@ struct qmgr_transport {
 	int	init_conc;		/* a new destination's window */
 	bool	per_rcpt;		/* rcpt_limit 1: a destination is */
 					/* a recipient */
+	uint64_t rate_delay_ms;		/* between deliveries to a destination */
+	int	fail_cohort_limit;	/* failed cohorts that suspend; 0: never */
+	struct param_feedback pos_fb;	/* window growth per success */
+	struct param_feedback neg_fb;	/* window shrinking per site failure */
+	unsigned pipeline;		/* the most an agent greeted with */
 	/* qmgr_sched.c */
 	struct qmgr_job *round_head;	/* jobs with ready peers, */
 	struct qmgr_job *round_tail;	/* served round-robin */
@@ -143,6 +153,8 @@ struct qmgr_transport {
 	size_t	ndests;
 	struct qmgr_dest *remembered;	/* suspended lately, unused now */
 	size_t	nremembered;
+	struct qmgr_dest *paced_head;	/* waiting out the rate delay, */
+	struct qmgr_dest *paced_tail;	/* earliest first */
 	/* qmgr_deliver.c */
 	struct qmgr_conn *conns;	/* connections to the agent */
 	int	nconns;
@@ -151,6 +163,8 @@ struct qmgr_transport {
 	uint64_t retry_at_ms;		/* agent unreachable until then */
 	struct ev_timer kick_timer;	/* try again at retry_at_ms */
 	bool	timer_ready;
+	struct ev_timer pace_timer;	/* the first paced destination's time */
+	bool	pace_ready;
 };
 
 enum qmgr_rcpt_state {
@@ -256,6 +270,7 @@ struct qmgr_rcpt *qmgr_sched_take_dead(struct qmgr_transport *tp, char *dsn,
 void	qmgr_sched_drop_msg(struct qmgr_msg *m);
 void	qmgr_sched_sweep(struct qmgr_transport *tp, uint64_t now_ms);
 void	qmgr_sched_revive(struct qmgr_transport *tp);
+uint64_t qmgr_sched_wake(struct qmgr_transport *tp, uint64_t now_ms);
 void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		      const char *nexthop, char *out, size_t size);
 uint64_t qmgr_dead_time(unsigned count);

@@ -346,13 +346,37 @@ fill(struct qmgr_transport *tp)
 	}
 }
 
+static void
+pace_timer(struct ev_loop *loop, struct ev_timer *t)
+{
+	(void) loop;
+	qmgr_deliver_kick(t->data);
+}
+
+/* pace_later - a kick when the first destination waiting out its rate delay may go */
+static void
+pace_later(struct qmgr_transport *tp, uint64_t at, uint64_t now)
+{
+	if (at == 0)
+		return;
+	if (!tp->pace_ready) {
+		ev_timer_init(&tp->pace_timer, pace_timer, tp);
+		tp->pace_ready = true;
+	}
+	ev_timer_stop(dloop, &tp->pace_timer);
+	ev_timer_start(dloop, &tp->pace_timer, at > now ? at - now : 0);
+}
+
 void
 qmgr_deliver_kick(struct qmgr_transport *tp)
 {
 	const struct qmgr_peer *p;
+	uint64_t now = ev_time_ms();
 
 	if (server_stopping())
 		return;
+	/* Destinations whose rate delay is over may go again. */
+	(void) qmgr_sched_wake(tp, now);
 	drain_dead(tp);
 	while ((p = qmgr_sched_next(tp, ev_time_ms())) != NULL) {
 		struct qmgr_conn *c = idle_conn(tp, p->dest);
@@ -366,6 +390,8 @@ qmgr_deliver_kick(struct qmgr_transport *tp)
 	fill(tp);
 	/* next() moves the peers of suspended destinations aside. */
 	drain_dead(tp);
+	/* The next kick comes when the first rate delay is over. */
+	pace_later(tp, tp->paced_head != NULL ? tp->paced_head->ready_at : 0, now);
 }
 
 void
@@ -491,6 +517,8 @@ got_hello(struct qmgr_conn *c, struct ipc_in *in)
 	}
 	c->greeted = true;
 	c->tp->npending--;
+	if (c->pipeline > c->tp->pipeline)
+		c->tp->pipeline = c->pipeline;
 	ev_timer_stop(dloop, &c->timer);
 	ev_timer_start(dloop, &c->timer, QMGR_IDLE_MS);
 	return 0;

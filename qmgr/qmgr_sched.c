@@ -13,6 +13,7 @@
  *		... deliver ...
  *	}
  *	qmgr_sched_done(batch, QMGR_FB_OK, NULL, NULL, now);	// reply came
+ *	timer_at(qmgr_sched_wake(tp, now));	// rate delays that are over
  *
  *	// a connection to a pipelining agent, delivering for dest d
  *	while (room && (more = qmgr_sched_join(d, now)) != NULL) ... send ...
@@ -45,17 +46,35 @@
  *	Concurrency per destination follows Postfix's feedback: a new
  *	destination may have its transport's initial concurrency at once
  *	(NAME_initial_destination_concurrency, at most the limit); each
- *	request that worked adds 1/window to a success count, and when
- *	that reaches 1 the window grows by one, up to
- *	NAME_destination_concurrency_limit, and only while the
- *	destination uses what it has (active + initial concurrency above
- *	the window).  A request whose reply says the destination itself
- *	failed (the site status of lib/delivery.h: no connection, a 4xx
- *	greeting, a timeout...) adds 1/window to a failure count, which
- *	shrinks the window by one when it reaches 1 (never below 1), and
- *	to a count of failed pseudo-cohorts (a window's worth of
- *	requests): once a whole cohort has failed with no success in
- *	between, the destination is suspended.
+ *	request that worked adds the positive feedback
+ *	(NAME_destination_concurrency_positive_feedback: a constant, or
+ *	N/concurrency, N divided by the window; 1/concurrency here by
+ *	default) to a success count, and each time that reaches 1 the
+ *	window grows by one (at the end of a sequence of 1/feedback
+ *	successes), up to NAME_destination_concurrency_limit, and only
+ *	while the destination uses what it has (active + initial
+ *	concurrency above the window).  A request whose reply says the
+ *	destination itself failed (the site status of lib/delivery.h: no
+ *	connection, a 4xx greeting, a timeout...) takes the negative
+ *	feedback (_negative_feedback, the same forms) from a failure
+ *	count, and each time that goes below 0 the window shrinks by one
+ *	(at the start of a sequence of 1/feedback failures; never below
+ *	1); it also adds 1/window to a count of failed pseudo-cohorts (a
+ *	window's worth of requests): once
+ *	NAME_destination_concurrency_failed_cohort_limit cohorts (1) have
+ *	failed with no success in between, the destination is suspended
+ *	(never with a limit of 0).
+ *
+ *	Rate delay.  With NAME_destination_rate_delay, a destination gets
+ *	one delivery at a time (the transport's concurrency limit is 1,
+ *	as in Postfix), and the next one no sooner than the delay after
+ *	the last one ended: the destination waits on the transport's
+ *	paced list, in time order (one delay per transport), and
+ *	qmgr_sched_wake() lets the ones whose time has come go again and
+ *	returns the time of the next (the caller's timer); nothing rides
+ *	along on its connection (qmgr_sched_join()).  A destination keeps
+ *	its time while nothing waits for it, so mail that comes later
+ *	waits too.
  *
  *	A suspended (dead) destination gets no request until its dead
  *	time is over: minimal_backoff_time after its first suspension,
@@ -274,6 +293,7 @@ qmgr_sched_sweep(struct qmgr_transport *tp, uint64_t now_ms)
 {
 	struct qmgr_dest **pp = &tp->remembered, *d;
 
+	(void) qmgr_sched_wake(tp, now_ms);
 	if (now_ms != UINT64_MAX)
 		sched_now = now_ms;
 	while ((d = *pp) != NULL) {
@@ -467,7 +487,7 @@ unpark(struct qmgr_dest *d, uint64_t now_ms)
 			dead_push(p);
 			continue;
 		}
-		if (d->active >= d->window)
+		if (d->active >= d->window || now_ms < d->ready_at)
 			return;
 		d->parked_head = p->next;
 		if (d->parked_head == NULL)
@@ -530,7 +550,7 @@ qmgr_sched_next(struct qmgr_transport *tp, uint64_t now_ms)
 				dead_push(ready_pop(j));
 				continue;
 			}
-			if (d->active < d->window)
+			if (d->active < d->window && now_ms >= d->ready_at)
 				return p;
 			/* Its destination is busy enough: the others go first. */
 			park(ready_pop(j));
@@ -580,7 +600,8 @@ qmgr_sched_join(struct qmgr_dest *d, uint64_t now_ms)
 	struct qmgr_batch *b;
 
 	sched_now = now_ms;
-	if (p == NULL || dead(d, now_ms))
+	/* A rate delay spaces deliveries out: nothing rides along. */
+	if (p == NULL || d->tp->rate_delay_ms > 0 || dead(d, now_ms))
 		return NULL;
 	b = batch_of(p);
 	b->passenger = true;
@@ -647,6 +668,107 @@ suspend(struct qmgr_dest *d, uint64_t now_ms)
 	return secs;
 }
 
+/* pace - a delivery to d ended: the next one waits out the rate delay */
+static void
+pace(struct qmgr_dest *d, uint64_t now_ms)
+{
+	struct qmgr_transport *tp = d->tp;
+
+	d->ready_at = now_ms + tp->rate_delay_ms;
+	if (d->paced)
+		return;
+	d->paced = true;
+	d->refs++;				/* the paced list's */
+	d->next_paced = NULL;
+	if (tp->paced_tail)
+		tp->paced_tail->next_paced = d;
+	else
+		tp->paced_head = d;
+	tp->paced_tail = d;
+}
+
+uint64_t
+qmgr_sched_wake(struct qmgr_transport *tp, uint64_t now_ms)
+{
+	struct qmgr_dest *d;
+
+	if (now_ms != UINT64_MAX)
+		sched_now = now_ms;
+	/* One delay per transport: the list is in time order. */
+	while ((d = tp->paced_head) != NULL && d->ready_at <= now_ms) {
+		tp->paced_head = d->next_paced;
+		if (tp->paced_head == NULL)
+			tp->paced_tail = NULL;
+		d->next_paced = NULL;
+		d->paced = false;
+		d->refs++;			/* unpark() may free nothing under us */
+		dest_unref(d);			/* the paced list's */
+		unpark(d, now_ms);
+		dest_unref(d);
+	}
+	return d != NULL ? d->ready_at : 0;
+}
+
+/* feedback_ok - the destination worked: Postfix's positive feedback */
+static void
+feedback_ok(struct qmgr_dest *d)
+{
+	struct qmgr_transport *tp = d->tp;
+	double	f;
+
+	d->fail_cohorts = 0;
+	d->dead_count = 0;
+	if (d->dead_until != 0) {
+		/* It worked after all: back, carefully. */
+		d->dead_until = 0;
+		d->window = 1;
+	}
+	/* Only while it uses what it has, with the initial concurrency as slack. */
+	if (d->window >= tp->dest_limit || d->window >= d->active + 1 + tp->init_conc)
+		return;
+	f = param_feedback_value(&tp->pos_fb, d->window);
+	d->success += f;
+	/* The end of a sequence of 1/f successes: one more. */
+	while (d->success >= 1.0 - 1e-9) {
+		d->window++;
+		d->success -= 1.0;
+		d->failure = 0;
+	}
+	if (d->window > tp->dest_limit)
+		d->window = tp->dest_limit;
+}
+
+/*
+ * feedback_fail - the destination failed as a whole: Postfix's negative
+ * feedback, and the failed pseudo-cohorts that suspend it; returns the
+ * dead time (seconds) when it was suspended, else 0
+ */
+static uint64_t
+feedback_fail(struct qmgr_dest *d, const char *dsn, const char *text,
+	      uint64_t now_ms)
+{
+	struct qmgr_transport *tp = d->tp;
+	double	f;
+
+	(void) str_copy(d->dsn, sizeof(d->dsn), dsn ? dsn : "4.4.1");
+	free(d->reason);
+	d->reason = xstrdup(text ? text : "");
+	d->fail_cohorts += 1.0 / d->window;
+	/* The start of a sequence of 1/f failures: one less (never below 1). */
+	f = param_feedback_value(&tp->neg_fb, d->window);
+	d->failure -= f;
+	while (d->failure < -1e-9) {
+		if (d->window > 1)
+			d->window--;
+		d->success = 0;
+		d->failure += 1.0;
+	}
+	if (tp->fail_cohort_limit > 0
+	    && d->fail_cohorts >= (double) tp->fail_cohort_limit - 1e-9)
+		return suspend(d, now_ms);
+	return 0;
+}
+
 uint64_t
 qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb, const char *dsn,
 		const char *text, uint64_t now_ms)
@@ -656,39 +778,15 @@ qmgr_sched_done(struct qmgr_batch *b, enum qmgr_feedback fb, const char *dsn,
 	uint64_t suspended = 0;
 
 	sched_now = now_ms;
-	if (!b->passenger)
+	if (!b->passenger) {
 		d->active--;
-	if (fb == QMGR_FB_OK) {
-		d->fail_cohorts = 0;
-		d->failure = 0;
-		d->dead_count = 0;
-		if (d->dead_until != 0) {
-			/* It worked after all: back, carefully. */
-			d->dead_until = 0;
-			d->window = 1;
-		}
-		if (d->window < tp->dest_limit && d->window < d->active + 1 + tp->init_conc) {
-			d->success += 1.0 / d->window;
-			if (d->success >= 1.0 - 1e-9) {
-				d->window++;
-				d->success = 0;
-			}
-		}
-	} else if (fb == QMGR_FB_FAIL && d->dead_until == 0) {
-		(void) str_copy(d->dsn, sizeof(d->dsn), dsn ? dsn : "4.4.1");
-		free(d->reason);
-		d->reason = xstrdup(text ? text : "");
-		d->success = 0;
-		d->fail_cohorts += 1.0 / d->window;
-		d->failure += 1.0 / d->window;
-		if (d->failure >= 1.0 - 1e-9) {
-			if (d->window > 1)
-				d->window--;
-			d->failure = 0;
-		}
-		if (d->fail_cohorts >= 1.0 - 1e-9)
-			suspended = suspend(d, now_ms);
+		if (tp->rate_delay_ms > 0)
+			pace(d, now_ms);
 	}
+	if (fb == QMGR_FB_OK)
+		feedback_ok(d);
+	else if (fb == QMGR_FB_FAIL && d->dead_until == 0)
+		suspended = feedback_fail(d, dsn, text, now_ms);
 	unpark(d, now_ms);
 	free(b);
 	dest_unref(d);

@@ -26,7 +26,13 @@
  *	NAME_initial_destination_concurrency, each defaulting to its
  *	default_ or initial_ parameter; local has its own
  *	local_destination_concurrency_limit and
- *	local_destination_recipient_limit): a reload is a new qmgr.  A
+ *	local_destination_recipient_limit), and its feedback and pacing:
+ *	NAME_destination_rate_delay (a delay makes the concurrency limit
+ *	1, as in Postfix), NAME_destination_concurrency_failed_cohort_limit,
+ *	NAME_destination_concurrency_positive_feedback and
+ *	_negative_feedback (param_feedback_parse(); a value postern check
+ *	would refuse counts as 1/concurrency, with a warning): a reload is
+ *	a new qmgr.  A
  *	transport whose recipient limit is 1 delivers one recipient per
  *	request, and its destinations are recipients (per_rcpt).
  *
@@ -41,6 +47,7 @@
 #include <string.h>
 
 #include "delivery.h"
+#include "log.h"
 #include "mem.h"
 #include "params.h"
 #include "qmgr.h"
@@ -48,6 +55,24 @@
 
 struct qmgr_transport *qmgr_transport_list[QMGR_TRANSPORTS_MAX];
 size_t	qmgr_ntransports;
+
+/*
+ * feedback - NAME+suffix as a concurrency feedback; a bad value (which
+ * postern check refuses) is 1/concurrency, with a warning
+ */
+static void
+feedback(const char *name, const char *suffix, struct param_feedback *fb)
+{
+	const char *v = param_transport_str(cfg, name, suffix);
+	char	why[256];
+
+	if (param_feedback_parse(v, fb, why, sizeof(why)) < 0) {
+		log_warn("transport %s: %s%s = %s; using 1/concurrency", name,
+			 name, suffix, why);
+		fb->base = 1;
+		fb->per_window = true;
+	}
+}
 
 struct qmgr_transport *
 qmgr_transport_get(const char *name)
@@ -74,6 +99,15 @@ qmgr_transport_get(const char *name)
 	if (tp->init_conc < 1)
 		tp->init_conc = 1;
 	tp->per_rcpt = tp->rcpt_limit == 1;
+	tp->rate_delay_ms = (uint64_t) param_transport_int(cfg, name,
+						"_destination_rate_delay") * 1000;
+	if (tp->rate_delay_ms > 0)
+		tp->dest_limit = tp->init_conc = 1;	/* one at a time, spaced */
+	tp->fail_cohort_limit = (int) param_transport_int(cfg, name,
+				"_destination_concurrency_failed_cohort_limit");
+	feedback(name, "_destination_concurrency_positive_feedback", &tp->pos_fb);
+	feedback(name, "_destination_concurrency_negative_feedback", &tp->neg_fb);
+	tp->pipeline = 1;
 	qmgr_transport_list[qmgr_ntransports++] = tp;
 	return tp;
 }

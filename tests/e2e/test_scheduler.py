@@ -25,6 +25,7 @@ import os
 import random
 import smtplib
 import socket
+import threading
 import time
 import unittest
 

@@ -374,7 +374,85 @@ START_TEST(test_per_transport)
 	ck_assert_int_eq(param_family_of("default_destination_concurrency_limit"), -1);
 	ck_assert_int_eq(param_family_of("local_destination_concurrency_limit"), -1);
 	ck_assert_int_eq(param_family_of("_destination_concurrency_limit"), -1);
-	ck_assert_int_eq(param_family_of("smtp_destination_rate_delay"), -1);
+	ck_assert_int_eq(param_family_of("smtp_transport_rate_delay"), -1);
+}
+END_TEST
+
+/* Time and string families: rate delays and concurrency feedback. */
+START_TEST(test_per_transport_kinds)
+{
+	const char *ov[] = {"relay_destination_concurrency_negative_feedback=0"};
+	struct params *p;
+
+	p = must_load("default_destination_rate_delay = 2\n"
+		      "slow_destination_rate_delay = 1m\n"
+		      "slow_destination_concurrency_failed_cohort_limit = 10\n"
+		      "slow_destination_concurrency_positive_feedback = 1/4\n"
+		      "default_destination_concurrency_negative_feedback = 1\n");
+	ck_assert_uint_eq(p->n_unused, 0);
+	ck_assert_int_eq(param_family_of("slow_destination_rate_delay"), 3);
+	ck_assert_int_eq(param_transport_int(p, "slow", "_destination_rate_delay"), 60);
+	ck_assert_int_eq(param_transport_int(p, "smtp", "_destination_rate_delay"), 2);
+	ck_assert_int_eq(param_transport_int(p, "slow",
+					     "_destination_concurrency_failed_cohort_limit"), 10);
+	ck_assert_int_eq(param_transport_int(p, "smtp",
+					     "_destination_concurrency_failed_cohort_limit"), 1);
+	ck_assert_str_eq(param_transport_str(p, "slow",
+					     "_destination_concurrency_positive_feedback"), "1/4");
+	ck_assert_str_eq(param_transport_str(p, "smtp",
+					     "_destination_concurrency_positive_feedback"),
+			 "1/concurrency");
+	ck_assert_str_eq(param_transport_str(p, "slow",
+					     "_destination_concurrency_negative_feedback"), "1");
+	config_free(p);
+
+	p = load_ov("", ov, 1);
+	ck_assert_msg(p != NULL, "%s", buf_str(&err));
+	ck_assert_str_eq(param_transport_str(p, "relay",
+					     "_destination_concurrency_negative_feedback"), "0");
+	config_free(p);
+	must_fail("slow_destination_rate_delay = soon\n",
+		  "parameter slow_destination_rate_delay: bad value \"soon\"");
+	must_fail("slow_destination_concurrency_failed_cohort_limit = -1\n",
+		  "parameter slow_destination_concurrency_failed_cohort_limit: bad value");
+}
+END_TEST
+
+/* Postfix's feedback forms: a number, N/M, N/concurrency; 0 .. 1. */
+START_TEST(test_feedback_parse)
+{
+	struct param_feedback fb;
+	char	why[256];
+	static const struct {
+		const char *in;
+		double	base;
+		bool	per_window;
+	}       good[] = {
+		{"1", 1, false}, {"0", 0, false}, {"0.25", 0.25, false},
+		{"1/concurrency", 1, true}, {" 0.5 / concurrency ", 0.5, true},
+		{"1/8", 0.125, false}, {"2/4", 0.5, false}, {"0/concurrency", 0, true},
+	};
+	static const char *const bad[] = {"", "x", "2", "1/0", "3/2", "1/conc",
+		"-1", "1/concurrency/2", "0.5.5", "1e3", "2/concurrency", NULL};
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(param_feedback_parse(good[i].in, &fb, why, sizeof(why)) == 0,
+			      "%s: %s", good[i].in, why);
+		ck_assert_msg(fb.base > good[i].base - 1e-12 && fb.base < good[i].base + 1e-12,
+			      "%s: %f", good[i].in, fb.base);
+		ck_assert_int_eq(fb.per_window, good[i].per_window);
+	}
+	for (int i = 0; bad[i]; i++)
+		ck_assert_msg(param_feedback_parse(bad[i], &fb, why, sizeof(why)) < 0,
+			      "accepted \"%s\"", bad[i]);
+	ck_assert(param_feedback_parse("3/2", &fb, why, sizeof(why)) < 0);
+	ck_assert_msg(strstr(why, "more than 1") != NULL, "%s", why);
+	/* Applied: N/concurrency divides by the window (at least 1). */
+	ck_assert(param_feedback_parse("1/concurrency", &fb, why, sizeof(why)) == 0);
+	ck_assert(param_feedback_value(&fb, 4) == 0.25);
+	ck_assert(param_feedback_value(&fb, 0) == 1);
+	ck_assert(param_feedback_parse("0.5", &fb, why, sizeof(why)) == 0);
+	ck_assert(param_feedback_value(&fb, 4) == 0.5);
 }
 END_TEST
 
@@ -1080,6 +1158,8 @@ suite(void)
 	tcase_add_test(tc, test_missing_file);
 	tcase_add_test(tc, test_unknown_parameter_recorded);
 	tcase_add_test(tc, test_per_transport);
+	tcase_add_test(tc, test_per_transport_kinds);
+	tcase_add_test(tc, test_feedback_parse);
 	tcase_add_test(tc, test_myorigin_file);
 	tcase_add_test(tc, test_config_directory_forced);
 	tcase_add_test(tc, test_expansion_forms);

@@ -54,6 +54,11 @@ transport(const char *name, int dest_limit, int rcpt_limit, int init_conc)
 	tp->rcpt_limit = rcpt_limit;
 	tp->init_conc = init_conc;
 	tp->per_rcpt = rcpt_limit == 1;
+	/* The defaults: 1/concurrency each way, one failed cohort. */
+	tp->pos_fb.base = tp->neg_fb.base = 1;
+	tp->pos_fb.per_window = tp->neg_fb.per_window = true;
+	tp->fail_cohort_limit = 1;
+	tp->pipeline = 1;
 	return tp;
 }
 
@@ -337,14 +342,21 @@ START_TEST(test_suspension)
 	n = fill(tp, b, 16, t);
 	ck_assert_int_eq(n, 5);
 	d = b[0]->dest;
-	/* A window's worth of failures: one less, and the cohort failed. */
-	for (int i = 0; i < 4; i++)
+	/*
+	 * Negative feedback 1/concurrency: one less at the start of each
+	 * window's worth of failures; the cohort (1/5 + 4 x 1/4 of a
+	 * window) failed at the fifth.
+	 */
+	ck_assert_uint_eq(qmgr_sched_done(b[0], QMGR_FB_FAIL, "4.4.1",
+					  "connect to x.org: refused", t), 0);
+	ck_assert_int_eq(d->window, 4);
+	for (int i = 1; i < 4; i++)
 		ck_assert_uint_eq(qmgr_sched_done(b[i], QMGR_FB_FAIL, "4.4.1",
 						  "connect to x.org: refused", t), 0);
-	ck_assert_int_eq(d->window, 5);
+	ck_assert_int_eq(d->window, 4);
 	dead = qmgr_sched_done(b[4], QMGR_FB_FAIL, "4.4.1", "connect to x.org: refused", t);
 	ck_assert_uint_eq(dead, MIN_BACKOFF);
-	ck_assert_int_eq(d->window, 4);
+	ck_assert_int_eq(d->window, 3);
 	/* Everything that waits for it is deferred now, with its reason. */
 	ck_assert_ptr_null(qmgr_sched_take(tp, t));
 	deferred = 0;
@@ -649,6 +661,193 @@ START_TEST(test_passengers)
 }
 END_TEST
 
+/* run_window - n requests to one destination end one by one with fb; the most at once */
+static int
+run_window(struct qmgr_transport *tp, int nmsg, enum qmgr_feedback fb, int *window_after)
+{
+	struct tmsg **m = xcalloc((size_t) nmsg, sizeof(*m));
+	struct qmgr_batch *inflight[64];
+	char	id[16];
+	int	n, most = 0;
+
+	for (int i = 0; i < nmsg; i++) {
+		(void) str_fmt(id, sizeof(id), "M%d", i);
+		m[i] = tmsg(id, 1, NULL);
+		enqueue(tp, m[i], 1);
+	}
+	n = fill(tp, inflight, 64, 2);
+	*window_after = 0;
+	while (n > 0) {
+		struct qmgr_dest *d = inflight[0]->dest;
+
+		if (n > most)
+			most = n;
+		*window_after = d->window;
+		qmgr_sched_done(inflight[0], fb, "4.4.1", "down", 3);
+		memmove(inflight, inflight + 1, (size_t) --n * sizeof(inflight[0]));
+		n += fill(tp, inflight + n, 64 - n, 3);
+		if (fb == QMGR_FB_FAIL) {
+			char	dsn[10], reason[200];
+
+			while (qmgr_sched_take_dead(tp, dsn, sizeof(dsn), reason,
+						    sizeof(reason)) != NULL)
+				;
+		}
+	}
+	for (int i = 0; i < nmsg; i++)
+		free(m[i]);
+	free(m);
+	return most;
+}
+
+/*
+ * The feedback knobs: a constant positive feedback of 1 grows the
+ * window by one per success (Postfix's default), 0 never; with a
+ * negative feedback of 0 and no failed-cohort limit a failing
+ * destination keeps its window and is never suspended; with a limit of
+ * 3 it takes three windows' worth of failures.
+ */
+START_TEST(test_feedback_knobs)
+{
+	struct qmgr_transport *tp;
+	int	w;
+
+	install("");
+	tp = transport("smtp", 8, 50, 2);
+	tp->pos_fb.per_window = false;		/* "1" */
+	ck_assert_int_eq(run_window(tp, 40, QMGR_FB_OK, &w), 8);
+	transport_free(tp);
+
+	tp = transport("smtp", 8, 50, 2);
+	tp->pos_fb.base = 0;			/* "0": stays at the initial 2 */
+	ck_assert_int_eq(run_window(tp, 40, QMGR_FB_OK, &w), 2);
+	ck_assert_int_eq(w, 2);
+	transport_free(tp);
+
+	tp = transport("smtp", 8, 50, 4);
+	tp->neg_fb.base = 0;
+	tp->fail_cohort_limit = 0;		/* immune to site failures */
+	ck_assert_int_eq(run_window(tp, 30, QMGR_FB_FAIL, &w), 4);
+	ck_assert_int_eq(w, 4);
+	ck_assert_uint_eq(tp->nremembered, 0);	/* never suspended */
+	transport_free(tp);
+
+	tp = transport("smtp", 8, 50, 4);
+	tp->neg_fb.per_window = false;		/* "1": one less per failure */
+	tp->fail_cohort_limit = 3;
+	{
+		enum { N = 20 };
+		struct tmsg *m[N];
+		struct qmgr_batch *b[8];
+		struct qmgr_dest *d;
+		char	id[8];
+		int	n, i, dead_at = -1;
+
+		for (i = 0; i < N; i++) {
+			(void) str_fmt(id, sizeof(id), "F%d", i);
+			m[i] = tmsg(id, 1, NULL);
+			enqueue(tp, m[i], 1);
+		}
+		n = fill(tp, b, 8, 1);
+		ck_assert_int_eq(n, 4);
+		d = b[0]->dest;
+		/* 1/4 + 1/3 + 1/2 + 1 + 1 = 3.08 cohorts: dead at the fifth. */
+		for (i = 0; i < 8 && dead_at < 0; i++) {
+			if (qmgr_sched_done(b[0], QMGR_FB_FAIL, "4.4.1", "down", 2) > 0)
+				dead_at = i;
+			else
+				ck_assert_int_eq(d->window, i < 3 ? 3 - i : 1);
+			memmove(b, b + 1, (size_t) --n * sizeof(b[0]));
+			n += fill(tp, b + n, 8 - n, 2);
+		}
+		ck_assert_int_eq(dead_at, 4);
+		while (n > 0) {
+			qmgr_sched_done(b[0], QMGR_FB_NONE, NULL, NULL, 2);
+			memmove(b, b + 1, (size_t) --n * sizeof(b[0]));
+		}
+		{
+			char	dsn[10], reason[200];
+
+			while (qmgr_sched_take_dead(tp, dsn, sizeof(dsn), reason,
+						    sizeof(reason)) != NULL)
+				;
+		}
+		/* Suspended: remembered, so d is still there. */
+		ck_assert_uint_eq(tp->nremembered, 1);
+		ck_assert_uint_gt(d->dead_until, 0);
+		for (i = 0; i < N; i++)
+			free(m[i]);
+	}
+	transport_free(tp);
+}
+END_TEST
+
+/*
+ * A rate delay: one delivery at a time per destination, the next no
+ * sooner than the delay after the last one ended, however much waits;
+ * other destinations are not held up; nothing rides along
+ * (pipelining); the destination's time is kept while nothing waits.
+ */
+START_TEST(test_rate_delay)
+{
+	const char *ua[] = {"a@slow.org"}, *ub[] = {"b@other.org"};
+	struct tmsg *a[4], *bm = tmsg("B", 1, ub);
+	struct qmgr_transport *tp;
+	struct qmgr_batch *x, *y;
+	char	id[8];
+
+	install("");
+	tp = transport("smtp", 1, 50, 1);
+	tp->rate_delay_ms = 10000;
+	tp->pipeline = 8;
+	for (int i = 0; i < 4; i++) {
+		(void) str_fmt(id, sizeof(id), "A%d", i);
+		a[i] = tmsg(id, 1, ua);
+		enqueue(tp, a[i], 1);
+	}
+	enqueue(tp, bm, 1);
+	x = qmgr_sched_take(tp, 100);
+	ck_assert_str_eq(x->msg->qid, "A0");
+	y = qmgr_sched_take(tp, 100);
+	ck_assert_str_eq(y->msg->qid, "B");
+	ck_assert_ptr_null(qmgr_sched_take(tp, 100));
+	ck_assert_ptr_null(qmgr_sched_join(x->dest, 100));
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 1000);
+	qmgr_sched_done(y, QMGR_FB_OK, NULL, NULL, 1000);
+	/* Paced until 11000: the wake-up time is the caller's timer. */
+	ck_assert_uint_eq(qmgr_sched_wake(tp, 5000), 11000);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 10999));
+	ck_assert_uint_eq(qmgr_sched_wake(tp, 11000), 0);
+	x = qmgr_sched_take(tp, 11000);
+	ck_assert_str_eq(x->msg->qid, "A1");
+	ck_assert_int_eq(x->dest->window, 1);
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 12000);
+	ck_assert_uint_eq(qmgr_sched_wake(tp, 12000), 22000);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 21999));
+	(void) qmgr_sched_wake(tp, 22000);
+	x = qmgr_sched_take(tp, 22000);
+	ck_assert_str_eq(x->msg->qid, "A2");
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 22000);
+	(void) qmgr_sched_wake(tp, 32000);
+	x = qmgr_sched_take(tp, 32000);
+	ck_assert_str_eq(x->msg->qid, "A3");
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 32000);
+	/* Nothing waits, but the destination keeps its time (B's is gone). */
+	ck_assert_uint_eq(tp->ndests, 1);
+	a[0]->r[0].state = QR_TODO;
+	enqueue(tp, a[0], 33000);
+	ck_assert_ptr_null(qmgr_sched_take(tp, 33000));
+	ck_assert_uint_eq(qmgr_sched_wake(tp, 42000), 0);
+	x = qmgr_sched_take(tp, 42000);
+	ck_assert_ptr_nonnull(x);
+	qmgr_sched_done(x, QMGR_FB_OK, NULL, NULL, 42000);
+	transport_free(tp);
+	for (int i = 0; i < 4; i++)
+		free(a[i]);
+	free(bm);
+}
+END_TEST
+
 START_TEST(test_dest_key)
 {
 	struct qmgr_transport local = {.name = "local", .per_rcpt = true};
@@ -750,6 +949,8 @@ suite(void)
 	tcase_add_test(tc, test_batches);
 	tcase_add_test(tc, test_fairness);
 	tcase_add_test(tc, test_window_grows);
+	tcase_add_test(tc, test_feedback_knobs);
+	tcase_add_test(tc, test_rate_delay);
 	tcase_add_test(tc, test_suspension);
 	tcase_add_test(tc, test_dead_time);
 	tcase_add_test(tc, test_revive);
