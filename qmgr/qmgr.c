@@ -59,7 +59,22 @@
  *	message with many recipients does not hold up the ones behind
  *	it, and a destination at its limit waits while the others go: a
  *	destination with thousands of messages does not hold up one with
- *	a single message.  How many agent processes there are is the
+ *	a single message.  Beyond the active queue too: once it is half
+ *	full, a message whose destinations all hold their share of it
+ *	already (twice what their concurrency limit lets run) is left
+ *	in incoming/ or deferred/ and remembered (at most 5 x
+ *	qmgr_message_active_limit of them) without being read again, so
+ *	the other half is for mail to the other destinations.
+ *	The feedback is Postfix's, with its parameters:
+ *	NAME_destination_concurrency_positive_feedback and
+ *	_negative_feedback (default_destination_concurrency_..., a
+ *	number from 0 to 1 or N/concurrency; 1/concurrency by default,
+ *	where Postfix's default is 1) and
+ *	NAME_destination_concurrency_failed_cohort_limit (1; 0: never
+ *	suspend).  NAME_destination_rate_delay
+ *	(default_destination_rate_delay, 0: none) spaces the deliveries
+ *	to a destination (a recipient, for local) by that much, one at a
+ *	time.  How many agent processes there are is the
  *	master's business: an agent greets each connection it accepts,
  *	and qmgr keeps at most two connections per transport waiting for
  *	a greeting, so the service's maxproc bounds the deliveries at

@@ -10,6 +10,9 @@
  *
  *	qmgr_scan.c	 wake-ups, coalesced scans of incoming/ and
  *			 deferred/, moves into active/
+ *	qmgr_postpone.c	 files that wait in incoming/ or deferred/ for
+ *			 busy destinations while the active queue is
+ *			 crowded
  *	qmgr_message.c	 a message in the active queue: read, resolve,
  *			 record results, finish (remove, defer, bounce)
  *	qmgr_resolve.c	 recipient -> transport and next hop
@@ -273,15 +276,47 @@ void	qmgr_sched_revive(struct qmgr_transport *tp);
 uint64_t qmgr_sched_wake(struct qmgr_transport *tp, uint64_t now_ms);
 void	qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		      const char *nexthop, char *out, size_t size);
+uint64_t qmgr_dest_hash(const struct qmgr_transport *tp, const char *address,
+			const char *nexthop);
+size_t	qmgr_sched_budget(const struct qmgr_transport *tp);
+bool	qmgr_sched_busy(struct qmgr_transport *tp, uint64_t hash);
 uint64_t qmgr_dead_time(unsigned count);
+
+/*
+ * qmgr_postpone.c - files waiting for their busy destinations; no I/O.
+ */
+#define QMGR_POSTPONE_DESTS	4	/* destinations remembered per file */
+
+enum { QMGR_PP_INCOMING, QMGR_PP_DEFERRED };
+
+struct qmgr_pp_dest {
+	struct qmgr_transport *tp;
+	uint64_t hash;			/* qmgr_dest_hash() */
+};
+
+typedef bool qmgr_pp_busy_fn(const struct qmgr_pp_dest *dest);
+
+extern size_t qmgr_pp_count;
+
+size_t	qmgr_pp_limit(void);
+bool	qmgr_pp_known(const char *qid);
+int	qmgr_pp_add(const char *qid, int queue, const struct qmgr_pp_dest *dests,
+		    size_t n);
+bool	qmgr_pp_take(qmgr_pp_busy_fn *busy, char *qid, size_t size, int *queue);
+void	qmgr_pp_forget(const char *qid);
+void	qmgr_pp_clear(void);
 
 /*
  * qmgr_message.c
  */
 extern size_t qmgr_active_count;
 extern size_t qmgr_rcpt_count;
+extern uint64_t qmgr_msg_reads;
 
 int	qmgr_msg_activate(const char *qid);
+int	qmgr_msg_consider(const char *queue, const char *qid,
+			  struct qmgr_pp_dest *dests, size_t *ndests);
+bool	qmgr_crowded(void);
 void	qmgr_msg_result(struct qmgr_rcpt *r, int status, const char *dsn,
 			const char *reason, const char *relay, double wait_delay,
 			double conn_delay, double xfer_delay);
@@ -314,6 +349,7 @@ void	qmgr_deliver_revive(void);
 #define QMGR_SCAN_INCOMING	0x1
 #define QMGR_SCAN_DEFERRED	0x2
 #define QMGR_SCAN_FLUSH		0x4	/* every deferred message is due */
+#define QMGR_SCAN_POSTPONED	0x8	/* postponed files, no directory */
 
 void	qmgr_scan_init(struct ev_loop *loop, int fifo_fd);
 void	qmgr_scan_room(void);

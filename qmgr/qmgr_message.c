@@ -16,6 +16,18 @@
  *	each (qmgr_resolve.c) and queues it for its transport, or defers
  *	it at once when the transport has no agent.
  *
+ *	qmgr_msg_consider() is the same for a file read where it waits
+ *	(incoming/ or deferred/) while the active queue is crowded
+ *	(qmgr_crowded(): half full, by messages or recipients): it goes
+ *	into active/ and the active queue only when one of its
+ *	destinations is not busy (qmgr_sched_busy()), or when they cannot
+ *	all be named (a recipient that does not route, more than
+ *	QMGR_POSTPONE_DESTS destinations) or none is left to do (1);
+ *	else it stays where it is, unchanged, and its destinations are
+ *	given back for qmgr_postpone.c (0); -1 when it went away, or was
+ *	set aside as corrupt or unreadable.  qmgr_msg_reads counts the
+ *	queue files read.
+ *
  *	qmgr_msg_result() records what happened to one recipient: a
  *	status record appended to the queue file (d, w or f) and the log
  *	line "QID: to=<RCPT>, relay=R, delay=D, delays=a/b/c/d, dsn=X.Y.Z,
@@ -81,6 +93,7 @@
 
 size_t	qmgr_active_count;
 size_t	qmgr_rcpt_count;
+uint64_t qmgr_msg_reads;
 static struct qmgr_msg *active_head;
 static size_t open_fds;
 static bool stopping;
@@ -92,6 +105,13 @@ void
 qmgr_msg_set_stopping(bool on)
 {
 	stopping = on;
+}
+
+bool
+qmgr_crowded(void)
+{
+	return 2 * qmgr_active_count >= (size_t) cfg->qmgr_message_active_limit
+	    || 2 * qmgr_rcpt_count >= (size_t) cfg->qmgr_message_recipient_limit;
 }
 
 bool
@@ -552,14 +572,19 @@ defer_now(struct qmgr_rcpt *r, const char *dsn, const char *reason)
 	log_to(r, "none", DELIVERY_DEFER, 0, 0, 0);
 }
 
-int
-qmgr_msg_activate(const char *qid)
+/*
+ * msg_read - QUEUE/QID with the strict reader, as a message not yet in
+ * the active queue, or NULL: gone, or set aside (a file that fails the
+ * checks to corrupt/; one that cannot be read to deferred/, to be tried
+ * again)
+ */
+static struct qmgr_msg *
+msg_read(const char *queue, const char *qid)
 {
 	struct qfile_limits lim;
 	struct qmgr_msg *m;
 	char    path[64], why[512];
 	const char *reason;
-	uint64_t now_ms = ev_time_ms();
 	int     fd;
 
 	/*
@@ -567,15 +592,16 @@ qmgr_msg_activate(const char *qid)
 	 * not a link, a FIFO, a device, or a hard link to a file that
 	 * lives elsewhere; the reader checks every record after that.
 	 */
-	(void) str_fmt(path, sizeof(path), "active/%s", qid);
+	(void) str_fmt(path, sizeof(path), "%s/%s", queue, qid);
 	fd = sf_open(AT_FDCWD, path, O_RDONLY, 0, geteuid(), NULL, &reason);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return -1;
+			return NULL;
 		log_warn("%s: cannot open %s: %s: %m; moved to corrupt/", qid, path, reason);
-		(void) qmgr_move("active", qid, "corrupt");
-		return -1;
+		(void) qmgr_move(queue, qid, "corrupt");
+		return NULL;
 	}
+	qmgr_msg_reads++;
 	m = xcalloc(1, sizeof(*m));
 	m->fd = fd;
 	m->afd = -1;
@@ -590,13 +616,14 @@ qmgr_msg_activate(const char *qid)
 		free(m);
 		if (err == 0) {
 			log_warn("%s: corrupt queue file moved to corrupt/: %s", qid, why);
-			(void) qmgr_move("active", qid, "corrupt");
+			(void) qmgr_move(queue, qid, "corrupt");
 		} else {
 			log_error("%s: cannot read the queue file: %s; trying again later",
 				  qid, why);
-			(void) qmgr_move("active", qid, "deferred");
+			if (!str_eq(queue, "deferred"))
+				(void) qmgr_move(queue, qid, "deferred");
 		}
-		return -1;
+		return NULL;
 	}
 	if (m->env.status_truncated) {
 		int     wfd = sf_open(AT_FDCWD, path, O_WRONLY, 0, geteuid(), NULL, NULL);
@@ -608,6 +635,23 @@ qmgr_msg_activate(const char *qid)
 		if (wfd >= 0)
 			(void) close(wfd);
 	}
+	return m;
+}
+
+/* msg_unread - a message read but not taken into the active queue */
+static void
+msg_unread(struct qmgr_msg *m)
+{
+	close_fds(m);
+	qfile_env_free(&m->env);
+	free(m);
+}
+
+/* msg_start - m, read from active/, joins the active queue: route, queue */
+static void
+msg_start(struct qmgr_msg *m)
+{
+	uint64_t now_ms = ev_time_ms();
 
 	m->active_ms = now_ms;
 	m->warned = m->env.warned;
@@ -622,7 +666,7 @@ qmgr_msg_activate(const char *qid)
 	qmgr_active_count++;
 	qmgr_rcpt_count += m->env.nrcpts;
 
-	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", qid,
+	log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)", m->qid,
 		 m->env.sender, (unsigned long long) (m->env.hdr_len + 1 + m->env.body_len),
 		 m->env.nrcpts);
 
@@ -674,7 +718,92 @@ qmgr_msg_activate(const char *qid)
 		finish(m);
 	else
 		qmgr_deliver_kick_all();
+}
+
+int
+qmgr_msg_activate(const char *qid)
+{
+	struct qmgr_msg *m = msg_read("active", qid);
+
+	if (m == NULL)
+		return -1;
+	msg_start(m);
 	return 0;
+}
+
+/*
+ * destinations - where m's recipients still to do go, at most max
+ * distinct ones into dests; -1 when they cannot all be named so (a
+ * recipient that does not route, more destinations than max), 0 when
+ * none is left to do (a notification to send, say)
+ */
+static ssize_t
+destinations(const struct qmgr_msg *m, struct qmgr_pp_dest *dests, size_t max)
+{
+	size_t  n = 0;
+
+	for (size_t i = 0; i < m->env.nrcpts; i++) {
+		const struct qfile_rcpt *qr = &m->env.rcpts[i];
+		struct qmgr_route rt;
+		struct qmgr_pp_dest d;
+		size_t  k;
+
+		if (qr->status == QF_RCPT_DELIVERED || qr->status == QF_RCPT_FAILED)
+			continue;
+		qmgr_resolve(qr->address, &rt);
+		if (rt.status != 0)
+			return -1;
+		d.tp = rt.tp;
+		d.hash = qmgr_dest_hash(rt.tp, qr->address, rt.nexthop);
+		for (k = 0; k < n; k++)
+			if (dests[k].tp == d.tp && dests[k].hash == d.hash)
+				break;
+		if (k < n)
+			continue;
+		if (n == max)
+			return -1;
+		dests[n++] = d;
+	}
+	return (ssize_t) n;
+}
+
+int
+qmgr_msg_consider(const char *queue, const char *qid, struct qmgr_pp_dest *dests,
+		  size_t *ndests)
+{
+	struct qmgr_msg *m = msg_read(queue, qid);
+	struct stat a, b;
+	char    path[64];
+	ssize_t n;
+	bool    wanted;
+
+	*ndests = 0;
+	if (m == NULL)
+		return -1;
+	n = destinations(m, dests, QMGR_POSTPONE_DESTS);
+	wanted = n <= 0;
+	for (ssize_t i = 0; i < n && !wanted; i++)
+		wanted = !qmgr_sched_busy(dests[i].tp, dests[i].hash);
+	if (!wanted) {
+		*ndests = (size_t) n;
+		msg_unread(m);
+		return 0;
+	}
+	if (qmgr_move(queue, qid, "active") < 0) {
+		if (errno != ENOENT)
+			log_warn("%s: cannot move from %s/ to active/: %m", qid, queue);
+		msg_unread(m);
+		return -1;
+	}
+	/* What was read is what moved (only mail_owner can swap it, but still). */
+	(void) str_fmt(path, sizeof(path), "active/%s", qid);
+	if (fstat(m->fd, &a) < 0 || fstatat(AT_FDCWD, path, &b, AT_SYMLINK_NOFOLLOW) < 0
+	    || a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		msg_unread(m);
+		return qmgr_msg_activate(qid) == 0 ? 1 : -1;
+	}
+	msg_start(m);
+	return 1;
 }
 
 size_t

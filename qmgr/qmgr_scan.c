@@ -35,6 +35,31 @@
  *	not fit get their mtime set to now so that the next scan takes
  *	them.
  *
+ *	Fairness beyond the active queue.  Once the active queue is half
+ *	full (qmgr_crowded()), a file is no longer moved in blindly: it
+ *	is read where it is (qmgr_msg_consider()) and taken only when
+ *	one of its destinations does not already hold its share of the
+ *	active queue (qmgr_sched_busy(): twice what its concurrency
+ *	limit lets run at once, at most a quarter of
+ *	qmgr_message_active_limit).  Otherwise it stays in incoming/ or
+ *	deferred/ and is remembered with its destinations
+ *	(qmgr_postpone.c), so no later scan reads it again; files are
+ *	listed without those.  So the second half of the active queue
+ *	is for destinations that are not busy, and a message for a
+ *	quiet destination is taken by the first scan after it arrives,
+ *	however many messages wait for busy ones.  Remembered files go
+ *	in (QMGR_SCAN_POSTPONED, after every scan and whenever a message
+ *	leaves memory) while there is room: any of them while the queue
+ *	is not crowded, else those of a destination that is no longer
+ *	busy, round-robin between destinations.  While crowded, a scan
+ *	reads at most SCAN_READS_MAX files, and looks at the newest
+ *	SCAN_PROBE names first, so that new mail is found at once even
+ *	while a backlog is being learned; with the memory of postponed
+ *	files full, only those SCAN_PROBE are read per scan (and read
+ *	again by the next, since they cannot be remembered).  Nothing
+ *	about durability changes: a file is only ever in one queue
+ *	directory, and a postponed one simply has not been moved.
+ *
  *	qmgr_scan_recover() is the start-up step that makes a crash or a
  *	stop lose nothing: every file left in active/ goes back to
  *	incoming/ (its status records say what was done already), then
@@ -43,8 +68,9 @@
  *	qmgr_move() renames QUEUE/QID to QUEUE2/QID, never replacing a
  *	file that is there already.
  *
- *	Bounds: SCAN_NAMES_MAX names are taken from a directory per
- *	scan; the rest wait for the next scan.
+ *	Bounds: SCAN_NAMES_MAX names (not remembered as postponed) are
+ *	taken from a directory per scan, plus the newest SCAN_PROBE of
+ *	the rest; the others wait for the next scan.
  */
 #include <sys/stat.h>
 
@@ -69,6 +95,9 @@
 #define WAKE_READS	16		/* FIFO reads per event */
 #define WAKE_CHUNK	4096		/* bytes per read: a FIFO holds 64 KiB */
 #define SCAN_NAMES_MAX	65536
+#define SCAN_READS_MAX	256		/* files read to decide, per scan */
+#define SCAN_PROBE	16		/* the newest names, looked at first */
+#define PASS_MAX	256		/* postponed files taken per pass */
 
 static struct ev_loop *sloop;
 static struct ev_io fifo_io;
@@ -129,14 +158,42 @@ cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
-/* names - queue IDs in dir, sorted; *more when some were left out */
+/*
+ * newest_keep - name into top[0 .. *n) (at most SCAN_PROBE, newest
+ * last) when it is newer than the oldest there
+ */
+static void
+newest_keep(char top[][QID_LEN + 1], size_t *n, const char *name)
+{
+	size_t  i;
+
+	if (*n == SCAN_PROBE) {
+		if (strcmp(name, top[0]) <= 0)
+			return;
+		memmove(top[0], top[1], (SCAN_PROBE - 1) * sizeof(top[0]));
+		(*n)--;
+	}
+	for (i = *n; i > 0 && strcmp(top[i - 1], name) > 0; i--)
+		memcpy(top[i], top[i - 1], sizeof(top[0]));
+	(void) str_copy(top[i], sizeof(top[0]), name);
+	(*n)++;
+}
+
+/*
+ * names - the queue IDs in dir that no postponed entry knows (those
+ * wait in qmgr_postpone.c and are not read again), sorted; *more when
+ * some were left out.  Beyond SCAN_NAMES_MAX names, the newest
+ * SCAN_PROBE of the rest are kept all the same, so that mail that just
+ * arrived is seen whatever the size of a backlog.
+ */
 static size_t
 names(const char *dir, char ***out, bool *more)
 {
 	DIR    *d = opendir(dir);
 	struct dirent *e;
 	char  **v = NULL;
-	size_t  n = 0, cap = 0;
+	char    top[SCAN_PROBE][QID_LEN + 1];
+	size_t  n = 0, cap = 0, ntop = 0;
 
 	*more = false;
 	*out = NULL;
@@ -145,11 +202,12 @@ names(const char *dir, char ***out, bool *more)
 		return 0;
 	}
 	while ((e = readdir(d)) != NULL) {
-		if (!qid_valid(e->d_name))
+		if (!qid_valid(e->d_name) || qmgr_pp_known(e->d_name))
 			continue;
 		if (n == SCAN_NAMES_MAX) {
 			*more = true;
-			break;
+			newest_keep(top, &ntop, e->d_name);
+			continue;
 		}
 		if (n == cap) {
 			cap = cap ? 2 * cap : 64;
@@ -158,6 +216,11 @@ names(const char *dir, char ***out, bool *more)
 		v[n++] = xstrdup(e->d_name);
 	}
 	(void) closedir(d);
+	if (ntop > 0) {
+		v = xreallocarray(v, n + ntop, sizeof(*v));
+		for (size_t i = 0; i < ntop; i++)
+			v[n++] = xstrdup(top[i]);
+	}
 	if (n > 1)
 		qsort(v, n, sizeof(*v), cmp_names);
 	*out = v;
@@ -172,24 +235,83 @@ free_names(char **v, size_t n)
 	free(v);
 }
 
+/*
+ * order - the order in which a scan looks at n sorted names: oldest
+ * first; while the active queue is crowded, the newest SCAN_PROBE
+ * first (newest first), then the rest from the oldest, so that a
+ * message that just came for a quiet destination is found at once
+ * however many files a scan may read
+ */
+static size_t
+order(size_t k, size_t n, bool probe)
+{
+	size_t  p = n < SCAN_PROBE ? n : SCAN_PROBE;
+
+	if (!probe)
+		return k;
+	return k < p ? n - 1 - k : k - p;
+}
+
+/* queue_code - QMGR_PP_* of a queue directory name */
+static int
+queue_code(const char *queue)
+{
+	return str_eq(queue, "deferred") ? QMGR_PP_DEFERRED : QMGR_PP_INCOMING;
+}
+
+/*
+ * take - one file of queue (incoming or deferred): into the active
+ * queue at once while it has room and is not crowded; while it is
+ * crowded, read where it is and taken only when one of its
+ * destinations is not busy (qmgr_msg_consider()), else remembered as
+ * postponed.  *reads counts the files read so; false when the scan
+ * should look at no more names.
+ */
+static bool
+take(const char *queue, const char *qid, size_t *reads, bool *backlog)
+{
+	struct qmgr_pp_dest dests[QMGR_POSTPONE_DESTS];
+	size_t  n;
+
+	if (!qmgr_crowded()) {
+		if (qmgr_move(queue, qid, "active") < 0) {
+			if (errno != ENOENT)
+				log_warn("%s: cannot move from %s/ to active/: %m", qid, queue);
+			return true;
+		}
+		(void) qmgr_msg_activate(qid);
+		return true;
+	}
+	/* A full memory of postponed files reads only the newest. */
+	if (*reads >= (qmgr_pp_count < qmgr_pp_limit() ? SCAN_READS_MAX : SCAN_PROBE)) {
+		*backlog = true;
+		return false;
+	}
+	(*reads)++;
+	/* Not remembered (the memory is full): read again by a later scan. */
+	if (qmgr_msg_consider(queue, qid, dests, &n) == 0
+	    && qmgr_pp_add(qid, queue_code(queue), dests, n) < 0)
+		*backlog = true;
+	return true;
+}
+
 static void
 scan_incoming(void)
 {
 	char  **v;
-	bool    more;
-	size_t  n = names("incoming", &v, &more), i;
+	bool    more, backlog, probe = qmgr_crowded();
+	size_t  n = names("incoming", &v, &more), reads = 0;
 
-	for (i = 0; i < n && !stopped; i++) {
-		if (!qmgr_has_room())
+	backlog = more;
+	for (size_t k = 0; k < n && !stopped; k++) {
+		if (!qmgr_has_room()) {
+			backlog = true;
 			break;
-		if (qmgr_move("incoming", v[i], "active") < 0) {
-			if (errno != ENOENT)
-				log_warn("%s: cannot move from incoming/ to active/: %m", v[i]);
-			continue;
 		}
-		(void) qmgr_msg_activate(v[i]);
+		if (!take("incoming", v[order(k, n, probe)], &reads, &backlog))
+			break;
 	}
-	incoming_backlog = more || i < n;
+	incoming_backlog = backlog;
 	free_names(v, n);
 }
 
@@ -197,34 +319,70 @@ static void
 scan_deferred(bool flush)
 {
 	char  **v;
-	bool    more;
-	size_t  n = names("deferred", &v, &more);
+	bool    more, backlog, probe = qmgr_crowded(), reading = true;
+	size_t  n = names("deferred", &v, &more), reads = 0;
 	time_t  now = time(NULL);
 
-	deferred_backlog = more;
-	for (size_t i = 0; i < n && !stopped; i++) {
+	backlog = more;
+	for (size_t k = 0; k < n && !stopped; k++) {
+		const char *qid = v[order(k, n, probe)];
 		char    path[64];
 		struct stat st;
 
-		(void) str_fmt(path, sizeof(path), "deferred/%s", v[i]);
+		(void) str_fmt(path, sizeof(path), "deferred/%s", qid);
 		if (lstat(path, &st) < 0)
 			continue;
 		if (!flush && st.st_mtime > now)
 			continue;
-		if (!qmgr_has_room()) {
-			deferred_backlog = true;
+		if (!reading || !qmgr_has_room()) {
+			backlog = true;
 			if (flush && utimensat(AT_FDCWD, path, NULL, AT_SYMLINK_NOFOLLOW) < 0)
-				log_warn("%s: cannot make it due now: %m", v[i]);
+				log_warn("%s: cannot make it due now: %m", qid);
+			if (!flush)
+				break;
 			continue;
 		}
-		if (qmgr_move("deferred", v[i], "active") < 0) {
-			if (errno != ENOENT)
-				log_warn("%s: cannot move from deferred/ to active/: %m", v[i]);
-			continue;
-		}
-		(void) qmgr_msg_activate(v[i]);
+		reading = take("deferred", qid, &reads, &backlog);
 	}
+	deferred_backlog = backlog;
 	free_names(v, n);
+}
+
+/* busy - a postponed file's destination still holds its share */
+static bool
+busy(const struct qmgr_pp_dest *d)
+{
+	return qmgr_sched_busy(d->tp, d->hash);
+}
+
+/*
+ * postponed - files remembered as postponed go into the active queue
+ * while it has room: any of them while it is not crowded, else those
+ * with a destination that is no longer busy; round-robin between
+ * destinations, at most PASS_MAX per call
+ */
+static void
+postponed(void)
+{
+	char    qid[QID_LEN + 1];
+	int     queue;
+	size_t  k = 0;
+
+	while (!stopped && qmgr_has_room() && qmgr_pp_count > 0) {
+		if (k++ == PASS_MAX) {
+			qmgr_scan_request(QMGR_SCAN_POSTPONED);
+			return;
+		}
+		if (!qmgr_pp_take(qmgr_crowded() ? busy : NULL, qid, sizeof(qid), &queue))
+			return;
+		if (qmgr_move(queue == QMGR_PP_DEFERRED ? "deferred" : "incoming", qid,
+			      "active") < 0) {
+			if (errno != ENOENT)
+				log_warn("%s: cannot move to active/: %m", qid);
+			continue;
+		}
+		(void) qmgr_msg_activate(qid);
+	}
 }
 
 static void
@@ -247,6 +405,7 @@ scan_now(struct ev_loop *loop, struct ev_timer *t)
 		scan_incoming();
 	if (bits & QMGR_SCAN_DEFERRED)
 		scan_deferred((bits & QMGR_SCAN_FLUSH) != 0);
+	postponed();
 	qmgr_deliver_kick_all();
 }
 
@@ -280,6 +439,8 @@ qmgr_scan_room(void)
 		bits |= QMGR_SCAN_INCOMING;
 	if (deferred_backlog)
 		bits |= QMGR_SCAN_DEFERRED;
+	if (qmgr_pp_count > 0)
+		bits |= QMGR_SCAN_POSTPONED;
 	if (bits && sloop != NULL)
 		qmgr_scan_request(bits);
 }

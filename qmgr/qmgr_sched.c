@@ -136,6 +136,16 @@
  *	qmgr_sched_handover() gives the place to that one instead of
  *	freeing it, so the destination never gets more parallel
  *	deliveries than its window.
+ *	Share of the active queue.  qmgr_sched_busy() says whether the
+ *	destination with hash h (qmgr_dest_hash()) already has
+ *	qmgr_sched_budget() units of work in memory (peers waiting and
+ *	requests in flight): twice its transport's concurrency limit
+ *	times the largest pipeline its agents offered, at most a quarter
+ *	of qmgr_message_active_limit (at least 1).  More of its mail in
+ *	memory would not make it go faster; qmgr_scan.c leaves such mail
+ *	in incoming/ or deferred/ while the active queue is crowded.  A
+ *	suspended destination is never busy: its mail is deferred at
+ *	once.
  * BOUNDS
  *	Destinations: at most one per recipient in memory
  *	(qmgr_message_recipient_limit), plus QMGR_REMEMBER_MAX
@@ -191,6 +201,47 @@ qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 		(void) str_fmt(out, size, "%s@%s", local, *nexthop ? nexthop : domain);
 	}
 	str_lower(out);
+}
+
+uint64_t
+qmgr_dest_hash(const struct qmgr_transport *tp, const char *address,
+	       const char *nexthop)
+{
+	char	key[QMGR_DEST_KEY_MAX];
+
+	qmgr_dest_key(tp, address, nexthop, key, sizeof(key));
+	return hash(key);
+}
+
+size_t
+qmgr_sched_budget(const struct qmgr_transport *tp)
+{
+	size_t	b = 2 * (size_t) tp->dest_limit * (tp->pipeline ? tp->pipeline : 1);
+	size_t	cap = (size_t) cfg->qmgr_message_active_limit / 4;
+
+	if (b > cap)
+		b = cap;
+	return b > 0 ? b : 1;
+}
+
+bool
+qmgr_sched_busy(struct qmgr_transport *tp, uint64_t h)
+{
+	struct qmgr_dest *d;
+	size_t	load;
+
+	if (tp->dests_size == 0)
+		return false;
+	for (d = tp->dests[h & (tp->dests_size - 1)]; d != NULL; d = d->hnext)
+		if (d->hash == h)
+			break;
+	if (d == NULL)
+		return false;
+	/* Suspended: its mail is deferred at once, which makes room. */
+	if (d->dead_until != 0 && sched_now < d->dead_until)
+		return false;
+	load = d->refs - (d->remembered ? 1 : 0) - (d->paced ? 1 : 0);
+	return load >= qmgr_sched_budget(tp);
 }
 
 uint64_t

@@ -14,7 +14,11 @@ progress at once):
   destination ever sees more transactions at once than
   smtp_destination_concurrency_limit;
 - fairness: a slow destination with many messages does not hold up a
-  message for another destination that arrives after them.
+  message for another destination that arrives after them, neither in
+  the active queue nor beyond it: with a small qmgr_message_active_limit,
+  a destination that never finishes takes half of it and the rest of
+  its mail waits in incoming/, while mail for another destination goes;
+- a rate delay: one delivery at a time to the destination.
 
 Routes come from transport_maps ("smtp:[127.0.0.1]:PORT"), so no DNS is
 needed.  No assertion is about time: the counts are compared with what
@@ -170,6 +174,62 @@ class SchedulerTest(unittest.TestCase):
         self.assertLess(done, n // 2, "%d of %d slow messages were delivered first" % (done, n))
         self.assertLessEqual(slow.most_busy, 2)
         slow.wait_messages(n, timeout=120)
+
+    def test_a_blocked_destination_does_not_fill_the_active_queue(self):
+        # A destination whose server takes every message and never
+        # answers the end of data, with 60 messages for it, in a queue
+        # whose active part holds 20: it takes half, the rest waits in
+        # incoming/, and a message for another destination that comes
+        # after all of them goes through while the blocked server has
+        # still finished nothing.  Without this the later message would
+        # wait until the blocked destination's backlog were delivered.
+        release = threading.Event()
+        blocked = remote_util.Server(self, name="blocked.remote.test",
+                                     data=lambda: release.wait(120) and None)
+        self.addCleanup(release.set)
+        quick = remote_util.Server(self, name="quick.remote.test")
+        limit, n = 20, 60
+        inst = self.instance({"blocked.test": blocked, "quick.test": quick},
+                             {"qmgr_message_active_limit": str(limit)})
+        self.submit(inst, [["u%d@blocked.test" % i] for i in range(n)], subject="blocked")
+        wait_for(lambda: blocked.busy > 0, 30, what="the blocked server busy")
+        self.submit(inst, [["someone@quick.test"]], subject="quick")
+        quick.wait_messages(1, timeout=60)
+        waiting = len(inst.queue_files("incoming"))
+        self.assertEqual(len(blocked.messages), 0)
+        self.assertGreaterEqual(waiting, n - limit,
+                                "%d messages in incoming/; log:\n%s" % (waiting, inst.log()[-3000:]))
+        self.assertLessEqual(len(inst.queue_files("active")), limit)
+        # Then the server answers, and every message goes, once.
+        release.set()
+        blocked.wait_messages(n, timeout=120)
+        wait_for(lambda: not inst.queue_files("incoming") and not inst.queue_files("active"),
+                 60, what="an empty queue")
+        self.assertEqual(len(blocked.messages), n)
+        self.assertEqual(sorted(m.rcpts[0] for m in blocked.messages),
+                         sorted("u%d@blocked.test" % i for i in range(n)))
+
+    def test_rate_delay(self):
+        # One delivery at a time to the destination, although the
+        # concurrency limit would allow 20, and each MAIL at least the
+        # delay after the end of the previous transaction (a lower
+        # bound: a slow machine only makes the gaps longer).
+        events = []
+        server = remote_util.Server(
+            self, name="paced.remote.test",
+            mail=lambda sender: events.append(("mail", time.monotonic())) and None,
+            data=lambda: events.append(("data", time.monotonic())) and None)
+        inst = self.instance({"paced.test": server},
+                             {"smtp_destination_rate_delay": "1s"})
+        n = 4
+        self.submit(inst, [["u%d@paced.test" % i] for i in range(n)])
+        server.wait_messages(n, timeout=60)
+        self.assertEqual(server.most_busy, 1)
+        self.assertEqual(len(server.messages), n)
+        kinds = [k for k, _ in events]
+        self.assertEqual(kinds, ["mail", "data"] * n, kinds)
+        gaps = [events[i + 1][1] - events[i][1] for i in range(1, 2 * n - 1, 2)]
+        self.assertTrue(all(g >= 1.0 for g in gaps), gaps)
 
 
 if __name__ == "__main__":

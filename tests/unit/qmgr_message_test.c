@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "fake_agent.h"
 #include "test_config.h"
 #include "scratch.h"
 
@@ -130,12 +131,31 @@ qfile(const char *queue, const char *qid, const char *sender, const char *const 
  */
 #define FAKE_CONNS	16
 
+static int fake_status;
+static const char *fake_dsn, *fake_reason;
+
+static int
+fake_decide(const char *rcpt, const char **dsn, const char **text)
+{
+	if (!later_sent && strncmp(rcpt, "later", 5) == 0) {
+		*dsn = "4.2.0";
+		*text = "try later";
+		return DELIVERY_DEFER;
+	}
+	*dsn = fake_dsn;
+	*text = fake_reason;
+	return fake_status;
+}
+
 static void
 fake_local(int n, int status, const char *dsn, const char *reason)
 {
 	int     lfd = ipc_listen("private/local", 0600, 16);
 
 	ck_assert_int_ge(lfd, 0);
+	fake_status = status;
+	fake_dsn = dsn;
+	fake_reason = reason;
 	agents[0] = fork();
 	ck_assert_int_ge(agents[0], 0);
 	if (agents[0] > 0) {
@@ -156,52 +176,26 @@ fake_local(int n, int status, const char *dsn, const char *reason)
 			if (poll(pfd, (nfds_t) nc + 1, 5000) <= 0)
 				_exit(5);
 			if ((pfd[0].revents & POLLIN) && nc < FAKE_CONNS) {
-				int     c = accept(lfd, NULL, NULL);
-				struct ipc_msg m;
+				int     c = fake_agent_accept(lfd, "local");
 
 				if (c < 0)
 					_exit(3);
-				/* The greeting: qmgr sends nothing before it. */
-				(void) delivery_hello_build(&m, "local");
-				(void) ipc_send(c, &m, -1, 5000);
-				ipc_msg_free(&m);
 				pfd[++nc].fd = c;
 				pfd[nc].events = POLLIN;
 				pfd[nc].revents = 0;
 			}
 			for (int i = 1; i <= nc; i++) {
-				struct delivery_request rq;
-				struct ipc_msg m;
-				char    why[256], line[1200];
-				bool    later;
-				int     qfd = -1;
+				int     r;
 
 				if (!(pfd[i].revents & (POLLIN | POLLHUP)))
 					continue;
-				if (ipc_recv(pfd[i].fd, &in, &qfd, 5000) != 0) {
-					(void) close(pfd[i].fd);
+				r = fake_agent_answer(pfd[i].fd, &in, log, fake_decide, "local");
+				if (r == -2)
+					_exit(4);
+				if (r < 0) {
 					pfd[i--] = pfd[nc--];
 					continue;
 				}
-				if (delivery_request_parse(&in, &rq, why, sizeof(why)) < 0)
-					_exit(4);
-				delivery_reply_init(&m, &rq);
-				for (size_t k = 0; k < rq.nrcpts; k++) {
-					const char *rcpt = rq.rcpts[k].address;
-
-					(void) str_fmt(line, sizeof(line), "%s %s %llu\n", rq.queue_id,
-						       rcpt, (unsigned long long) rq.rcpts[k].index);
-					(void) !write(log, line, strlen(line));
-					later = !later_sent && strncmp(rcpt, "later", 5) == 0;
-					(void) delivery_reply_add(&m, &rq, k, later ? DELIVERY_DEFER : status,
-								  later ? "4.2.0" : dsn,
-								  later ? "try later" : reason, "local");
-				}
-				(void) delivery_reply_end(&m, &rq, NULL, NULL);
-				(void) close(qfd);
-				(void) ipc_send(pfd[i].fd, &m, -1, 5000);
-				ipc_msg_free(&m);
-				delivery_request_free(&rq);
 				done++;
 			}
 		}
