@@ -169,19 +169,6 @@
 /* The latest time a caller gave: what the calls without one go by. */
 static uint64_t sched_now;
 
-/* hash - FNV-1a, 64 bits */
-static uint64_t
-hash(const char *s)
-{
-	uint64_t h = 14695981039346656037ULL;
-
-	for (; *s; s++) {
-		h ^= (unsigned char) *s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 void
 qmgr_dest_key(const struct qmgr_transport *tp, const char *address,
 	      const char *nexthop, char *out, size_t size)
@@ -210,7 +197,7 @@ qmgr_dest_hash(const struct qmgr_transport *tp, const char *address,
 	char	key[QMGR_DEST_KEY_MAX];
 
 	qmgr_dest_key(tp, address, nexthop, key, sizeof(key));
-	return hash(key);
+	return str_hash(key);
 }
 
 size_t
@@ -264,7 +251,7 @@ qmgr_dead_time(unsigned count)
 static struct qmgr_dest *
 dest_get(struct qmgr_transport *tp, const char *key, const char *nexthop)
 {
-	uint64_t h = hash(key);
+	uint64_t h = str_hash(key);
 	struct qmgr_dest *d;
 	size_t  len;
 
