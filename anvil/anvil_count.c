@@ -2,10 +2,9 @@
  * NAME
  *	anvil_count - sessions and events per client address and network
  * DESCRIPTION
- *	See anvil.h.  Sessions: a map from key to count for all owners
- *	together, and one per owner (chained hashing, buckets doubled as
- *	keys come; a key's entry goes when its count reaches zero).
- *	Events: two ratetabs, addresses and networks.
+ *	See anvil.h.  Sessions: a countmap from key to count for all
+ *	owners together, and one per owner.  Events: two ratetabs,
+ *	addresses and networks.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,129 +12,23 @@
 
 #include "anvil.h"
 #include "anvil_clnt.h"
+#include "countmap.h"
 #include "mem.h"
 #include "ratetab.h"
 #include "str.h"
 
 /* ------------------------------------------------------------------ */
-/* A map from key to a count.                                         */
-
-struct centry {
-	struct centry *next;
-	uint64_t hash;
-	uint64_t n;
-	char	key[ANVIL_KEY_MAX + 1];
-};
-
-struct cmap {
-	struct centry **bucket;
-	size_t	nbuckets, used;
-};
-
-static struct centry **
-cmap_slot(const struct cmap *m, const char *key, uint64_t h)
-{
-	struct centry **p;
-
-	if (m->nbuckets == 0)
-		return NULL;
-	for (p = &m->bucket[h & (m->nbuckets - 1)]; *p; p = &(*p)->next)
-		if ((*p)->hash == h && strcmp((*p)->key, key) == 0)
-			return p;
-	return p;
-}
-
-static void
-cmap_grow(struct cmap *m)
-{
-	size_t	nb = m->nbuckets ? m->nbuckets * 2 : 64;
-	struct centry **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < m->nbuckets; i++) {
-		struct centry *e, *next;
-
-		for (e = m->bucket[i]; e; e = next) {
-			next = e->next;
-			e->next = b[e->hash & (nb - 1)];
-			b[e->hash & (nb - 1)] = e;
-		}
-	}
-	free(m->bucket);
-	m->bucket = b;
-	m->nbuckets = nb;
-}
-
-static uint64_t
-cmap_get(const struct cmap *m, const char *key)
-{
-	struct centry **p = cmap_slot(m, key, str_hash(key));
-
-	return p != NULL && *p != NULL ? (*p)->n : 0;
-}
-
-/* cmap_add - add d (+1 or -1) to key's count; false when a key is one too many */
-static bool
-cmap_add(struct cmap *m, const char *key, int d, size_t max_keys)
-{
-	uint64_t h = str_hash(key);
-	struct centry **p = cmap_slot(m, key, h), *e;
-
-	if (p != NULL && *p != NULL) {
-		e = *p;
-		if (d < 0 && e->n <= 1) {
-			*p = e->next;
-			free(e);
-			m->used--;
-		} else if (d < 0) {
-			e->n--;
-		} else {
-			e->n++;
-		}
-		return true;
-	}
-	if (d < 0)
-		return true;			/* nothing held: nothing to give back */
-	if (m->used >= max_keys)
-		return false;
-	if (m->used >= m->nbuckets)
-		cmap_grow(m);
-	e = xcalloc(1, sizeof(*e));
-	e->hash = h;
-	e->n = 1;
-	(void) str_copy(e->key, sizeof(e->key), key);
-	e->next = m->bucket[h & (m->nbuckets - 1)];
-	m->bucket[h & (m->nbuckets - 1)] = e;
-	m->used++;
-	return true;
-}
-
-static void
-cmap_free(struct cmap *m)
-{
-	for (size_t i = 0; i < m->nbuckets; i++) {
-		struct centry *e, *next;
-
-		for (e = m->bucket[i]; e; e = next) {
-			next = e->next;
-			free(e);
-		}
-	}
-	free(m->bucket);
-	memset(m, 0, sizeof(*m));
-}
-
-/* ------------------------------------------------------------------ */
 /* The counts.                                                        */
 
 struct anvil_owner {
-	struct cmap held;		/* its sessions per key */
+	struct countmap held;		/* its sessions per key */
 };
 
 struct events {
 	uint32_t n[ANVIL_OP_MAX + 1];	/* by operation */
 };
 
-static struct cmap all;			/* sessions per key, every owner */
+static struct countmap all;		/* sessions per key, every owner */
 static struct ratetab *addr_events, *net_events;
 static size_t max_keys = ANVIL_KEYS_MAX;
 
@@ -144,6 +37,7 @@ anvil_count_init(uint64_t unit_ms, size_t keys, size_t rate_keys)
 {
 	anvil_count_end();
 	max_keys = keys;
+	countmap_init(&all, keys);
 	addr_events = ratetab_new(rate_keys, sizeof(struct events), unit_ms);
 	net_events = ratetab_new(rate_keys, sizeof(struct events), unit_ms);
 }
@@ -151,7 +45,7 @@ anvil_count_init(uint64_t unit_ms, size_t keys, size_t rate_keys)
 void
 anvil_count_end(void)
 {
-	cmap_free(&all);
+	countmap_free(&all);
 	ratetab_free(addr_events);
 	ratetab_free(net_events);
 	addr_events = net_events = NULL;
@@ -160,7 +54,19 @@ anvil_count_end(void)
 struct anvil_owner *
 anvil_owner_new(void)
 {
-	return xcalloc(1, sizeof(struct anvil_owner));
+	struct anvil_owner *o = xcalloc(1, sizeof(*o));
+
+	countmap_init(&o->held, max_keys);
+	return o;
+}
+
+/* release - an owner's sessions of one key leave the counts */
+static void
+release(void *ctx, const char *key, uint64_t n)
+{
+	(void) ctx;
+	for (uint64_t k = 0; k < n; k++)
+		(void) countmap_add(&all, key, -1);
 }
 
 void
@@ -168,18 +74,15 @@ anvil_owner_free(struct anvil_owner *o)
 {
 	if (o == NULL)
 		return;
-	for (size_t i = 0; i < o->held.nbuckets; i++)
-		for (struct centry *e = o->held.bucket[i]; e; e = e->next)
-			for (uint64_t k = 0; k < e->n; k++)
-				(void) cmap_add(&all, e->key, -1, max_keys);
-	cmap_free(&o->held);
+	countmap_walk(&o->held, release, NULL);
+	countmap_free(&o->held);
 	free(o);
 }
 
 uint64_t
 anvil_sessions(const char *key)
 {
-	return cmap_get(&all, key);
+	return countmap_get(&all, key);
 }
 
 size_t
@@ -194,23 +97,23 @@ session(struct anvil_owner *o, const char *addr, const char *net, int d)
 {
 	if (d < 0) {
 		/* A session is an address and its network: both or none. */
-		if (cmap_get(&o->held, addr) == 0 || cmap_get(&o->held, net) == 0)
+		if (countmap_get(&o->held, addr) == 0 || countmap_get(&o->held, net) == 0)
 			return true;
-		(void) cmap_add(&o->held, addr, -1, max_keys);
-		(void) cmap_add(&all, addr, -1, max_keys);
-		(void) cmap_add(&o->held, net, -1, max_keys);
-		(void) cmap_add(&all, net, -1, max_keys);
+		(void) countmap_add(&o->held, addr, -1);
+		(void) countmap_add(&all, addr, -1);
+		(void) countmap_add(&o->held, net, -1);
+		(void) countmap_add(&all, net, -1);
 		return true;
 	}
 	/* Room for both keys in both maps first: all or nothing. */
-	if ((cmap_get(&all, addr) == 0) + (cmap_get(&all, net) == 0) + all.used > max_keys
-	    || (cmap_get(&o->held, addr) == 0) + (cmap_get(&o->held, net) == 0)
-	    + o->held.used > max_keys)
+	if (!countmap_room(&all, (countmap_get(&all, addr) == 0) + (countmap_get(&all, net) == 0))
+	    || !countmap_room(&o->held, (countmap_get(&o->held, addr) == 0)
+			      + (countmap_get(&o->held, net) == 0)))
 		return false;
-	(void) cmap_add(&o->held, addr, 1, max_keys);
-	(void) cmap_add(&all, addr, 1, max_keys);
-	(void) cmap_add(&o->held, net, 1, max_keys);
-	(void) cmap_add(&all, net, 1, max_keys);
+	(void) countmap_add(&o->held, addr, 1);
+	(void) countmap_add(&all, addr, 1);
+	(void) countmap_add(&o->held, net, 1);
+	(void) countmap_add(&all, net, 1);
 	return true;
 }
 
@@ -298,8 +201,8 @@ anvil_handle(struct anvil_owner *o, struct ipc_in *req, struct ipc_msg *reply,
 			break;
 		}
 		(void) ipc_put_num(reply, "status", status);
-		(void) ipc_put_num(reply, "n", cmap_get(&all, p->addr));
-		(void) ipc_put_num(reply, "n", cmap_get(&all, p->net));
+		(void) ipc_put_num(reply, "n", countmap_get(&all, p->addr));
+		(void) ipc_put_num(reply, "n", countmap_get(&all, p->net));
 		(void) ipc_put_num(reply, "n", ae);
 		(void) ipc_put_num(reply, "n", ne);
 	}

@@ -152,6 +152,25 @@ class MTA:
         with open(path, "w") as f:
             f.write(text)
 
+    HOSTILE_MARK = "# bench/run: the hostile scenario.\n"
+
+    def set_hostile(self, on):
+        """Loopback clients count against the per-client limits (the
+        default exempts $mynetworks, which holds 127.0.0.0/8 here)."""
+        path = os.path.join(self.etc, "main.cf")
+        with open(path) as f:
+            text = f.read().split(self.HOSTILE_MARK)[0]
+        if on:
+            text += self.HOSTILE_MARK + "smtpd_client_event_limit_exceptions =\n"
+        with open(path, "w") as f:
+            f.write(text)
+
+    def log_size(self):
+        try:
+            return os.stat(self.maillog).st_size
+        except OSError:
+            return 0
+
     def log_tail(self, n=30):
         try:
             with open(self.maillog, errors="replace") as f:

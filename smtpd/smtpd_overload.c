@@ -40,8 +40,10 @@
  *
  *	Making room: when the process is full (smtpd_client_limit
  *	sessions, or the budget spent on sessions' floors down to less
- *	than a session's cost; large buffers give way instead), a newcomer does not get "421 Service temporarily
- *	unavailable" while one session has shown no progress: the one
+ *	than a session's cost; large buffers give way instead), a
+ *	newcomer whose address holds few sessions (smtpd_session.c,
+ *	light()) does not get "421 Service temporarily unavailable"
+ *	while one session has shown no progress: the one
  *	that has made none for the longest time among those without a
  *	valid MAIL command (idle longest: a client that connected, said
  *	EHLO and went silent) is closed with "421 4.7.0 HOSTNAME Error:

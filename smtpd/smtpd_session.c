@@ -80,9 +80,11 @@
  *
  *	The process takes at most smtpd_client_limit sessions; when it is
  *	full a newcomer makes room by closing the session with the least
- *	progress (smtpd_overload_make_room()), and only when there is
- *	none gets "421 4.3.2 Service temporarily unavailable" and is
- *	closed.  A client outside
+ *	progress (smtpd_overload_make_room()), unless its own address
+ *	already holds a tenth of smtpd_client_connection_count_limit
+ *	sessions here (light(): a client holding many sessions must not
+ *	churn the others out); otherwise, or when no session can go, it
+ *	gets "421 4.3.2 Service temporarily unavailable" and is closed.  A client outside
  *	smtpd_client_event_limit_exceptions holds at most
  *	smtpd_client_connection_count_limit sessions, and opens at most
  *	smtpd_client_connection_rate_limit connections per
@@ -107,6 +109,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "countmap.h"
 #include "log.h"
 #include "master_proto.h"
 #include "mem.h"
@@ -123,6 +126,7 @@ struct ev_loop *smtpd_loop;
 unsigned smtpd_session_count;
 
 static struct smtpd_session *sessions;
+static struct countmap per_addr;	/* sessions per client address, here */
 static struct ev_io listeners[MASTER_MAX_LISTEN];
 static int n_listeners;
 static bool stopping;
@@ -130,6 +134,7 @@ static struct log_rate refuse_rate;
 static struct ev_timer accept_pause;	/* out of descriptors: wait */
 
 #define ACCEPT_PAUSE_MS	200
+#define SMTPD_LIGHT_SESSIONS	5	/* light(), without a count limit */
 
 static bool step(struct smtpd_session *s);
 
@@ -354,6 +359,7 @@ smtpd_session_free(struct smtpd_session *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	smtpd_session_count--;
+	(void) countmap_add(&per_addr, s->addr, -1);
 	membudget_uncharge(SMTPD_SESSION_COST);
 	free(s);
 	smtpd_overload_update();
@@ -622,6 +628,7 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 		sessions->prev = s;
 	sessions = s;
 	smtpd_session_count++;
+	(void) countmap_add(&per_addr, s->addr, 1);	/* no bound: client_limit is one */
 	smtpd_overload_add(s);
 	smtpd_overload_update();
 
@@ -692,11 +699,7 @@ client_addr(const struct sockaddr_storage *ss, socklen_t len, char *addr,
 static unsigned
 sessions_from(const char *addr)
 {
-	unsigned n = 0;
-
-	for (const struct smtpd_session *s = sessions; s; s = s->next)
-		n += strcmp(s->addr, addr) == 0;
-	return n;
+	return (unsigned) countmap_get(&per_addr, addr);
 }
 
 /*
@@ -705,8 +708,7 @@ sessions_from(const char *addr)
  * outside smtpd_client_event_limit_exceptions: past either, the client
  * gets 421 and fd is closed.  Counted in this process: with the default
  * of one smtpd process the bounds are exact; with N processes a client
- * can get up to N times a limit.  The linear walk of sessions_from() is
- * bounded by smtpd_client_limit and runs once per connection.
+ * can get up to N times a limit.  sessions_from() is one hash lookup.
  */
 static bool
 refused_by_limits(struct ev_loop *loop, int fd, const char *addr)
@@ -737,6 +739,23 @@ refused_by_limits(struct ev_loop *loop, int fd, const char *addr)
 	(void) !write(fd, msg, strlen(msg));
 	close(fd);
 	return true;
+}
+
+/*
+ * light - may a newcomer from addr make room in a full process?  Only
+ * when its address holds few sessions here (a tenth of
+ * smtpd_client_connection_count_limit, or SMTPD_LIGHT_SESSIONS without
+ * one): a client that already holds many would otherwise churn the
+ * others out one reconnection at a time.
+ */
+static bool
+light(const char *addr)
+{
+	long long limit = cfg->smtpd_client_connection_count_limit;
+	unsigned most = limit > 0 ? (unsigned) (limit / 10 > 0 ? limit / 10 : 1)
+	    : SMTPD_LIGHT_SESSIONS;
+
+	return sessions_from(addr) < most;
 }
 
 static void
@@ -770,7 +789,8 @@ on_accept(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 		client_addr(&ss, len, addr, sizeof(addr), port, sizeof(port));
 		if (refused_by_limits(loop, fd, addr))
 			continue;
-		if (smtpd_overload_full() && !smtpd_overload_make_room(addr)) {
+		if (smtpd_overload_full()
+		    && (!light(addr) || !smtpd_overload_make_room(addr))) {
 			static const char busy[] = "421 4.3.2 Service temporarily unavailable\r\n";
 
 			smtpd_log_client(addr, false, "warning: too many sessions in "
