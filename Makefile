@@ -25,7 +25,7 @@ DESTDIR     ?=
 
 B           ?= build
 CC          ?= cc
-PKGS        := openssl libcares libseccomp
+PKGS        := openssl libcares libseccomp libpcre2-8
 PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS:= $(shell pkg-config --cflags check 2>/dev/null)

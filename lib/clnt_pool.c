@@ -194,6 +194,31 @@ parse_endpoint(struct clnt_pool *p, const char *ep, char *why, size_t whylen)
 	return 0;
 }
 
+int
+clnt_pool_numeric(const char *ep, char *out, size_t outlen, char *why, size_t whylen)
+{
+	struct clnt_pool p;
+	char    host[NI_MAXHOST], serv[NI_MAXSERV];
+	int     r;
+
+	if (!str_has_prefix_nocase(ep, "inet:"))
+		return str_copy(out, outlen, ep) < 0 ? (str_fmt(why, whylen, "%.100s: "
+								 "too long", ep), -1) : 0;
+	if (parse_endpoint(&p, ep, why, whylen) < 0)
+		return -1;
+	if ((r = getnameinfo((struct sockaddr *) &p.addr, p.addrlen, host, sizeof(host),
+			     serv, sizeof(serv), NI_NUMERICHOST | NI_NUMERICSERV)) != 0) {
+		(void) str_fmt(why, whylen, "%s: %s", ep, gai_strerror(r));
+		return -1;
+	}
+	if (str_fmt(out, outlen, strchr(host, ':') ? "inet:[%s]:%s" : "inet:%s:%s",
+		    host, serv) < 0) {
+		(void) str_fmt(why, whylen, "%.100s: too long", ep);
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 clnt_pool_endpoint(const struct clnt_pool *p)
 {

@@ -135,6 +135,10 @@
  *	clnt_pool_run() runs a pool's private loop until *over is true:
  *	the blocking form of a conversation, or of calls whose done sets
  *	the flag (clnt_pool_wait() is one such call).
+ *	clnt_pool_numeric() writes endpoint ep with an inet host resolved
+ *	to its address ("inet:192.0.2.1:25"; anything else as it is): a
+ *	daemon resolves its endpoints before the chroot and makes its
+ *	pools from the result later.  0, or -1 with why.
  *	clnt_pool_close_idle() closes the idle connections (a process
  *	about to fork, or done with a burst).  clnt_pool_conns(),
  *	clnt_pool_idle() and clnt_pool_waiting() count connections (all,
@@ -224,6 +228,8 @@ size_t	clnt_pool_conns(const struct clnt_pool *p);
 size_t	clnt_pool_idle(const struct clnt_pool *p);
 size_t	clnt_pool_waiting(const struct clnt_pool *p);
 const char *clnt_pool_endpoint(const struct clnt_pool *p);
+int	clnt_pool_numeric(const char *ep, char *out, size_t outlen, char *why,
+			  size_t whylen);
 
 clnt_frame_fn clnt_frame_ipc;
 clnt_frame_fn clnt_frame_line;

@@ -47,7 +47,7 @@
 #include "num.h"
 #include "str.h"
 
-enum dns_kind { Q_PTR, Q_HOST, Q_MX };
+enum dns_kind { Q_PTR, Q_HOST, Q_MX, Q_TXT };
 
 struct dns_sock {
 	struct ev_io io;
@@ -382,6 +382,7 @@ deliver(struct dns_query *q)
 
 	switch (q->kind) {
 	case Q_PTR:
+	case Q_TXT:
 		for (size_t i = 0; i < q->n; i++)
 			names[i] = q->res.names[i];
 		q->cb.names(q->ctx, q->status, q->why, names, q->n);
@@ -539,6 +540,36 @@ on_mx(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	complete(q, status);
 }
 
+static void
+on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct ares_txt_ext *txt = NULL;
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS)
+		status = ares_parse_txt_reply_ext(abuf, alen, &txt);
+	if (status == ARES_SUCCESS) {
+		q->res.names = xcalloc(DNS_NAMES_MAX, sizeof(*q->res.names));
+		for (struct ares_txt_ext *t = txt; t && q->n < DNS_NAMES_MAX; t = t->next) {
+			char   *out = q->res.names[q->n];
+			size_t  k = 0;
+
+			/* A record's first string starts a text; printable ASCII only. */
+			if (!t->record_start && q->n > 0)
+				continue;
+			for (size_t i = 0; i < t->length && k < DNS_NAME_MAX; i++)
+				out[k++] = t->txt[i] >= 0x20 && t->txt[i] < 0x7f
+				    ? (char) t->txt[i] : '?';
+			out[k] = '\0';
+			q->n++;
+		}
+	}
+	if (txt != NULL)
+		ares_free_data(txt);
+	complete(q, status);
+}
+
 static struct dns_query *
 query_new(struct dns *d, enum dns_kind kind, void *ctx)
 {
@@ -666,6 +697,17 @@ dns_mx(struct dns *d, const char *name, dns_mx_cb *cb, void *ctx)
 
 	q->cb.mx = cb;
 	ares_query(d->chan, name, ns_c_in, ns_t_mx, on_mx, q);
+	query_started(d);
+	return q;
+}
+
+struct dns_query *
+dns_txt(struct dns *d, const char *name, dns_names_cb *cb, void *ctx)
+{
+	struct dns_query *q = query_new(d, Q_TXT, ctx);
+
+	q->cb.names = cb;
+	ares_query(d->chan, name, ns_c_in, ns_t_txt, on_txt, q);
 	query_started(d);
 	return q;
 }

@@ -14,6 +14,7 @@
  *	q = dns_ptr(d, AF_INET, &in4, on_names, ctx);	// PTR
  *	q = dns_host(d, "mx.example.org", AF_INET6, on_addrs, ctx); // AAAA
  *	q = dns_mx(d, "example.org", on_mx, ctx);		// MX
+ *	q = dns_txt(d, "2.0.0.127.zen.example", on_txt, ctx);	// TXT
  *	dns_cancel(q);		// the callback will not run
  *
  *	dns_servers_csv("127.0.0.1:5353 [::1]", out, sizeof(out), why, n);
@@ -68,6 +69,10 @@
  *
  *	dns_mx(): the MX records of a domain, at most DNS_MX_MAX, in the
  *	order of the answer (the caller sorts by preference).
+ *
+ *	dns_txt(): the TXT records of a name (DNS lists give their reason
+ *	there), at most DNS_NAMES_MAX, each cut to DNS_NAME_MAX bytes,
+ *	any byte outside printable ASCII made '?'.
  *
  *	dns_addr_match() tells whether one of n addresses equals the
  *	address family/bin.  dns_servers_csv() checks a resolver_servers
@@ -150,6 +155,8 @@ struct dns_query *dns_host(struct dns *d, const char *name, int family,
 			   dns_addrs_cb *cb, void *ctx);
 struct dns_query *dns_mx(struct dns *d, const char *name, dns_mx_cb *cb,
 			 void *ctx);
+struct dns_query *dns_txt(struct dns *d, const char *name, dns_names_cb *cb,
+			  void *ctx);
 void	dns_cancel(struct dns_query *q);
 
 bool	dns_addr_match(const struct dns_addr *addrs, size_t n, int family,

@@ -16,6 +16,8 @@
 #include "daemon_decl.h"
 #include "dns.h"
 #include "instance.h"
+#include "lookup_maps.h"
+#include "restriction.h"
 #include "log.h"
 #include "mem.h"
 #include "netmatch.h"
@@ -374,12 +376,17 @@ check_tables(const struct params *p, struct buf *problems)
 	for (size_t i = 0; i < param_count; i++) {
 		const char *v;
 		char    why[TABLE_ERROR_MAX];
+		bool    seen = false;
 
 		/* Only a table list is a string: read no other field as one. */
 		if (!param_table[i].tables)
 			continue;
 		v = *(const char *const *) ((const char *) p + param_table[i].offset);
-		if (table_list_check(v, why, sizeof(why)) == 0)
+		/* mime_header_checks = $header_checks: one problem, said once. */
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = param_table[j].tables && str_eq(v, *(const char *const *)
+						 ((const char *) p + param_table[j].offset));
+		if (seen || table_list_check(v, why, sizeof(why)) == 0)
 			continue;
 		buf_appendf(problems, "main.cf: %s = %s: %s\n", param_table[i].name, v, why);
 		n++;
@@ -413,6 +420,67 @@ check_override_tables(const struct instance *in, struct buf *problems)
 			buf_appendf(problems, "master.cf, line %d: service %s: -o %s: %s\n",
 				    e->line, e->name, nv, why);
 			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * check_restrictions - smtpd would refuse to start on a restriction
+ * list it cannot parse (an unknown restriction, a missing or malformed
+ * argument) or on a relay policy without a relay check, in main.cf or
+ * in a smtpd service's -o
+ */
+static int
+check_restrictions(const struct instance *in, struct buf *problems)
+{
+	const struct params *p = in->params;
+	const char *const *names = lookup_maps_restriction_params;
+	char    why[RESTRICTION_WHY_MAX];
+	int     n = 0;
+
+	for (size_t i = 0; names[i] != NULL; i++) {
+		const struct param_info *pi = param_find(names[i]);
+		const char *v = *(const char *const *) ((const char *) p + pi->offset);
+		struct restriction *l;
+		size_t  k;
+
+		if (restriction_parse(v, &l, &k, why, sizeof(why)) < 0) {
+			buf_appendf(problems, "main.cf: %s = %s: %s\n", names[i], v, why);
+			n++;
+			continue;
+		}
+		restriction_free(l, k);
+	}
+	if (n == 0 && !restriction_relay_ok(p->smtpd_relay_restrictions)
+	    && !restriction_relay_ok(p->smtpd_recipient_restrictions)) {
+		buf_appendf(problems, "main.cf: in parameter smtpd_relay_restrictions or "
+			    "smtpd_recipient_restrictions, specify at least one working "
+			    "instance of: reject_unauth_destination, "
+			    "defer_unauth_destination, reject, defer, defer_if_permit\n");
+		n++;
+	}
+	for (size_t i = 0; i < in->mc.n; i++) {
+		const struct mastercf_entry *e = &in->mc.v[i];
+
+		for (int j = 0; j < e->n_overrides; j++) {
+			const char *nv = e->overrides[j], *eq = strchr(nv, '=');
+			struct restriction *l;
+			size_t  k, nl;
+
+			if (eq == NULL || strchr(eq, '$') != NULL)
+				continue;
+			nl = (size_t) (eq - nv);
+			for (size_t r = 0; names[r] != NULL; r++) {
+				if (strlen(names[r]) != nl || strncmp(names[r], nv, nl) != 0)
+					continue;
+				if (restriction_parse(eq + 1, &l, &k, why, sizeof(why)) < 0) {
+					buf_appendf(problems, "master.cf, line %d: service %s: "
+						    "-o %s: %s\n", e->line, e->name, nv, why);
+					n++;
+				} else
+					restriction_free(l, k);
+			}
 		}
 	}
 	return n;
@@ -505,6 +573,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_unsupported(in, problems);
 	n += check_tables(p, problems);
 	n += check_override_tables(in, problems);
+	n += check_restrictions(in, problems);
 	n += check_alias_database(p, problems);
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);

@@ -3,9 +3,9 @@
  *	ipc_server - the connections of an event-driven service that
  *	answers lib/ipc.h requests
  * DESCRIPTION
- *	See ipc_server.h.  Every client is a struct client in a doubly
- *	linked list, with its ipc_conn, its ev_io and its idle timer
- *	embedded, so the loop never allocates per request.
+ *	See ipc_server.h.  Every client is a struct ipc_server_client in
+ *	a doubly linked list, with its ipc_conn, its ev_io and its idle
+ *	timer embedded, so the loop never allocates per request.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,19 +21,22 @@
 
 #define ACCEPT_BURST	64		/* connections accepted per wakeup */
 
-struct client {
+struct ipc_server_client {
 	struct ipc_conn conn;
 	struct ev_io io;
 	struct ev_timer idle;
 	void   *ctx;			/* ops->open's */
-	struct client *prev;
-	struct client *next;
+	struct ev_loop *loop;
+	bool	waiting;		/* ops->start's answer is outstanding */
+	struct ipc_server_client *prev;
+	struct ipc_server_client *next;
 };
+
 
 static const struct ipc_server_ops *ops;
 static uint64_t idle_ms;
 static size_t max_clients;
-static struct client *clients;
+static struct ipc_server_client *clients;
 static size_t nclients;
 static struct ev_io listeners[MASTER_MAX_LISTEN];
 static int nlisteners;
@@ -85,7 +88,7 @@ watch_listeners(struct ev_loop *loop, bool on)
 }
 
 static void
-drop(struct ev_loop *loop, struct client *c)
+drop(struct ev_loop *loop, struct ipc_server_client *c)
 {
 	ev_io_stop(loop, &c->io);
 	ev_timer_stop(loop, &c->idle);
@@ -112,12 +115,12 @@ drop(struct ev_loop *loop, struct client *c)
 
 /* serve - answer the complete requests buffered for c, then set interest */
 static void
-serve(struct ev_loop *loop, struct client *c)
+serve(struct ev_loop *loop, struct ipc_server_client *c)
 {
 	char    why[1024];
 	int     r;
 
-	while (!stopping && c->conn.out.len < IPC_SERVER_OUT_HIGH) {
+	while (!stopping && !c->waiting && c->conn.out.len < IPC_SERVER_OUT_HIGH) {
 		struct ipc_msg reply;
 
 		r = ipc_conn_next(&c->conn, &req, NULL);
@@ -128,10 +131,17 @@ serve(struct ev_loop *loop, struct client *c)
 			drop(loop, c);
 			return;
 		}
-		if (ops->handle(c->ctx, &req, &reply, why, sizeof(why)) < 0) {
+		r = ops->start != NULL
+			? ops->start(c->ctx, c, &req, &reply, why, sizeof(why))
+			: ops->handle(c->ctx, &req, &reply, why, sizeof(why));
+		if (r < 0) {
 			warn("", why);
 			drop(loop, c);
 			return;
+		}
+		if (r > 0) {
+			c->waiting = true;	/* ipc_server_reply() goes on */
+			break;
 		}
 		r = ipc_conn_queue(&c->conn, &reply, -1);
 		ipc_msg_free(&reply);
@@ -149,17 +159,38 @@ serve(struct ev_loop *loop, struct client *c)
 		ev_io_start(loop, &c->io, EV_WRITE);
 		return;
 	}
-	if (stopping) {
+	if (stopping && !c->waiting) {
 		drop(loop, c);
 		return;
 	}
-	ev_io_start(loop, &c->io, EV_READ);
+	/* While an answer is outstanding, later requests wait in the kernel. */
+	if (c->waiting)
+		ev_io_stop(loop, &c->io);
+	else
+		ev_io_start(loop, &c->io, EV_READ);
+}
+
+void
+ipc_server_reply(struct ipc_server_client *c, struct ipc_msg *reply)
+{
+	int	r;
+
+	if (!c->waiting)
+		log_panic("ipc_server_reply: no answer is outstanding");
+	c->waiting = false;
+	r = ipc_conn_queue(&c->conn, reply, -1);
+	if (r < 0) {
+		warn("", strerror(errno));
+		drop(c->loop, c);
+		return;
+	}
+	serve(c->loop, c);
 }
 
 static void
 client_cb(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 {
-	struct client *c = io->data;
+	struct ipc_server_client *c = io->data;
 
 	if (idle_ms > 0)
 		ev_timer_start(loop, &c->idle, idle_ms);
@@ -202,9 +233,10 @@ idle_cb(struct ev_loop *loop, struct ev_timer *t)
 void
 ipc_server_add(struct ev_loop *loop, int fd)
 {
-	struct client *c = xcalloc(1, sizeof(*c));
+	struct ipc_server_client *c = xcalloc(1, sizeof(*c));
 
 	ipc_conn_init(&c->conn, fd, ops->req_max);
+	c->loop = loop;
 	c->ctx = ops->open != NULL ? ops->open(fd) : NULL;
 	ev_io_init(&c->io, fd, client_cb, c);
 	ev_timer_init(&c->idle, idle_cb, c);
@@ -282,7 +314,7 @@ stop_cb(struct ev_loop *loop, struct ev_timer *t)
 void
 ipc_server_stop(struct ev_loop *loop, uint64_t grace_ms, void (*done)(void))
 {
-	struct client *c, *next;
+	struct ipc_server_client *c, *next;
 
 	stopping = true;
 	stop_done = done;
@@ -290,7 +322,7 @@ ipc_server_stop(struct ev_loop *loop, uint64_t grace_ms, void (*done)(void))
 	ev_timer_stop(loop, &resume_timer);
 	for (c = clients; c != NULL; c = next) {
 		next = c->next;
-		if (!ipc_conn_pending(&c->conn))
+		if (!ipc_conn_pending(&c->conn) && !c->waiting)
 			drop(loop, c);		/* may call done when it is the last */
 	}
 	if (nclients == 0) {

@@ -11,6 +11,8 @@
  *		.open = open_client,	// optional: per-connection state
  *		.close = close_client,	// optional: it went away
  *	};
+ *	// or, for requests answered later (lookup: socketmap: tables):
+ *	//	.start = start,	// 0: reply now, 1: ipc_server_reply() later
  *	ipc_server_init(&ops, idle_ms, max_clients);
  *	ipc_server_listen(loop, listen_fd);	// for each listener
  *	ipc_server_add(loop, fd);		// an accepted connection
@@ -29,6 +31,18 @@
  *	without ops->open).  ops->close(ctx) runs once when the connection
  *	ends, whatever the reason (the client closed it, an error, a bad
  *	request, idleness, the stop), before its descriptor is closed.
+ *
+ *	ops->start(ctx, client, req, reply, why, whylen), when set, is
+ *	used instead of handle for services whose answers may wait on
+ *	something else: it returns 0 with reply filled, -1 for a bad
+ *	request, or 1 when the answer comes later: the service then calls
+ *	ipc_server_reply(client, reply) from the loop (reply is copied
+ *	into the connection's output; the caller still frees it).  Meanwhile that connection's later requests are
+ *	not read (they wait in the kernel: answers stay in order); other
+ *	connections go on.  A connection that ends while its answer is
+ *	outstanding gets ops->close(ctx) as usual, which must abandon the
+ *	pending work (ipc_server_reply() is never called for it after
+ *	close).  A stop waits (up to grace_ms) for outstanding answers.
  *
  *	A client that does not read its replies is not read from until
  *	its output drains below IPC_SERVER_OUT_HIGH (so its requests
@@ -55,11 +69,16 @@
 #define IPC_SERVER_OUT_HIGH	(256 * 1024)
 #define IPC_SERVER_PAUSE_MS	1000
 
+struct ipc_server_client;
+
 struct ipc_server_ops {
 	const char *name;
 	size_t	req_max;
 	int	(*handle)(void *ctx, struct ipc_in *req, struct ipc_msg *reply,
 			  char *why, size_t whylen);
+	int	(*start)(void *ctx, struct ipc_server_client *client,
+			 struct ipc_in *req, struct ipc_msg *reply,
+			 char *why, size_t whylen);
 	void   *(*open)(int fd);
 	void	(*close)(void *ctx);
 };
@@ -70,5 +89,6 @@ void	ipc_server_listen(struct ev_loop *loop, int listen_fd);
 void	ipc_server_add(struct ev_loop *loop, int fd);
 void	ipc_server_stop(struct ev_loop *loop, uint64_t grace_ms, void (*done)(void));
 size_t	ipc_server_clients(void);
+void	ipc_server_reply(struct ipc_server_client *client, struct ipc_msg *reply);
 
 #endif

@@ -26,7 +26,7 @@
 #include "str.h"
 #include "table.h"
 
-#define ADDR_MAX	1000	/* longer addresses are in no table */
+#define ADDR_MAX	LOOKUP_ADDR_MAX
 
 static char clnt_path[256] = LOOKUP_SOCKET;
 static char clnt_err[LOOKUP_WHY_MAX + 64];
@@ -491,6 +491,79 @@ lookup_addr_start(const char *param, const char *address, uint64_t timeout_ms,
 	return start(true, param, address, timeout_ms, done, ctx);
 }
 
+/* direct_table - direct mode: the keys in one restriction table */
+static int
+direct_table(const char *param, const char *spec, const char *const *keys,
+	     size_t nkeys, struct buf *value)
+{
+	struct table_list *l;
+	int     r;
+
+	direct_open();
+	r = lookup_maps_list(direct_maps, param, spec, &l, clnt_err, sizeof(clnt_err));
+	if (r <= 0)
+		return r < 0 ? -1 : 0;
+	for (size_t i = 0; i < nkeys; i++) {
+		if ((r = table_list_get(l, keys[i], value, NULL)) < 0)
+			(void) str_fmt(clnt_err, sizeof(clnt_err), "%s: %s", param, l->error);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+struct lookup_call *
+lookup_table_start(const char *param, const char *spec, const char *const *keys,
+		   size_t nkeys, uint64_t timeout_ms, lookup_done_fn *done,
+		   void *ctx)
+{
+	struct lookup_call *c = xcalloc(1, sizeof(*c));
+	struct ipc_msg m;
+	struct clnt_pool *p;
+	const void *wire;
+	size_t  len;
+
+	if (async_loop == NULL)
+		log_panic("lookup_clnt: an asynchronous lookup without "
+			  "lookup_clnt_attach()");
+	if (nkeys == 0 || nkeys > LOOKUP_TABLE_KEYS)
+		log_panic("lookup_table_start: %zu keys", nkeys);
+	c->done = done;
+	c->ctx = ctx;
+	buf_init(&c->value, TABLE_VALUE_MAX);
+	ev_timer_init(&c->now, now_cb, c);
+	async_calls++;
+	clnt_err[0] = '\0';
+	if (direct) {
+		c->r = direct_table(param, spec, keys, nkeys, &c->value);
+		goto at_once;
+	}
+	ipc_msg_init(&m, LOOKUP_REQ_TABLE);
+	(void) ipc_put_str(&m, "param", param);
+	(void) ipc_put_str(&m, "table", spec);
+	for (size_t i = 0; i < nkeys; i++)
+		(void) ipc_put_str(&m, "key", keys[i]);
+	if (m.failed || (p = pool(async_loop)) == NULL) {
+		if (m.failed)
+			(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request for "
+				       "%s cannot be built: %s", spec, strerror(m.failed));
+		ipc_msg_free(&m);
+		c->r = -1;
+		goto at_once;
+	}
+	wire = ipc_msg_wire(&m, false, &len);
+	c->cc = clnt_pool_call(p, wire, len, -1, timeout_ms ? timeout_ms
+			       : LOOKUP_TIMEOUT_MS, 0, remote_done, c);
+	ipc_msg_free(&m);
+	return c;
+
+at_once:
+	if (c->r < 0)
+		c->why = xstrdup(clnt_err);
+	ev_timer_start(async_loop, &c->now, 0);
+	return c;
+}
+
 void
 lookup_cancel(struct lookup_call *c)
 {
@@ -506,70 +579,78 @@ lookup_cancel(struct lookup_call *c)
 }
 
 int
-lookup_addr_keys(const char *param, const char *address, struct buf *value,
-		 lookup_key_fn *get, void *ctx)
+lookup_addr_plan(const char *address, struct lookup_addr_plan *p)
 {
-	char    local[ADDR_MAX + 1], base[ADDR_MAX + 1], key[ADDR_MAX + 2];
-	char    ext[ADDR_MAX + 2];
+	char    base[LOOKUP_ADDR_MAX + 1];
 	const char *at, *domain, *delims;
 	size_t  alen = strlen(address);
-	bool    has_ext = false, stripped = false, local_dom;
-	int     delim = 0, r = 0, step;
+	bool    local_dom;
+	int     delim = 0;
 
-	clnt_err[0] = '\0';
-	if (alen == 0 || alen > ADDR_MAX)
+	memset(p, 0, sizeof(*p));
+	if (alen == 0 || alen > LOOKUP_ADDR_MAX)
 		return 0;			/* the null address is in no table */
 	at = strrchr(address, '@');
 	domain = at ? at + 1 : "";
 	if (at)
-		(void) str_fmt(local, sizeof(local), "%.*s", (int) (at - address), address);
+		(void) str_fmt(p->local, sizeof(p->local), "%.*s", (int) (at - address),
+			       address);
 	else
-		(void) str_copy(local, sizeof(local), address);
-	(void) str_copy(base, sizeof(base), local);
+		(void) str_copy(p->local, sizeof(p->local), address);
+	(void) str_copy(base, sizeof(base), p->local);
 
 	delims = cfg ? cfg->recipient_delimiter : "";
-	if (*delims && local[0] != '"') {
+	if (*delims && p->local[0] != '"') {
 		char   *e = addr_strip_extension(base, delims, &delim);
 
 		if (e != NULL) {
-			(void) str_fmt(ext, sizeof(ext), "%c%s", delim, e);
-			has_ext = true;
+			(void) str_fmt(p->ext, sizeof(p->ext), "%c%s", delim, e);
+			p->has_ext = true;
 		}
 	}
 	local_dom = *domain == '\0' || is_local_domain(domain);
 
 	/* The keys, in Postfix's order; the first answer wins. */
-	for (step = 0; step < 5 && r == 0; step++) {
+	for (int step = 0; step < LOOKUP_ADDR_KEYS; step++) {
+		char   *key = p->keys[p->n];
+
 		switch (step) {
 		case 0:
-			(void) str_copy(key, sizeof(key), address);
+			(void) str_copy(key, sizeof(p->keys[0]), address);
 			break;
 		case 1:
-			if (!has_ext || *domain == '\0')
+			if (!p->has_ext || *domain == '\0')
 				continue;
-			(void) str_fmt(key, sizeof(key), "%s@%s", base, domain);
+			(void) str_fmt(key, sizeof(p->keys[0]), "%s@%s", base, domain);
 			break;
 		case 2:
 			if (!local_dom || *domain == '\0')
 				continue;
-			(void) str_copy(key, sizeof(key), local);
+			(void) str_copy(key, sizeof(p->keys[0]), p->local);
 			break;
 		case 3:
-			if (!local_dom || !has_ext)
+			if (!local_dom || !p->has_ext)
 				continue;
-			(void) str_copy(key, sizeof(key), base);
+			(void) str_copy(key, sizeof(p->keys[0]), base);
 			break;
 		case 4:
 			if (*domain == '\0')
 				continue;
-			(void) str_fmt(key, sizeof(key), "@%s", domain);
+			(void) str_fmt(key, sizeof(p->keys[0]), "@%s", domain);
 			break;
 		}
-		r = get(ctx, param, key, value);
-		stripped = has_ext && (step == 1 || step == 3);
+		/* Found without its extension: the extension is carried over. */
+		p->stripped[p->n] = p->has_ext && (step == 1 || step == 3);
+		p->n++;
 	}
-	if (r <= 0)
-		return r;
+	return (int) p->n;
+}
+
+int
+lookup_addr_result(const char *param, const char *address,
+		   const struct lookup_addr_plan *p, size_t which, struct buf *value)
+{
+	bool    stripped = p->stripped[which];
 
 	/* "@otherdomain": the same local part in another domain. */
 	{
@@ -581,7 +662,7 @@ lookup_addr_keys(const char *param, const char *address, struct buf *value,
 			struct buf nv;
 
 			buf_init(&nv, value->max);
-			if (buf_appendf(&nv, "%s%s", local, v) < 0
+			if (buf_appendf(&nv, "%s%s", p->local, v) < 0
 			    || buf_set(value, nv.data, nv.len) < 0) {
 				buf_free(&nv);
 				(void) str_fmt(clnt_err, sizeof(clnt_err), "%s: result "
@@ -595,7 +676,7 @@ lookup_addr_keys(const char *param, const char *address, struct buf *value,
 
 	if (stripped) {
 		struct buf nv;
-		struct ext_ctx x = {.out = &nv, .delim_ext = ext};
+		struct ext_ctx x = {.out = &nv, .delim_ext = p->ext};
 		struct hdr_addr_stats st;
 
 		buf_init(&nv, value->max);
@@ -615,4 +696,22 @@ lookup_addr_keys(const char *param, const char *address, struct buf *value,
 		buf_free(&nv);
 	}
 	return 1;
+}
+
+int
+lookup_addr_keys(const char *param, const char *address, struct buf *value,
+		 lookup_key_fn *get, void *ctx)
+{
+	struct lookup_addr_plan *p = xmalloc(sizeof(*p));
+	int     r = 0;
+	size_t  i;
+
+	clnt_err[0] = '\0';
+	(void) lookup_addr_plan(address, p);
+	for (i = 0; i < p->n && r == 0; i++)
+		r = get(ctx, param, p->keys[i], value);
+	if (r > 0)
+		r = lookup_addr_result(param, address, p, i - 1, value);
+	free(p);
+	return r;
 }

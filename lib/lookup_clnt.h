@@ -65,6 +65,12 @@
  *	by get(ctx, param, key, value) (1, 0, -1 as lookup_get()): the
  *	service and direct mode use it; it never looks at the connection.
  *	It uses cfg's recipient_delimiter and mydestination.
+ *	lookup_addr_plan() and lookup_addr_result() are its two halves,
+ *	for a caller that asks the tables itself (the lookup service's
+ *	asynchronous requests): the keys to try in order (p->keys[0 ..
+ *	p->n), none for the null address or one longer than
+ *	LOOKUP_ADDR_MAX), then the rewriting of the result found with
+ *	key number which.
  *
  *	lookup_clnt_error() says why the last call failed (a static
  *	buffer).
@@ -75,7 +81,10 @@
  *	return the call; done(ctx, r, value, why) runs exactly once, from
  *	the loop, never from inside the start: r is 1 (value is the
  *	result), 0 or -1 (why says why), value and why valid during the
- *	callback only.  timeout_ms bounds the whole call (0:
+ *	callback only.  lookup_table_start() asks one table of a
+ *	restriction list (param, the list's name; spec, a table a
+ *	check_*_access of it names) for keys[0 .. nkeys) in order (at most
+ *	LOOKUP_TABLE_KEYS): the first key found answers.  timeout_ms bounds the whole call (0:
  *	LOOKUP_TIMEOUT_MS); past it r is -1.  lookup_cancel() abandons a
  *	call before done ran (done never runs).  An answer known without
  *	a round trip (no tables, direct mode) comes on the next loop
@@ -130,6 +139,8 @@
 #define LOOKUP_REQ_GET		0x0101
 #define LOOKUP_REP		0x0102
 #define LOOKUP_REQ_ADDR		0x0103
+#define LOOKUP_REQ_TABLE	0x0104
+#define LOOKUP_TABLE_KEYS	16	/* keys in one TABLE request */
 #define LOOKUP_STAT_FOUND	0
 #define LOOKUP_STAT_NOTFOUND	1
 #define LOOKUP_STAT_TEMP	2
@@ -154,6 +165,23 @@ typedef int lookup_key_fn(void *ctx, const char *param, const char *key,
 int	lookup_addr_keys(const char *param, const char *address,
 			 struct buf *value, lookup_key_fn *get, void *ctx);
 
+#define LOOKUP_ADDR_MAX		1000	/* longer addresses are in no table */
+#define LOOKUP_ADDR_KEYS	5
+
+struct lookup_addr_plan {
+	char	keys[LOOKUP_ADDR_KEYS][LOOKUP_ADDR_MAX + 2];
+	bool	stripped[LOOKUP_ADDR_KEYS];
+	size_t	n;
+	char	local[LOOKUP_ADDR_MAX + 1];
+	char	ext[LOOKUP_ADDR_MAX + 2];
+	bool	has_ext;
+};
+
+int	lookup_addr_plan(const char *address, struct lookup_addr_plan *p);
+int	lookup_addr_result(const char *param, const char *address,
+			   const struct lookup_addr_plan *p, size_t which,
+			   struct buf *value);
+
 void	lookup_req_build(struct ipc_msg *m, const char *param, const char *key);
 void	lookup_addr_req_build(struct ipc_msg *m, const char *param,
 			      const char *address);
@@ -170,6 +198,10 @@ struct lookup_call *lookup_get_start(const char *param, const char *key,
 struct lookup_call *lookup_addr_start(const char *param, const char *address,
 				      uint64_t timeout_ms, lookup_done_fn *done,
 				      void *ctx);
+struct lookup_call *lookup_table_start(const char *param, const char *spec,
+				       const char *const *keys, size_t nkeys,
+				       uint64_t timeout_ms, lookup_done_fn *done,
+				       void *ctx);
 void	lookup_cancel(struct lookup_call *c);
 
 #endif

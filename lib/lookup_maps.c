@@ -18,6 +18,7 @@
 #include "log.h"
 #include "lookup_maps.h"
 #include "mem.h"
+#include "restriction.h"
 #include "str.h"
 #include "table.h"
 
@@ -35,9 +36,21 @@ const char *const lookup_maps_params[] = {
 
 #define N_PARAMS (sizeof(lookup_maps_params) / sizeof(lookup_maps_params[0]) - 1)
 
+const char *const lookup_maps_restriction_params[] = {
+	"smtpd_client_restrictions",
+	"smtpd_helo_restrictions",
+	"smtpd_sender_restrictions",
+	"smtpd_relay_restrictions",
+	"smtpd_recipient_restrictions",
+	"smtpd_data_restrictions",
+	"smtpd_end_of_data_restrictions",
+	NULL,
+};
+
 struct map_entry {
 	const char *param;
-	char   *value;			/* main.cf value, expanded */
+	char   *spec;			/* a restriction's table, or NULL */
+	char   *value;			/* main.cf value, expanded (spec: spec) */
 	struct table_list *list;	/* NULL until it opened */
 	uint64_t last_check;		/* ms, CLOCK_MONOTONIC */
 	bool	checked;		/* last_check is meaningful */
@@ -47,7 +60,8 @@ struct map_entry {
 };
 
 struct lookup_maps {
-	struct map_entry e[N_PARAMS];
+	struct map_entry *e;		/* N_PARAMS, then restriction tables */
+	size_t	n;
 	uint64_t check_ms;
 	uint64_t request;		/* lookup_maps_request() count; 0: none */
 };
@@ -79,15 +93,54 @@ value_of(const struct params *p, const char *name)
 	return *(const char *const *) ((const char *) p + pi->offset);
 }
 
+/* table_index - the entry of a restriction's table, or -1 */
+static int
+table_index(const struct lookup_maps *m, const char *param, const char *spec)
+{
+	for (size_t i = N_PARAMS; i < m->n; i++)
+		if (str_eq(m->e[i].param, param) && str_eq(m->e[i].spec, spec))
+			return (int) i;
+	return -1;
+}
+
+struct add_ctx {
+	struct lookup_maps *m;
+	const char *param;
+};
+
+/* add_table - one check_*_access table of a restriction list */
+static void
+add_table(void *ctx, const char *spec)
+{
+	struct add_ctx *a = ctx;
+	struct lookup_maps *m = a->m;
+
+	if (table_index(m, a->param, spec) >= 0)
+		return;
+	m->e = xreallocarray(m->e, m->n + 1, sizeof(*m->e));
+	memset(&m->e[m->n], 0, sizeof(m->e[0]));
+	m->e[m->n].param = a->param;
+	m->e[m->n].spec = xstrdup(spec);
+	m->e[m->n].value = xstrdup(spec);
+	m->n++;
+}
+
 struct lookup_maps *
 lookup_maps_new(const struct params *p, uint64_t check_ms)
 {
 	struct lookup_maps *m = xcalloc(1, sizeof(*m));
 
 	m->check_ms = check_ms;
+	m->e = xcalloc(N_PARAMS, sizeof(*m->e));
+	m->n = N_PARAMS;
 	for (size_t i = 0; i < N_PARAMS; i++) {
 		m->e[i].param = lookup_maps_params[i];
 		m->e[i].value = xstrdup(value_of(p, lookup_maps_params[i]));
+	}
+	for (size_t i = 0; lookup_maps_restriction_params[i] != NULL; i++) {
+		struct add_ctx a = {.m = m, .param = lookup_maps_restriction_params[i]};
+
+		restriction_tables(value_of(p, a.param), add_table, &a);
 	}
 	return m;
 }
@@ -131,7 +184,7 @@ lookup_maps_open_all(struct lookup_maps *m)
 {
 	int     failed = 0;
 
-	for (size_t i = 0; i < N_PARAMS; i++) {
+	for (size_t i = 0; i < m->n; i++) {
 		struct map_entry *e = &m->e[i];
 
 		if (e->list != NULL)
@@ -207,6 +260,33 @@ lookup_maps_get(struct lookup_maps *m, const char *param, const char *key,
 	return r;
 }
 
+int
+lookup_maps_list(struct lookup_maps *m, const char *param, const char *spec,
+		 struct table_list **list, char *why, size_t whylen)
+{
+	int     i = spec ? table_index(m, param, spec) : param_index(param);
+	struct map_entry *e;
+
+	*list = NULL;
+	if (i < 0) {
+		(void) str_fmt(why, whylen, spec ? "table %.200s of %.64s is not "
+			       "served by the lookup service" : "parameter %.64s%s is "
+			       "not served by the lookup service", spec ? spec : param,
+			       spec ? param : "");
+		return -2;
+	}
+	e = &m->e[i];
+	if (e->value[0] == '\0')
+		return 0;
+	refresh(m, e);
+	if (e->list == NULL) {
+		(void) str_fmt(why, whylen, "%s: %s", e->param, e->error);
+		return -1;
+	}
+	*list = e->list;
+	return 1;
+}
+
 void
 lookup_maps_request(struct lookup_maps *m)
 {
@@ -226,9 +306,11 @@ lookup_maps_free(struct lookup_maps *m)
 {
 	if (m == NULL)
 		return;
-	for (size_t i = 0; i < N_PARAMS; i++) {
+	for (size_t i = 0; i < m->n; i++) {
 		table_list_close(m->e[i].list);
 		free(m->e[i].value);
+		free(m->e[i].spec);
 	}
+	free(m->e);
 	free(m);
 }

@@ -53,6 +53,20 @@
  *	address lookup tries up to five).  Without it every
  *	lookup_maps_get() checks (when check_ms allows).
  *
+ *	The tables of the smtpd access restrictions are served too
+ *	(lookup_maps_restriction_params[]: smtpd_client_restrictions ...
+ *	smtpd_end_of_data_restrictions): each table that a check_*_access
+ *	in one of those lists names (restriction.h), under the name of
+ *	its list.  A client asks for one of them by parameter and table
+ *	spec, never for a table no list names.
+ *
+ *	lookup_maps_list() gives the tables to ask, for a caller that
+ *	asks them itself (the lookup service's asynchronous requests):
+ *	param's own tables (spec NULL) or one restriction table (spec),
+ *	reopened when changed as lookup_maps_get() does: 1 (*list set),
+ *	0 (no tables), -1 (they cannot be opened: why), -2 (not served:
+ *	why).
+ *
  *	lookup_maps_value() is the main.cf value of a served parameter
  *	(NULL for another name).
  * SECURITY
@@ -68,11 +82,13 @@
 
 #include "buf.h"
 #include "params.h"
+#include "table.h"
 
 #define LOOKUP_PARAM_MAX	64	/* bytes in a parameter name */
 #define LOOKUP_WHY_MAX		512	/* bytes in a failure text */
 
 extern const char *const lookup_maps_params[];	/* NULL-terminated */
+extern const char *const lookup_maps_restriction_params[];
 
 struct lookup_maps;
 
@@ -82,6 +98,9 @@ int	lookup_maps_open_all(struct lookup_maps *m);
 int	lookup_maps_get(struct lookup_maps *m, const char *param,
 			const char *key, struct buf *value, char *why,
 			size_t whylen);
+int	lookup_maps_list(struct lookup_maps *m, const char *param,
+			 const char *spec, struct table_list **list, char *why,
+			 size_t whylen);
 void	lookup_maps_request(struct lookup_maps *m);
 const char *lookup_maps_value(const struct lookup_maps *m, const char *param);
 void	lookup_maps_free(struct lookup_maps *m);

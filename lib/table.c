@@ -26,6 +26,11 @@ static const struct table_backend *const backends[] = {
 	&table_static_backend,
 	&table_inline_backend,
 	&table_unix_backend,
+	&table_regexp_backend,
+	&table_pcre_backend,
+	&table_cidr_backend,
+	&table_texthash_backend,
+	&table_socketmap_backend,
 };
 
 #define NBACKENDS	(sizeof(backends) / sizeof(backends[0]))
@@ -126,7 +131,8 @@ find_backend(const char *spec, const char **name, char *err, size_t errlen)
 		}
 	}
 	errfmt(err, errlen, "table '%.200s' has unknown type '%.*s': postern "
-	       "supports hash, btree, static, inline and unix",
+	       "supports hash, btree, static, inline, unix, regexp, pcre, cidr, "
+	       "texthash and socketmap",
 	       spec, (int) (tlen > 40 ? 40 : tlen), spec);
 	return NULL;
 }
@@ -172,31 +178,99 @@ has_upper(const char *s)
 	return false;
 }
 
+/* key_ok - the key is within the table's bound */
+static bool
+key_ok(struct table *t, const char *key)
+{
+	size_t  max = t->backend->key_max ? t->backend->key_max : TABLE_KEY_MAX;
+	size_t  klen = strlen(key);
+
+	t->error[0] = '\0';
+	if (klen <= max)
+		return true;
+	table_seterr(t, "%s: lookup key '%.60s...' is %zu bytes, more than the "
+		     "limit of %zu", t->spec, key, klen, max);
+	return false;
+}
+
 int
 table_get(struct table *t, const char *key, struct buf *value)
 {
 	char    lower[TABLE_KEY_MAX + 1];
-	size_t  klen = strlen(key);
 	int     r;
 
-	t->error[0] = '\0';
-	if (klen > TABLE_KEY_MAX) {
-		table_seterr(t, "%s: lookup key '%.60s...' is %zu bytes, more "
-			     "than the limit of %d", t->spec, key, klen,
-			     TABLE_KEY_MAX);
+	if (!key_ok(t, key))
 		return -1;
+	if (t->backend->fold == TABLE_FOLD_LOWER && has_upper(key)
+	    && !(t->flags & TABLE_F_NOFOLD)) {
+		(void) str_copy(lower, sizeof(lower), key);
+		str_lower(lower);
+		return t->backend->get(t, lower, value);
 	}
 	r = t->backend->get(t, key, value);
-	if (r != 0 || (t->flags & TABLE_F_NOFOLD) || !has_upper(key))
+	if (r != 0 || t->backend->fold != TABLE_FOLD_RETRY
+	    || (t->flags & TABLE_F_NOFOLD) || !has_upper(key))
 		return r;
 
 	/*
 	 * Tables are built with lowercased keys (postmap without -f), so
 	 * a key with capitals is tried again in lower case.
 	 */
-	memcpy(lower, key, klen + 1);
+	(void) str_copy(lower, sizeof(lower), key);
 	str_lower(lower);
 	return t->backend->get(t, lower, value);
+}
+
+bool
+table_spec_whole(const char *spec)
+{
+	const char *name;
+	const struct table_backend *be = find_backend(spec, &name, NULL, 0);
+
+	return be != NULL && be->whole;
+}
+
+bool
+table_spec_fixed(const char *spec)
+{
+	const char *name;
+	const struct table_backend *be = find_backend(spec, &name, NULL, 0);
+
+	return be == NULL || be->fold != TABLE_FOLD_NONE;
+}
+
+bool
+table_remote(const struct table *t)
+{
+	return t->backend->start != NULL;
+}
+
+int
+table_get_async(struct table *t, const char *key, struct buf *value,
+		struct ev_loop *loop, table_done_fn *done, void *ctx,
+		struct table_call **call)
+{
+	char    lower[TABLE_KEY_MAX + 1];
+
+	*call = NULL;
+	if (t->backend->start == NULL || loop == NULL)
+		return table_get(t, key, value);
+	if (!key_ok(t, key))
+		return -1;
+	if (t->backend->fold == TABLE_FOLD_LOWER && !(t->flags & TABLE_F_NOFOLD)) {
+		(void) str_copy(lower, sizeof(lower), key);
+		str_lower(lower);
+		key = lower;
+	}
+	*call = t->backend->start(t, key, value, loop, done, ctx);
+	return TABLE_PENDING;
+}
+
+void
+table_call_cancel(struct table *t, struct table_call *c)
+{
+	if (c != NULL)
+		t->backend->cancel(c);
 }
 
 bool
@@ -332,8 +406,12 @@ table_list_check(const char *list_value, char *err, size_t errlen)
 			return -1;
 		}
 		be = find_backend(spec, &name, err, errlen);
-		/* A table without a file is opened whole: its text is all. */
-		if (be != NULL && be->changed == NULL
+		/*
+		 * A table without a file is opened whole: its text is all; so
+		 * is one read whole at open (regexp, pcre, cidr, texthash), so
+		 * that a pattern that does not compile is refused here.
+		 */
+		if (be != NULL && (be->changed == NULL || be->whole) && !be->start
 		    && (t = table_open(spec, 0, err, errlen)) == NULL)
 			be = NULL;
 		table_close(t);

@@ -1,6 +1,7 @@
 /*
  * NAME
- *	table - lookup tables: hash:, btree:, static:, inline:, unix:
+ *	table - lookup tables: hash:, btree:, static:, inline:, unix:,
+ *	regexp:, pcre:, cidr:, texthash:, socketmap:
  * SYNOPSIS
  *	#include "table.h"
  *
@@ -54,6 +55,34 @@
  *		password field is always "x"), the form Postfix returns.
  *	unix:group.byname
  *		The group database (getgrnam_r()): "NAME:x:GID:MEMBER,...".
+ *	regexp:PATH, pcre:PATH
+ *		Rules "/pattern/flags result", tried in file order, the
+ *		first match answers with $1 ... substituted (Postfix's
+ *		regexp_table(5) and pcre_table(5): table_rules.h,
+ *		table_regexp.c, table_pcre.c).  Keys are matched as
+ *		given, up to TABLE_PATTERN_KEY_MAX bytes (header and body
+ *		lines).  PCRE2 matches are bounded (TABLE_PCRE_*_LIMIT);
+ *		a match past a bound is an error, not a miss.
+ *	cidr:PATH
+ *		Rules "network/prefix result" (or one address), tried in
+ *		file order against a key that is an IPv4 or IPv6 address
+ *		(Postfix's cidr_table(5): table_cidr.c); "!" and if/endif
+ *		as in regexp:.
+ *	texthash:PATH
+ *		A postmap source file read whole at open, without a .db
+ *		(table_texthash.c).
+ *	socketmap:inet:HOST:PORT:NAME, socketmap:unix:PATH:NAME
+ *		Sendmail's socket map protocol to a server (netstrings
+ *		"NAME KEY" / "OK value", "NOTFOUND", "TEMP", "TIMEOUT",
+ *		"PERM": table_socketmap.c), connections kept, each lookup
+ *		bounded by TABLE_SOCKETMAP_TIMEOUT_MS; keys are
+ *		lowercased.  The one remote type: table_get_async() runs
+ *		it as an event.
+ *
+ *	Tables read whole at open (regexp, pcre, cidr, texthash, inline,
+ *	static) cost no I/O per lookup.  A file table's changed file is
+ *	noticed by table_changed(); a chrooted process that opened it
+ *	before the chroot keeps what it read (postern reload).
  *
  *	table_open() opens a table; flags is 0 or TABLE_F_NOFOLD.  It
  *	returns NULL with a message in err (and errno set: ENOENT when
@@ -69,6 +98,21 @@
  *	found.  A key longer than TABLE_KEY_MAX and a value longer than
  *	TABLE_VALUE_MAX (or than value->max) are errors.  value must
  *	have been buf_init()ed; it is changed only when 1 is returned.
+ *
+ *	table_get_async() is table_get() for an event loop: it answers 1,
+ *	0 or -1 at once for a table that needs no I/O beyond its process,
+ *	or TABLE_PENDING for a remote one (table_remote(): socketmap:),
+ *	with *call set; done(ctx, r, why) then runs later from loop, with
+ *	value filled when r is 1 (value must stay valid until then).
+ *	table_call_cancel() abandons such a call (done never runs).
+ *
+ *	table_spec_whole() tells whether a spec's type is read whole at
+ *	open (regexp, pcre, cidr, texthash, inline, static: a chrooted
+ *	daemon opens such a table before its chroot and asks it itself);
+ *	table_spec_fixed() whether its keys are fixed strings (all but
+ *	regexp, pcre and cidr, which match patterns: callers that try
+ *	parts of a key, such as parent domains, ask those tables the
+ *	whole key only, as Postfix does).
  *
  *	table_changed() is true when the file behind the table was
  *	replaced or modified since it was opened (device, inode, size or
@@ -160,6 +204,11 @@
 #include "buf.h"
 
 #define TABLE_KEY_MAX		1024		/* bytes in a key */
+#define TABLE_PATTERN_KEY_MAX	(1024 * 1024)	/* ... of regexp:, pcre: */
+#define TABLE_PCRE_MATCH_LIMIT	1000000		/* PCRE2 match() calls per match */
+#define TABLE_PCRE_DEPTH_LIMIT	10000		/* PCRE2 backtracking depth */
+#define TABLE_PCRE_HEAP_LIMIT_KB 20000		/* PCRE2 heap per match, KiB */
+#define TABLE_SOCKETMAP_TIMEOUT_MS 10000	/* a socketmap: lookup */
 #define TABLE_VALUE_MAX		(64 * 1024)	/* bytes in a value */
 #define TABLE_LINE_MAX		(64 * 1024)	/* bytes in a logical source line */
 #define TABLE_ERROR_MAX		512		/* bytes in t->error */
@@ -178,6 +227,13 @@
 #define TABLE_ENOINPUT		(-4)
 
 struct table_backend;
+struct table_call;
+struct ev_loop;
+
+/* An asynchronous lookup's end: r 1 found (value filled), 0, -1 (why). */
+typedef void table_done_fn(void *ctx, int r, const char *why);
+
+#define TABLE_PENDING		2	/* table_get_async(): done() will say */
 
 /* Callers read error; the other fields belong to lib/table*.c. */
 struct table {
@@ -199,6 +255,13 @@ struct table_list {
 struct table *table_open(const char *spec, unsigned flags, char *err,
 			 size_t errlen);
 int	table_get(struct table *t, const char *key, struct buf *value);
+int	table_get_async(struct table *t, const char *key, struct buf *value,
+			struct ev_loop *loop, table_done_fn *done, void *ctx,
+			struct table_call **call);
+void	table_call_cancel(struct table *t, struct table_call *c);
+bool	table_remote(const struct table *t);
+bool	table_spec_whole(const char *spec);
+bool	table_spec_fixed(const char *spec);
 bool	table_changed(struct table *t);
 int	table_reopen(struct table *t);
 void	table_close(struct table *t);

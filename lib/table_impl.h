@@ -8,6 +8,11 @@
  *	spec, checks the key bound and does the case-folding retry, so a
  *	backend only opens, looks up one exact key, and closes:
  *
+ *	fold		how keys are given to get (the case-folding retry
+ *			of file tables, none for patterns and addresses,
+ *			lowercase once for remote tables); key_max the
+ *			longest key (0: TABLE_KEY_MAX); whole: the table
+ *			is read whole at open (no I/O per lookup).
  *	open(t)		sets t->state from t->name and t->flags; returns 0,
  *			or -1 with t->error and errno set.  table_reopen()
  *			calls it with t->state NULL and puts the old state
@@ -16,6 +21,9 @@
  *			1 found, 0 not found, -1 error (t->error).
  *	changed(t)	NULL for tables that never change.
  *	close(state)	releases a state returned by open.
+ *	start, cancel	optional: the lookup as an event on loop (remote
+ *			tables); done(ctx, r, why) later, value filled when
+ *			r is 1.  Without them table_get_async() calls get.
  *
  *	table_seterr() formats t->error.  table_set_value() stores a
  *	result in the caller's buffer after checking its length and that
@@ -39,12 +47,27 @@
 #include "buf.h"
 #include "table.h"
 
+/* How keys meet the table (table.c applies it before get). */
+enum table_fold {
+	TABLE_FOLD_RETRY,		/* as given, then lowercased if it has capitals */
+	TABLE_FOLD_NONE,		/* as given only (patterns, addresses) */
+	TABLE_FOLD_LOWER,		/* lowercased once (remote tables) */
+};
+
 struct table_backend {
 	const char *type;
+	enum table_fold fold;
+	size_t	key_max;		/* 0: TABLE_KEY_MAX */
+	bool	whole;			/* read whole at open: no I/O per lookup */
 	int	(*open)(struct table *t);
 	int	(*get)(struct table *t, const char *key, struct buf *value);
 	bool	(*changed)(struct table *t);
 	void	(*close)(void *state);
+	/* Optional: a lookup as an event (table_get_async()). */
+	struct table_call *(*start)(struct table *t, const char *key,
+				    struct buf *value, struct ev_loop *loop,
+				    table_done_fn *done, void *ctx);
+	void	(*cancel)(struct table_call *c);
 };
 
 extern const struct table_backend table_hash_backend;
@@ -52,6 +75,11 @@ extern const struct table_backend table_btree_backend;
 extern const struct table_backend table_static_backend;
 extern const struct table_backend table_inline_backend;
 extern const struct table_backend table_unix_backend;
+extern const struct table_backend table_regexp_backend;
+extern const struct table_backend table_pcre_backend;
+extern const struct table_backend table_cidr_backend;
+extern const struct table_backend table_texthash_backend;
+extern const struct table_backend table_socketmap_backend;
 
 void	table_seterr(struct table *t, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -99,6 +99,7 @@ static_close(void *state)
 
 const struct table_backend table_static_backend = {
 	.type = "static",
+	.whole = true,
 	.open = static_open,
 	.get = static_get,
 	.changed = NULL,
@@ -249,6 +250,7 @@ inline_get(struct table *t, const char *key, struct buf *value)
 
 const struct table_backend table_inline_backend = {
 	.type = "inline",
+	.whole = true,
 	.open = inline_open,
 	.get = inline_get,
 	.changed = NULL,
