@@ -60,7 +60,8 @@
  *
  *	CLEANUP_REQ_SUBMIT, with the content descriptor:
  *	  "flags" num		CLEANUP_F_EXTRACT 1, CLEANUP_F_LOCAL 2,
- *				CLEANUP_F_BOUNCE 4, CLEANUP_F_ANNOUNCE 8
+ *				CLEANUP_F_BOUNCE 4, CLEANUP_F_ANNOUNCE 8,
+ *				CLEANUP_F_HOLD 16, CLEANUP_F_DISCARD 32
  *	  "offset" num, "length" num	where the message is in the file
  *	  optional, at most once each, in this order:
  *	  "client_name" str (host name or "unknown"), "client_addr" str
@@ -108,7 +109,9 @@
  *	queue_minfree, cleanup_replace_stray_cr_lf,
  *	cleanup_recipient_limit, expansion_limit, canonical_maps,
  *	sender_canonical_maps, recipient_canonical_maps,
- *	virtual_alias_maps, ipc_timeout.
+ *	virtual_alias_maps, ipc_timeout, header_checks,
+ *	mime_header_checks, nested_header_checks, body_checks,
+ *	body_checks_size_limit (content checks: cleanup_checks.c).
  * SEE ALSO
  *	cleanup/cleanup.h (the modules), lib/cleanup_clnt.h, lib/qfile.h.
  */
@@ -140,6 +143,8 @@ cleanup_pre_jail(void)
 {
 	/* Read the time zone while /etc/localtime is still reachable. */
 	tzset();
+	/* The content check tables too: they live outside the queue. */
+	cleanup_checks_init();
 }
 
 static void

@@ -81,6 +81,9 @@ struct cleanup_req {
 	char   *envid;
 	char   *ret;
 	bool	smtputf8;
+	char   *filter;			/* smtpd's FILTER transport:nexthop */
+	char   *redirect;		/* smtpd's REDIRECT address */
+	char   *prepend;		/* smtpd's PREPEND headers, LF-separated */
 	char   *sender;
 	struct cleanup_rcpt *rcpts;
 	size_t	nrcpts;
@@ -135,6 +138,7 @@ struct cleanup_hdr {
 	size_t	nxresent;
 	size_t	xskipped;		/* malformed addresses in those */
 	size_t	xdropped;		/* beyond xrcpt_max */
+	struct cleanup_checks *checks;	/* header_checks, or NULL */
 };
 
 struct cleanup_hdr_info {
@@ -151,6 +155,7 @@ void	cleanup_hdr_init(struct cleanup_hdr *h, unsigned flags, size_t limit,
 int	cleanup_hdr_line(struct cleanup_hdr *h, const char *p, size_t n,
 			 bool start, bool eol);
 void	cleanup_hdr_eof(struct cleanup_hdr *h);
+int	cleanup_hdr_prepend(struct cleanup_hdr *h, const char *lines);
 bool	cleanup_hdr_too_many_hops(const struct cleanup_hdr *h);
 int	cleanup_hdr_finish(struct cleanup_hdr *h, const struct cleanup_hdr_info *info,
 			   struct buf *out);
@@ -205,7 +210,7 @@ struct cleanup_qfile {
 int	cleanup_queue_init(void);
 int	cleanup_queue_dirfd(void);
 int	cleanup_queue_create(struct cleanup_qfile *q);
-int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid);
+int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold);
 void	cleanup_queue_abort(struct cleanup_qfile *q);
 int	cleanup_queue_sweep(void);
 void	cleanup_queue_close(void);
@@ -219,6 +224,34 @@ uint64_t cleanup_commit_begin(void);
 int	cleanup_commit_dir(int dirfd, uint64_t token);
 void	cleanup_commit_stats(uint64_t *syncs, uint64_t *covered);
 void	cleanup_commit_close(void);
+
+/* -- cleanup_checks.c ------------------------------------------------- */
+
+enum { CLEANUP_CHECK_KEEP, CLEANUP_CHECK_DROP, CLEANUP_CHECK_REPLACE };
+
+struct cleanup_checks {
+	const char *qid;
+	const struct cleanup_req *req;
+	uint64_t body_left;		/* body_checks_size_limit left */
+	bool	done;			/* REJECT or DISCARD: no more checks */
+	bool	failed;			/* a table failed: defer the message */
+	bool	hold;
+	bool	discard;
+	char	reject[CLEANUP_REASON_MAX - 16];	/* "5.7.1 text", or "" */
+	char   *filter;
+	char   *redirect;
+};
+
+void	cleanup_checks_init(void);
+void	cleanup_checks_free(void);
+bool	cleanup_checks_body_wanted(void);
+void	cleanup_checks_begin(struct cleanup_checks *cc, const char *qid,
+			     const struct cleanup_req *req);
+int	cleanup_check_header(struct cleanup_checks *cc, const char *h, size_t n,
+			     struct buf *before, struct buf *instead);
+int	cleanup_check_body(struct cleanup_checks *cc, const char *line, size_t n,
+			   struct buf *before, struct buf *instead);
+void	cleanup_checks_end(struct cleanup_checks *cc);
 
 /* -- cleanup_msg.c ---------------------------------------------------- */
 

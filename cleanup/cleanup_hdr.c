@@ -50,7 +50,12 @@
  *	    CLEANUP_F_LOCAL submissions (Postfix does the same for mail
  *	    from sendmail; SMTP mail keeps them);
  *	  - Message-ID:, Date:, From: are noted; the Message-ID value is
- *	    kept for the log.
+ *	    kept for the log;
+ *	  - with h->checks set, header_checks (cleanup_checks.c) may drop,
+ *	    replace or prepend to it.
+ *
+ *	cleanup_hdr_prepend() puts header lines (LF-separated) before the
+ *	headers kept (smtpd's PREPEND): 0, or -1 when they do not fit.
  *
  *	cleanup_hdr_too_many_hops() is true when the stored message would
  *	hold more than hopcount_limit Received: headers (ours included):
@@ -259,11 +264,51 @@ flush(struct cleanup_hdr *h)
 	} else if (name_is(t, k, "From")) {
 		h->have_from = true;
 	}
+	if (keep && h->checks != NULL) {
+		struct buf before, instead;
+
+		buf_init(&before, h->limit);
+		buf_init(&instead, h->limit);
+		switch (cleanup_check_header(h->checks, t, n, &before, &instead)) {
+		case CLEANUP_CHECK_DROP:
+			keep = false;
+			break;
+		case CLEANUP_CHECK_REPLACE:
+			(void) buf_append(&h->kept, before.data, before.len);
+			(void) buf_append(&h->kept, instead.data, instead.len);
+			(void) buf_putc(&h->kept, '\n');
+			keep = false;
+			break;
+		default:
+			(void) buf_append(&h->kept, before.data, before.len);
+			break;
+		}
+		buf_free(&before);
+		buf_free(&instead);
+	}
 	if (keep) {
 		(void) buf_append(&h->kept, t, n);
 		(void) buf_putc(&h->kept, '\n');
 	}
 	buf_reset(&h->cur);
+}
+
+int
+cleanup_hdr_prepend(struct cleanup_hdr *h, const char *lines)
+{
+	struct buf nb;
+	size_t  n = strlen(lines);
+
+	buf_init(&nb, h->kept.max);
+	if (buf_append(&nb, lines, n) < 0
+	    || (n > 0 && lines[n - 1] != '\n' && buf_putc(&nb, '\n') < 0)
+	    || buf_append(&nb, h->kept.data, h->kept.len) < 0) {
+		buf_free(&nb);
+		return -1;
+	}
+	buf_free(&h->kept);
+	h->kept = nb;
+	return 0;
 }
 
 int

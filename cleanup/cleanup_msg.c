@@ -13,14 +13,21 @@
  *	  4. the sender: syntax, @myorigin, sender_canonical_maps and
  *	     canonical_maps;
  *	  5. the header section (cleanup_hdr.c), read from the descriptor
- *	     with bounds; too many Received: is 5.4.6;
+ *	     with bounds, through header_checks; too many Received: is
+ *	     5.4.6; smtpd's PREPEND headers go on top; then body_checks
+ *	     (cleanup_checks.c): a REJECT is the reply (5.7.1), a
+ *	     DISCARD says "queued" and writes nothing, a table that
+ *	     fails is 4.3.0;
  *	  6. the recipients: the client's, plus those of To/Cc/Bcc with
  *	     CLEANUP_F_EXTRACT; syntax, @myorigin,
  *	     recipient_canonical_maps and canonical_maps,
  *	     virtual_alias_maps, duplicates removed;
  *	  7. the queue file: V T Q A S (O N R)... H B E into a temporary
- *	     file in incoming/, fsync, rename to incoming/QUEUEID, fsync
- *	     of the directory (cleanup_queue.c);
+ *	     file in incoming/, fsync, rename to incoming/QUEUEID (hold/
+ *	     for a HOLD action: qmgr leaves it until postsuper -H), fsync
+ *	     of the directory (cleanup_queue.c); a FILTER action is the
+ *	     attribute "filter=transport:nexthop", a REDIRECT replaces the
+ *	     recipients;
  *	  8. the log lines; the caller sends the reply and only then
  *	     wakes qmgr (cleanup_wake_qmgr()), so that the client's own
  *	     line about the message (smtpd's "client=", pickup's "uid=")
@@ -55,6 +62,7 @@
 #include "qid.h"
 #include "safefile.h"
 #include "str.h"
+#include "table.h"
 #include "trigger.h"
 
 static int qmgr_fd = -1;
@@ -163,6 +171,39 @@ put_attrs(struct qfile_writer *w, const struct cleanup_req *req)
 		put_attr(w, "bounce", "1");
 }
 
+/* scan_body - body_checks over the body's lines (cleanup_checks.c) */
+static int
+scan_body(struct cleanup_checks *cc, int fd, const struct cleanup_req *req,
+	  uint64_t body_off)
+{
+	struct cleanup_src b;
+	const char *p;
+	size_t  n;
+	bool    start, eol;
+	int     r;
+
+	if (!cleanup_checks_body_wanted())
+		return 0;
+	cleanup_src_init(&b, fd, body_off, req->offset + req->length - body_off,
+			 CLEANUP_READ_BUF);
+	while (!cc->done && !cc->failed && cc->body_left > 0
+	       && (r = cleanup_src_line(&b, &p, &n, &start, &eol)) == 1) {
+		struct buf before, instead;
+
+		if (!start)
+			continue;		/* a long line: its start is checked */
+		if (eol && n > 0 && p[n - 1] == '\r')
+			n--;
+		buf_init(&before, 1);
+		buf_init(&instead, TABLE_VALUE_MAX);
+		(void) cleanup_check_body(cc, p, n, &before, &instead);
+		buf_free(&before);
+		buf_free(&instead);
+	}
+	cleanup_src_free(&b);
+	return 0;
+}
+
 /* read_headers - step 5; body_off receives where the body starts */
 static int
 read_headers(struct cleanup_src *src, struct cleanup_hdr *h, uint64_t *body_off)
@@ -208,13 +249,15 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	struct buf hdr;
 	uint64_t body_off = 0, body_len = 0;
 	int64_t free_bytes;
-	bool    utf8 = req->smtputf8 || (req->flags & CLEANUP_F_LOCAL);
+	bool    utf8 = req->smtputf8 || (req->flags & CLEANUP_F_LOCAL), hold;
+	struct cleanup_checks cc;
 
 	cleanup_hdr_init(&h, req->flags, (size_t) cfg->header_size_limit,
 			 cfg->hopcount_limit, cfg->cleanup_replace_stray_cr_lf,
 			 (size_t) cfg->cleanup_recipient_limit);
 	cleanup_rcpts_init(&rcpts, (size_t) cfg->cleanup_recipient_limit);
 	buf_init(&hdr, (size_t) cfg->header_size_limit + 64 * 1024);
+	cleanup_checks_begin(&cc, "NOQUEUE", req);
 
 	/* 1. The descriptor. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
@@ -253,6 +296,8 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: the client went away");
 		goto out;
 	}
+	cleanup_checks_begin(&cc, qid, req);
+	h.checks = &cc;
 
 	/* 4. Sender. */
 	if (cleanup_addr_check(req->sender, true, utf8, tmp, sizeof(tmp), &e) < 0
@@ -281,6 +326,29 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		log_warn("%s: header section over header_size_limit %llu: %llu bytes "
 			 "discarded", qid, (unsigned long long) cfg->header_size_limit,
 			 (unsigned long long) h.discarded);
+	if (req->prepend != NULL && cleanup_hdr_prepend(&h, req->prepend) < 0) {
+		set(res, CLEANUP_STAT_PERM, "5.3.4 Message header too big");
+		goto out;
+	}
+
+	/* 5b. Content checks: header_checks ran above, body_checks here. */
+	(void) scan_body(&cc, fd, req, body_off);
+	if (cc.failed) {
+		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: content check failed");
+		goto out;
+	}
+	if (cc.reject[0]) {
+		set(res, CLEANUP_STAT_PERM, cc.reject);
+		goto out;
+	}
+	if (cc.discard || (req->flags & CLEANUP_F_DISCARD)) {
+		/* Said to be queued, and thrown away: what DISCARD means. */
+		res->status = CLEANUP_STAT_OK;
+		(void) str_copy(res->queue_id, sizeof(res->queue_id), qid);
+		res->reason[0] = '\0';
+		log_info("%s: discarded", qid);
+		goto out;
+	}
 
 	/* 6. Recipients. */
 	for (size_t i = 0; i < req->nrcpts; i++) {
@@ -308,6 +376,19 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		if (h.xskipped > 0)
 			log_warn("%s: %zu malformed addresses in To:/Cc:/Bcc: ignored",
 				 qid, h.xskipped);
+	}
+	{
+		const char *redirect = cc.redirect ? cc.redirect : req->redirect;
+
+		if (redirect != NULL) {
+			/* REDIRECT: every recipient becomes that one. */
+			cleanup_rcpts_free(&rcpts);
+			cleanup_rcpts_init(&rcpts, (size_t) cfg->cleanup_recipient_limit);
+			if (add_rcpt(&rcpts, req, redirect, NULL, NULL, &e) < 0) {
+				set_err(res, &e);
+				goto out;
+			}
+		}
 	}
 	if (rcpts.n == 0) {
 		set(res, CLEANUP_STAT_PERM, "5.1.0 No recipients specified");
@@ -341,6 +422,7 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	(void) qfile_put_time(&w, &arrival);
 	(void) qfile_put_str(&w, QF_REC_QID, qid);
 	put_attrs(&w, req);
+	put_attr(&w, "filter", cc.filter ? cc.filter : req->filter);
 	(void) qfile_put_str(&w, QF_REC_SENDER, sender);
 	for (size_t i = 0; i < rcpts.n; i++) {
 		if (rcpts.v[i].orcpt)
@@ -391,7 +473,8 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		    "the queue ID");
 		goto out;
 	}
-	if (cleanup_queue_commit(&q, qid) < 0) {
+	hold = cc.hold || (req->flags & CLEANUP_F_HOLD);
+	if (cleanup_queue_commit(&q, qid, hold) < 0) {
 		storage_error(res, qid, errno);
 		goto out;
 	}
@@ -401,8 +484,11 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	(void) str_copy(res->queue_id, sizeof(res->queue_id), qid);
 	res->reason[0] = '\0';
 	log_info("%s: message-id=%s", qid, h.msgid);
+	if (hold)
+		log_info("%s: placed on hold", qid);
 
 out:
+	cleanup_checks_end(&cc);
 	cleanup_src_free(&src);
 	cleanup_hdr_free(&h);
 	cleanup_rcpts_free(&rcpts);

@@ -51,6 +51,7 @@
 #define TMP_PREFIX	".tmp-"
 
 static int dirfd_incoming = -1;
+static int dirfd_hold = -1;
 static unsigned long counter;
 
 int
@@ -59,7 +60,11 @@ cleanup_queue_init(void)
 	if (dirfd_incoming >= 0)
 		return 0;
 	dirfd_incoming = open("incoming", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	return dirfd_incoming < 0 ? -1 : 0;
+	if (dirfd_incoming < 0)
+		return -1;
+	/* HOLD: a message goes straight to hold/ (the same file system). */
+	dirfd_hold = open("hold", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return 0;
 }
 
 int
@@ -73,7 +78,9 @@ cleanup_queue_close(void)
 {
 	if (dirfd_incoming >= 0)
 		(void) close(dirfd_incoming);
-	dirfd_incoming = -1;
+	if (dirfd_hold >= 0)
+		(void) close(dirfd_hold);
+	dirfd_incoming = dirfd_hold = -1;
 }
 
 int
@@ -108,25 +115,30 @@ cleanup_queue_abort(struct cleanup_qfile *q)
 }
 
 int
-cleanup_queue_commit(struct cleanup_qfile *q, const char *qid)
+cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold)
 {
 	uint64_t token;
+	int     dfd = hold ? dirfd_hold : dirfd_incoming;
 	int     r;
 
+	if (dfd < 0) {
+		errno = ENOENT;			/* no hold/ at start */
+		goto fail;
+	}
 	if (fsync(q->fd) < 0)
 		goto fail;
-	token = cleanup_commit_begin();
-	r = renameat2(dirfd_incoming, q->tmp, dirfd_incoming, qid, RENAME_NOREPLACE);
+	token = hold ? 0 : cleanup_commit_begin();
+	r = renameat2(dirfd_incoming, q->tmp, dfd, qid, RENAME_NOREPLACE);
 	if (r < 0 && errno == EINVAL) {
 		/* A file system without RENAME_NOREPLACE: link() cannot replace. */
-		if (linkat(dirfd_incoming, q->tmp, dirfd_incoming, qid, 0) < 0)
+		if (linkat(dirfd_incoming, q->tmp, dfd, qid, 0) < 0)
 			goto fail;
 		(void) unlinkat(dirfd_incoming, q->tmp, 0);
 	} else if (r < 0) {
 		goto fail;
 	}
 	q->tmp[0] = '\0';
-	if (cleanup_commit_dir(dirfd_incoming, token) < 0) {
+	if ((hold ? fsync(dfd) : cleanup_commit_dir(dirfd_incoming, token)) < 0) {
 		/*
 		 * The name may or may not survive a crash: never say "queued"
 		 * for it.  Take it back; qmgr has not opened it yet unless it
@@ -135,7 +147,7 @@ cleanup_queue_commit(struct cleanup_qfile *q, const char *qid)
 		 */
 		int     saved = errno;
 
-		(void) unlinkat(dirfd_incoming, qid, 0);
+		(void) unlinkat(dfd, qid, 0);
 		(void) close(q->fd);
 		q->fd = -1;
 		errno = saved;

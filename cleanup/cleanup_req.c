@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "header.h"
 #include "mem.h"
 #include "str.h"
 #include "utf8.h"
@@ -41,6 +42,7 @@ enum vkind {
 	V_TEXT,			/* UTF-8, no control characters */
 	V_PRINT,		/* printable ASCII and space */
 	V_RET,			/* FULL or HDRS */
+	V_LINES,		/* header lines "Name: text", LF-separated */
 	V_NUM_UID,
 	V_NUM_BOOL,
 };
@@ -68,6 +70,9 @@ static const struct attr_def attrs[] = {
 	{"envid", V_TOKEN, CLEANUP_ENVID_MAX, F(envid)},
 	{"ret", V_RET, 4, F(ret)},
 	{"smtputf8", V_NUM_BOOL, 0, F(smtputf8)},
+	{"filter", V_TOKEN, CLEANUP_ATTR_MAX, F(filter)},
+	{"redirect", V_TOKEN, CLEANUP_ADDR_MAX, F(redirect)},
+	{"prepend", V_LINES, 64 * 1024, F(prepend)},
 };
 
 #define N_ATTRS (sizeof(attrs) / sizeof(attrs[0]))
@@ -114,6 +119,19 @@ value_ok(enum vkind kind, const char *s)
 		return true;
 	case V_RET:
 		return str_eq(s, "FULL") || str_eq(s, "HDRS");
+	case V_LINES:
+		for (const char *p = s; *p; ) {
+			size_t  ln = strcspn(p, "\n");
+			const char *colon = memchr(p, ':', ln);
+
+			if (ln == 0 || colon == NULL || str_has_ctl(p, ln)
+			    || !utf8_valid(p, ln) || !header_name_valid(p, (size_t) (colon - p)))
+				return false;
+			p += ln;
+			if (*p == '\n')
+				p++;
+		}
+		return true;
 	default:
 		return false;
 	}

@@ -192,6 +192,9 @@ cleanup_request_build(struct ipc_msg *m, const struct cleanup_envelope *env)
 	put_opt(m, "ret", env->ret);
 	if (env->smtputf8)
 		(void) ipc_put_num(m, "smtputf8", 1);
+	put_opt(m, "filter", env->filter);
+	put_opt(m, "redirect", env->redirect);
+	put_opt(m, "prepend", env->prepend);
 	(void) ipc_put_str(m, "sender", env->sender);
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		const struct cleanup_rcpt_in *r = &env->rcpts[i];

@@ -45,6 +45,11 @@
  *				fullname; uid is logged
  *	  CLEANUP_F_BOUNCE	a notification made by postern itself
  *				(no Received: header is added)
+ *	  CLEANUP_F_HOLD	queue it on hold (smtpd's HOLD action)
+ *	  CLEANUP_F_DISCARD	accept it and throw it away (DISCARD)
+ *	filter, redirect and prepend carry smtpd's FILTER, REDIRECT and
+ *	PREPEND actions (NULL: none): prepend is header lines separated
+ *	by LF, added at the top of the header section.
  *	Recipients: rcpts[0..nrcpts), each an address and optionally the
  *	DSN ORCPT (orcpt) and NOTIFY (notify) values.  Zero recipients
  *	are allowed only with CLEANUP_F_EXTRACT.  One request is at most
@@ -157,7 +162,9 @@
 #define CLEANUP_F_LOCAL		0x2
 #define CLEANUP_F_BOUNCE	0x4
 #define CLEANUP_F_ANNOUNCE	0x8	/* set by cleanup_request_build() */
-#define CLEANUP_F_MASK		0xf
+#define CLEANUP_F_HOLD		0x10	/* smtpd's HOLD: queue it on hold */
+#define CLEANUP_F_DISCARD	0x20	/* smtpd's DISCARD: accept, throw away */
+#define CLEANUP_F_MASK		0x3f
 
 /* reply status */
 #define CLEANUP_STAT_OK		0
@@ -194,6 +201,9 @@ struct cleanup_envelope {
 	const char *envid;		/* DSN ENVID (xtext decoded) */
 	const char *ret;		/* DSN RET: "FULL" or "HDRS" */
 	bool	smtputf8;		/* SMTPUTF8 was given */
+	const char *filter;		/* FILTER transport:nexthop, or NULL */
+	const char *redirect;		/* REDIRECT address, or NULL */
+	const char *prepend;		/* PREPEND header lines, LF-separated */
 	const char *sender;		/* "" for the null sender */
 	const struct cleanup_rcpt_in *rcpts;
 	size_t	nrcpts;

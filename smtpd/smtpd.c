@@ -10,8 +10,9 @@
  * DESCRIPTION
  *	smtpd receives mail from the network (RFC 5321 with PIPELINING,
  *	SIZE, 8BITMIME, ENHANCEDSTATUSCODES and SMTPUTF8), decides per
- *	recipient whether to take it (relay control and local recipient
- *	validation), spools the content (in memory up to 64 KiB while
+ *	command whether to take it (Postfix's access restrictions: relay
+ *	control, local recipient validation, access tables, DNS lists,
+ *	policy services), spools the content (in memory up to 64 KiB while
  *	smtpd_memory_budget allows, else into an unnamed file) and hands
  *	it, with its envelope, to
  *	cleanup, which writes the queue file.
@@ -21,12 +22,14 @@
  *	It is event-driven: one process holds up to smtpd_client_limit
  *	sessions on one epoll loop (smtpd_session.c); nothing a client
  *	does makes it block.  Table lookups through the lookup service
- *	(lib/lookup_clnt.h, on lib/clnt_pool.h) and the hand-off to
- *	cleanup are events, so a session waiting for either holds up no
- *	other.  The commands, replies and their enhanced status codes
- *	are described in smtpd_proto.c; the end of data and the
- *	smuggling rules in smtpd_data.c; the access rules in
- *	smtpd_check.c; the spool and hand-off in smtpd_deliver.c.
+ *	(lib/lookup_clnt.h, on lib/clnt_pool.h), DNS list queries,
+ *	policy service requests and the hand-off to cleanup are events,
+ *	so a session waiting for one holds up no other.  The commands,
+ *	replies and their enhanced status codes are described in
+ *	smtpd_proto.c; the end of data and the smuggling rules in
+ *	smtpd_data.c; the access restrictions in smtpd_restrict.c (and
+ *	smtpd_access.c, smtpd_dnsbl.c, smtpd_policy.c); the spool and
+ *	hand-off in smtpd_deliver.c.
  *
  *	The client's name: at connect smtpd looks up the PTR records of
  *	the client's address and then the addresses of the name found,
@@ -179,6 +182,22 @@
  *	smtpd_forbid_bare_newline_exclusions	bare CR/LF handling
  *	disable_vrfy_command, smtpd_helo_required, smtputf8_enable,
  *	smtpd_discard_ehlo_keywords		protocol options
+ *	smtpd_client_restrictions, smtpd_helo_restrictions,
+ *	smtpd_sender_restrictions, smtpd_relay_restrictions,
+ *	smtpd_recipient_restrictions, smtpd_data_restrictions,
+ *	smtpd_end_of_data_restrictions, smtpd_delay_reject,
+ *	smtpd_null_access_lookup_key, access_map_reject_code,
+ *	access_map_defer_code, reject_code, defer_code,
+ *	relay_domains_reject_code, unknown_address_reject_code,
+ *	unknown_client_reject_code, unknown_hostname_reject_code,
+ *	invalid_hostname_reject_code, non_fqdn_reject_code,
+ *	maps_rbl_reject_code, unknown_local_recipient_reject_code,
+ *	multi_recipient_bounce_reject_code, smtpd_policy_service_timeout,
+ *	smtpd_policy_service_max_idle, smtpd_policy_service_try_limit,
+ *	smtpd_policy_service_retry_delay,
+ *	smtpd_policy_service_default_action,
+ *	smtpd_policy_service_policy_context	access restrictions
+ *						(smtpd_restrict.c)
  *	smtpd_peername_lookup, smtpd_peername_lookup_timeout,
  *	resolver_servers			the client's name (DNS)
  *	smtpd_tls_security_level, smtpd_tls_wrappermode,
@@ -236,6 +255,7 @@
 static void
 pre_jail(void)
 {
+	smtpd_restrict_init();		/* tables read whole, policy endpoints */
 	smtpd_peer_init();
 	smtpd_tls_init();
 }
@@ -383,6 +403,7 @@ standalone(int argc, char **argv)
 	smtpd_conf.standalone = true;
 	lookup_clnt_direct(true);
 	smtpd_conf_init();
+	smtpd_restrict_init();
 	smtpd_peer_init();
 	smtpd_tls_init();
 

@@ -10,7 +10,11 @@
  *	smtpd_session.c	sessions: accept, I/O, timers, replies, logging
  *	smtpd_proto.c	command parsing, dispatch and replies
  *	smtpd_data.c	the DATA state machine (end of data, unstuffing)
- *	smtpd_check.c	access: relay, local recipients, free space
+ *	smtpd_check.c	start-up lists, local and relay domains, free space
+ *	smtpd_restrict.c	smtpd_*_restrictions: the lists, their evaluation
+ *	smtpd_access.c	check_*_access, access table results
+ *	smtpd_dnsbl.c	DNS lists, unknown domains and host names
+ *	smtpd_policy.c	check_policy_service (policy delegation)
  *	smtpd_deliver.c	the spool file and the hand-off to cleanup
  *	smtpd_peer.c	the client's name (reverse DNS, forward-confirmed)
  *	smtpd_overload.c overload mode, making room, the memory budget
@@ -229,7 +233,16 @@ struct smtpd_session {
 	char	sasl_username[AUTH_USER_MAX + 1];	/* "" until then */
 	struct smtpd_sasl *sasl;	/* an exchange under way, or NULL */
 	struct sender_check *sender_check;	/* smtpd_sender_login_maps */
-	struct smtpd_check *check;	/* checks under way, or NULL */
+	struct smtpd_check *check;	/* restrictions under way, or NULL */
+	struct smtpd_actions *actions;	/* HOLD, DISCARD ... asked for, or NULL */
+	struct smtpd_verdict *refusal;	/* smtpd_delay_reject = no: the client's */
+	struct smtpd_dnscache *dnscache;	/* DNS list answers of the session */
+	unsigned char name_status;	/* 0 name confirmed, 4 unknown for now, 5 unknown */
+	unsigned char reverse_status;	/* the same for the PTR record alone */
+	bool	client_checked;		/* smtpd_delay_reject = no bookkeeping */
+	bool	helo_checked;
+	char   *reverse_name;		/* the first valid PTR name, or NULL */
+	unsigned transaction;		/* MAIL commands so far, for policy instance= */
 
 	/* Overload (smtpd_overload.c). */
 	uint64_t progress_ms;		/* the last useful thing it did */
@@ -335,6 +348,9 @@ void	smtpd_command_end(struct smtpd_session *s, enum smtpd_cmd c, bool ok);
 void	smtpd_proto_client_line(struct smtpd_session *s, const char *qid);
 void	smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 			   const char *reason);
+void	smtpd_log_event(struct smtpd_session *s, const char *event,
+			const char *stage, const char *text, const char *rcpt);
+bool	smtpd_pipelined(struct smtpd_session *s);
 size_t	smtpd_ehlo_keywords(const struct smtpd_session *s, const char **out,
 			    size_t max, char *sizebuf, size_t sizebuf_len);
 const char *smtpd_protocol(const struct smtpd_session *s);
@@ -367,11 +383,45 @@ typedef void smtpd_check_done_fn(struct smtpd_session *s,
 
 bool	smtpd_domain_local(const char *domain);
 bool	smtpd_domain_relay(const char *domain);
-bool	smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
-			 struct smtpd_verdict *v, smtpd_check_done_fn *done);
-void	smtpd_check_cancel(struct smtpd_session *s);
 int	smtpd_check_space(uint64_t declared, uint64_t now_ms);
 void	smtpd_check_space_reset(void);
+
+/* ------------------------------------------------------------------ */
+/* Access restrictions (smtpd_restrict.c, smtpd_access.c,             */
+/* smtpd_dnsbl.c, smtpd_policy.c).                                    */
+
+/* The command whose checks run. */
+enum smtpd_when {
+	SMTPD_AT_HELO, SMTPD_AT_MAIL, SMTPD_AT_RCPT, SMTPD_AT_VRFY,
+	SMTPD_AT_DATA, SMTPD_AT_EOD,
+};
+
+/* The lists, in the order they are evaluated at RCPT. */
+enum smtpd_stage {
+	SMTPD_STAGE_CLIENT, SMTPD_STAGE_HELO, SMTPD_STAGE_SENDER,
+	SMTPD_STAGE_RELAY, SMTPD_STAGE_RECIPIENT, SMTPD_STAGE_DATA,
+	SMTPD_STAGE_EOD, SMTPD_STAGE_UNLISTED, SMTPD_STAGES
+};
+
+/* What the restrictions asked of the message (the transaction). */
+#define SMTPD_ACT_HOLD		0x1
+#define SMTPD_ACT_DISCARD	0x2
+
+struct smtpd_actions {
+	unsigned flags;
+	char   *filter;			/* FILTER transport:nexthop */
+	char   *redirect;		/* REDIRECT address */
+	struct buf prepend;		/* PREPEND header lines, LF-terminated */
+};
+
+void	smtpd_restrict_init(void);
+void	smtpd_restrict_free(void);
+bool	smtpd_restrict_needs_dns(void);
+bool	smtpd_restrict(struct smtpd_session *s, enum smtpd_when when,
+		       const char *addr, struct smtpd_verdict *v,
+		       smtpd_check_done_fn *done);
+void	smtpd_restrict_cancel(struct smtpd_session *s);
+void	smtpd_actions_reset(struct smtpd_session *s);
 
 /* ------------------------------------------------------------------ */
 /* The client's name (smtpd_peer.c).                                  */
@@ -382,6 +432,8 @@ void	smtpd_peer_end(void);
 bool	smtpd_peer_lookup(struct smtpd_session *s);
 void	smtpd_peer_cancel(struct smtpd_session *s);
 bool	smtpd_peer_name_ok(const char *name);
+struct dns *smtpd_dns(void);
+void	smtpd_dnscache_free(struct smtpd_session *s);
 
 /* ------------------------------------------------------------------ */
 /* TLS (smtpd_tls.c).                                                 */

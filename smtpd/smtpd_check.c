@@ -1,40 +1,27 @@
 /*
  * NAME
- *	smtpd_check - who may send where: relay control, local recipients,
- *	free space
+ *	smtpd_check - what smtpd derives from main.cf at start; local and
+ *	relay domains; free space
  * SYNOPSIS
  *	#include "smtpd.h"
  *
  *	smtpd_conf_init();		// once, after main.cf is loaded
- *	struct smtpd_verdict v;
- *	if (smtpd_check_rcpt(s, &addr, &v, done))	// else done() later
- *		if (v.code) reply(v.code, v.dsn, "%s", v.text);
+ *	if (smtpd_domain_local("example.com")) ...
  *	if (smtpd_check_space(declared_size, ev_now(loop)) < 0) ... 452 ...
  * DESCRIPTION
  *	smtpd_conf_init() turns the main.cf lists smtpd needs into their
  *	parsed form (struct smtpd_conf); a bad list is fatal at start-up
  *	with a message naming the parameter, never a surprise later.
+ *	The access restrictions are smtpd_restrict.c's.
  *
- *	smtpd_check_rcpt() decides one recipient, in this order:
- *	  - <postmaster> without a domain is always accepted (RFC 5321
- *	    section 4.5.1);
- *	  - a recipient with no domain, or whose domain is in
- *	    mydestination, is local: when local_recipient_maps is not
- *	    empty (and smtpd_reject_unlisted_recipient is yes) it must be
- *	    found there or be a key of virtual_alias_maps (lookup_clnt's
- *	    address forms: with and without a recipient_delimiter
- *	    extension, user@domain and user), else "550 5.1.1 <rcpt>:
- *	    Recipient address rejected: User unknown in local recipient
- *	    table"; a lookup that fails gives "451 4.3.0 <rcpt>:
- *	    Temporary lookup failure", never a rejection;
- *	  - any other domain is relaying: allowed for clients in
- *	    mynetworks and for domains in relay_domains (a name there
- *	    matches itself and its subdomains, ".name" only subdomains,
- *	    as Postfix's parent_domain_matches_subdomains default does),
- *	    else "554 5.7.1 <rcpt>: Relay access denied".
- *	An address literal is local only when mydestination lists it as
- *	written ("[192.0.2.1]").  mydestination entries are names; table
- *	lookups there are not supported and are skipped with a warning.
+ *	smtpd_domain_local(): a domain listed in mydestination (exactly,
+ *	case aside; "" is local).  An address literal is local only when
+ *	mydestination lists it as written ("[192.0.2.1]").
+ *	mydestination entries are names; table lookups there are not
+ *	supported and are skipped with a warning.  smtpd_domain_relay():
+ *	a domain of relay_domains (a name there matches itself and its
+ *	subdomains, ".name" only subdomains, as Postfix's
+ *	parent_domain_matches_subdomains default does).
  *
  *	smtpd_check_space() refuses MAIL (-1) when the file system that
  *	holds the queue (the working directory, which is the queue
@@ -44,14 +31,10 @@
  *	statvfs() is called at most once a second per process, not per
  *	command.
  *
- *	The lookups are events (lookup_clnt's lookup_addr_start()):
- *	smtpd_check_rcpt() returns true when it decided at once (v
- *	filled), false when it waits for the lookup service, in which
- *	case done(s, v, addr) runs later, from the loop, and the session
- *	meanwhile reads no command (SMTPD_ST_CHECK); every other session
- *	goes on.  smtpd_check_cancel() abandons a check under way (the
- *	session ends).  smtpd_lookup and smtpd_lookup_cancel point at the
- *	lookup functions; tests replace them.
+ *	smtpd_lookup and smtpd_lookup_cancel point at the asynchronous
+ *	address lookup of the lookup service (lookup_clnt's
+ *	lookup_addr_start()) that reject_unlisted_recipient and
+ *	reject_unlisted_sender use; tests replace them.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -88,14 +71,6 @@ default_cancel(void *handle)
 
 smtpd_lookup_fn *smtpd_lookup = default_lookup;
 smtpd_lookup_cancel_fn *smtpd_lookup_cancel = default_cancel;
-
-/* A recipient check that waits for the lookup service. */
-struct smtpd_check {
-	void   *lookup;			/* in flight */
-	const char *param;		/* its parameter */
-	smtpd_check_done_fn *done;
-	char	addr[ADDR_CANON_MAX + 1];
-};
 
 /* domain_list - split a domain list, lowercased, tables skipped */
 static int
@@ -226,87 +201,6 @@ smtpd_domain_relay(const char *domain)
 	return false;
 }
 
-static void
-verdict(struct smtpd_verdict *v, int code, const char *dsn, const char *addr,
-	const char *text)
-{
-	v->code = code;
-	(void) str_copy(v->dsn, sizeof(v->dsn), dsn);
-	(void) str_fmt(v->text, sizeof(v->text), "<%s>: %s", addr, text);
-}
-
-static void lookup_done(void *ctx, int r, const char *value, const char *why);
-
-/* ask - look the recipient up in param's tables, as an event */
-static void
-ask(struct smtpd_session *s, const char *param)
-{
-	s->check->param = param;
-	s->check->lookup = smtpd_lookup(param, s->check->addr, lookup_done, s);
-}
-
-static void
-lookup_done(void *ctx, int r, const char *value, const char *why)
-{
-	struct smtpd_session *s = ctx;
-	struct smtpd_check *c = s->check;
-	struct smtpd_verdict v;
-
-	(void) value;
-	c->lookup = NULL;
-	memset(&v, 0, sizeof(v));
-	if (r == 0 && str_eq(c->param, "local_recipient_maps")
-	    && cfg->virtual_alias_maps[0] != 0) {
-		ask(s, "virtual_alias_maps");
-		return;
-	}
-	if (r < 0) {
-		log_warn("lookup of %s in %s failed: %s", c->addr, c->param, why);
-		verdict(&v, 451, "4.3.0", c->addr, "Temporary lookup failure");
-	} else if (r == 0)
-		verdict(&v, 550, "5.1.1", c->addr, "Recipient address rejected: "
-			"User unknown in local recipient table");
-	s->check = NULL;
-	c->done(s, &v, c->addr);
-	free(c);
-}
-
-bool
-smtpd_check_rcpt(struct smtpd_session *s, const struct addr *a,
-		 struct smtpd_verdict *v, smtpd_check_done_fn *done)
-{
-	memset(v, 0, sizeof(*v));
-	if (!a->has_domain && str_casecmp(a->local, "postmaster") == 0)
-		return true;
-	if (a->has_domain && !smtpd_domain_local(a->domain)) {
-		/* permit_sasl_authenticated, until restriction lists. */
-		if (s->trusted || smtpd_sasl_authenticated(s)
-		    || smtpd_domain_relay(a->domain))
-			return true;
-		verdict(v, 554, "5.7.1", a->addr, "Relay access denied");
-		return true;
-	}
-	if (cfg->local_recipient_maps[0] == 0 || !cfg->smtpd_reject_unlisted_recipient)
-		return true;
-	if (s->check != NULL)
-		log_panic("smtpd_check_rcpt: a check is already under way");
-	s->check = xcalloc(1, sizeof(*s->check));
-	s->check->done = done;
-	(void) str_copy(s->check->addr, sizeof(s->check->addr), a->addr);
-	ask(s, "local_recipient_maps");
-	return false;
-}
-
-void
-smtpd_check_cancel(struct smtpd_session *s)
-{
-	if (s->check == NULL)
-		return;
-	if (s->check->lookup != NULL)
-		smtpd_lookup_cancel(s->check->lookup);
-	free(s->check);
-	s->check = NULL;
-}
 
 static int64_t space_free = -1;
 static uint64_t space_checked;		/* ms; 0: never */

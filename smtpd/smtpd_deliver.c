@@ -213,6 +213,17 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 					CLEANUP_POOL_IDLE_MS);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		rc[i].addr = s->rcpt[i];
+	if (s->actions != NULL) {
+		/* What the restrictions asked of the message (smtpd_access.c). */
+		if (s->actions->flags & SMTPD_ACT_HOLD)
+			env.flags |= CLEANUP_F_HOLD;
+		if (s->actions->flags & SMTPD_ACT_DISCARD)
+			env.flags |= CLEANUP_F_DISCARD;
+		env.filter = s->actions->filter;
+		env.redirect = s->actions->redirect;
+		if (s->actions->prepend.len > 0)
+			env.prepend = buf_str(&s->actions->prepend);
+	}
 	s->cl_call = cleanup_pool_submit(pool, &env, s->spool_fd, done, s, res);
 	free(rc);
 	return s->cl_call != NULL;

@@ -91,6 +91,7 @@ struct smtpd_peer {
 	unsigned char bin[16];
 	char	names[SMTPD_PEER_NAMES][DNS_NAME_MAX + 1];
 	size_t	n, next;		/* names kept; the one asked about */
+	bool	tempfail;		/* a lookup failed for now */
 };
 
 static struct dns *resolver;		/* NULL: lookups off */
@@ -113,12 +114,19 @@ smtpd_peer_init(void)
 	};
 	char	why[512];
 
-	if (resolver != NULL || !cfg->smtpd_peername_lookup)
+	/* The resolver serves the names of clients and the DNS restrictions. */
+	if (resolver != NULL || (!cfg->smtpd_peername_lookup && !smtpd_restrict_needs_dns()))
 		return;
 	if ((resolver = dns_new(&conf, why, sizeof(why))) == NULL)
 		log_fatal("client name lookups (smtpd_peername_lookup = yes): "
 			  "resolver_servers = %s: %s (fix the list, or empty it to "
 			  "use /etc/resolv.conf)", cfg->resolver_servers, why);
+}
+
+struct dns *
+smtpd_dns(void)
+{
+	return resolver;
 }
 
 void
@@ -141,8 +149,11 @@ finish(struct smtpd_peer *p, const char *name)
 {
 	struct smtpd_session *s = p->s;
 
-	if (name != NULL)
+	if (name != NULL) {
 		(void) str_copy(s->name, sizeof(s->name), name);
+		s->name_status = 0;
+	} else
+		s->name_status = p->tempfail || s->reverse_status == 4 ? 4 : 5;
 	smtpd_peer_cancel(s);
 	smtpd_session_ready(s);
 }
@@ -174,6 +185,8 @@ on_addrs(void *ctx, int status, const char *why, const struct dns_addr *addrs,
 		finish(p, name);
 		return;
 	}
+	if (status == DNS_TEMPFAIL)
+		p->tempfail = true;
 	if (status == DNS_OK)
 		smtpd_log(s, "warning: hostname %s does not resolve to address %s",
 			  name, s->addr);
@@ -202,6 +215,10 @@ on_names(void *ctx, int status, const char *why, const char *const *names,
 		}
 		(void) str_copy(p->names[p->n++], sizeof(p->names[0]), names[i]);
 	}
+	/* reject_unknown_reverse_client_hostname and its access check. */
+	s->reverse_status = p->n > 0 ? 0 : status == DNS_TEMPFAIL ? 4 : 5;
+	if (p->n > 0 && s->reverse_name == NULL)
+		s->reverse_name = xstrdup(p->names[0]);
 	confirm_next(p);
 }
 
@@ -214,6 +231,9 @@ on_bound(struct ev_loop *loop, struct ev_timer *t)
 	smtpd_log(p->s, "warning: name lookup for %s took more than %llus "
 		  "(smtpd_peername_lookup_timeout); the client is unknown",
 		  p->s->addr, (unsigned long long) cfg->smtpd_peername_lookup_timeout);
+	p->tempfail = true;
+	if (p->n == 0)
+		p->s->reverse_status = 4;
 	finish(p, NULL);
 }
 
@@ -224,7 +244,7 @@ smtpd_peer_lookup(struct smtpd_session *s)
 	unsigned char bin[16];
 	int	family;
 
-	if (resolver == NULL)
+	if (resolver == NULL || !cfg->smtpd_peername_lookup)
 		return false;
 	if (inet_pton(AF_INET, s->addr, bin) == 1)
 		family = AF_INET;

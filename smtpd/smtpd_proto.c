@@ -138,15 +138,38 @@ smtpd_protocol(const struct smtpd_session *s)
 	return tls ? (auth ? "ESMTPSA" : "ESMTPS") : (auth ? "ESMTPA" : "ESMTP");
 }
 
-/* reject_log - the NOQUEUE line Postfix's log readers look for */
+/*
+ * smtpd_log_event - the NOQUEUE line Postfix's log readers look for:
+ * "NOQUEUE: reject: RCPT from NAME[ADDR]: TEXT; from=<s> to=<r>
+ * proto=ESMTP helo=<h>" (event "reject", "warn", "hold" ...)
+ */
+void
+smtpd_log_event(struct smtpd_session *s, const char *event, const char *stage,
+		const char *text, const char *rcpt)
+{
+	smtpd_log(s, "NOQUEUE: %s: %s from %s[%s]: %s; from=<%s>%s%s%s "
+		  "proto=%s helo=<%s>", event, stage, s->name, s->addr, text,
+		  s->sender, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "",
+		  proto_name(s), s->helo);
+}
+
 static void
 reject_log(struct smtpd_session *s, const char *stage, int code, const char *dsn,
 	   const char *text, const char *rcpt)
 {
-	smtpd_log(s, "NOQUEUE: reject: %s from %s[%s]: %d %s %s; from=<%s>%s%s%s "
-		  "proto=%s helo=<%s>", stage, s->name, s->addr, code, dsn, text,
-		  s->sender, rcpt ? " to=<" : "", rcpt ? rcpt : "", rcpt ? ">" : "",
-		  proto_name(s), s->helo);
+	char    line[700];
+
+	(void) str_fmt(line, sizeof(line), "%d %s %s", code, dsn, text);
+	smtpd_log_event(s, "reject", stage, line, rcpt);
+}
+
+/* refuse - log and send a verdict of the restrictions */
+static void
+refuse(struct smtpd_session *s, const char *stage, const struct smtpd_verdict *v,
+       const char *rcpt)
+{
+	reject_log(s, stage, v->code, v->dsn, v->text, rcpt);
+	smtpd_reply(s, v->code, v->dsn, "%s", v->text);
 }
 
 /* What a command handler did: refused, done, or waits for its checks. */
@@ -160,6 +183,7 @@ static void command_end(struct smtpd_session *s, enum smtpd_cmd c,
 void
 smtpd_proto_reset(struct smtpd_session *s)
 {
+	smtpd_actions_reset(s);
 	s->in_mail = false;
 	s->sender[0] = 0;
 	s->smtputf8 = false;
@@ -256,6 +280,27 @@ ill_pipelining(struct smtpd_session *s)
 }
 
 /*
+ * smtpd_pipelined - reject_unauth_pipelining: commands wait behind the
+ * one being handled where RFC 2920 allows none (after EHLO, HELO, DATA,
+ * VRFY, NOOP), or from a client that was never offered PIPELINING (no
+ * EHLO).
+ */
+bool
+smtpd_pipelined(struct smtpd_session *s)
+{
+	static const char *const last[] = {"EHLO", "HELO", "DATA", "VRFY", "NOOP"};
+
+	if (!tlsio_input_waiting(&s->io))
+		return false;
+	if (!s->pipelining)
+		return true;
+	for (size_t i = 0; i < sizeof(last) / sizeof(last[0]); i++)
+		if (str_eq(s->where, last[i]))
+			return true;
+	return false;
+}
+
+/*
  * helo_ok - the argument is printable ASCII without a space: what
  * cleanup stores as helo= and writes into Received: (cleanup_req.c).
  * 2026-11 review: smtpd took anything without control characters, so
@@ -271,20 +316,14 @@ helo_ok(const char *arg, size_t n)
 	return true;
 }
 
-static bool
-cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
+/* helo_verdict - the reply to HELO/EHLO once its checks decided */
+static enum cmd_result
+helo_verdict(struct smtpd_session *s, const struct smtpd_verdict *v)
 {
-	const char *verb = c == SMTPD_CMD_EHLO ? "EHLO" : "HELO";
-
-	if (n == 0 || n > SMTPD_HELO_MAX || !helo_ok(arg, n)) {
-		smtpd_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
-		return false;
+	if (v->code) {
+		refuse(s, s->esmtp ? "EHLO" : "HELO", v, NULL);
+		return CMD_ERR;
 	}
-	smtpd_proto_reset(s);
-	memcpy(s->helo, arg, n);
-	s->helo[n] = 0;
-	s->esmtp = c == SMTPD_CMD_EHLO;
-	s->pipelining = false;
 	if (!s->esmtp) {
 		smtpd_reply(s, 250, NULL, "%s", cfg->myhostname);
 	} else {
@@ -299,7 +338,36 @@ cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
 				s->pipelining = true;
 		smtpd_reply_lines(s, 250, lines, k + 1);
 	}
-	return true;
+	return CMD_OK;
+}
+
+static void
+helo_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	(void) addr;
+	command_end(s, s->esmtp ? SMTPD_CMD_EHLO : SMTPD_CMD_HELO, helo_verdict(s, v));
+}
+
+static enum cmd_result
+cmd_helo(struct smtpd_session *s, enum smtpd_cmd c, const char *arg, size_t n)
+{
+	const char *verb = c == SMTPD_CMD_EHLO ? "EHLO" : "HELO";
+	struct smtpd_verdict v;
+
+	if (n == 0 || n > SMTPD_HELO_MAX || !helo_ok(arg, n)) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: %s hostname", verb);
+		return CMD_ERR;
+	}
+	smtpd_proto_reset(s);
+	memcpy(s->helo, arg, n);
+	s->helo[n] = 0;
+	s->esmtp = c == SMTPD_CMD_EHLO;
+	s->pipelining = false;
+	if (!smtpd_restrict(s, SMTPD_AT_HELO, NULL, &v, helo_checked)) {
+		s->state = SMTPD_ST_CHECK;
+		return CMD_WAIT;
+	}
+	return helo_verdict(s, &v);
 }
 
 /* parse_path - "FROM:" / "TO:" then a path; false after a 5xx reply */
@@ -345,9 +413,31 @@ over_rate(struct smtpd_session *s, enum smtpd_rate_kind kind, long long limit,
 	return true;
 }
 
-static bool
+/* mail_verdict - the reply to MAIL once its checks decided */
+static enum cmd_result
+mail_verdict(struct smtpd_session *s, const struct smtpd_verdict *v)
+{
+	if (v->code) {
+		refuse(s, "MAIL", v, NULL);
+		s->in_mail = false;
+		s->sender[0] = 0;
+		return CMD_ERR;
+	}
+	smtpd_reply(s, 250, "2.1.0", "Ok");
+	return CMD_OK;
+}
+
+static void
+mail_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	(void) addr;
+	command_end(s, SMTPD_CMD_MAIL, mail_verdict(s, v));
+}
+
+static enum cmd_result
 cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 {
+	struct smtpd_verdict v;
 	struct esmtp_param prm[ESMTP_PARAMS_MAX];
 	struct addr_error e;
 	struct addr a;
@@ -356,26 +446,26 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 	bool	utf8 = false;
 
 	if (smtpd_tls_needed(s))
-		return false;
+		return CMD_ERR;
 	if (cfg->smtpd_helo_required && s->helo[0] == 0) {
 		smtpd_reply(s, 503, "5.5.1", "Error: send HELO/EHLO first");
-		return false;
+		return CMD_ERR;
 	}
 	if (s->in_mail) {
 		smtpd_reply(s, 503, "5.5.1", "Error: nested MAIL command");
-		return false;
+		return CMD_ERR;
 	}
 	if (over_rate(s, SMTPD_RATE_MSG, cfg->smtpd_client_message_rate_limit,
 		      "Message delivery request", "smtpd_client_message_rate_limit")) {
 		smtpd_reply(s, 450, "4.7.1", "Error: too much mail from %s", s->addr);
-		return false;
+		return CMD_ERR;
 	}
 	if (!parse_path(s, arg, n, "FROM:", ADDR_ALLOW_NULL | ADDR_SENDER
 			| (cfg->smtputf8_enable ? ADDR_SMTPUTF8 : 0), &a, &used))
-		return false;
+		return CMD_ERR;
 	if (esmtp_params_parse(arg + used, n - used, prm, ESMTP_PARAMS_MAX, &count, &e) < 0) {
 		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
-		return false;
+		return CMD_ERR;
 	}
 	for (size_t i = 0; i < count; i++) {
 		const char *why;
@@ -384,13 +474,13 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 			if (!prm[i].has_value
 			    || num_parse_u64(prm[i].value, 0, UINT64_MAX, &size, &why) < 0) {
 				smtpd_reply(s, 501, "5.5.4", "Bad message size syntax");
-				return false;
+				return CMD_ERR;
 			}
 		} else if (str_casecmp(prm[i].key, "BODY") == 0) {
 			if (!prm[i].has_value || (str_casecmp(prm[i].value, "7BIT") != 0
 				&& str_casecmp(prm[i].value, "8BITMIME") != 0)) {
 				smtpd_reply(s, 501, "5.5.4", "Unsupported BODY parameter");
-				return false;
+				return CMD_ERR;
 			}
 		} else if (str_casecmp(prm[i].key, "SMTPUTF8") == 0 && cfg->smtputf8_enable
 			   && !prm[i].has_value) {
@@ -400,31 +490,35 @@ cmd_mail(struct smtpd_session *s, const char *arg, size_t n)
 			/* RFC 4954 section 5: accepted, not trusted: ignored. */
 		} else {
 			smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[i].key);
-			return false;
+			return CMD_ERR;
 		}
 	}
 	if (a.has_utf8 && !utf8) {
 		smtpd_reply(s, 553, "5.6.7", "Must declare SMTPUTF8 to send unicode address");
-		return false;
+		return CMD_ERR;
 	}
 	(void) str_copy(s->sender, sizeof(s->sender), a.addr);
 	if (cfg->message_size_limit > 0 && size > cfg->message_size_limit) {
 		reject_log(s, "MAIL", 552, "5.3.4", "Message size exceeds fixed limit", NULL);
 		smtpd_reply(s, 552, "5.3.4", "Message size exceeds fixed limit");
 		s->sender[0] = 0;
-		return false;
+		return CMD_ERR;
 	}
 	if (smtpd_check_space(size, ev_now(s->loop)) < 0) {
 		reject_log(s, "MAIL", 452, "4.3.1", "Insufficient system storage", NULL);
 		smtpd_reply(s, 452, "4.3.1", "Insufficient system storage");
 		s->sender[0] = 0;
-		return false;
+		return CMD_ERR;
 	}
 	s->in_mail = true;
 	s->smtputf8 = utf8;
 	s->declared_size = size;
-	smtpd_reply(s, 250, "2.1.0", "Ok");
-	return true;
+	s->transaction++;
+	if (!smtpd_restrict(s, SMTPD_AT_MAIL, NULL, &v, mail_checked)) {
+		s->state = SMTPD_ST_CHECK;
+		return CMD_WAIT;
+	}
+	return mail_verdict(s, &v);
 }
 
 /* rcpt_verdict - the reply to RCPT once its checks decided */
@@ -432,8 +526,7 @@ static enum cmd_result
 rcpt_verdict(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
 {
 	if (v->code) {
-		reject_log(s, "RCPT", v->code, v->dsn, v->text, addr);
-		smtpd_reply(s, v->code, v->dsn, "%s", v->text);
+		refuse(s, "RCPT", v, addr);
 		return CMD_ERR;
 	}
 	if (s->nrcpt == s->rcpt_cap) {
@@ -490,46 +583,78 @@ cmd_rcpt(struct smtpd_session *s, const char *arg, size_t n)
 		smtpd_reply(s, 555, "5.5.4", "Unsupported option: %s", prm[0].key);
 		return CMD_ERR;
 	}
-	if (!smtpd_check_rcpt(s, &a, &v, rcpt_checked)) {
+	if (!smtpd_restrict(s, SMTPD_AT_RCPT, a.addr, &v, rcpt_checked)) {
 		s->state = SMTPD_ST_CHECK;
 		return CMD_WAIT;
 	}
 	return rcpt_verdict(s, &v, a.addr);
 }
 
-static bool
-cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_line *l)
+/*
+ * data_verdict - DATA's checks decided: 354 and the content, or the
+ * refusal.  An accepted DATA is counted good when its message is
+ * queued (CMD_WAIT: nothing to count now).
+ */
+static enum cmd_result
+data_verdict(struct smtpd_session *s, const struct smtpd_verdict *v)
 {
-	(void) arg;
-	if (smtpd_tls_needed(s))
-		return false;
-	if (n > 0) {
-		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
-		return false;
+	if (v->code) {
+		refuse(s, "DATA", v, NULL);
+		return CMD_ERR;
 	}
-	if (!s->in_mail || (s->nrcpt == 0 && s->rcpt_tried == 0)) {
-		smtpd_reply(s, 503, "5.5.1", "Error: need RCPT command");
-		return false;
-	}
-	if (s->nrcpt == 0) {
-		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
-		return false;
-	}
-	smtpd_data_begin(&s->data, -1, l->end == LB_END_CRLF, s->bare_reject,
+	smtpd_data_begin(&s->data, -1, s->data_crlf, s->bare_reject,
 			 cfg->message_size_limit, cfg->header_size_limit);
 	s->data.spool_open = smtpd_spool_open;
 	s->state = SMTPD_ST_DATA;
 	smtpd_set_deadline(s, smtpd_timeout_ms());
 	smtpd_reply(s, 354, NULL, "End data with <CR><LF>.<CR><LF>");
-	return true;
+	return CMD_WAIT;
+}
+
+static void
+data_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	(void) addr;
+	if (data_verdict(s, v) == CMD_WAIT) {
+		smtpd_session_resume(s);	/* on with the content */
+		return;
+	}
+	command_end(s, SMTPD_CMD_DATA, CMD_ERR);
+}
+
+static enum cmd_result
+cmd_data(struct smtpd_session *s, const char *arg, size_t n, const struct lb_line *l)
+{
+	struct smtpd_verdict v;
+
+	(void) arg;
+	if (smtpd_tls_needed(s))
+		return CMD_ERR;
+	if (n > 0) {
+		smtpd_reply(s, 501, "5.5.4", "Syntax: DATA");
+		return CMD_ERR;
+	}
+	if (!s->in_mail || (s->nrcpt == 0 && s->rcpt_tried == 0)) {
+		smtpd_reply(s, 503, "5.5.1", "Error: need RCPT command");
+		return CMD_ERR;
+	}
+	if (s->nrcpt == 0) {
+		smtpd_reply(s, 554, "5.5.1", "Error: no valid recipients");
+		return CMD_ERR;
+	}
+	s->data_crlf = l->end == LB_END_CRLF;
+	if (!smtpd_restrict(s, SMTPD_AT_DATA, NULL, &v, data_checked)) {
+		s->state = SMTPD_ST_CHECK;
+		return CMD_WAIT;
+	}
+	return data_verdict(s, &v);
 }
 
 static enum cmd_result
 vrfy_verdict(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
 {
 	if (v->code) {
-		reject_log(s, "VRFY", v->code, v->dsn, v->text, addr);
-		smtpd_reply(s, v->code, v->dsn, "%s", v->text);
+		refuse(s, "VRFY", v, addr);
 		return CMD_ERR;
 	}
 	smtpd_reply(s, 252, "2.0.0", "<%s>", addr);
@@ -564,7 +689,7 @@ cmd_vrfy(struct smtpd_session *s, const char *arg, size_t n)
 		smtpd_reply(s, e.code, e.dsn, "%s", e.text);
 		return CMD_ERR;
 	}
-	if (!smtpd_check_rcpt(s, &a, &v, vrfy_checked)) {
+	if (!smtpd_restrict(s, SMTPD_AT_VRFY, a.addr, &v, vrfy_checked)) {
 		s->state = SMTPD_ST_CHECK;
 		return CMD_WAIT;
 	}
@@ -665,7 +790,7 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 		break;
 	case SMTPD_CMD_HELO:
 	case SMTPD_CMD_EHLO:
-		ok = cmd_helo(s, c, arg, alen);
+		r = cmd_helo(s, c, arg, alen);
 		break;
 	case SMTPD_CMD_STARTTLS:
 		ok = smtpd_tls_cmd(s, arg, alen);
@@ -675,14 +800,14 @@ smtpd_proto_line(struct smtpd_session *s, const struct lb_line *l)
 			return;			/* smtpd_command_end() comes later */
 		break;
 	case SMTPD_CMD_MAIL:
-		ok = cmd_mail(s, arg, alen);
+		r = cmd_mail(s, arg, alen);
 		break;
 	case SMTPD_CMD_RCPT:
 		r = cmd_rcpt(s, arg, alen);
 		break;
 	case SMTPD_CMD_DATA:
 		/* Counted good when the message is queued. */
-		if (!cmd_data(s, arg, alen, l))
+		if ((r = cmd_data(s, arg, alen, l)) == CMD_ERR)
 			break;
 		return;
 	case SMTPD_CMD_RSET:
@@ -753,6 +878,30 @@ command_end(struct smtpd_session *s, enum smtpd_cmd c, enum cmd_result r)
 		smtpd_session_resume(s);
 }
 
+/* eod_verdict - the end of data's checks decided: deliver, or refuse */
+static void
+eod_verdict(struct smtpd_session *s, const struct smtpd_verdict *v)
+{
+	if (v->code == 0) {
+		smtpd_deliver(s);
+		return;
+	}
+	refuse(s, "END-OF-MESSAGE", v, NULL);
+	smtpd_proto_reset(s);
+	s->errors++;
+	after(s);
+}
+
+static void
+eod_checked(struct smtpd_session *s, const struct smtpd_verdict *v, const char *addr)
+{
+	(void) addr;
+	s->state = SMTPD_ST_CMD;
+	smtpd_set_deadline(s, smtpd_timeout_ms());
+	eod_verdict(s, v);
+	smtpd_session_resume(s);
+}
+
 void
 smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 {
@@ -782,7 +931,15 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 	}
 	s->spool_fd = smtpd_data_take_fd(&s->data, &s->spool_charge);
 	smtpd_data_free(&s->data);
-	smtpd_deliver(s);
+	{
+		struct smtpd_verdict v;
+
+		if (!smtpd_restrict(s, SMTPD_AT_EOD, NULL, &v, eod_checked)) {
+			s->state = SMTPD_ST_CHECK;
+			return;
+		}
+		eod_verdict(s, &v);
+	}
 }
 
 /*
@@ -832,6 +989,8 @@ smtpd_proto_queued(struct smtpd_session *s, int status, const char *qid,
 			(void) str_copy(dsn, sizeof(dsn), status == 5 ? "5.0.0" : "4.3.0");
 		if (str_eq(dsn, "5.3.4"))
 			code = 552;
+		else if (str_eq(dsn, "5.7.1"))
+			code = 550;		/* content rejected, as Postfix */
 		else if (str_eq(dsn, "4.3.1"))
 			code = 452;
 		if (reason[0] == 0)

@@ -327,10 +327,14 @@ smtpd_session_free(struct smtpd_session *s)
 	struct buf line;
 
 	smtpd_peer_cancel(s);
-	smtpd_check_cancel(s);
 	smtpd_sasl_cancel(s);
 	smtpd_sasl_sender_cancel(s);
 	smtpd_anvil_end(s);
+	smtpd_restrict_cancel(s);
+	smtpd_actions_reset(s);
+	smtpd_dnscache_free(s);
+	free(s->refusal);
+	free(s->reverse_name);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
 	smtpd_spool_close(s);
@@ -611,6 +615,7 @@ smtpd_session_new(struct ev_loop *loop, int rfd, int wfd, const char *addr,
 	s->bare_reject = smtpd_conf.bare_reject
 	    && !netlist_match_str(smtpd_conf.bare_exclusions, addr);
 	s->spool_fd = -1;
+	s->name_status = s->reverse_status = 5;	/* unknown until looked up */
 	s->where = "CONNECT";
 	s->state = SMTPD_ST_CMD;
 	s->start_ms = now;

@@ -53,6 +53,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
+	smtpd_restrict_init();
 	fake_lookup_install(fake_lookup);
 }
 
@@ -575,7 +576,7 @@ START_TEST(test_queued_replies)
 	ck_assert_str_eq(queued(4, "", "4.3.1 Insufficient system storage"),
 			 "452 4.3.1 Insufficient system storage\r\n");
 	ck_assert_str_eq(queued(5, "", "5.7.1 Message content rejected"),
-			 "554 5.7.1 Message content rejected\r\n");
+			 "550 5.7.1 Message content rejected\r\n");
 	ck_assert_str_eq(queued(5, "", "5.3.4 Message too big"),
 			 "552 5.3.4 Message too big\r\n");
 	/* A code of the wrong class is not trusted as one. */

@@ -62,6 +62,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
+	smtpd_restrict_init();
 	fake_lookup_install(fake_lookup);
 	smtpd_tls_init();
 }

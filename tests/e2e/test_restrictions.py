@@ -1,0 +1,445 @@
+"""test_restrictions - smtpd's access restrictions and cleanup's content
+checks on real instances, with the DNS lists, policy servers and socket
+maps the test starts on loopback.
+
+The decisions expected are Postfix 3.7's for the same main.cf and the
+same inputs (written out below, reply by reply).  Clients come from
+different loopback addresses (127.0.0.0/8 is all loopback), so one
+instance sees a trusted client, a listed one, a blocked one ...; only
+127.0.0.1 is in mynetworks.
+"""
+
+import os
+import select
+import smtplib
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+from dns_util import BlackHole, Dnsmasq
+from harness import BIN, Instance, main, run, wait_for
+
+MSG = b"From: a@x.test\r\nSubject: hello\r\n\r\nhello\r\n"
+
+
+def smtp(inst, source, timeout=30):
+    """An SMTP session from the loopback address source."""
+    c = smtplib.SMTP(timeout=timeout, source_address=(source, 0))
+    c.connect("127.0.0.1", inst.port)
+    return c
+
+
+def readable(sock):
+    return bool(select.select([sock], [], [], 0)[0])
+
+
+class PolicyServer:
+    """A small policy delegation server (Postfix's protocol): the action
+    depends on the client address; every request is kept."""
+
+    ACTIONS = {"127.0.0.20": "DEFER_IF_PERMIT Greylisted",
+               "127.0.0.21": "REJECT Policy says no",
+               "127.0.0.22": "PREPEND X-Policy: seen"}
+
+    def __init__(self):
+        self.requests = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        f = c.makefile("rb")
+        with c:
+            while True:
+                attrs = {}
+                for line in f:
+                    line = line.decode().rstrip("\n")
+                    if line == "":
+                        break
+                    k, _, v = line.partition("=")
+                    attrs[k] = v
+                else:
+                    return
+                self.requests.append(attrs)
+                act = self.ACTIONS.get(attrs.get("client_address"), "DUNNO")
+                c.sendall(("action=%s\n\n" % act).encode())
+
+
+class RealSite(unittest.TestCase):
+    """A restriction list of the kind real sites run."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.inst = inst = Instance(None)
+        try:
+            cls.policy = PolicyServer()
+            cls.dns = Dnsmasq(inst, [
+                "--host-record=2.0.0.127.bl.test,127.0.0.2",
+                "--txt-record=2.0.0.127.bl.test,Listed for testing",
+                "--host-record=3.0.0.127.bl.test,127.0.0.3",
+            ], probe=("2.0.0.127.bl.test", 1))
+            blocklist = os.path.join(inst.etc, "blocklist")
+            with open(blocklist, "w") as f:
+                f.write("# the site's blocklist\n127.0.0.66\tREJECT Blocked by the "
+                        "site's list\n127.0.0.67 DISCARD\n")
+            inst.set_main({
+                "mynetworks": "127.0.0.1/32",
+                "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
+                "resolver_servers": cls.dns.server,
+                "smtpd_recipient_restrictions":
+                    "permit_mynetworks, reject_unauth_destination, "
+                    "check_client_access cidr:%s, reject_rbl_client bl.test=127.0.0.2, "
+                    "check_policy_service inet:127.0.0.1:%d" % (blocklist, cls.policy.port),
+            })
+            inst.start()
+        except BaseException:
+            inst.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.inst.cleanup()
+        cls.policy.close()
+
+    def rcpt(self, source, rcpt, sender="a@x.test"):
+        c = smtp(self.inst, source)
+        try:
+            c.ehlo("client.test")
+            code, text = c.mail(sender)
+            self.assertEqual(code, 250, text)
+            return c.rcpt(rcpt)
+        finally:
+            c.close()
+
+    def test_decisions_as_postfix(self):
+        # (client, recipient, Postfix 3.7's reply: code and text)
+        cases = [
+            ("127.0.0.1", "someone@elsewhere.test", 250, "2.1.5 Ok"),
+            ("127.0.0.5", "someone@elsewhere.test", 454,
+             "4.7.1 <someone@elsewhere.test>: Relay access denied"),
+            ("127.0.0.66", "root@localhost", 554,
+             "5.7.1 <unknown[127.0.0.66]>: Client host rejected: Blocked by the site's list"),
+            ("127.0.0.66", "someone@elsewhere.test", 454,
+             "4.7.1 <someone@elsewhere.test>: Relay access denied"),
+            ("127.0.0.2", "root@localhost", 554,
+             "5.7.1 Service unavailable; Client host [127.0.0.2] blocked using bl.test; "
+             "Listed for testing"),
+            # Listed, but with another address than bl.test=127.0.0.2 wants.
+            ("127.0.0.3", "root@localhost", 250, "2.1.5 Ok"),
+            ("127.0.0.20", "root@localhost", 450,
+             "4.7.1 <root@localhost>: Recipient address rejected: Greylisted"),
+            ("127.0.0.21", "root@localhost", 554,
+             "5.7.1 <root@localhost>: Recipient address rejected: Policy says no"),
+            ("127.0.0.5", "root@localhost", 250, "2.1.5 Ok"),
+            ("127.0.0.5", "nosuchuser-z@localhost", 550,
+             "5.1.1 <nosuchuser-z@localhost>: Recipient address rejected: User unknown in "
+             "local recipient table"),
+            # DISCARD permits (and the message would be thrown away).
+            ("127.0.0.67", "root@localhost", 250, "2.1.5 Ok"),
+        ]
+        for source, rcpt, code, text in cases:
+            with self.subTest(client=source, rcpt=rcpt):
+                got = self.rcpt(source, rcpt)
+                self.assertEqual(got, (code, text.encode()))
+        log = self.inst.log()
+        self.assertIn("NOQUEUE: reject: RCPT from unknown[127.0.0.2]: 554 5.7.1 Service "
+                      "unavailable; Client host [127.0.0.2] blocked using bl.test; Listed "
+                      "for testing; from=<a@x.test> to=<root@localhost> proto=ESMTP "
+                      "helo=<client.test>", log)
+        self.assertIn("NOQUEUE: discard: RCPT from unknown[127.0.0.67]: <unknown[127.0.0.67]>: "
+                      "Client host triggers DISCARD action; from=<a@x.test> "
+                      "to=<root@localhost>", log)
+
+    def test_policy_request(self):
+        before = len(self.policy.requests)
+        c = smtp(self.inst, "127.0.0.5")
+        try:
+            c.ehlo("client.test")
+            self.assertEqual(c.mail("a@x.test")[0], 250)
+            self.assertEqual(c.rcpt("root@localhost")[0], 250)
+            self.assertEqual(c.rcpt("postmaster@localhost")[0], 250)
+        finally:
+            c.close()
+        reqs = self.policy.requests[before:]
+        self.assertEqual(len(reqs), 2, reqs)
+        r = reqs[0]
+        self.assertEqual(r["request"], "smtpd_access_policy")
+        self.assertEqual(r["protocol_state"], "RCPT")
+        self.assertEqual(r["protocol_name"], "ESMTP")
+        self.assertEqual(r["client_address"], "127.0.0.5")
+        self.assertEqual(r["client_name"], "unknown")
+        self.assertEqual(r["helo_name"], "client.test")
+        self.assertEqual(r["sender"], "a@x.test")
+        self.assertEqual(r["recipient"], "root@localhost")
+        self.assertEqual(r["server_address"], "127.0.0.1")
+        self.assertEqual(r["server_port"], str(self.inst.port))
+        self.assertEqual(reqs[1]["recipient"], "postmaster@localhost")
+        # One transaction, one instance.
+        self.assertEqual(r["instance"], reqs[1]["instance"])
+        for k in ("queue_id", "recipient_count", "reverse_client_name", "size",
+                  "sasl_method", "encryption_protocol", "policy_context", "mail_version"):
+            self.assertIn(k, r)
+        # The connection is kept and reused by the next session.
+        n = self.policy.connections
+        self.rcpt("127.0.0.5", "root@localhost")
+        self.assertEqual(self.policy.connections, n)
+
+
+class Postgrey(unittest.TestCase):
+    """check_policy_service against Debian's postgrey."""
+
+    POSTGREY = "/usr/sbin/postgrey"
+
+    def test_first_attempt_is_greylisted(self):
+        if not os.access(self.POSTGREY, os.X_OK):
+            self.skipTest("postgrey is not installed (apt-get install postgrey): "
+                          "the same decisions are checked with the test's own policy "
+                          "server in RealSite")
+        inst = Instance(self)
+        port = _free_port()
+        dbdir = os.path.join(inst.dir, "postgrey")
+        os.mkdir(dbdir)
+        run(["chown", "postgrey:postgrey", dbdir])
+        pg = inst.spawn([self.POSTGREY, "--inet=127.0.0.1:%d" % port, "--dbdir=" + dbdir,
+                         "--delay=3600", "--greylist-text=Greylisted for test",
+                         "--pidfile=" + os.path.join(dbdir, "pid"),
+                         "--whitelist-clients=/dev/null",
+                         "--whitelist-recipients=/dev/null"],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _listening(port), 30, what="postgrey listening")
+        inst.set_main({"mynetworks": "127.0.0.1/32",
+                       "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
+                       "smtpd_recipient_restrictions":
+                           "permit_mynetworks, reject_unauth_destination, "
+                           "check_policy_service inet:127.0.0.1:%d" % port})
+        inst.start()
+        # postgrey answers "DEFER_IF_PERMIT 4.2.0 Greylisted for test": its
+        # code goes into the reply, as in Postfix.
+        want = (450, b"4.2.0 <root@localhost>: Recipient address rejected: "
+                     b"Greylisted for test")
+        for attempt in range(2):
+            c = smtp(inst, "127.0.0.30")
+            c.ehlo("client.test")
+            self.assertEqual(c.mail("a@x.test")[0], 250)
+            self.assertEqual(c.rcpt("root@localhost"), want, "attempt %d" % attempt)
+            c.close()
+        c = smtp(inst, "127.0.0.1")             # mynetworks: never asked
+        c.ehlo("client.test")
+        self.assertEqual(c.mail("a@x.test")[0], 250)
+        self.assertEqual(c.rcpt("root@localhost")[0], 250)
+        c.close()
+        self.assertIsNone(pg.poll(), "postgrey died")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class ContentChecks(unittest.TestCase):
+    """header_checks, body_checks, and a pattern that takes for ever."""
+
+    def setUp(self):
+        self.inst = inst = Instance(self)
+        hc = os.path.join(inst.etc, "header_checks")
+        with open(hc, "w") as f:
+            f.write("/^Subject:.*buy now/\tREJECT No spam please\n"
+                    "/^Subject: hold me/ HOLD\n"
+                    "/^X-Remove-Me:/ IGNORE\n")
+        pc = os.path.join(inst.etc, "header_checks.pcre")
+        with open(pc, "w") as f:
+            f.write("/^X-Test: (a+)+$/ REJECT catastrophic\n")
+        bc = os.path.join(inst.etc, "body_checks")
+        with open(bc, "w") as f:
+            f.write("/^discard this message$/ DISCARD\n")
+        inst.set_main({"header_checks": "regexp:%s, pcre:%s" % (hc, pc),
+                       "body_checks": "regexp:%s" % bc})
+        inst.start()
+
+    def send(self, data, rcpt="root@localhost"):
+        c = smtp(self.inst, "127.0.0.1")
+        try:
+            c.ehlo("client.test")
+            self.assertEqual(c.mail("a@x.test")[0], 250)
+            self.assertEqual(c.rcpt(rcpt)[0], 250)
+            return c.data(data)
+        finally:
+            c.close()
+
+    def test_header_reject(self):
+        code, text = self.send(b"From: a@x.test\r\nSubject: buy now!\r\n\r\nhi\r\n")
+        self.assertEqual((code, text), (550, b"5.7.1 No spam please"))
+        self.inst.wait_log(": reject: header Subject: buy now! from unknown[127.0.0.1]; "
+                           "from=<a@x.test> to=<root@localhost> proto=ESMTP "
+                           "helo=<client.test>: 5.7.1 No spam please")
+        self.assertEqual(self.inst.queue_files("incoming"), [])
+
+    def test_header_reject_from_sendmail_bounces(self):
+        p = run([os.path.join(BIN, "sendmail"), "-f", "root@localhost", "root@localhost"],
+                input=b"Subject: buy now\n\nhi\n",
+                env=dict(os.environ, MAIL_CONFIG=self.inst.etc))
+        self.assertEqual(p.returncode, 0)
+        # pickup hands it to cleanup, which refuses it: the sender is told.
+        self.inst.wait_log("refused by cleanup: 5.7.1 No spam please", 30)
+
+    def test_body_discard(self):
+        code, text = self.send(b"Subject: x\r\n\r\nfirst\r\ndiscard this message\r\n")
+        self.assertEqual(code, 250)
+        qid = text.decode().split()[-1]
+        self.inst.wait_log("%s: discard: body discard this message from unknown[127.0.0.1]"
+                           % qid)
+        self.inst.wait_log("%s: discarded" % qid)
+        for q in ("incoming", "active", "deferred", "hold"):
+            self.assertNotIn(qid, self.inst.queue_files(q))
+
+    def test_hold_shows_in_mailq(self):
+        code, text = self.send(b"Subject: hold me\r\n\r\nheld\r\n")
+        self.assertEqual(code, 250)
+        qid = text.decode().split()[-1]
+        self.assertIn(qid, self.inst.queue_files("hold"))
+        self.inst.wait_log("%s: hold: header Subject: hold me from unknown[127.0.0.1]" % qid)
+        out = run([os.path.join(BIN, "mailq")],
+                  env=dict(os.environ, MAIL_CONFIG=self.inst.etc)).stdout.decode()
+        self.assertRegex(out, r"(?m)^%s!\s" % qid, out)
+
+    def test_catastrophic_pcre_is_bounded(self):
+        """A header that makes /^X-Test: (a+)+$/ backtrack for ever: the
+        match stops at PCRE2's match limit, the message is deferred
+        (451 4.3.0, documented in cleanup_checks.c), and the next message
+        goes through the same cleanup service."""
+        long_header = b"X-Test: " + b"a" * 5000 + b"b"
+        code, text = self.send(b"Subject: x\r\n" + long_header + b"\r\n\r\nhi\r\n")
+        self.assertEqual((code, text), (451, b"4.3.0 Error: content check failed"))
+        self.inst.wait_log("header check failed: ")
+        self.assertIn("match limit", self.inst.log())
+        code, text = self.send(b"Subject: fine\r\nX-Remove-Me: yes\r\n\r\nhi\r\n")
+        self.assertEqual(code, 250, text)
+
+
+class SlowLookups(unittest.TestCase):
+    """A socket map that answers late and a DNS list that never answers
+    hold up only the session that asked."""
+
+    def test_slow_socketmap(self):
+        release = threading.Event()
+        seen = threading.Event()
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(8)
+        self.addCleanup(srv.close)
+        self.addCleanup(release.set)
+
+        def serve(c):
+            with c:
+                buf = b""
+                while True:
+                    try:
+                        chunk = c.recv(4096)
+                    except OSError:
+                        return
+                    if not chunk:
+                        return
+                    buf += chunk
+                    while b":" in buf:
+                        n, _, rest = buf.partition(b":")
+                        if len(rest) < int(n) + 1:
+                            break
+                        req, buf = rest[:int(n)], rest[int(n) + 1:]
+                        key = req.decode().split(" ", 1)[1]
+                        if key.startswith("slow"):
+                            seen.set()
+                            release.wait(3)   # a server that answers after 3 s
+                            ans = b"OK REJECT Answered late"
+                        else:
+                            ans = b"NOTFOUND "
+                        c.sendall(b"%d:%s," % (len(ans), ans))
+
+        def accept():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                threading.Thread(target=serve, args=(c,), daemon=True).start()
+
+        threading.Thread(target=accept, daemon=True).start()
+        inst = Instance(self)
+        inst.set_main({"smtpd_recipient_restrictions":
+                       "check_recipient_access socketmap:inet:127.0.0.1:%d:acc"
+                       % srv.getsockname()[1]})
+        inst.start()
+        slow = smtp(inst, "127.0.0.1")
+        self.addCleanup(slow.close)
+        slow.ehlo("slow.test")
+        self.assertEqual(slow.mail("a@x.test")[0], 250)
+        slow.putcmd("rcpt", "TO:<slow@localhost>")
+        self.assertTrue(seen.wait(30), "the socket map was never asked")
+        fast = smtp(inst, "127.0.0.1")
+        fast.ehlo("fast.test")
+        self.assertEqual(fast.mail("b@x.test")[0], 250)
+        self.assertEqual(fast.rcpt("root@localhost")[0], 250)
+        code, text = fast.data(MSG)
+        self.assertEqual(code, 250, text)
+        fast.quit()
+        self.assertFalse(readable(slow.sock), "the slow session was answered early")
+        release.set()
+        self.assertEqual(slow.getreply(), (554, b"5.7.1 <slow@localhost>: Recipient "
+                                                b"address rejected: Answered late"))
+
+    def test_dnsbl_that_never_answers(self):
+        inst = Instance(self)
+        hole = BlackHole(self)
+        dns = Dnsmasq(inst, ["--server=/hole.test/127.0.0.1#%d" % hole.port])
+        inst.set_main({"mynetworks": "127.0.0.1/32",
+                       "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
+                       "resolver_servers": dns.server,
+                       "smtpd_recipient_restrictions":
+                           "permit_mynetworks, reject_rbl_client hole.test"})
+        inst.start()
+        slow = smtp(inst, "127.0.0.9")
+        self.addCleanup(slow.close)
+        slow.ehlo("slow.test")
+        self.assertEqual(slow.mail("a@x.test")[0], 250)
+        slow.putcmd("rcpt", "TO:<root@localhost>")
+        wait_for(lambda: "9.0.0.127.hole.test" in " ".join(dns.queries()), 30,
+                 what="the DNS list query")
+        # A trusted session is served while the list stays silent.
+        fast = smtp(inst, "127.0.0.1")
+        fast.ehlo("fast.test")
+        self.assertEqual(fast.mail("b@x.test")[0], 250)
+        self.assertEqual(fast.rcpt("root@localhost")[0], 250)
+        code, text = fast.data(MSG)
+        self.assertEqual(code, 250, text)
+        fast.quit()
+        self.assertFalse(readable(slow.sock), "the slow session was answered early")
+        # A list that does not answer lists nobody (Postfix), after the
+        # resolver's timeouts.
+        self.assertEqual(slow.getreply(), (250, b"2.1.5 Ok"))
+        inst.wait_log("9.0.0.127.hole.test: RBL lookup error")
+
+
+if __name__ == "__main__":
+    main()
