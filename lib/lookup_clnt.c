@@ -429,15 +429,13 @@ remote_done(void *ctx, struct clnt_call *cc, const struct clnt_result *res)
 	call_end(c, r, clnt_err);
 }
 
+static struct lookup_call *call_at_once(struct lookup_call *c);
+
+/* call_new - a call of the loop's, not yet started */
 static struct lookup_call *
-start(bool addr, const char *param, const char *key, uint64_t timeout_ms,
-      lookup_done_fn *done, void *ctx)
+call_new(lookup_done_fn *done, void *ctx)
 {
 	struct lookup_call *c = xcalloc(1, sizeof(*c));
-	struct ipc_msg m;
-	struct clnt_pool *p;
-	const void *wire;
-	size_t  len;
 
 	if (async_loop == NULL)
 		log_panic("lookup_clnt: an asynchronous lookup without "
@@ -448,6 +446,49 @@ start(bool addr, const char *param, const char *key, uint64_t timeout_ms,
 	ev_timer_init(&c->now, now_cb, c);
 	async_calls++;
 	clnt_err[0] = '\0';
+	return c;
+}
+
+/* call_send - m to the service (freed here); or the failure at once */
+static struct lookup_call *
+call_send(struct lookup_call *c, struct ipc_msg *m, uint64_t timeout_ms)
+{
+	struct clnt_pool *p;
+	const void *wire;
+	size_t  len;
+
+	if (m->failed || (p = pool(async_loop)) == NULL) {
+		if (m->failed)
+			(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request "
+				       "cannot be built: %s", strerror(m->failed));
+		ipc_msg_free(m);
+		c->r = -1;
+		return call_at_once(c);
+	}
+	wire = ipc_msg_wire(m, false, &len);
+	c->cc = clnt_pool_call(p, wire, len, -1, timeout_ms ? timeout_ms
+			       : LOOKUP_TIMEOUT_MS, 0, remote_done, c);
+	ipc_msg_free(m);
+	return c;
+}
+
+/* call_at_once - the answer is c->r: deliver it on the next round */
+static struct lookup_call *
+call_at_once(struct lookup_call *c)
+{
+	if (c->r < 0)
+		c->why = xstrdup(clnt_err);
+	ev_timer_start(async_loop, &c->now, 0);
+	return c;
+}
+
+static struct lookup_call *
+start(bool addr, const char *param, const char *key, uint64_t timeout_ms,
+      lookup_done_fn *done, void *ctx)
+{
+	struct lookup_call *c = call_new(done, ctx);
+	struct ipc_msg m;
+
 	if ((c->r = served(param)) <= 0
 	    || (addr && (strlen(key) == 0 || strlen(key) > ADDR_MAX))) {
 		c->r = c->r < 0 ? -1 : 0;	/* no tables, no round trip */
@@ -459,22 +500,15 @@ start(bool addr, const char *param, const char *key, uint64_t timeout_ms,
 		    : direct_get(NULL, param, key, &c->value);
 		goto at_once;
 	}
-	if (request(&m, addr, param, key) < 0 || (p = pool(async_loop)) == NULL) {
+	if (request(&m, addr, param, key) < 0) {
 		ipc_msg_free(&m);
 		c->r = -1;
 		goto at_once;
 	}
-	wire = ipc_msg_wire(&m, false, &len);
-	c->cc = clnt_pool_call(p, wire, len, -1, timeout_ms ? timeout_ms
-			       : LOOKUP_TIMEOUT_MS, 0, remote_done, c);
-	ipc_msg_free(&m);
-	return c;
+	return call_send(c, &m, timeout_ms);
 
 at_once:
-	if (c->r < 0)
-		c->why = xstrdup(clnt_err);
-	ev_timer_start(async_loop, &c->now, 0);
-	return c;
+	return call_at_once(c);
 }
 
 struct lookup_call *
@@ -517,51 +551,22 @@ lookup_table_start(const char *param, const char *spec, const char *const *keys,
 		   size_t nkeys, uint64_t timeout_ms, lookup_done_fn *done,
 		   void *ctx)
 {
-	struct lookup_call *c = xcalloc(1, sizeof(*c));
+	struct lookup_call *c;
 	struct ipc_msg m;
-	struct clnt_pool *p;
-	const void *wire;
-	size_t  len;
 
-	if (async_loop == NULL)
-		log_panic("lookup_clnt: an asynchronous lookup without "
-			  "lookup_clnt_attach()");
 	if (nkeys == 0 || nkeys > LOOKUP_TABLE_KEYS)
 		log_panic("lookup_table_start: %zu keys", nkeys);
-	c->done = done;
-	c->ctx = ctx;
-	buf_init(&c->value, TABLE_VALUE_MAX);
-	ev_timer_init(&c->now, now_cb, c);
-	async_calls++;
-	clnt_err[0] = '\0';
+	c = call_new(done, ctx);
 	if (direct) {
 		c->r = direct_table(param, spec, keys, nkeys, &c->value);
-		goto at_once;
+		return call_at_once(c);
 	}
 	ipc_msg_init(&m, LOOKUP_REQ_TABLE);
 	(void) ipc_put_str(&m, "param", param);
 	(void) ipc_put_str(&m, "table", spec);
 	for (size_t i = 0; i < nkeys; i++)
 		(void) ipc_put_str(&m, "key", keys[i]);
-	if (m.failed || (p = pool(async_loop)) == NULL) {
-		if (m.failed)
-			(void) str_fmt(clnt_err, sizeof(clnt_err), "lookup request for "
-				       "%s cannot be built: %s", spec, strerror(m.failed));
-		ipc_msg_free(&m);
-		c->r = -1;
-		goto at_once;
-	}
-	wire = ipc_msg_wire(&m, false, &len);
-	c->cc = clnt_pool_call(p, wire, len, -1, timeout_ms ? timeout_ms
-			       : LOOKUP_TIMEOUT_MS, 0, remote_done, c);
-	ipc_msg_free(&m);
-	return c;
-
-at_once:
-	if (c->r < 0)
-		c->why = xstrdup(clnt_err);
-	ev_timer_start(async_loop, &c->now, 0);
-	return c;
+	return call_send(c, &m, timeout_ms);
 }
 
 void

@@ -78,32 +78,6 @@ restriction_word(const char *name)
 	return NULL;
 }
 
-/* next_word - the next word of a list (braces group); its length, 0 at the end */
-static long
-next_word(const char **p, const char **start)
-{
-	const char *s = *p;
-	int     depth = 0;
-
-	while (*s == ',' || *s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
-		s++;
-	*start = s;
-	for (; *s; s++) {
-		if (*s == '{')
-			depth++;
-		else if (*s == '}') {
-			if (--depth < 0)
-				return -1;
-		} else if (depth == 0 && (*s == ',' || *s == ' ' || *s == '\t'
-					  || *s == '\n' || *s == '\r'))
-			break;
-	}
-	if (depth != 0)
-		return -1;
-	*p = s;
-	return (long) (s - *start);
-}
-
 /* octet_ok - "N" or "[N..M]" or "[N;M;...]" of 0..255 */
 static bool
 octet_ok(const char *p, size_t n)
@@ -206,7 +180,7 @@ restriction_parse(const char *value, struct restriction **list, size_t *n,
 
 	*list = NULL;
 	*n = 0;
-	while ((len = next_word(&p, &start)) > 0) {
+	while ((len = table_list_next(&p, &start)) > 0) {
 		char   *word = xmemdup(start, (size_t) len);
 		const struct restriction_word *w = restriction_word(word);
 
@@ -229,7 +203,7 @@ restriction_parse(const char *value, struct restriction **list, size_t *n,
 		count++;
 		if (w->arg == RESTR_ARG_NONE)
 			continue;
-		if ((len = next_word(&p, &start)) <= 0) {
+		if ((len = table_list_next(&p, &start)) <= 0) {
 			(void) str_fmt(why, whylen, "%s needs an argument (%s)", w->name,
 				       w->arg == RESTR_ARG_TABLE ? "a table type:name"
 				       : w->arg == RESTR_ARG_ZONE ? "a DNS zone"

@@ -313,13 +313,13 @@ table_spec(const struct table *t)
 }
 
 /*
- * next_spec - the next item of a main.cf table list.  Items are
+ * table_list_next - the next item of a main.cf table list.  Items are
  * separated by commas and white space outside braces, so
  * "inline:{a=b, c=d}" stays one item.  Returns the length of the item
  * at *p (0 at the end) and advances *p past it; -1 on unbalanced braces.
  */
-static long
-next_spec(const char **p, const char **start)
+long
+table_list_next(const char **p, const char **start)
 {
 	const char *s = *p;
 	int     depth = 0;
@@ -353,7 +353,7 @@ table_list_open(const char *list_value, unsigned flags, char *err,
 	long    n;
 
 	l->tables = xcalloc(TABLE_LIST_MAX, sizeof(*l->tables));
-	while ((n = next_spec(&p, &start)) > 0) {
+	while ((n = table_list_next(&p, &start)) > 0) {
 		char   *spec;
 
 		if (l->count == TABLE_LIST_MAX) {
@@ -395,7 +395,7 @@ table_list_check(const char *list_value, char *err, size_t errlen)
 	size_t  count = 0;
 	long    n;
 
-	while ((n = next_spec(&p, &start)) > 0) {
+	while ((n = table_list_next(&p, &start)) > 0) {
 		char   *spec = xmemdup(start, (size_t) n);
 		struct table *t = NULL;
 

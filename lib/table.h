@@ -133,6 +133,9 @@
  *	failing earlier one); *which (when not NULL) receives the index
  *	of the table that answered or failed, and l->error the text.
  *	table_list_changed()/table_list_reopen() apply to every table.
+ *	table_list_next() is the splitter of such lists (also of restriction
+ *	lists): the length of the next item at *p, which *start points to,
+ *	0 at the end, -1 for unbalanced braces; *p moves past it.
  *	table_list_check() checks a list without opening any file: each
  *	spec must have a type postern can open (tables without a file,
  *	static:, inline:, unix:, are opened and closed, so their text is
@@ -275,6 +278,7 @@ int	table_list_get(struct table_list *l, const char *key,
 bool	table_list_changed(struct table_list *l);
 int	table_list_reopen(struct table_list *l);
 size_t	table_list_count(const struct table_list *l);
+long	table_list_next(const char **p, const char **start);
 struct table *table_list_at(struct table_list *l, size_t i);
 void	table_list_close(struct table_list *l);
 
