@@ -319,10 +319,12 @@ static const char *const talks[] = {
 	"private/lookup", "public/qmgr", NULL,
 };
 static const char *const params[] = {
-	"canonical_maps", "cleanup_recipient_limit",
+	"body_checks", "body_checks_size_limit", "canonical_maps",
+	"cleanup_recipient_limit",
 	"cleanup_replace_stray_cr_lf", "expansion_limit",
-	"header_size_limit", "hopcount_limit", "ipc_timeout",
-	"message_size_limit", "mydestination", "myhostname", "myorigin",
+	"header_checks", "header_size_limit", "hopcount_limit", "ipc_timeout",
+	"message_size_limit", "mime_header_checks", "mydestination",
+	"myhostname", "myorigin", "nested_header_checks",
 	"queue_minfree", "recipient_canonical_maps", "recipient_delimiter",
 	"sender_canonical_maps", "virtual_alias_maps", NULL,
 };

@@ -298,8 +298,8 @@ postern_init(int argc, char **argv)
 		    "#\n"
 		    "# Mail submission for your own users, as Debian's Postfix has it:\n"
 		    "# submission (587, STARTTLS) and submissions (465, implicit TLS),\n"
-		    "# TLS and AUTH required, relay only for authenticated clients\n"
-		    "# (mynetworks is emptied for them).  To use them: name a certificate\n"
+		    "# TLS and AUTH required, mail taken only from authenticated clients\n"
+		    "# (smtpd_relay_restrictions).  To use them: name a certificate\n"
 		    "# (smtpd_tls_cert_file, smtpd_tls_key_file) and a password back end\n"
 		    "# in main.cf (smtpd_sasl_type = dovecot with smtpd_sasl_path, or\n"
 		    "# postern with auth_passwd_file and the auth line below), uncomment,\n"
@@ -310,13 +310,13 @@ postern_init(int argc, char **argv)
 		    "#  -o smtpd_sasl_auth_enable=yes\n"
 		    "#  -o smtpd_tls_auth_only=yes\n"
 		    "#  -o smtpd_reject_unlisted_recipient=no\n"
-		    "#  -o mynetworks=\n"
+		    "#  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
 		    "#submissions     inet  n       -       y       -       1       smtpd\n"
 		    "#  -o syslog_name=postern/submissions\n"
 		    "#  -o smtpd_tls_wrappermode=yes\n"
 		    "#  -o smtpd_sasl_auth_enable=yes\n"
 		    "#  -o smtpd_reject_unlisted_recipient=no\n"
-		    "#  -o mynetworks=\n"
+		    "#  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n"
 		    "#auth            unix  -       -       y       -       4       auth\n",
 		    dir, port);
 	(void) str_fmt(path, sizeof(path), "%s/master.cf", etc);

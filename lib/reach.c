@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "reach.h"
@@ -25,20 +26,22 @@ reach_limit(const char *const *allowed)
 bool
 reach_match(const char *const *list, const char *name)
 {
-	size_t  len = strlen(name);
+	size_t	len = strlen(name);
 
 	for (; list && *list; list++) {
-		size_t  n = strlen(*list);
+		const char *star = strchr(*list, '*');
+		size_t	pre, post;
 
-		if (n > 0 && (*list)[n - 1] == '*') {
-			if (strncmp(*list, name, n - 1) == 0)
+		if (star == NULL) {
+			if (strcmp(*list, name) == 0)
 				return true;
-		} else if (n > 0 && (*list)[0] == '*') {
-			if (len >= n - 1 && strcmp(name + len - (n - 1), *list + 1) == 0)
-				return true;
-		} else if (strcmp(*list, name) == 0) {
-			return true;
+			continue;
 		}
+		pre = (size_t) (star - *list);
+		post = strlen(star + 1);
+		if (len >= pre + post && strncmp(*list, name, pre) == 0
+		    && strcmp(name + len - post, star + 1) == 0)
+			return true;
 	}
 	return false;
 }
@@ -57,4 +60,51 @@ reach_ok(const char *path)
 	}
 	errno = EPERM;
 	return false;
+}
+
+/* add - one path of reach_endpoints() */
+static int
+add(const char *p, size_t len, char *buf, size_t size, size_t *used,
+    const char **out, size_t max, size_t *n)
+{
+	if (len == 0)
+		return 0;
+	if (*n == max || size - *used < len + 1)
+		return -1;
+	memcpy(buf + *used, p, len);
+	buf[*used + len] = 0;
+	out[(*n)++] = buf + *used;
+	*used += len + 1;
+	return 0;
+}
+
+int
+reach_endpoints(const char *value, char *buf, size_t size,
+		const char **out, size_t max)
+{
+	static const char sep[] = " \t\r\n,";
+	size_t	used = 0, n = 0;
+	const char *p = value + strspn(value, sep);
+	size_t	len = strcspn(p, sep);
+
+	/* One word without a colon: the value is a path itself. */
+	if (len > 0 && p[len + strspn(p + len, sep)] == 0 && memchr(p, ':', len) == NULL)
+		return add(p, len, buf, size, &used, out, max, &n) < 0 ? -1 : (int) n;
+	for (; *p; p += len, p += strspn(p, sep)) {
+		len = strcspn(p, sep);
+		if (len > 5 && strncasecmp(p, "unix:", 5) == 0) {
+			if (add(p + 5, len - 5, buf, size, &used, out, max, &n) < 0)
+				return -1;
+		} else if (len > 15 && strncasecmp(p, "socketmap:unix:", 15) == 0) {
+			const char *path = p + 15, *end = p + len;
+
+			while (end > path && end[-1] != ':')
+				end--;
+			if (end > path
+			    && add(path, (size_t) (end - 1 - path), buf, size, &used,
+				   out, max, &n) < 0)
+				return -1;
+		}
+	}
+	return (int) n;
 }

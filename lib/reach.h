@@ -21,8 +21,21 @@
  *
  *	reach_match() is the matching itself, for any such list (the
  *	skeleton uses it for declared parameters too): name equals an
- *	entry, or starts with what comes before an entry's final
- *	asterisk, or ends with what comes after its leading asterisk.
+ *	entry, or, for an entry with an asterisk, starts with what comes
+ *	before the asterisk and ends with what comes after it
+ *	("private/" and an asterisk, "*_maps", "smtpd_*_restrictions").
+ *
+ *	reach_endpoints() finds the UNIX-domain endpoints a configuration
+ *	value names, for a declaration's "$name" entries (lib/server.h):
+ *	each word (words are separated by blanks and commas) that starts
+ *	with "unix:" names the rest of the word (check_policy_service
+ *	unix:private/policy); a word "socketmap:unix:PATH:MAP" names PATH;
+ *	a value of one word without a colon is itself a path
+ *	(smtpd_sasl_path = private/auth).  Other words (inet:HOST:PORT,
+ *	table names, restriction names) name no UNIX endpoint.  The
+ *	paths are copied, each NUL-terminated, into buf (size bytes);
+ *	up to max pointers into it go to out.  It returns how many, or
+ *	-1 when buf or out is too small.
  * SECURITY
  *	A daemon that an attacker steers (a crafted configuration
  *	override, a bug) cannot make it connect to an endpoint it was
@@ -33,9 +46,12 @@
 #define POSTERN_REACH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 void	reach_limit(const char *const *allowed);
 bool	reach_ok(const char *path);
 bool	reach_match(const char *const *list, const char *name);
+int	reach_endpoints(const char *value, char *buf, size_t size,
+			const char **out, size_t max);
 
 #endif

@@ -56,6 +56,11 @@ const struct restriction_word restriction_words[] = {
 	{"permit_dnswl_client", R_PERMIT_DNSWL_CLIENT, RESTR_ARG_ZONE, false},
 	{"check_policy_service", R_CHECK_POLICY_SERVICE, RESTR_ARG_ENDPOINT, false},
 	{"reject_multi_recipient_bounce", R_REJECT_MULTI_RECIPIENT_BOUNCE, RESTR_ARG_NONE, false},
+	{"reject_sender_login_mismatch", R_REJECT_SENDER_LOGIN_MISMATCH, RESTR_ARG_NONE, false},
+	{"reject_authenticated_sender_login_mismatch",
+	 R_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH, RESTR_ARG_NONE, false},
+	{"reject_unauthenticated_sender_login_mismatch",
+	 R_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH, RESTR_ARG_NONE, false},
 	{NULL, R_COUNT, RESTR_ARG_NONE, false},
 };
 

@@ -193,22 +193,47 @@ print_list(const char *key, const char *const *a, const char *const *b)
 	printf("\n");
 }
 
-#define TALKS_MAX	32
+#define TALKS_MAX	64
 
 /*
- * talks_expand - an entry "$name" of talks stands for the value of the
- * main.cf parameter name (smtpd's "$smtpd_sasl_path": the socket of the
- * SMTP AUTH back end the administrator chose); empty: nothing
+ * talks_expand - an entry "$name" of talks stands for the endpoints the
+ * value of main.cf parameter name names (reach_endpoints(): smtpd's
+ * "$smtpd_sasl_path", the socket of the SMTP AUTH back end the
+ * administrator chose); "$pattern" with an asterisk, for those of every
+ * string or list parameter whose name matches (smtpd's
+ * "$smtpd_*_restrictions": the sockets of check_policy_service)
  */
+#define TALKS_BUF	8192
+
+static void
+expand_one(const struct param_info *pi, const char **out, size_t *n,
+	   char *buf, size_t *used)
+{
+	const char *v;
+	int	k;
+
+	if (pi->type != PT_STR && pi->type != PT_LIST)
+		return;
+	v = *(const char *const *) ((const char *) cfg + pi->offset);
+	if ((k = reach_endpoints(v, buf + *used, TALKS_BUF - *used, out + *n,
+				 TALKS_MAX - *n)) < 0)
+		log_fatal("%s: names more endpoints than this program can hold "
+			  "(%d, in %d bytes)", pi->name, TALKS_MAX, TALKS_BUF);
+	for (int i = 0; i < k; i++)
+		*used += strlen(out[*n + i]) + 1;
+	*n += (size_t) k;
+}
+
 static const char *const *
 talks_expand(const char *const *talks)
 {
 	static const char *out[TALKS_MAX + 1];
-	size_t	n = 0;
+	static char buf[TALKS_BUF];
+	size_t	n = 0, used = 0;
 
 	for (; talks && *talks; talks++) {
 		const struct param_info *pi;
-		const char *v;
+		const char *name = *talks + 1;
 
 		if (n == TALKS_MAX)
 			log_panic("server_ops.talks: more than %d entries", TALKS_MAX);
@@ -216,12 +241,18 @@ talks_expand(const char *const *talks)
 			out[n++] = *talks;
 			continue;
 		}
-		if ((pi = param_find(*talks + 1)) == NULL
+		if (strchr(name, '*') != NULL) {
+			const char *const pat[] = {name, NULL};
+
+			for (size_t i = 0; i < param_count; i++)
+				if (reach_match(pat, param_table[i].name))
+					expand_one(&param_table[i], out, &n, buf, &used);
+			continue;
+		}
+		if ((pi = param_find(name)) == NULL
 		    || (pi->type != PT_STR && pi->type != PT_LIST))
 			log_panic("server_ops.talks: %s names no string parameter", *talks);
-		v = *(const char *const *) ((const char *) cfg + pi->offset);
-		if (*v)
-			out[n++] = v;
+		expand_one(pi, out, &n, buf, &used);
 	}
 	out[n] = NULL;
 	return out;

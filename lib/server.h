@@ -43,9 +43,12 @@
  *	-z, SERVER_CHROOT_NEVER with it.  talks: the sockets and FIFOs it
  *	connects to, relative to the queue directory ("private/cleanup",
  *	"public/qmgr"; a prefix ending in an asterisk stands for every
- *	name that starts with it; "$name" stands for the value of the
- *	main.cf parameter name, for an endpoint the administrator
- *	chooses, as smtpd's "$smtpd_sasl_path"); anything else is refused
+ *	name that starts with it; "$name" stands for the endpoints the
+ *	value of main.cf parameter name names, reach_endpoints(), for
+ *	one the administrator chooses, as smtpd's "$smtpd_sasl_path";
+ *	"$pattern" with an asterisk, for those of every parameter that
+ *	matches, as smtpd's "$smtpd_*_restrictions", the sockets of
+ *	check_policy_service); anything else is refused
  *	at connect time (reach.h).  params: the main.cf parameters it reads besides
  *	the skeleton's own (SERVER_COMMON_PARAMS); a master.cf -o for any
  *	other is refused at start.

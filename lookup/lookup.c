@@ -135,12 +135,19 @@ static const char *const params[] = {
 	"alias_maps", "canonical_maps", "ipc_timeout",
 	"local_recipient_maps", "lookup_reopen_check_time",
 	"recipient_canonical_maps", "sender_canonical_maps",
+	"smtpd_*_restrictions", "smtpd_sender_login_maps",
 	"transport_maps", "virtual_alias_maps", NULL,
+};
+
+/* The socketmap: servers its tables name (socketmap:unix:PATH:MAP). */
+static const char *const talks[] = {
+	"$*_maps", "$smtpd_*_restrictions", NULL,
 };
 
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_NEVER,
+	.talks = talks,
 	.params = params,
 	.pre_jail = lookup_pre_jail,
 	.start = lookup_start,

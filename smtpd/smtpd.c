@@ -299,10 +299,13 @@ smtpd_exit(void)
 }
 
 static const char *const talks[] = {
-	"private/cleanup", "private/lookup", "$smtpd_sasl_path", "private/anvil", NULL,
+	"private/cleanup", "private/lookup", "private/anvil", "$smtpd_sasl_path",
+	"$smtpd_*_restrictions", NULL,
 };
 static const char *const params[] = {
-	"smtpd_*", "anvil_rate_time_unit", "disable_vrfy_command",
+	"smtpd_*", "*_reject_code", "reject_code", "access_map_defer_code",
+	"defer_code",
+	"anvil_rate_time_unit", "disable_vrfy_command",
 	"header_size_limit", "line_length_limit", "local_recipient_maps",
 	"message_size_limit", "mydestination", "myhostname", "mynetworks",
 	"queue_minfree", "recipient_delimiter", "relay_domains",

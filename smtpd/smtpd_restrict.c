@@ -545,6 +545,50 @@ unlisted(struct smtpd_check *c, enum restriction_code code)
 }
 
 /* ------------------------------------------------------------------ */
+/* reject_*sender_login_mismatch: smtpd_sender_login_maps (smtpd_sasl). */
+
+static void
+login_cancel(void *arg)
+{
+	smtpd_sasl_sender_cancel(arg);
+}
+
+static void
+login_done(struct smtpd_session *s, const struct smtpd_verdict *v, const char *sender)
+{
+	struct smtpd_check *c = s->check;
+
+	(void) sender;
+	smtpd_check_resume(c, v->code == 0 ? SMTPD_R_DUNNO
+			   : smtpd_check_reject(c, v->code, v->dsn, "%s", v->text));
+}
+
+/*
+ * login_mismatch - reject_sender_login_mismatch is both of the others:
+ * an authenticated client must own the sender (the table names its
+ * login for it), an unauthenticated one must not use a sender the
+ * table gives an owner
+ */
+static int
+login_mismatch(struct smtpd_check *c, enum restriction_code code)
+{
+	struct smtpd_session *s = c->s;
+	struct smtpd_verdict v;
+
+	if (!s->in_mail
+	    || (code == R_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH
+		&& !smtpd_sasl_authenticated(s))
+	    || (code == R_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH
+		&& smtpd_sasl_authenticated(s)))
+		return SMTPD_R_DUNNO;
+	if (smtpd_sasl_sender_check(s, s->sender, &v, login_done))
+		return v.code == 0 ? SMTPD_R_DUNNO
+			: smtpd_check_reject(c, v.code, v.dsn, "%s", v.text);
+	smtpd_check_wait(c, login_cancel, s);
+	return SMTPD_R_WAIT;
+}
+
+/* ------------------------------------------------------------------ */
 /* One word.                                                          */
 
 int
@@ -618,6 +662,10 @@ smtpd_check_word(struct smtpd_check *c, enum restriction_code code,
 		return smtpd_policy(c, arg);
 	case R_REJECT_MULTI_RECIPIENT_BOUNCE:
 		return multi_recipient_bounce(c);
+	case R_REJECT_SENDER_LOGIN_MISMATCH:
+	case R_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH:
+	case R_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH:
+		return login_mismatch(c, code);
 	case R_COUNT:
 		break;
 	}

@@ -5,7 +5,7 @@ filter, and postern relaying through another postern with TLS and AUTH.
 One instance (smtpd, cleanup, lookup, auth; no qmgr, so accepted mail
 stays in incoming/) has three listeners: PORT as port 25 (STARTTLS
 offered, no AUTH), SUBPORT a 587-style service with the built-in back end
-(TLS required, AUTH required to relay, mynetworks emptied, at most 3
+(TLS required, AUTH required to relay (smtpd_relay_restrictions), at most 3
 failed AUTHs per client), DOVEPORT the same with Dovecot (dovecot-core's
 binary, started by the test with its own configuration and a socket in
 the queue directory, stopped after).  Clients: swaks, smtplib.
@@ -38,7 +38,7 @@ MASTER = """\
   -o smtpd_sasl_type=postern
   -o smtpd_reject_unlisted_recipient=no
   -o smtpd_sasl_failure_limit=3
-  -o mynetworks=
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 cleanup unix - - y - 0 cleanup
 lookup unix - - n - 1 lookup
 auth unix - - y - 4 auth
@@ -52,7 +52,7 @@ DOVECOT_MASTER = """\
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_sasl_type=dovecot
   -o smtpd_sasl_path=private/dovecot-auth
-  -o mynetworks=
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 """
 
 

@@ -47,12 +47,13 @@ def declaration(name):
 
 
 def matches(patterns, name):
+    """lib/reach's reach_match(): equal, or prefix*suffix."""
     for p in patterns:
-        if p.endswith("*") and name.startswith(p[:-1]):
+        pre, star, post = p.partition("*")
+        if not star and p == name:
             return True
-        if p.startswith("*") and name.endswith(p[1:]):
-            return True
-        if p == name:
+        if star and len(name) >= len(pre) + len(post) and name.startswith(pre) \
+                and name.endswith(post):
             return True
     return False
 

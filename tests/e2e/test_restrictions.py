@@ -10,6 +10,7 @@ instance sees a trusted client, a listed one, a blocked one ...; only
 """
 
 import os
+import pwd
 import select
 import smtplib
 import socket
@@ -35,6 +36,65 @@ def readable(sock):
     return bool(select.select([sock], [], [], 0)[0])
 
 
+def listener(path=None):
+    """A listening socket on a loopback port, or on the UNIX socket path
+    (owned by the instance's mail_owner, as a service in private/)."""
+    if path is None:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+    else:
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(path)
+        pw = pwd.getpwnam("postern")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.chmod(path, 0o600)
+    sock.listen(16)
+    return sock
+
+
+class SocketMap:
+    """A Sendmail socket map server: answer(name, key) gives the reply
+    ("OK value", "NOTFOUND ") for each request, in a thread per
+    connection."""
+
+    def __init__(self, answer, path=None):
+        self.answer = answer
+        self.sock = listener(path)
+        self.port = None if path else self.sock.getsockname()[1]
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def close(self):
+        self.sock.close()
+
+    def accept(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+    def serve(self, c):
+        with c:
+            buf = b""
+            while True:
+                try:
+                    chunk = c.recv(4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buf += chunk
+                while b":" in buf:
+                    n, _, rest = buf.partition(b":")
+                    if len(rest) < int(n) + 1:
+                        break
+                    req, buf = rest[:int(n)], rest[int(n) + 1:]
+                    name, _, key = req.decode().partition(" ")
+                    ans = self.answer(name, key).encode()
+                    c.sendall(b"%d:%s," % (len(ans), ans))
+
+
 class PolicyServer:
     """A small policy delegation server (Postfix's protocol): the action
     depends on the client address; every request is kept."""
@@ -43,12 +103,10 @@ class PolicyServer:
                "127.0.0.21": "REJECT Policy says no",
                "127.0.0.22": "PREPEND X-Policy: seen"}
 
-    def __init__(self):
+    def __init__(self, path=None):
         self.requests = []
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
+        self.sock = listener(path)
+        self.port = None if path else self.sock.getsockname()[1]
         self.connections = 0
         threading.Thread(target=self.accept, daemon=True).start()
 
@@ -339,6 +397,76 @@ class ContentChecks(unittest.TestCase):
         self.assertEqual(code, 250, text)
 
 
+class LoginMismatch(unittest.TestCase):
+    """reject_sender_login_mismatch with smtpd_sender_login_maps (served
+    by the lookup service): a client that is not logged in may not use a
+    sender the table gives an owner; other senders pass."""
+
+    def test_unauthenticated_owned_sender(self):
+        inst = Instance(self)
+        logins = os.path.join(inst.etc, "logins")
+        with open(logins, "w") as f:
+            f.write("alice@example.org alice\n@owned.example carol, dave\n")
+        inst.set_main({"smtpd_sender_login_maps": "texthash:" + logins,
+                       "smtpd_sender_restrictions": "reject_sender_login_mismatch",
+                       "smtpd_delay_reject": "no"})
+        inst.start()
+        c = smtp(inst, "127.0.0.1")
+        self.addCleanup(c.close)
+        c.ehlo("client.test")
+        self.assertEqual(c.mail("alice@example.org"),
+                         (553, b"5.7.1 <alice@example.org>: Sender address rejected: "
+                               b"not logged in"))
+        self.assertEqual(c.mail("x@owned.example"),
+                         (553, b"5.7.1 <x@owned.example>: Sender address rejected: "
+                               b"not logged in"))
+        self.assertEqual(c.mail("bob@example.org")[0], 250)
+        c.quit()
+        inst.wait_log("reject: MAIL from")
+
+
+class UnixEndpoints(unittest.TestCase):
+    """A policy server and a socket map on UNIX sockets in private/, as
+    unix:private/NAME: smtpd (chrooted) reaches the policy server, the
+    lookup service the socket map, each because the restriction list
+    names it (their declarations' "$smtpd_*_restrictions")."""
+
+    def test_policy_and_socketmap_in_private(self):
+        inst = Instance(self)
+        private = os.path.join(inst.queue, "private")
+        policy = PolicyServer(os.path.join(private, "policy"))
+        self.addCleanup(policy.close)
+        keys = []
+
+        def answer(name, key):
+            keys.append((name, key))
+            return "OK REJECT Blocked by the map" if key == "blocked@localhost" else "NOTFOUND "
+
+        smap = SocketMap(answer, os.path.join(private, "sockmap"))
+        self.addCleanup(smap.close)
+        inst.set_main({"mynetworks": "127.0.0.1/32",
+                       "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
+                       "smtpd_recipient_restrictions":
+                           "check_recipient_access socketmap:unix:private/sockmap:acc, "
+                           "check_policy_service unix:private/policy"})
+        inst.start()
+        c = smtp(inst, "127.0.0.21")
+        self.addCleanup(c.close)
+        c.ehlo("client.test")
+        self.assertEqual(c.mail("a@x.test")[0], 250)
+        self.assertEqual(c.rcpt("blocked@localhost"),
+                         (554, b"5.7.1 <blocked@localhost>: Recipient address "
+                               b"rejected: Blocked by the map"))
+        self.assertEqual(c.rcpt("root@localhost"),
+                         (554, b"5.7.1 <root@localhost>: Recipient address "
+                               b"rejected: Policy says no"))
+        c.quit()
+        self.assertIn(("acc", "blocked@localhost"), keys)
+        self.assertEqual([(r["client_address"], r["recipient"]) for r in policy.requests],
+                         [("127.0.0.21", "root@localhost")])
+        self.assertNotIn("refusing to connect", inst.log())
+
+
 class SlowLookups(unittest.TestCase):
     """A socket map that answers late and a DNS list that never answers
     hold up only the session that asked."""
@@ -346,50 +474,21 @@ class SlowLookups(unittest.TestCase):
     def test_slow_socketmap(self):
         release = threading.Event()
         seen = threading.Event()
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(8)
-        self.addCleanup(srv.close)
         self.addCleanup(release.set)
 
-        def serve(c):
-            with c:
-                buf = b""
-                while True:
-                    try:
-                        chunk = c.recv(4096)
-                    except OSError:
-                        return
-                    if not chunk:
-                        return
-                    buf += chunk
-                    while b":" in buf:
-                        n, _, rest = buf.partition(b":")
-                        if len(rest) < int(n) + 1:
-                            break
-                        req, buf = rest[:int(n)], rest[int(n) + 1:]
-                        key = req.decode().split(" ", 1)[1]
-                        if key.startswith("slow"):
-                            seen.set()
-                            release.wait(3)   # a server that answers after 3 s
-                            ans = b"OK REJECT Answered late"
-                        else:
-                            ans = b"NOTFOUND "
-                        c.sendall(b"%d:%s," % (len(ans), ans))
+        def answer(name, key):
+            if key.startswith("slow"):
+                seen.set()
+                release.wait(3)   # a server that answers after 3 s
+                return "OK REJECT Answered late"
+            return "NOTFOUND "
 
-        def accept():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                threading.Thread(target=serve, args=(c,), daemon=True).start()
-
-        threading.Thread(target=accept, daemon=True).start()
+        srv = SocketMap(answer)
+        self.addCleanup(srv.close)
         inst = Instance(self)
         inst.set_main({"smtpd_recipient_restrictions":
                        "check_recipient_access socketmap:inet:127.0.0.1:%d:acc"
-                       % srv.getsockname()[1]})
+                       % srv.port})
         inst.start()
         slow = smtp(inst, "127.0.0.1")
         self.addCleanup(slow.close)

@@ -101,6 +101,7 @@ load(const char *extra)
 	smtpd_conf.spool_dir = ".";
 	smtpd_conf.deliver_dir = ".";
 	smtpd_conf_init();
+	smtpd_restrict_init();
 	fake_lookup_install(answer);
 	smtpd_sasl_init(loop);
 }
@@ -259,7 +260,7 @@ START_TEST(test_plain_and_relay)
 	ck_assert_msg(strstr(r, "250-AUTH PLAIN LOGIN\r\n") != NULL, "%s", r);
 	/* Before AUTH, relaying is refused. */
 	cmd(fd, "MAIL FROM:<alice@example.org>", "250 2.1.0 Ok\r\n");
-	cmd(fd, "RCPT TO:<x@elsewhere.example>", "554 5.7.1 <x@elsewhere.example>: "
+	cmd(fd, "RCPT TO:<x@elsewhere.example>", "454 4.7.1 <x@elsewhere.example>: "
 	    "Relay access denied\r\n");
 	cmd(fd, "AUTH PLAIN", "503 5.5.1 Error: MAIL transaction in progress\r\n");
 	cmd(fd, "RSET", "250 2.0.0 Ok\r\n");
