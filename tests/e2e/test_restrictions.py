@@ -36,31 +36,24 @@ def readable(sock):
     return bool(select.select([sock], [], [], 0)[0])
 
 
-def listener(path=None):
-    """A listening socket on a loopback port, or on the UNIX socket path
-    (owned by the instance's mail_owner, as a service in private/)."""
-    if path is None:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-    else:
-        sock = socket.socket(socket.AF_UNIX)
-        sock.bind(path)
-        pw = pwd.getpwnam("postern")
-        os.chown(path, pw.pw_uid, pw.pw_gid)
-        os.chmod(path, 0o600)
-    sock.listen(16)
-    return sock
+class Listener:
+    """A server on a loopback port, or on the UNIX socket path (owned by
+    the instance's mail_owner, as a service in private/): serve(conn)
+    runs in a thread per connection; connections counts them."""
 
-
-class SocketMap:
-    """A Sendmail socket map server: answer(name, key) gives the reply
-    ("OK value", "NOTFOUND ") for each request, in a thread per
-    connection."""
-
-    def __init__(self, answer, path=None):
-        self.answer = answer
-        self.sock = listener(path)
+    def __init__(self, path=None):
+        if path is None:
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+        else:
+            self.sock = socket.socket(socket.AF_UNIX)
+            self.sock.bind(path)
+            pw = pwd.getpwnam("postern")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+            os.chmod(path, 0o600)
+        self.sock.listen(16)
         self.port = None if path else self.sock.getsockname()[1]
+        self.connections = 0
         threading.Thread(target=self.accept, daemon=True).start()
 
     def close(self):
@@ -72,7 +65,17 @@ class SocketMap:
                 c, _ = self.sock.accept()
             except OSError:
                 return
+            self.connections += 1
             threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+
+
+class SocketMap(Listener):
+    """A Sendmail socket map server: answer(name, key) gives the reply
+    ("OK value", "NOTFOUND ") for each request."""
+
+    def __init__(self, answer, path=None):
+        self.answer = answer
+        super().__init__(path)
 
     def serve(self, c):
         with c:
@@ -95,7 +98,7 @@ class SocketMap:
                     c.sendall(b"%d:%s," % (len(ans), ans))
 
 
-class PolicyServer:
+class PolicyServer(Listener):
     """A small policy delegation server (Postfix's protocol): the action
     depends on the client address; every request is kept."""
 
@@ -105,22 +108,7 @@ class PolicyServer:
 
     def __init__(self, path=None):
         self.requests = []
-        self.sock = listener(path)
-        self.port = None if path else self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def close(self):
-        self.sock.close()
-
-    def accept(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+        super().__init__(path)
 
     def serve(self, c):
         f = c.makefile("rb")
@@ -471,6 +459,26 @@ class SlowLookups(unittest.TestCase):
     """A socket map that answers late and a DNS list that never answers
     hold up only the session that asked."""
 
+    def rcpt_sent(self, inst, source, rcpt):
+        """A session from source that has sent RCPT TO:<rcpt> and waits."""
+        slow = smtp(inst, source)
+        self.addCleanup(slow.close)
+        slow.ehlo("slow.test")
+        self.assertEqual(slow.mail("a@x.test")[0], 250)
+        slow.putcmd("rcpt", "TO:<%s>" % rcpt)
+        return slow
+
+    def another_session_completes(self, inst, slow):
+        """A trusted session delivers a message while slow has no answer."""
+        fast = smtp(inst, "127.0.0.1")
+        fast.ehlo("fast.test")
+        self.assertEqual(fast.mail("b@x.test")[0], 250)
+        self.assertEqual(fast.rcpt("root@localhost")[0], 250)
+        code, text = fast.data(MSG)
+        self.assertEqual(code, 250, text)
+        fast.quit()
+        self.assertFalse(readable(slow.sock), "the slow session was answered early")
+
     def test_slow_socketmap(self):
         release = threading.Event()
         seen = threading.Event()
@@ -490,20 +498,9 @@ class SlowLookups(unittest.TestCase):
                        "check_recipient_access socketmap:inet:127.0.0.1:%d:acc"
                        % srv.port})
         inst.start()
-        slow = smtp(inst, "127.0.0.1")
-        self.addCleanup(slow.close)
-        slow.ehlo("slow.test")
-        self.assertEqual(slow.mail("a@x.test")[0], 250)
-        slow.putcmd("rcpt", "TO:<slow@localhost>")
+        slow = self.rcpt_sent(inst, "127.0.0.1", "slow@localhost")
         self.assertTrue(seen.wait(30), "the socket map was never asked")
-        fast = smtp(inst, "127.0.0.1")
-        fast.ehlo("fast.test")
-        self.assertEqual(fast.mail("b@x.test")[0], 250)
-        self.assertEqual(fast.rcpt("root@localhost")[0], 250)
-        code, text = fast.data(MSG)
-        self.assertEqual(code, 250, text)
-        fast.quit()
-        self.assertFalse(readable(slow.sock), "the slow session was answered early")
+        self.another_session_completes(inst, slow)
         release.set()
         self.assertEqual(slow.getreply(), (554, b"5.7.1 <slow@localhost>: Recipient "
                                                 b"address rejected: Answered late"))
@@ -518,22 +515,11 @@ class SlowLookups(unittest.TestCase):
                        "smtpd_recipient_restrictions":
                            "permit_mynetworks, reject_rbl_client hole.test"})
         inst.start()
-        slow = smtp(inst, "127.0.0.9")
-        self.addCleanup(slow.close)
-        slow.ehlo("slow.test")
-        self.assertEqual(slow.mail("a@x.test")[0], 250)
-        slow.putcmd("rcpt", "TO:<root@localhost>")
+        slow = self.rcpt_sent(inst, "127.0.0.9", "root@localhost")
         wait_for(lambda: "9.0.0.127.hole.test" in " ".join(dns.queries()), 30,
                  what="the DNS list query")
         # A trusted session is served while the list stays silent.
-        fast = smtp(inst, "127.0.0.1")
-        fast.ehlo("fast.test")
-        self.assertEqual(fast.mail("b@x.test")[0], 250)
-        self.assertEqual(fast.rcpt("root@localhost")[0], 250)
-        code, text = fast.data(MSG)
-        self.assertEqual(code, 250, text)
-        fast.quit()
-        self.assertFalse(readable(slow.sock), "the slow session was answered early")
+        self.another_session_completes(inst, slow)
         # A list that does not answer lists nobody (Postfix), after the
         # resolver's timeouts.
         self.assertEqual(slow.getreply(), (250, b"2.1.5 Ok"))

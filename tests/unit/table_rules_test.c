@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "table_get.h"
 #include "scratch.h"
 
 #include "buf.h"
@@ -75,26 +76,6 @@ open_bad(const char *s, const char *want)
 
 	ck_assert_msg(t == NULL, "%s opened", s);
 	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"", err, want);
-}
-
-/* get - the value for key, or "-" not found, or "!error" */
-static const char *
-get(struct table *t, const char *key)
-{
-	static char out[TABLE_VALUE_MAX + 2];
-	struct buf v;
-	int     r;
-
-	buf_init(&v, TABLE_VALUE_MAX);
-	r = table_get(t, key, &v);
-	if (r > 0)
-		(void) str_copy(out, sizeof(out), buf_str(&v));
-	else if (r == 0)
-		(void) str_copy(out, sizeof(out), "-");
-	else
-		(void) str_fmt(out, sizeof(out), "!%s", t->error);
-	buf_free(&v);
-	return out;
 }
 
 static const char rules[] =

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "table_get.h"
 #include "scratch.h"
 
 #include "buf.h"
@@ -186,23 +187,6 @@ accepts(void)
 		n += (int) r;
 	}
 	return n;
-}
-
-static const char *
-get(struct table *t, const char *key)
-{
-	static char out[TABLE_VALUE_MAX + 2];
-	struct buf v;
-	int     r;
-
-	buf_init(&v, TABLE_VALUE_MAX);
-	r = table_get(t, key, &v);
-	if (r > 0)
-		(void) str_copy(out, sizeof(out), buf_str(&v));
-	else
-		(void) str_fmt(out, sizeof(out), r == 0 ? "-" : "!%s", t->error);
-	buf_free(&v);
-	return out;
 }
 
 START_TEST(test_blocking)
