@@ -18,7 +18,9 @@
  *	result in the queue file.  A transport is a master.cf unix
  *	service of that name (private/NAME); qmgr reads no master.cf:
  *	mail for a transport with no such service is deferred ("mail
- *	transport unavailable").
+ *	transport unavailable").  A message with a content filter (the
+ *	queue file's "filter" attribute, from a FILTER action) goes to
+ *	that transport:nexthop for every recipient instead.
  *
  *	Then: a message whose recipients are all done is removed (the
  *	removal records the last delivery: no status record is written

@@ -238,6 +238,8 @@ struct qmgr_route {
 
 void	qmgr_resolve_set_lookup(qmgr_lookup_fn *fn);
 void	qmgr_resolve(const char *rcpt, struct qmgr_route *route);
+void	qmgr_resolve_filter(const char *rcpt, const char *filter,
+			    struct qmgr_route *route);
 bool	qmgr_is_local_domain(const char *domain);
 
 /*

@@ -652,6 +652,7 @@ static void
 msg_start(struct qmgr_msg *m)
 {
 	uint64_t now_ms = ev_time_ms();
+	const char *filter;
 
 	m->active_ms = now_ms;
 	m->warned = m->env.warned;
@@ -694,6 +695,7 @@ msg_start(struct qmgr_msg *m)
 	}
 
 	/* Route and queue what is left.  busy holds finish() back meanwhile. */
+	filter = qfile_env_attr(&m->env, "filter");
 	m->busy = 1;
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
 		struct qmgr_rcpt *r = &m->rcpts[i];
@@ -701,7 +703,7 @@ msg_start(struct qmgr_msg *m)
 
 		if (r->state != QR_TODO)
 			continue;
-		qmgr_resolve(r->address, &rt);
+		qmgr_resolve_filter(r->address, filter, &rt);
 		if (rt.status != 0) {
 			defer_now(r, rt.dsn, rt.reason);
 			continue;
@@ -740,6 +742,7 @@ qmgr_msg_activate(const char *qid)
 static ssize_t
 destinations(const struct qmgr_msg *m, struct qmgr_pp_dest *dests, size_t max)
 {
+	const char *filter = qfile_env_attr(&m->env, "filter");
 	size_t  n = 0;
 
 	for (size_t i = 0; i < m->env.nrcpts; i++) {
@@ -750,7 +753,7 @@ destinations(const struct qmgr_msg *m, struct qmgr_pp_dest *dests, size_t max)
 
 		if (qr->status == QF_RCPT_DELIVERED || qr->status == QF_RCPT_FAILED)
 			continue;
-		qmgr_resolve(qr->address, &rt);
+		qmgr_resolve_filter(qr->address, filter, &rt);
 		if (rt.status != 0)
 			return -1;
 		d.tp = rt.tp;

@@ -42,6 +42,14 @@
  *	unavailable"); whether the service exists shows when qmgr
  *	connects to it.
  *
+ *	qmgr_resolve_filter() routes the recipients of a message that
+ *	carries a content filter (the queue file's "filter" attribute,
+ *	from a header_checks or access table FILTER action or
+ *	smtpd_*_restrictions): every recipient goes to the filter's
+ *	"transport:nexthop" instead (Postfix's content_filter), an empty
+ *	part taking the class's as above; without a filter it is
+ *	qmgr_resolve().
+ *
  *	qmgr_is_local_domain() is the mydestination test (ASCII
  *	case-insensitive).  qmgr_resolve_set_lookup() replaces the lookup
  *	function (tests).
@@ -143,22 +151,48 @@ class_route(const char *domain, char *tp, size_t tpsize, char *hop, size_t hopsi
 		(void) str_copy(hop, hopsize, domain);
 }
 
+/* route_set - the chosen transport and next hop, or why not */
+static void
+route_set(struct qmgr_route *rt, const char *tp, const char *hop)
+{
+	(void) str_copy(rt->transport, sizeof(rt->transport), tp);
+	(void) str_copy(rt->nexthop, sizeof(rt->nexthop), hop);
+	if ((rt->tp = qmgr_transport_get(tp)) == NULL) {
+		char    why[200];
+
+		(void) str_fmt(why, sizeof(why), "mail transport unavailable: "
+			       "\"%.64s\" %s", tp, delivery_transport_valid(tp)
+			       ? "is one transport too many" : "is not a transport name");
+		defer(rt, "4.3.0", why);
+	}
+}
+
+/* rcpt_class - the recipient's lower-case domain and its class route */
+static void
+rcpt_class(const char *rcpt, char *domain, size_t dsize, char *ctp, size_t ctpsize,
+	   char *chop, size_t chopsize)
+{
+	char    local[ADDR_LOCAL_MAX * 4 + 1];
+
+	if (addr_split(rcpt, local, sizeof(local), domain, dsize) < 0) {
+		/* Not even splittable: let the local agent say no (5.1.3). */
+		domain[0] = '\0';
+	}
+	str_lower(domain);
+	class_route(domain, ctp, ctpsize, chop, chopsize);
+}
+
 void
 qmgr_resolve(const char *rcpt, struct qmgr_route *rt)
 {
-	char    local[ADDR_LOCAL_MAX * 4 + 1], domain[ADDR_DOMAIN_MAX + 1];
+	char    domain[ADDR_DOMAIN_MAX + 1];
 	char    tp[DELIVERY_TRANSPORT_MAX + 2], hop[QMGR_NEXTHOP_MAX + 1];
 	char    ctp[DELIVERY_TRANSPORT_MAX + 2], chop[QMGR_NEXTHOP_MAX + 1];
 	struct buf value;
 	int     r;
 
 	memset(rt, 0, sizeof(*rt));
-	if (addr_split(rcpt, local, sizeof(local), domain, sizeof(domain)) < 0) {
-		/* Not even splittable: let the local agent say no (5.1.3). */
-		domain[0] = '\0';
-	}
-	str_lower(domain);
-	class_route(domain, ctp, sizeof(ctp), chop, sizeof(chop));
+	rcpt_class(rcpt, domain, sizeof(domain), ctp, sizeof(ctp), chop, sizeof(chop));
 
 	buf_init(&value, TABLE_VALUE_MAX);
 	r = table_route(rcpt, domain, &value);
@@ -178,15 +212,26 @@ qmgr_resolve(const char *rcpt, struct qmgr_route *rt)
 		(void) str_copy(hop, sizeof(hop), chop);
 	}
 	buf_free(&value);
+	route_set(rt, tp, hop);
+}
 
-	(void) str_copy(rt->transport, sizeof(rt->transport), tp);
-	(void) str_copy(rt->nexthop, sizeof(rt->nexthop), hop);
-	if ((rt->tp = qmgr_transport_get(tp)) == NULL) {
-		char    why[200];
+void
+qmgr_resolve_filter(const char *rcpt, const char *filter, struct qmgr_route *rt)
+{
+	char    domain[ADDR_DOMAIN_MAX + 1];
+	char    tp[DELIVERY_TRANSPORT_MAX + 2], hop[QMGR_NEXTHOP_MAX + 1];
+	char    ctp[DELIVERY_TRANSPORT_MAX + 2], chop[QMGR_NEXTHOP_MAX + 1];
 
-		(void) str_fmt(why, sizeof(why), "mail transport unavailable: "
-			       "\"%.64s\" %s", tp, delivery_transport_valid(tp)
-			       ? "is one transport too many" : "is not a transport name");
-		defer(rt, "4.3.0", why);
+	if (filter == NULL || *filter == '\0') {
+		qmgr_resolve(rcpt, rt);
+		return;
 	}
+	memset(rt, 0, sizeof(*rt));
+	rcpt_class(rcpt, domain, sizeof(domain), ctp, sizeof(ctp), chop, sizeof(chop));
+	split(filter, tp, sizeof(tp), hop, sizeof(hop));
+	if (tp[0] == '\0')
+		(void) str_copy(tp, sizeof(tp), ctp);
+	if (hop[0] == '\0')
+		(void) str_copy(hop, sizeof(hop), chop);
+	route_set(rt, tp, hop);
 }

@@ -21,6 +21,7 @@ import unittest
 
 from dns_util import BlackHole, Dnsmasq
 from harness import BIN, Instance, main, run, wait_for
+from remote_util import Server
 
 MSG = b"From: a@x.test\r\nSubject: hello\r\n\r\nhello\r\n"
 
@@ -311,10 +312,14 @@ class ContentChecks(unittest.TestCase):
     def setUp(self):
         self.inst = inst = Instance(self)
         hc = os.path.join(inst.etc, "header_checks")
+        # FILTER: the message goes to the content filter (here a test SMTP
+        # server) instead of its recipients' routes.
+        self.scanner = Server(self, name="scanner.test")
         with open(hc, "w") as f:
             f.write("/^Subject:.*buy now/\tREJECT No spam please\n"
                     "/^Subject: hold me/ HOLD\n"
-                    "/^X-Remove-Me:/ IGNORE\n")
+                    "/^Subject: scan me/ FILTER smtp:[127.0.0.1]:%d\n"
+                    "/^X-Remove-Me:/ IGNORE\n" % self.scanner.port)
         pc = os.path.join(inst.etc, "header_checks.pcre")
         with open(pc, "w") as f:
             f.write("/^X-Test: (a+)+$/ REJECT catastrophic\n")
@@ -334,6 +339,15 @@ class ContentChecks(unittest.TestCase):
             return c.data(data)
         finally:
             c.close()
+
+    def test_filter(self):
+        code, text = self.send(b"From: a@x.test\r\nSubject: scan me\r\n\r\nhi\r\n")
+        self.assertEqual(code, 250, text)
+        m = self.scanner.wait_messages(1)[0]
+        self.assertEqual((m.sender, m.rcpts), ("a@x.test", ["root@localhost"]))
+        self.assertIn(b"Subject: scan me", m.data)
+        self.inst.wait_log("filter: header Subject: scan me from")
+        self.inst.wait_log("relay=127.0.0.1[127.0.0.1]:%d" % self.scanner.port)
 
     def test_header_reject(self):
         code, text = self.send(b"From: a@x.test\r\nSubject: buy now!\r\n\r\nhi\r\n")

@@ -3,7 +3,8 @@
  * qmgr/qmgr_transport.c: local domains, the address classes with
  * relayhost, transport_maps (mocked lookups: order, wildcards,
  * failures; discard:, error:, smtp:[host]:port), transport names that
- * cannot be services, and each transport's limits from main.cf.
+ * cannot be services, each transport's limits from main.cf, and the
+ * content filter's route.
  */
 #include <check.h>
 #include <stdio.h>
@@ -245,6 +246,41 @@ START_TEST(test_failures)
 }
 END_TEST
 
+/* A content filter (FILTER transport:nexthop) routes every recipient. */
+START_TEST(test_filter)
+{
+	struct qmgr_route rt;
+
+	load_cfg("transport_maps = inline:{x=y}\nrelayhost = [smart.example.net]\n");
+	reset();
+	table[0][0] = "example.com";
+	table[0][1] = "error:5.1.1 gone";
+	qmgr_resolve_filter("alice@example.com", "scan:[127.0.0.1]:10025", &rt);
+	ck_assert_int_eq(rt.status, 0);
+	ck_assert_str_eq(rt.transport, "scan");
+	ck_assert_str_eq(rt.nexthop, "[127.0.0.1]:10025");
+	ck_assert_str_eq(rt.tp->service, "private/scan");
+	/* transport_maps is not asked: the filter decides. */
+	ck_assert_str_eq(asked, "");
+	/* An empty next hop is the class's (relayhost here); a local one. */
+	qmgr_resolve_filter("x@elsewhere.org", "smtp:", &rt);
+	ck_assert_str_eq(rt.transport, "smtp");
+	ck_assert_str_eq(rt.nexthop, "[smart.example.net]");
+	qmgr_resolve_filter("alice@example.com", "scan", &rt);
+	ck_assert_str_eq(rt.transport, "scan");
+	ck_assert_str_eq(rt.nexthop, "mx.example.com");
+	/* No filter: the usual route (transport_maps asked). */
+	qmgr_resolve_filter("alice@example.com", NULL, &rt);
+	ck_assert_str_eq(rt.transport, "error");
+	qmgr_resolve_filter("alice@example.com", "", &rt);
+	ck_assert_str_eq(rt.transport, "error");
+	/* A filter that names no service defers. */
+	qmgr_resolve_filter("alice@example.com", "a/b:x", &rt);
+	ck_assert_int_eq(rt.status, 4);
+	ck_assert_str_eq(rt.dsn, "4.3.0");
+}
+END_TEST
+
 START_TEST(test_transports)
 {
 	struct qmgr_transport *local, *smtp, *slow, *again;
@@ -297,6 +333,7 @@ suite(void)
 	tcase_add_test(tc, test_transport_maps);
 	tcase_add_test(tc, test_failures);
 	tcase_add_test(tc, test_transports);
+	tcase_add_test(tc, test_filter);
 	suite_add_tcase(s, tc);
 	return s;
 }
