@@ -19,6 +19,7 @@ import fcntl
 import os
 import pwd
 import random
+import re
 import shutil
 import signal
 import smtplib
@@ -264,7 +265,13 @@ class Instance:
         failed = test is not None and _failed(test)
         if failed:
             sys.stderr.write("\n---- %s: last lines of %s ----\n" % (test.id(), self.maillog))
-            sys.stderr.write("\n".join(self.log().splitlines()[-80:]) + "\n")
+            lines = self.log().splitlines()
+            sys.stderr.write("\n".join(lines[-80:]) + "\n")
+            alarms = [l for l in lines[:-80]
+                      if re.search(r"\b(warning|fatal|panic|error):", l)]
+            if alarms:
+                sys.stderr.write("---- and the earlier warnings, errors and fatal lines ----\n")
+                sys.stderr.write("\n".join(alarms[-60:]) + "\n")
         for p in self._children:
             if p.poll() is None:
                 p.kill()

@@ -63,6 +63,7 @@ class TestService(unittest.TestCase):
 
     def test_forbidden_calls_kill(self):
         inst = Instance(self, master_cf=ECHO_MASTER, extra_libexec=["testsvc"])
+        inst.allow_seccomp_kills = True
         inst.start()
         for line, call in (("execve", "execve"), ("socket inet", "socket")):
             pid = self.ask(inst, line)
@@ -148,6 +149,7 @@ class RealDaemons(unittest.TestCase):
 
     def test_execve_from_smtpd_and_inet_socket_from_cleanup(self):
         inst = Instance(self)
+        inst.allow_seccomp_kills = True
         inst.start()
         from delivery_util import send
         send(inst, "x@example.org", "postmaster@localhost", subject="seccomp")
