@@ -55,6 +55,7 @@ struct clnt_call {
 	bool	busy;			/* an exchange is under way */
 	bool	waiting;		/* in the pool's FIFO */
 	bool	retried;		/* sent again once already */
+	bool	answered;		/* a conversation had a reply */
 	int	fail_status;		/* a failure to report, or CLNT_OK */
 	char	why[CLNT_WHY_MAX];
 	struct ev_timer timer;		/* deadline; a failure to report */
@@ -542,6 +543,8 @@ finish(struct clnt_call *c, const struct clnt_result *res, bool clean)
 	}
 	if (c->flags & CLNT_HOLD) {
 		/* A conversation ends only by release or cancel. */
+		if (res->status == CLNT_OK)
+			c->answered = true;
 		c->done(c->ctx, c, res);
 		pump(p);
 		return;
@@ -604,7 +607,7 @@ send_req(struct clnt_call *c)
 	    || (r = ipc_conn_flush(&k->io)) < 0) {
 		int     saved = errno;
 		bool    resend = k->reused && !c->retried && c->pool->proto.resend
-		    && (saved == ECONNRESET || saved == EPIPE) && !(c->flags & CLNT_HOLD);
+		    && (saved == ECONNRESET || saved == EPIPE) && !c->answered;
 
 		k->call = NULL;
 		conn_close(k);
@@ -818,7 +821,7 @@ lost(struct conn *k, bool resendable, const char *fmt, const char *detail)
 		return;
 	}
 	if (resendable && nothing && k->reused && !c->retried && p->proto.resend
-	    && !(c->flags & CLNT_HOLD)) {
+	    && !c->answered) {
 		conn_close(k);
 		c->retried = true;
 		dispatch(c, true);

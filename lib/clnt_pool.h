@@ -125,8 +125,10 @@
  *	clnt_pool_cancel() (the connection is closed).  After a failure,
  *	or when the server closed the connection between exchanges, the
  *	call has no connection and its next clnt_pool_send() fails (done
- *	runs with CLNT_ERROR); nothing is ever resent within a
- *	conversation.
+ *	runs with CLNT_ERROR).  Only a conversation's first request
+ *	may be resent (as any call's, above: a kept connection the
+ *	server closed before answering anything); nothing after its
+ *	first reply ever is.
  *
  *	clnt_pool_wait() is the blocking form, for a pool made without a
  *	loop: the same call, run on the private loop until it is over;

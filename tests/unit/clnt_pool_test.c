@@ -489,6 +489,30 @@ START_TEST(conversation)
 }
 END_TEST
 
+/* A conversation's first request is resent like any call's; a later one never. */
+START_TEST(conversation_resend)
+{
+	struct clnt_pool *p = pool(path, &line_proto, 4, 4, 0);
+	struct res x = {0}, y = {0};
+
+	(void) accepts();
+	(void) call(p, "echo warm\n", 5000, 0, &x);
+	run_until(&x.calls, 1);
+	(void) clnt_pool_call(p, "drop again\n", 11, -1, 5000, CLNT_HOLD, done, &y);
+	run_until(&y.calls, 1);
+	ck_assert_int_eq(y.status, CLNT_OK);
+	ck_assert_str_eq(y.reply, "again\n");
+	ck_assert_int_eq(accepts(), 2);
+	ck_assert_ptr_nonnull(y.held);
+	clnt_pool_send(y.held, "hangup\n", 7, -1, 5000, done, &y);
+	run_until(&y.calls, 2);
+	ck_assert_int_eq(y.status, CLNT_ERROR);
+	ck_assert_int_eq(accepts(), 0);
+	clnt_pool_cancel(y.held);
+	clnt_pool_free(p);
+}
+END_TEST
+
 START_TEST(greeting_and_tcp)
 {
 	struct clnt_pool *g = pool(gpath, &greet_proto, 2, 2, 0);
@@ -561,6 +585,7 @@ suite(void)
 	tcase_add_test(tc, bound_and_queue);
 	tcase_add_test(tc, deadline_and_cancel);
 	tcase_add_test(tc, resend_once);
+	tcase_add_test(tc, conversation_resend);
 	tcase_add_test(tc, unclean_and_malformed);
 	tcase_add_test(tc, connect_failure);
 	tcase_add_test(tc, conversation);
