@@ -31,9 +31,15 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_CFLAGS:= $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
 
+# lib/ in layers, lowest first: a module may include its own layer's
+# headers and those of the layers before it, never one after it
+# (tools/check-layers, run before the library is built).
+LAYERS      := util ipc tls mail table svc
+LIB_INC     := $(foreach l,$(LAYERS),-Ilib/$(l))
+
 OPT         ?= -O2
 SAN         ?=
-CFLAGS_BASE := -std=c17 $(OPT) -g -D_GNU_SOURCE -MMD -MP -Ilib $(PKG_CFLAGS) \
+CFLAGS_BASE := -std=c17 $(OPT) -g -D_GNU_SOURCE -MMD -MP $(LIB_INC) $(PKG_CFLAGS) \
                -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
                -Wshadow -Wformat=2 -Wformat-security -Wpointer-arith \
                -Wno-format-nonliteral \
@@ -46,7 +52,7 @@ LDLIBS      := $(PKG_LIBS) -ldb -lcrypt
 DAEMONS     := master smtpd cleanup lookup qmgr local pickup showq smtp discard error auth anvil
 COMMANDS    := postern sendmail postdrop postqueue postsuper postmap postalias postcat postconf
 
-LIB_SRC     := $(wildcard lib/*.c)
+LIB_SRC     := $(foreach l,$(LAYERS),$(wildcard lib/$(l)/*.c))
 LIB_OBJ     := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRC))
 LIBA        := $(B)/libpostern.a
 
@@ -69,9 +75,13 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_BASE) $(CFLAGS) -c -o $@ $<
 
-$(LIBA): $(LIB_OBJ)
+$(LIBA): $(LIB_OBJ) $(B)/layers.ok
 	@mkdir -p $(dir $@)
-	rm -f $@ && $(AR) rcs $@ $^
+	rm -f $@ && $(AR) rcs $@ $(LIB_OBJ)
+
+$(B)/layers.ok: tools/check-layers $(wildcard lib/* lib/*/*)
+	@mkdir -p $(dir $@)
+	tools/check-layers $(LAYERS) && touch $@
 
 # A daemon is every .c in its directory; files other than DIR/DIR.c hold
 # logic that unit tests link directly (see tests/unit).
@@ -97,10 +107,10 @@ $(B)/bin/mailq $(B)/bin/newaliases: $(B)/bin/sendmail
 	ln -sf sendmail $@
 
 # A unit test tests/unit/X_test.c links the library.  When X is not a lib
-# module (no lib/X.c) and starts with a daemon's name (smtpd_data_test), it
+# module (no lib/LAYER/X.c) and starts with a daemon's name (smtpd_data_test), it
 # also links that daemon's objects except its main file DIR/DIR.o.
 unit_dir = $(firstword $(subst _, ,$(1)))
-unit_deps = $(if $(wildcard lib/$(patsubst %_test,%,$(1)).c),,$(filter-out $(B)/obj/$(call unit_dir,$(1))/$(call unit_dir,$(1)).o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call unit_dir,$(1))/*.c))))
+unit_deps = $(if $(wildcard lib/*/$(patsubst %_test,%,$(1)).c),,$(filter-out $(B)/obj/$(call unit_dir,$(1))/$(call unit_dir,$(1)).o,$(patsubst %.c,$(B)/obj/%.o,$(wildcard $(call unit_dir,$(1))/*.c))))
 # A unit test tests/unit/CMD_X_test.c of a command's logic links the
 # command's helper objects cmd/CMD_*.o (never cmd/CMD.o, which holds main).
 cmd_unit_deps = $(patsubst %.c,$(B)/obj/%.o,$(wildcard cmd/$(firstword $(subst _, ,$(1)))_*.c))
@@ -183,9 +193,9 @@ programs: $(LIBA) $(DAEMON_BINS) $(CMD_BINS) $(B)/man/.stamp $(if $(wildcard cmd
 install: programs
 	tools/install "$(DESTDIR)" "$(SBINDIR)" "$(LIBEXECDIR)" "$(SYSCONFDIR)" "$(B)" "$(MANDIR)" "$(UNITDIR)"
 
-# Manual pages from the sources' opening comments and lib/params.def, for
+# Manual pages from the sources' opening comments and lib/svc/params.def, for
 # every program in DAEMONS and COMMANDS that exists (tools/mangen).
-MAN_SRC := lib/params.def lib/version.h conf/main.cf conf/master.cf tools/mangen \
+MAN_SRC := lib/svc/params.def lib/util/version.h conf/main.cf conf/master.cf tools/mangen \
            $(foreach d,$(DAEMONS),$(wildcard $(d)/$(d).c)) $(foreach c,$(COMMANDS),$(wildcard cmd/$(c).c))
 man: $(B)/man/.stamp
 $(B)/man/.stamp: $(MAN_SRC) Makefile

@@ -39,10 +39,10 @@
  *	after a restart a client may get up to twice a rate limit.
  *	Postfix's anvil loses its counts on a restart the same way.
  * WIRE PROTOCOL
- *	lib/ipc.h messages on private/anvil: ANVIL_REQ (up to
+ *	lib/ipc/ipc.h messages on private/anvil: ANVIL_REQ (up to
  *	ANVIL_OPS_MAX operations: "op" num, "addr" str, "net" str) and
  *	ANVIL_REP (per operation "status" num and four "n" num records),
- *	described in lib/anvil_clnt.h.  Any number of requests per
+ *	described in lib/svc/anvil_clnt.h.  Any number of requests per
  *	connection, answered in order; a malformed request closes the
  *	connection (and forgets that client's sessions).
  * TRUST
@@ -62,7 +62,7 @@
  * CONFIGURATION PARAMETERS
  *	anvil_rate_time_unit	the unit of the event counts
  * SEE ALSO
- *	lib/anvil_clnt.h (the protocol and its client), smtpd/smtpd_anvil.c
+ *	lib/svc/anvil_clnt.h (the protocol and its client), smtpd/smtpd_anvil.c
  *	(what smtpd asks and when).
  */
 #include <sys/resource.h>

@@ -11,7 +11,7 @@
  *	n = anvil_sessions("192.0.2.7");	// the count, for tests
  *	anvil_count_end();
  * DESCRIPTION
- *	anvil_handle() answers one ANVIL_REQ (lib/anvil_clnt.h) from the
+ *	anvil_handle() answers one ANVIL_REQ (lib/svc/anvil_clnt.h) from the
  *	client o: it checks the whole request first (type, records,
  *	bounds, operations) and returns -1 with why for a bad one (the
  *	caller drops the client, which forgets its sessions); otherwise
@@ -27,7 +27,7 @@
  *	(status ANVIL_STAT_FULL).  Keys at zero are removed.
  *
  *	Events (connections, MAIL, RCPT, AUTH failures) are counted per
- *	key and unit_ms (lib/ratetab.h: a unit begins at a key's first
+ *	key and unit_ms (lib/util/ratetab.h: a unit begins at a key's first
  *	event after the last one ended; at most rate_keys keys of
  *	addresses and as many of networks, the earliest unit making room).
  */

@@ -8,7 +8,7 @@
  *	user?" for sites without Dovecot (smtpd_sasl_type = postern).
  *	It reads the user table named by auth_passwd_file, lines of
  *	"name:hash" with crypt(3) hashes (yescrypt, SHA-512 ...; the
- *	format of Dovecot's passwd-file, see lib/auth_users.c), once at
+ *	format of Dovecot's passwd-file, see lib/svc/auth_users.c), once at
  *	start, as root, so the file may be root's alone (mode 0600);
  *	then it chroots into the queue directory and runs as mail_owner.
  *	A changed table takes effect at "postern reload" (new auth
@@ -45,14 +45,14 @@
  *	ipc_timeout				idle kept connections
  *	max_use, max_idle			process life
  * WIRE PROTOCOL
- *	lib/ipc messages on private/auth, several per connection, each
+ *	lib/ipc/ipc messages on private/auth, several per connection, each
  *	answered in turn: AUTH_REQ_CHECK "user", "password", "authzid",
  *	"service", "client_addr" str; AUTH_REP "status" num (0 OK, 1
  *	FAIL, 2 temporary failure), "user" str (the name checked),
  *	"reason" str.  An authorisation identity other than the user is
- *	refused (FAIL).  lib/auth_clnt.h holds both ends.
+ *	refused (FAIL).  lib/svc/auth_clnt.h holds both ends.
  * SEE ALSO
- *	smtpd(8), lib/auth_clnt.h, lib/auth_users.c.
+ *	smtpd(8), lib/svc/auth_clnt.h, lib/svc/auth_users.c.
  */
 #include <errno.h>
 #include <string.h>

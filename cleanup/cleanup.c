@@ -41,7 +41,7 @@
  *	    than expansion_limit is a temporary error, as in Postfix),
  *	    through the lookup service; duplicate recipients are removed.
  *
- *	The queue file (lib/qfile.h, docs/INTERNALS.md) is written to
+ *	The queue file (lib/mail/qfile.h, docs/INTERNALS.md) is written to
  *	incoming/.tmp-PID-N, fsynced, renamed to incoming/QUEUEID, and
  *	the directory fsynced: "queued" is said only after that.  The
  *	directory fsync is a group commit shared by all cleanup processes
@@ -54,8 +54,8 @@
  *	by a process that was killed are removed when the next cleanup
  *	process starts.
  * WIRE PROTOCOL
- *	lib/ipc.h messages on private/cleanup (docs/INTERNALS.md,
- *	"cleanup"; lib/cleanup_clnt.h is the client).  Any number of
+ *	lib/ipc/ipc.h messages on private/cleanup (docs/INTERNALS.md,
+ *	"cleanup"; lib/svc/cleanup_clnt.h is the client).  Any number of
  *	requests per connection, one at a time.
  *
  *	CLEANUP_REQ_SUBMIT, with the content descriptor:
@@ -113,7 +113,7 @@
  *	mime_header_checks, nested_header_checks, body_checks,
  *	body_checks_size_limit (content checks: cleanup_checks.c).
  * SEE ALSO
- *	cleanup/cleanup.h (the modules), lib/cleanup_clnt.h, lib/qfile.h.
+ *	cleanup/cleanup.h (the modules), lib/svc/cleanup_clnt.h, lib/mail/qfile.h.
  */
 #include <errno.h>
 #include <string.h>

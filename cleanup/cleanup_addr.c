@@ -3,7 +3,7 @@
  *	cleanup_addr - envelope addresses: syntax, rewriting, expansion
  * DESCRIPTION
  *	cleanup_addr_check() checks one envelope address as the client
- *	sent it (the RFC 5321 path syntax of lib/addr.h, without the angle
+ *	sent it (the RFC 5321 path syntax of lib/mail/addr.h, without the angle
  *	brackets; the null address only for a sender; UTF-8 only with
  *	utf8), writes its canonical form to out and appends @$myorigin
  *	to a bare name, as Postfix does for local submissions.  Returns

@@ -44,7 +44,7 @@
  *	  - with CLEANUP_F_EXTRACT, the addresses of To:, Cc: and Bcc:
  *	    (and of Resent-To:, Resent-Cc:, Resent-Bcc:, which take
  *	    precedence when present) are collected in h->xrcpt
- *	    (h->xresent), at most xrcpt_max (lib/hdr_addr.h; a bare name
+ *	    (h->xresent), at most xrcpt_max (lib/mail/hdr_addr.h; a bare name
  *	    is kept bare: the envelope code appends @myorigin);
  *	  - Bcc: and Resent-Bcc: are removed for CLEANUP_F_EXTRACT and
  *	    CLEANUP_F_LOCAL submissions (Postfix does the same for mail

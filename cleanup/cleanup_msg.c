@@ -9,7 +9,7 @@
  *	  2. message_size_limit (5.3.4) and free space in the queue: less
  *	     than queue_minfree (0: 1.5 x message_size_limit, as Postfix
  *	     does) plus the message is "4.3.1 Insufficient system storage";
- *	  3. a queue ID (lib/qid.h) and the arrival time;
+ *	  3. a queue ID (lib/util/qid.h) and the arrival time;
  *	  4. the sender: syntax, @myorigin, sender_canonical_maps and
  *	     canonical_maps;
  *	  5. the header section (cleanup_hdr.c), read from the descriptor

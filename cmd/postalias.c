@@ -42,7 +42,7 @@
  *	As for postmap(1): run by root on a file owned by another user,
  *	the build takes that user's effective ids.
  * SEE ALSO
- *	postmap(1), lib/table.h
+ *	postmap(1), lib/table/table.h
  */
 #include "table_cmd.h"
 

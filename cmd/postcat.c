@@ -5,7 +5,7 @@
  *	postcat [-c config_dir] [-e] [-h] [-b] FILE...
  *	postcat [-c config_dir] [-e] [-h] [-b] -q QUEUEID...
  * DESCRIPTION
- *	Prints each queue file (lib/qfile.h) in the layout of Postfix's
+ *	Prints each queue file (lib/mail/qfile.h) in the layout of Postfix's
  *	postcat:
  *
  *	  *** ENVELOPE RECORDS deferred/0PZ1K8Q3F7M2W9X ***

@@ -53,9 +53,9 @@
  *	need whoever may write the configuration directory (root).  The
  *	listings read main.cf and master.cf only, never a table or a key.
  * CONFIGURATION PARAMETERS
- *	Every parameter of lib/params.def (it lists them).
+ *	Every parameter of lib/svc/params.def (it lists them).
  * SEE ALSO
- *	postern(1), lib/params.def, lib/params_postfix.def.
+ *	postern(1), lib/svc/params.def, lib/svc/params_postfix.def.
  */
 #include <sys/mman.h>
 

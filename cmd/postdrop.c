@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	sendmail(1) runs postdrop and writes the message to its standard
  *	input as maildrop records (docs/INTERNALS.md, "Maildrop files";
- *	lib/maildrop.h): V T A* S ([O] [N] R)* M... E.  postdrop checks
+ *	lib/mail/maildrop.h): V T A* S ([O] [N] R)* M... E.  postdrop checks
  *	every record as it arrives and writes them to
  *	maildrop/t.RANDOM (RANDOM: 128 bits from getrandom(), in hex),
  *	with its own arrival time instead of the caller's, the caller's
@@ -59,7 +59,7 @@
  *	component failed.  Only then are main.cf and the queue directory
  *	used.
  *
- *	Every record is checked before it is written (lib/maildrop.c):
+ *	Every record is checked before it is written (lib/mail/maildrop.c):
  *	order, lengths, counts, control characters; the message at most
  *	message_size_limit bytes, the recipients at most
  *	sendmail_recipient_limit.  The caller is allowed when its login

@@ -43,7 +43,7 @@
  *		gid, root directory, state.
  *	check	validates main.cf, master.cf and the queue tree's owners and
  *		modes, and prints every problem found, then notes: main.cf
- *		names that are ignored or unknown (lib/params_postfix.def).
+ *		names that are ignored or unknown (lib/svc/params_postfix.def).
  *	stop, abort and status read only data_directory from main.cf,
  *	so they work on a running instance whose main.cf was broken
  *	since it started.

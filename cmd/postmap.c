@@ -60,7 +60,7 @@
  *	The table gets the permission bits of its source file.  No
  *	Berkeley DB DB_CONFIG file is read from the current directory.
  * SEE ALSO
- *	postalias(1), lib/table.h
+ *	postalias(1), lib/table/table.h
  */
 #include "table_cmd.h"
 

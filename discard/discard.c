@@ -17,8 +17,8 @@
  *	nothing is kept, no notification is sent.
  * PROTOCOL
  *	private/discard speaks the delivery protocol of every transport
- *	(lib/delivery.h, docs/INTERNALS.md "Delivery agents"), through
- *	lib/delivery_agent.c: a greeting (agent "discard"), then
+ *	(lib/svc/delivery.h, docs/INTERNALS.md "Delivery agents"), through
+ *	lib/svc/delivery_agent.c: a greeting (agent "discard"), then
  *	requests, one result per recipient.
  * LOGGING
  *	One line per recipient, as Postfix's discard agent:
@@ -27,7 +27,7 @@
  * SECURITY
  *	discard runs as mail_owner, chrooted into the queue directory, one
  *	connection at a time (a single-client server); it trusts nothing
- *	in a request (lib/delivery.h checks it) and opens nothing.
+ *	in a request (lib/svc/delivery.h checks it) and opens nothing.
  * CONFIGURATION PARAMETERS
  *	max_idle, max_use (as every single-client daemon).
  */

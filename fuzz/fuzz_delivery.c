@@ -1,5 +1,5 @@
 /*
- * fuzz_delivery - the delivery protocol's parsers (lib/delivery.h):
+ * fuzz_delivery - the delivery protocol's parsers (lib/svc/delivery.h):
  * every message a peer sends on a delivery connection is read by the
  * strict ipc reader and then parsed as what it claims to be, a greeting,
  * a request or a reply, so that no byte sequence from a compromised

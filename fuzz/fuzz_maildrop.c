@@ -1,6 +1,6 @@
 /*
  * fuzz_maildrop - postdrop's input: the record stream a local user
- * controls completely (lib/maildrop.c maildrop_in_next()), and
+ * controls completely (lib/mail/maildrop.c maildrop_in_next()), and
  * sendmail's message reader (maildrop_read_input()).  The first byte
  * picks the reader and, for the message reader, -i and the line bound.
  */

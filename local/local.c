@@ -23,7 +23,7 @@
  *	and puts in a bounce.
  * PROTOCOL
  *	private/local speaks the delivery protocol of every transport
- *	(lib/delivery.h, docs/INTERNALS.md "Delivery agents"): a greeting
+ *	(lib/svc/delivery.h, docs/INTERNALS.md "Delivery agents"): a greeting
  *	(DELIVERY_HELLO, agent "local", pipeline LOCAL_PIPELINE) when a
  *	connection is accepted, then any number of requests, each with
  *	the queue file's descriptor and N recipients, answered with one
@@ -39,7 +39,7 @@
  *	(never waiting for more: a quiet server delivers each alone), and
  *	their maildir deliveries to one user are written by that user's
  *	delivery child together and made durable with one sync of new/
- *	(lib/delivery_agent.c, local_deliver.c, local_kept.c,
+ *	(lib/svc/delivery_agent.c, local_deliver.c, local_kept.c,
  *	local_maildir.c).  Each recipient is logged and answered only
  *	after that.
  * SECURITY
@@ -54,7 +54,7 @@
  *	lets an envelope address name a file or a command.  Each delivery
  *	runs in a child that first drops to the recipient's uid and gid
  *	(or, for files and commands from aliases, to the alias table's
- *	owner or default_privs), verified as lib/priv.c does, and only
+ *	owner or default_privs), verified as lib/util/priv.c does, and only
  *	then opens a mailbox or runs a command.  A mailbox or file
  *	delivery child is kept for that user's next deliveries
  *	(local_kept.c: same uid, gid and groups only, at most 1,000 jobs,

@@ -15,9 +15,9 @@
  *	local_deliver_end(w1, &out1);
  *	local_deliver_end(w2, &out2);
  * DESCRIPTION
- *	local_check_request() checks a request (lib/delivery.h) once for
+ *	local_check_request() checks a request (lib/svc/delivery.h) once for
  *	all its recipients: header and body within the bounds local reads
- *	(lib/delivery_agent.c checked that they fit the descriptor).  On
+ *	(lib/svc/delivery_agent.c checked that they fit the descriptor).  On
  *	-1 out says why (a temporary failure for every recipient).
  *
  *	local_deliver() does everything for recipient rq->rcpts[which] of
@@ -43,7 +43,7 @@
  *	local_deliver() is local_deliver_begin() (steps 2 to 4),
  *	local_kept_flush() and local_deliver_end() (step 5, and the
  *	forwards of step 4).  Split, they let local hold several
- *	recipients at once (lib/delivery_agent.h, group commit): a maildir
+ *	recipients at once (lib/svc/delivery_agent.h, group commit): a maildir
  *	in a user's home (home_mailbox ending in "/") is not written at
  *	once but queued for that user's delivery child
  *	(local_kept_queue()), and local_kept_flush() hands all of them
@@ -74,7 +74,7 @@
  *	When the recipient was expanded (alias, .forward), each
  *	destination's result is logged as "QUEUEID: expanded <RCPT>:
  *	DESTINATION: STATUS (TEXT)"; the "to=" line is the serving
- *	loop's (lib/delivery_agent.c), once per recipient.
+ *	loop's (lib/svc/delivery_agent.c), once per recipient.
  * SECURITY
  *	Nothing in the request says whose rights to use: the recipient is
  *	looked up here.  The child drops privilege before it opens a

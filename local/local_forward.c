@@ -16,7 +16,7 @@
  *	The content is written to an unnamed file in the spool directory
  *	under the queue directory (local's working directory), with
  *	copy_file_range() from the queue file, and the file is handed to
- *	cleanup (lib/cleanup_spool.h, blocking: local serves one request
+ *	cleanup (lib/svc/cleanup_spool.h, blocking: local serves one request
  *	at a time anyway), at most LOCAL_FORWARD_BATCH recipients per
  *	submission.
  *

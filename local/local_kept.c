@@ -19,7 +19,7 @@
  * DESCRIPTION
  *	Every mailbox or file delivery runs with the rights of one user,
  *	in a process that dropped to that user's ids (local_drop_to(),
- *	verified as lib/priv.c does) before it touched anything.  Making
+ *	verified as lib/util/priv.c does) before it touched anything.  Making
  *	that process anew for every delivery (fork, privilege drop,
  *	verification, wait) costs more than the delivery itself when
  *	many messages go to one user, so the child is kept: it takes the

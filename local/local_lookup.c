@@ -10,7 +10,7 @@
  *	local_expand(rcpt, &local_lookup_ops, NULL, &params, &e);
  * DESCRIPTION
  *	local is not chrooted and runs as root, so it opens alias_maps
- *	itself (lib/table.h) instead of asking the lookup service: the
+ *	itself (lib/table/table.h) instead of asking the lookup service: the
  *	answer that decides whose rights a delivery uses never crosses a
  *	process boundary.
  *

@@ -27,7 +27,7 @@
  *	parameter fail with a temporary error (logged once), and is tried
  *	again later.
  * WIRE PROTOCOL
- *	lib/ipc.h messages on private/lookup (docs/INTERNALS.md, "lookup"):
+ *	lib/ipc/ipc.h messages on private/lookup (docs/INTERNALS.md, "lookup"):
  *
  *	LOOKUP_REQ_GET	"param" str (a served parameter name, at most
  *			64 bytes), "key" str (at most 1,024 bytes); nothing
@@ -49,7 +49,7 @@
  *	request of another type, with records missing, extra, too long or
  *	out of order, or naming a parameter that is not served, is logged
  *	and the client's connection is closed: a well-behaved client
- *	(lib/lookup_clnt.c) never sends one.
+ *	(lib/svc/lookup_clnt.c) never sends one.
  * SECURITY
  *	Unprivileged (mail_owner), not chrooted: it needs the table files
  *	and the user database.  It reads nothing but the tables main.cf
@@ -64,7 +64,7 @@
  *	sender_canonical_maps, recipient_canonical_maps, transport_maps,
  *	local_recipient_maps, lookup_reopen_check_time, ipc_timeout.
  * SEE ALSO
- *	lib/lookup_clnt.h (the client), lib/lookup_maps.h (the tables).
+ *	lib/svc/lookup_clnt.h (the client), lib/svc/lookup_maps.h (the tables).
  */
 #include <sys/resource.h>
 

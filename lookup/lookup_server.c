@@ -2,7 +2,7 @@
  * NAME
  *	lookup_server - the lookup service's connections and requests
  * DESCRIPTION
- *	See lookup_server.h.  The connections are lib/ipc_server.h's; the
+ *	See lookup_server.h.  The connections are lib/ipc/ipc_server.h's; the
  *	requests are lookup_job.c's: one that waits for a table
  *	(socketmap:) is answered later through ipc_server_reply().
  */

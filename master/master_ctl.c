@@ -7,7 +7,7 @@
  *	reply (MASTER_CTL_REPLY) lists each process, current generation
  *	first, as groups of "service", "command", "pid", "generation",
  *	"state" records, and ends with "end".  MASTER_CTL_RELOAD reloads
- *	and answers with the outcome (lib/master_proto.h), so `postern
+ *	and answers with the outcome (lib/ipc/master_proto.h), so `postern
  *	reload` can say on the terminal why a reload was refused.
  */
 #include <errno.h>

@@ -94,10 +94,10 @@
  *	most STOP_GRACE_MS), and the rest stays in active/ for the next
  *	start.
  * PROTOCOL
- *	As a client: private/TRANSPORT (lib/delivery.h, the protocol of
+ *	As a client: private/TRANSPORT (lib/svc/delivery.h, the protocol of
  *	every delivery agent),
- *	private/cleanup (lib/cleanup_clnt.h) for notifications,
- *	private/lookup (lib/lookup_clnt.h) for transport_maps.
+ *	private/cleanup (lib/svc/cleanup_clnt.h) for notifications,
+ *	private/lookup (lib/svc/lookup_clnt.h) for transport_maps.
  * LOGGING
  *	QUEUEID: from=<SENDER>, size=N, nrcpt=N (queue active)
  *	QUEUEID: to=<RCPT>, relay=none, delay=D, delays=a/b/c/d,

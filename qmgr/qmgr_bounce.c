@@ -592,7 +592,7 @@ out:
 /*
  * Submission through cleanup, without blocking the event loop: the
  * notification goes into an unnamed file and to cleanup over a kept
- * connection of qmgr's pool (lib/cleanup_spool.h), within
+ * connection of qmgr's pool (lib/svc/cleanup_spool.h), within
  * CLEANUP_TIMEOUT_MS.
  */
 

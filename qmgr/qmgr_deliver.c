@@ -11,7 +11,7 @@
  *	persistent connections to the agent's socket (private/NAME for
  *	transport NAME), one request at a time per connection (unless the
  *	agent takes more, below), in the
- *	delivery protocol every agent speaks (lib/delivery.h).  An agent
+ *	delivery protocol every agent speaks (lib/svc/delivery.h).  An agent
  *	greets each connection it accepts (DELIVERY_HELLO), and nothing
  *	is sent on a connection before its greeting: a connection that
  *	has not been greeted is pending.  At most QMGR_PENDING_MAX are
@@ -22,7 +22,7 @@
  *	agents cannot take waits in qmgr, not in their listen queue.  A
  *	connection that has been idle for QMGR_IDLE_MS is closed so that
  *	the process may retire.  An agent that greets with a pipeline of
- *	P (lib/delivery.h; local says 8) is sent up to P requests on a
+ *	P (lib/svc/delivery.h; local says 8) is sent up to P requests on a
  *	connection before their replies, all for the destination that
  *	connection is delivering to: peers parked there because it is at
  *	its window ride along (qmgr_sched_join()), so a busy mailbox gets

@@ -54,7 +54,7 @@
  *	successes), up to NAME_destination_concurrency_limit, and only
  *	while the destination uses what it has (active + initial
  *	concurrency above the window).  A request whose reply says the
- *	destination itself failed (the site status of lib/delivery.h: no
+ *	destination itself failed (the site status of lib/svc/delivery.h: no
  *	connection, a 4xx greeting, a timeout...) takes the negative
  *	feedback (_negative_feedback, the same forms) from a failure
  *	count, and each time that goes below 0 the window shrinks by one
@@ -123,7 +123,7 @@
  *	peer or batch refers to it and it is not remembered.
  *
  *	Pipelining.  An agent that takes several requests in flight on
- *	one connection (lib/delivery.h, "pipeline"; local commits a
+ *	one connection (lib/svc/delivery.h, "pipeline"; local commits a
  *	user's maildir deliveries together) may be given more batches for
  *	the destination a connection is delivering to, beyond the
  *	destination's window: the window counts deliveries that run in

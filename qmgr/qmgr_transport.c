@@ -9,7 +9,7 @@
  *		... qmgr_transport_list[i] ...
  * DESCRIPTION
  *	A transport is a master.cf unix service that speaks the delivery
- *	protocol (lib/delivery.h): the name a route gives ("smtp",
+ *	protocol (lib/svc/delivery.h): the name a route gives ("smtp",
  *	"relay", "local", "discard", "error", or one an administrator
  *	added, such as "slow") is the service, private/NAME, as in
  *	Postfix.  qmgr keeps no list of them from master.cf: a transport

@@ -10,7 +10,7 @@
  *	directory) instead.  For each request showq reads the envelope of
  *	every file in incoming/, active/, deferred/, hold/ and maildrop/
  *	(in that order, each queue sorted by name, so by arrival for
- *	queue IDs) with lib/qfile.h, and sends one reply per message:
+ *	queue IDs) with lib/mail/qfile.h, and sends one reply per message:
  *	queue ID (for maildrop/, the file's name), queue, arrival time,
  *	size of the content, sender, and the recipients that are not yet
  *	delivered, each with its last deferral reason.  For a maildrop
@@ -23,7 +23,7 @@
  *	nothing, or reads its listing slowly, holds only its own
  *	connection: never a process that another user's mailq waits for.
  * WIRE PROTOCOL
- *	docs/INTERNALS.md, "showq", and lib/showq_clnt.h: SHOWQ_REQ_LIST
+ *	docs/INTERNALS.md, "showq", and lib/svc/showq_clnt.h: SHOWQ_REQ_LIST
  *	with no records; replies SHOWQ_REP_MSG (one per message) and
  *	SHOWQ_REP_END ("omitted": messages not listed).
  * SECURITY

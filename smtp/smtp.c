@@ -42,9 +42,9 @@
  *	(smtp_cache.c).
  * TRUST
  *	Nothing a server says is trusted: replies are read by the bounded
- *	parser of lib/smtp_reply.c (fuzzed), one line at a time, and go
+ *	parser of lib/mail/smtp_reply.c (fuzzed), one line at a time, and go
  *	into reasons and bounces as printable text only.  DNS answers
- *	are bounded by lib/dns.c; exchanger names must be valid host
+ *	are bounded by lib/mail/dns.c; exchanger names must be valid host
  *	names.  The request from qmgr is parsed strictly and its offsets
  *	are checked against the queue file.  Certificates are trusted as
  *	the TLS level says: verify and secure need a chain to a CA of
@@ -53,7 +53,7 @@
  * SECURITY
  *	smtp runs as mail_owner, chrooted into the queue directory
  *	(master.cf: unpriv and chroot y); started without -u it refuses
- *	to run (lib/server.c).  Before the chroot, as root, it reads
+ *	to run (lib/svc/server.c).  Before the chroot, as root, it reads
  *	resolv.conf (c-ares), the CA certificates, smtp_tls_policy_maps
  *	and smtp_sasl_password_maps (which may so stay readable by root
  *	only); after it, it opens nothing by name: it reads the queue
@@ -71,7 +71,7 @@
  *	smtp_quit_timeout (Postfix's names and defaults); DNS: two rounds
  *	over the name servers, SMTP_DNS_TRY_MS for the first.
  * DIAGNOSTICS
- *	Per recipient, Postfix's line (lib/delivery_log.h): "QID:
+ *	Per recipient, Postfix's line (lib/svc/delivery_log.h): "QID:
  *	to=<u@example.org>, relay=mx.example.org[192.0.2.1]:25, delay=0.4,
  *	delays=0.1/0/0.2/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok:
  *	queued as ...)", with status deferred or bounced and the server's
@@ -101,9 +101,9 @@
  *	smtp_sasl_auth_enable, smtp_sasl_password_maps,
  *	smtp_sasl_security_options, smtp_sasl_tls_security_options	AUTH
  *	myhostname				MX loop detection
- *	syslog_name, maillog_file, mail_owner	via lib/server.c
+ *	syslog_name, maillog_file, mail_owner	via lib/svc/server.c
  * WIRE PROTOCOL
- *	From qmgr: the delivery protocol (lib/delivery.h): DELIVERY_HELLO
+ *	From qmgr: the delivery protocol (lib/svc/delivery.h): DELIVERY_HELLO
  *	from smtp on each connection, then DELIVERY_REQ with a queue file
  *	descriptor, answered by one DELIVERY_REP each, in order.
  *	To the name servers: MX, A and AAAA queries.  To the servers:

@@ -31,7 +31,7 @@
  *	  4. What is left is deferred with the last server's reason.
  *
  *	Each recipient gets one log line when its result is known
- *	(lib/delivery_log.h: "QID: to=<...>, relay=mx.example.org[192.0.2.1]:25,
+ *	(lib/svc/delivery_log.h: "QID: to=<...>, relay=mx.example.org[192.0.2.1]:25,
  *	delay=..., delays=a/b/c/d, dsn=2.0.0, status=sent (250 2.0.0 Ok:
  *	queued as ...)"); c is the connection set-up, d the transaction.
  *

@@ -11,7 +11,7 @@
  *	master.cf names the transport) as often as it wants deliveries
  *	to run at once; every connection gets DELIVERY_HELLO first, then
  *	carries DELIVERY_REQ messages, each with the queue file's
- *	descriptor (lib/delivery.h, docs/INTERNALS.md).  Each request
+ *	descriptor (lib/svc/delivery.h, docs/INTERNALS.md).  Each request
  *	becomes a delivery (smtp_deliver.c) at once, and its
  *	DELIVERY_REP goes back on the same connection in the order the
  *	requests came, with the site status when the destination failed

@@ -10,7 +10,7 @@
  *	on_addrs(ctx, status, dsn, why, addrs, n)	// exactly once
  *	smtp_resolve_cancel(r);			// before: no callback
  * DESCRIPTION
- *	The lookups run on the event loop (lib/dns.h, c-ares); nothing
+ *	The lookups run on the event loop (lib/mail/dns.h, c-ares); nothing
  *	here blocks.  For a next hop with MX lookup (a domain):
  *	  - the MX records; none (no such record, or no such name): the
  *	    domain's own addresses stand for one MX of preference 0

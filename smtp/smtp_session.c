@@ -11,7 +11,7 @@
  * DESCRIPTION
  *	A session connects (non-blocking, smtp_connect_timeout), then
  *	runs smtp_proto.c's conversation over the shared buffered I/O
- *	object (lib/tlsio.h), in the clear or over TLS after STARTTLS,
+ *	object (lib/tls/tlsio.h), in the clear or over TLS after STARTTLS,
  *	with one deadline per reply awaited, named as in Postfix
  *	(smtp_helo_timeout for the greeting, EHLO, HELO and AUTH;
  *	smtp_starttls_timeout for STARTTLS and the handshake;

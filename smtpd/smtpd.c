@@ -22,7 +22,7 @@
  *	It is event-driven: one process holds up to smtpd_client_limit
  *	sessions on one epoll loop (smtpd_session.c); nothing a client
  *	does makes it block.  Table lookups through the lookup service
- *	(lib/lookup_clnt.h, on lib/clnt_pool.h), DNS list queries,
+ *	(lib/svc/lookup_clnt.h, on lib/ipc/clnt_pool.h), DNS list queries,
  *	policy service requests and the hand-off to cleanup are events,
  *	so a session waiting for one holds up no other.  The commands,
  *	replies and their enhanced status codes are described in
@@ -38,7 +38,7 @@
  *	does); otherwise, or after smtpd_peername_lookup_timeout, the
  *	client is "unknown".  The greeting and the "connect from" line
  *	wait for the answer; the lookups are events (c-ares on the same
- *	loop, lib/dns.h), so other sessions are served meanwhile.  DNS
+ *	loop, lib/mail/dns.h), so other sessions are served meanwhile.  DNS
  *	only: /etc/hosts is not consulted (it is not in the chroot).
  *	See smtpd_peer.c.
  *
@@ -82,7 +82,7 @@
  * SECURITY
  *	smtpd is the internet-facing process.  It runs as mail_owner,
  *	chrooted into the queue directory (master.cf: unpriv, chroot);
- *	started without -u it refuses to run (lib/server.c).  It can
+ *	started without -u it refuses to run (lib/svc/server.c).  It can
  *	create unnamed files in its spool directory and talk to cleanup
  *	and lookup, and send DNS queries to the name servers of
  *	/etc/resolv.conf (read before the chroot) or resolver_servers;
@@ -208,21 +208,21 @@
  *	smtpd_sasl_auth_enable, smtpd_sasl_type, smtpd_sasl_path,
  *	smtpd_tls_auth_only, smtpd_sasl_failure_delay,
  *	smtpd_sasl_failure_limit, smtpd_sender_login_maps	SMTP AUTH
- *	syslog_name, maillog_file, mail_owner	via lib/server.c
+ *	syslog_name, maillog_file, mail_owner	via lib/svc/server.c
  * WIRE PROTOCOL
  *	To the name servers: PTR, then A or AAAA queries (UDP, TCP for
  *	truncated answers) per connection, unless smtpd_peername_lookup
  *	= no.
  *	With the client: SMTP, and TLS after STARTTLS or from the start
- *	(wrapper mode), through lib/tlsio.h.
+ *	(wrapper mode), through lib/tls/tlsio.h.
  *	To the SMTP AUTH back end: Dovecot's authentication protocol, or
- *	AUTH_REQ_CHECK messages to private/auth (lib/auth_clnt.h).
+ *	AUTH_REQ_CHECK messages to private/auth (lib/svc/auth_clnt.h).
  *	To cleanup: one CLEANUP_REQ_SUBMIT per message with the spool
- *	descriptor (docs/INTERNALS.md, "cleanup"; lib/cleanup_clnt.h).
+ *	descriptor (docs/INTERNALS.md, "cleanup"; lib/svc/cleanup_clnt.h).
  *	To lookup: one LOOKUP_REQ_ADDR per recipient address for
- *	local_recipient_maps and virtual_alias_maps (lib/lookup_clnt.h).
+ *	local_recipient_maps and virtual_alias_maps (lib/svc/lookup_clnt.h).
  *	To anvil: batches of ANVIL_REQ operations on one connection held
- *	for the life of the process (lib/anvil_clnt.h).
+ *	for the life of the process (lib/svc/anvil_clnt.h).
  * SIGNALS
  *	SIGTERM: stop accepting, let the sessions finish within their
  *	deadlines, then exit.

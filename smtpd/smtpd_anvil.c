@@ -12,7 +12,7 @@
  *	call = smtpd_anvil_auth(s, done, ctx);	// an AUTH failure
  * DESCRIPTION
  *	For a client outside smtpd_client_event_limit_exceptions, smtpd
- *	asks anvil (anvil/anvil.c, lib/anvil_clnt.h) for the counts of its
+ *	asks anvil (anvil/anvil.c, lib/svc/anvil_clnt.h) for the counts of its
  *	address and of its network (smtpd_client_network_ipv4_prefix,
  *	smtpd_client_network_ipv6_prefix) in all smtpd processes, and
  *	applies the limits to them:

@@ -9,7 +9,7 @@
  *	smtpd_deliver(s);		// at the end of data
  *	smtpd_deliver_abort(s);		// session over or cleanup too slow
  * DESCRIPTION
- *	smtpd_spool_open() creates an unnamed file (lib/cleanup_spool.h:
+ *	smtpd_spool_open() creates an unnamed file (lib/svc/cleanup_spool.h:
  *	O_TMPFILE, mode 0600)
  *	in smtpd_spool_directory, relative to the working directory (the
  *	queue directory, which is the root of the chroot).  It has no
@@ -24,7 +24,7 @@
  *
  *	smtpd_deliver() hands the finished message to cleanup without
  *	blocking: over a connection to private/cleanup from the process's
- *	pool (lib/cleanup_clnt.h: at most CLEANUP_POOL_IDLE_MAX idle
+ *	pool (lib/svc/cleanup_clnt.h: at most CLEANUP_POOL_IDLE_MAX idle
  *	connections, each kept CLEANUP_POOL_IDLE_MS, so a burst of
  *	messages costs one connect, and cleanup one accept, not one per
  *	message; a failed or abandoned connection is never reused), it
@@ -36,7 +36,7 @@
  *	client's reply (smtpd_proto_queued()); the session's deadline
  *	timer bounds the wait (smtpd_session.c).  When cleanup's listen
  *	queue is full, the connection is retried every
- *	CLNT_RETRY_CONNECT_MS until the deadline (lib/clnt_pool.h).
+ *	CLNT_RETRY_CONNECT_MS until the deadline (lib/ipc/clnt_pool.h).
  *
  *	With -D DIR (standalone tests) the message is written to a file
  *	DIR/QUEUEID instead, synchronously: envelope lines

@@ -43,7 +43,7 @@
  *	unknown_address_tempfail_action).
  *
  *	Every query runs on smtpd's c-ares resolver in the event loop
- *	(lib/dns.h, smtpd_peer.c: resolver_servers); a list that never
+ *	(lib/mail/dns.h, smtpd_peer.c: resolver_servers); a list that never
  *	answers holds up only its own session, for the resolver's
  *	timeouts (about 3 s), never another.
  */

@@ -33,7 +33,7 @@
  *	SMTPD_PEER_NAMES valid names are tried in the order of the answer
  *	(Postfix takes one); the first that is confirmed wins.
  *
- *	The lookups are events on smtpd's loop (lib/dns.h): while one
+ *	The lookups are events on smtpd's loop (lib/mail/dns.h): while one
  *	session waits for its name, every other session is served.  The
  *	greeting and the "connect from" line wait for the result, as in
  *	Postfix; a client that talks during the wait is caught by the

@@ -34,7 +34,7 @@
  *	The endpoint is "unix:PATH" (below the queue directory, since
  *	smtpd is chrooted there: unix:private/policy) or "inet:HOST:PORT"
  *	(HOST resolved once, before the chroot).  Connections are kept
- *	and shared by the process's sessions (lib/clnt_pool.h: at most
+ *	and shared by the process's sessions (lib/ipc/clnt_pool.h: at most
  *	SMTPD_POLICY_CONNS at once, one request on each, an idle one
  *	closed after smtpd_policy_service_max_idle; a request that meets
  *	a kept connection the server closed is sent once more on a new

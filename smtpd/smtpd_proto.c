@@ -945,7 +945,7 @@ smtpd_proto_data_line(struct smtpd_session *s, const struct lb_line *l)
 /*
  * smtpd_proto_client_line - "QUEUEID: client=NAME[ADDR]" (with the
  * SASL login), logged when cleanup tells the queue ID, before qmgr
- * can see the message (lib/cleanup_clnt.h, "The queue ID first")
+ * can see the message (lib/svc/cleanup_clnt.h, "The queue ID first")
  */
 void
 smtpd_proto_client_line(struct smtpd_session *s, const char *qid)

@@ -17,7 +17,7 @@
  *	anvil counts the same way); all kinds share it.
  *	smtpd_rate_peek() is the count without counting anything.
  *
- *	The table (lib/ratetab.h) holds at most the number of addresses
+ *	The table (lib/util/ratetab.h) holds at most the number of addresses
  *	given to smtpd_rate_init() and is allocated at the first count,
  *	so that a process with every rate limit off spends nothing on it.
  *	When it is full, the address whose unit started earliest (so one

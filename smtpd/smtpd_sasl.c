@@ -16,7 +16,7 @@
  *	an initial response or one line after "334 "; LOGIN: a line each
  *	after "334 VXNlcm5hbWU6" and "334 UGFzc3dvcmQ6"; "*" aborts) and
  *	asks the back end of smtpd_sasl_type, Dovecot or postern's auth
- *	service, through lib/auth_clnt.h: an event, so the other sessions
+ *	service, through lib/svc/auth_clnt.h: an event, so the other sessions
  *	of the process go on while a password is checked.  The session
  *	reads nothing meanwhile (SMTPD_ST_CHECK).
  *

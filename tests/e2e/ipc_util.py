@@ -1,4 +1,4 @@
-"""ipc_util - speak postern's IPC wire format (lib/ipc.h) from tests.
+"""ipc_util - speak postern's IPC wire format (lib/ipc/ipc.h) from tests.
 
 A message is a 12-byte header "PM", u8 version, u8 flags (1: one
 descriptor travels with it), u16 type, u16 record count, u32 payload

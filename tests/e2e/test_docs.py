@@ -1,5 +1,5 @@
 """The documents stay true to the code: README's parameter table matches
-lib/params.def, README names every lib module, command and daemon, and
+lib/svc/params.def, README names every lib module, command and daemon, and
 every parameter SECURITY.md or README.md mentions exists.  No instance is
 needed; these tests fail when code and documents drift apart."""
 
@@ -17,7 +17,7 @@ def read(*path):
 
 
 def param_names():
-    return set(re.findall(r"^PARAM_[A-Z]+\((\w+),", read("lib", "params.def"), re.M))
+    return set(re.findall(r"^PARAM_[A-Z]+\((\w+),", read("lib", "svc", "params.def"), re.M))
 
 
 class DocsTest(unittest.TestCase):
@@ -39,7 +39,9 @@ class DocsTest(unittest.TestCase):
         for row in table.splitlines():
             if row.startswith("| ") and not row.startswith("| module"):
                 named.update(m.strip() for m in row.split("|")[1].split(","))
-        modules = {f[:-2] for f in os.listdir(os.path.join(TOP, "lib")) if f.endswith(".c")}
+        modules = {f[:-2] for layer in os.listdir(os.path.join(TOP, "lib"))
+                   if os.path.isdir(os.path.join(TOP, "lib", layer))
+                   for f in os.listdir(os.path.join(TOP, "lib", layer)) if f.endswith(".c")}
         self.assertEqual(sorted(modules - named), [], "lib modules missing from README")
         self.assertEqual(sorted(named - modules - {"params", "master_proto"}), [],
                          "README names lib modules that do not exist")

@@ -1,7 +1,7 @@
 """The manual stays true to the code: tools/mangen makes a page for every
 program the Makefile builds (DAEMONS, COMMANDS) and the suite, main.cf and
 master.cf pages; each renders with groff -ww and man -l without a
-warning; postern.conf(5) has every parameter of lib/params.def with its
+warning; postern.conf(5) has every parameter of lib/svc/params.def with its
 default; every option a program's getopt() accepts is in its page; every
 parameter a page lists under CONFIGURATION PARAMETERS exists.  No
 instance is needed."""
@@ -34,7 +34,7 @@ def read(path):
 
 
 def param_names():
-    return re.findall(r"^PARAM_[A-Z]+\((\w+),", read(os.path.join(TOP, "lib", "params.def")), re.M)
+    return re.findall(r"^PARAM_[A-Z]+\((\w+),", read(os.path.join(TOP, "lib", "svc", "params.def")), re.M)
 
 
 def rendered(path):
@@ -53,7 +53,7 @@ def options_of(program):
     files += [os.path.join(cmd, f) for f in os.listdir(cmd)
               if re.match(r"^%s(_\w+)?\.c$" % program, f)]
     if program in ("postmap", "postalias"):
-        files.append(os.path.join(TOP, "lib", "table_cmd.c"))
+        files.append(os.path.join(TOP, "lib", "svc", "table_cmd.c"))
     letters = set()
     for f in files:
         text = read(f)
@@ -124,7 +124,7 @@ class ManPagesTest(unittest.TestCase):
 
     def test_every_parameter_in_postern_conf(self):
         text = re.sub(r"\s+", " ", self.text("postern.conf", "5"))
-        for line in read(os.path.join(TOP, "lib", "params.def")).splitlines():
+        for line in read(os.path.join(TOP, "lib", "svc", "params.def")).splitlines():
             m = re.match(r'^PARAM_[A-Z]+\((\w+), "((?:[^"\\]|\\.)*)"', line)
             if not m:
                 continue
@@ -141,7 +141,7 @@ class ManPagesTest(unittest.TestCase):
             if prog in self.daemons:
                 letters |= set(c for c in re.findall(
                     r'getopt\(argc, argv, "([^"]*)"\)',
-                    read(os.path.join(TOP, "lib", "server.c")))[0] if c.isalnum())
+                    read(os.path.join(TOP, "lib", "svc", "server.c")))[0] if c.isalnum())
             self.assertTrue(letters or prog in ("showq",), prog)
             for c in sorted(letters):
                 self.assertRegex(text, r"(?<![\w-])-%s" % c, "%s: option -%s missing" % (prog, c))

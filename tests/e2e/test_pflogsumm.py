@@ -214,7 +214,7 @@ class PflogsummTest(unittest.TestCase):
         self.assertLess(abs(a["bytes delivered"] - b["bytes delivered"]), 200 * 8, detail)
 
         # cleanup makes a queue file visible to qmgr only after the client
-        # logged its line for it (lib/cleanup_clnt.h, "The queue ID first").
+        # logged its line for it (lib/svc/cleanup_clnt.h, "The queue ID first").
         self.assertEqual(client_lines_first(self.pn.maillog), [], detail)
         self.assertEqual(client_lines_first(self.pf.maillog), [])
         for k in ("senders", "sending hosts/domains"):

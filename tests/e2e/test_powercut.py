@@ -25,7 +25,7 @@ image is mounted (the journal replays, as after a reboot) and checked:
 
 It found two ways a kernel reports a sync that did not happen, which
 postern now guards against: a file system that remounted itself
-read-only after an I/O error answers fsync with 0 (lib/safefile.c
+read-only after an I/O error answers fsync with 0 (lib/util/safefile.c
 sf_sync() checks the file system is still writable after the sync), and
 after a journal commit failed, the process that waited for it gets the
 error while the next fsync of the same directory, by another process,

@@ -3,7 +3,7 @@ against its code, against master.cf and against SECURITY.md.
 
 Every daemon's server_ops say whether it runs as root, whether it must,
 may or must not be chrooted, which endpoints it connects to and which
-main.cf parameters it reads; "DAEMON -D" prints that (lib/server.h).
+main.cf parameters it reads; "DAEMON -D" prints that (lib/svc/server.h).
 Here:
   - every daemon answers -D;
   - every parameter a daemon's own code reads (cfg->NAME in its
@@ -47,7 +47,7 @@ def declaration(name):
 
 
 def matches(patterns, name):
-    """lib/reach's reach_match(): equal, or prefix*suffix."""
+    """lib/util/reach's reach_match(): equal, or prefix*suffix."""
     for p in patterns:
         pre, star, post = p.partition("*")
         if not star and p == name:
@@ -85,7 +85,7 @@ class Declarations(unittest.TestCase):
 
     def test_filtered_daemons(self):
         """The daemons that talk to strangers or handle the queue declare a
-        seccomp filter (lib/sandbox.h); local and lookup do not."""
+        seccomp filter (lib/svc/sandbox.h); local and lookup do not."""
         for name in ("smtpd", "cleanup", "qmgr", "pickup", "showq", "smtp"):
             self.assertNotEqual(declaration(name).get("seccomp"), ["off"], name)
         for name in ("local", "lookup"):

@@ -3,7 +3,7 @@ and the master's log names the call.
 
 Every daemon that declares .syscalls in its server_ops (smtpd, cleanup,
 qmgr, pickup, showq, smtp, discard, error) runs under a seccomp filter
-from the moment it serves (lib/sandbox.c), and the whole test suite runs
+from the moment it serves (lib/svc/sandbox.c), and the whole test suite runs
 that way.  Here:
   - the test service (tests/testsvc, on the same skeleton, with no call
     beyond the common ones) is asked to call execve() and to make an

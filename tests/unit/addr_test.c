@@ -1,4 +1,4 @@
-/* addr_test - check suite for lib/addr: RFC 5321 paths, quoting, limits. */
+/* addr_test - check suite for lib/mail/addr: RFC 5321 paths, quoting, limits. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

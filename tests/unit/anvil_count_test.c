@@ -1,7 +1,7 @@
 /*
  * anvil_count_test - check suite for anvil/anvil_count.c: sessions per
  * address and network, in all and per client connection; events per
- * unit; a full table; malformed requests.  Also lib/anvil_clnt.c against
+ * unit; a full table; malformed requests.  Also lib/svc/anvil_clnt.c against
  * the real service code over a UNIX socket: batches, counts, resync.
  */
 #include <check.h>

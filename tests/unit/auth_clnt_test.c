@@ -1,5 +1,5 @@
 /*
- * auth_clnt_test - check suite for lib/auth_clnt: Dovecot's protocol
+ * auth_clnt_test - check suite for lib/svc/auth_clnt: Dovecot's protocol
  * against a forked stand-in (handshake, OK with the user it names, FAIL,
  * FAIL temp, an answer to another id, control characters, a handshake of
  * another version or without PLAIN), postern's messages both ways, and a

@@ -1,5 +1,5 @@
 /*
- * auth_users_test - check suite for lib/auth_users.c: the table's format
+ * auth_users_test - check suite for lib/svc/auth_users.c: the table's format
  * (hash methods, Dovecot scheme prefixes, comments), its errors (named
  * with the line), and the password check.
  */

@@ -1,4 +1,4 @@
-/* base64_test - check suite for lib/base64: RFC 4648 vectors, strict decoding, bounds. */
+/* base64_test - check suite for lib/util/base64: RFC 4648 vectors, strict decoding, bounds. */
 #include <check.h>
 #include <string.h>
 

@@ -1,4 +1,4 @@
-/* buf_test - check suite for lib/buf: bounds, growth, formatting. */
+/* buf_test - check suite for lib/util/buf: bounds, growth, formatting. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * cleanup_clnt_test - check suite for lib/cleanup_clnt's kept
+ * cleanup_clnt_test - check suite for lib/svc/cleanup_clnt's kept
  * connections: the event-loop pool (reuse, the idle limit in time and
  * in number, a connection cleanup closed between requests, a malformed
  * or missing answer, cancellation) and cleanup_submit() with

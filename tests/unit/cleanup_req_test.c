@@ -1,6 +1,6 @@
 /*
  * cleanup_req_test - check suite for the SUBMIT request: what
- * lib/cleanup_clnt builds, cleanup_req_parse() takes back; every
+ * lib/svc/cleanup_clnt builds, cleanup_req_parse() takes back; every
  * attribute's syntax and bound; order, repetition and unknown records;
  * and the client's reply parser.
  */

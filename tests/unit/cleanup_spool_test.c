@@ -1,5 +1,5 @@
 /*
- * cleanup_spool_test - check suite for lib/cleanup_spool: memory and
+ * cleanup_spool_test - check suite for lib/svc/cleanup_spool: memory and
  * unnamed files (nothing appears in the directory), byte counts after
  * writes and after writing into the descriptor directly, close twice,
  * and what a refusal from cleanup means for a delivery result.

@@ -1,5 +1,5 @@
 /*
- * clnt_pool_test - check suite for lib/clnt_pool: calls on an event
+ * clnt_pool_test - check suite for lib/ipc/clnt_pool: calls on an event
  * loop (a reply, kept connections and their reuse, the bound on
  * connections and the queue of waiting calls, deadlines, cancellation,
  * the resend of a request that met a kept connection the server had

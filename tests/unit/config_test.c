@@ -1,5 +1,5 @@
 /*
- * config_test - check suite for lib/params and lib/config: the parameter
+ * config_test - check suite for lib/svc/params and lib/svc/config: the parameter
  * table, main.cf syntax, $name expansion, typed values and their bounds,
  * error reports, overrides and lists.
  *

@@ -1,4 +1,4 @@
-/* countmap_test - check suite for lib/countmap: counts, removal at zero, the bound, walks. */
+/* countmap_test - check suite for lib/util/countmap: counts, removal at zero, the bound, walks. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>

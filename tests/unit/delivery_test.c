@@ -1,8 +1,8 @@
 /*
- * delivery_test - check suite for lib/delivery: the greeting, the
+ * delivery_test - check suite for lib/svc/delivery: the greeting, the
  * request with N recipients and the reply with one result each, built,
  * sent over a socket pair with a descriptor, and parsed strictly; and
- * lib/delivery_log's delay format.
+ * lib/svc/delivery_log's delay format.
  */
 #include <check.h>
 #include <errno.h>

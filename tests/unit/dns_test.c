@@ -1,5 +1,5 @@
 /*
- * dns_test - check suite for lib/dns: the resolver_servers list, and
+ * dns_test - check suite for lib/mail/dns: the resolver_servers list, and
  * lookups through c-ares on a real event loop against a DNS server in
  * the same process (fake_dns.h): PTR, A, AAAA, MX, no such name, no
  * data, server failure, no answer at all, cancelled lookups, results

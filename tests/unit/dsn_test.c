@@ -1,4 +1,4 @@
-/* dsn_test - check suite for lib/dsn: enhanced status code syntax. */
+/* dsn_test - check suite for lib/mail/dsn: enhanced status code syntax. */
 #include <check.h>
 #include <string.h>
 

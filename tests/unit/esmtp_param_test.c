@@ -1,4 +1,4 @@
-/* esmtp_param_test - check suite for lib/esmtp_param: MAIL/RCPT parameters. */
+/* esmtp_param_test - check suite for lib/mail/esmtp_param: MAIL/RCPT parameters. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>

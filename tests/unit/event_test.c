@@ -1,4 +1,4 @@
-/* event_test - check suite for lib/event: io, timers, signals, stop in callbacks. */
+/* event_test - check suite for lib/util/event: io, timers, signals, stop in callbacks. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

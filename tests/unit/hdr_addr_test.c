@@ -1,4 +1,4 @@
-/* hdr_addr_test - check suite for lib/hdr_addr: address lists in headers. */
+/* hdr_addr_test - check suite for lib/mail/hdr_addr: address lists in headers. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

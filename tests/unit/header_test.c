@@ -1,4 +1,4 @@
-/* header_test - check suite for lib/header: the header section iterator. */
+/* header_test - check suite for lib/mail/header: the header section iterator. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

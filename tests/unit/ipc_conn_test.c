@@ -1,4 +1,4 @@
-/* ipc_conn_test - check suite for lib/ipc_conn: buffered I/O, fds, sockets. */
+/* ipc_conn_test - check suite for lib/ipc/ipc_conn: buffered I/O, fds, sockets. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

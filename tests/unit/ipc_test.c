@@ -1,4 +1,4 @@
-/* ipc_test - check suite for lib/ipc: encoding, strict parsing, blocking I/O, fds. */
+/* ipc_test - check suite for lib/ipc/ipc: encoding, strict parsing, blocking I/O, fds. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* linebuf_test - check suite for lib/linebuf: line ends, pieces, splits, EOF. */
+/* linebuf_test - check suite for lib/util/linebuf: line ends, pieces, splits, EOF. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

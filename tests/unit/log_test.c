@@ -1,4 +1,4 @@
-/* log_test - check suite for lib/log: file output, sanitising, limits. */
+/* log_test - check suite for lib/util/log: file output, sanitising, limits. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

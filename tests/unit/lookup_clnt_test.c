@@ -1,5 +1,5 @@
 /*
- * lookup_clnt_test - check suite for lib/lookup_clnt: Postfix's address
+ * lookup_clnt_test - check suite for lib/svc/lookup_clnt: Postfix's address
  * lookup order and result rewriting, bounds (direct mode).  The
  * client's connection handling against the real server is tested in
  * lookup_server_test.c, which links the server.

@@ -2,7 +2,7 @@
  * lookup_server_test - check suite for the lookup service: request
  * checking (lookup_handle), the connection layer on a real event loop
  * (pipelining, bad requests, idle clients, stop), and table reopening
- * (lookup_maps) when postmap rebuilds a table; and lib/lookup_clnt's
+ * (lookup_maps) when postmap rebuilds a table; and lib/svc/lookup_clnt's
  * connection handling against the server in a child process (reconnect
  * once after the service restarts, failure when it is gone).
  */
@@ -636,7 +636,7 @@ START_TEST(test_conn_max_clients_pauses_accept)
 }
 END_TEST
 
-/* -- lib/lookup_clnt against the real server --------------------------- */
+/* -- lib/svc/lookup_clnt against the real server --------------------------- */
 
 /* server - a child running the real lookup server on path */
 static pid_t

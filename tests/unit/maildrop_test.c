@@ -1,4 +1,4 @@
-/* maildrop_test - check suite for lib/maildrop: records, order, bounds, message input. */
+/* maildrop_test - check suite for lib/mail/maildrop: records, order, bounds, message input. */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * mastercf_test - check suite for lib/mastercf: fields and their
+ * mastercf_test - check suite for lib/svc/mastercf: fields and their
  * defaults, inet addresses, -o options, duplicates, continuation lines,
  * error reports and bounds.
  *

@@ -1,4 +1,4 @@
-/* mem_test - check suite for lib/mem: copies, and overflow is fatal. */
+/* mem_test - check suite for lib/util/mem: copies, and overflow is fatal. */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* membudget_test - check suite for lib/membudget: take, charge, give, pressure, trim. */
+/* membudget_test - check suite for lib/util/membudget: take, charge, give, pressure, trim. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * netmatch_test - check suite for lib/netmatch: IPv4 and IPv6 lists,
+ * netmatch_test - check suite for lib/mail/netmatch: IPv4 and IPv6 lists,
  * prefix edges, v4-mapped clients, exclusions, malformed entries,
  * bounds.
  */

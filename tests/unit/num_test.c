@@ -1,4 +1,4 @@
-/* num_test - check suite for lib/num: every parser at its bounds. */
+/* num_test - check suite for lib/util/num: every parser at its bounds. */
 #include <check.h>
 #include <stdint.h>
 

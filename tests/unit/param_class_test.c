@@ -1,5 +1,5 @@
 /*
- * param_class_test - check suite for lib/param_class: every name is in
+ * param_class_test - check suite for lib/svc/param_class: every name is in
  * exactly one class, params.def wins, patterns match as documented, and
  * every Postfix 3.7 parameter name is classified (none is "unknown",
  * so none is silently ignored).
@@ -92,7 +92,7 @@ START_TEST(test_every_postfix_name_classified)
 	for (size_t i = 0; i < N(postfix_names); i++)
 		ck_assert_msg(param_class(postfix_names[i], NULL) != PARAM_UNKNOWN,
 			      "Postfix parameter %s is in no class: add it to "
-			      "lib/params_postfix.def", postfix_names[i]);
+			      "lib/svc/params_postfix.def", postfix_names[i]);
 }
 END_TEST
 

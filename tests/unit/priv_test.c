@@ -1,5 +1,5 @@
 /*
- * priv_test - check suite for lib/priv: lookup, chroot, the privilege
+ * priv_test - check suite for lib/util/priv: lookup, chroot, the privilege
  * drop and its verification.
  *
  * These tests need root: they drop to the existing user "nobody"

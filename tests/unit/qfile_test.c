@@ -1,5 +1,5 @@
 /*
- * qfile_test - check suite for lib/qfile: writer (buffering,
+ * qfile_test - check suite for lib/mail/qfile: writer (buffering,
  * copy_file_range and its fallback, errors), the strict reader (every
  * way the core section can be wrong, limits at the maximum and one
  * past), and the status section (d/f/w/b, damaged tails).

@@ -1,5 +1,5 @@
 /*
- * qid_test - check suite for lib/qid: format, validity, order,
+ * qid_test - check suite for lib/util/qid: format, validity, order,
  * uniqueness within and across processes, time round trip.
  */
 #include <sys/time.h>

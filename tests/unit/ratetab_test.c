@@ -1,5 +1,5 @@
 /*
- * ratetab_test - check suite for lib/ratetab: values per key within a
+ * ratetab_test - check suite for lib/util/ratetab: values per key within a
  * unit, the unit's end, a full table that makes room, the drop
  * callback, expiry, and a random run against a simple model.
  */

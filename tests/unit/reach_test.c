@@ -1,5 +1,5 @@
 /*
- * reach_test - check suite for lib/reach: the endpoints a daemon
+ * reach_test - check suite for lib/util/reach: the endpoints a daemon
  * declares it talks to, and the refusal of every other.
  */
 #include <check.h>

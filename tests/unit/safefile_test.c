@@ -1,5 +1,5 @@
 /*
- * safefile_test - check suite for lib/safefile: careful opens, whole
+ * safefile_test - check suite for lib/util/safefile: careful opens, whole
  * reads and writes, durable replacement, fcntl locks, dot-locks,
  * pidfiles, owned directories, free space.
  *

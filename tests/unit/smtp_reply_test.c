@@ -1,4 +1,4 @@
-/* smtp_reply_test - check suite for lib/smtp_reply: building and parsing replies. */
+/* smtp_reply_test - check suite for lib/mail/smtp_reply: building and parsing replies. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* str_test - check suite for lib/str: bounded copies and ASCII helpers. */
+/* str_test - check suite for lib/util/str: bounded copies and ASCII helpers. */
 #include <check.h>
 #include <string.h>
 

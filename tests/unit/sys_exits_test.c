@@ -1,4 +1,4 @@
-/* sys_exits_test - check suite for lib/sys_exits: the exit code table. */
+/* sys_exits_test - check suite for lib/mail/sys_exits: the exit code table. */
 #include <check.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /*
  * table_rules_test - check suite for the tables read whole at open:
- * lib/table_rules (the rule file format: continuation lines, comments,
+ * lib/table/table_rules (the rule file format: continuation lines, comments,
  * if/endif, negation, $N substitution, errors with file and line),
  * regexp: and pcre: (flags, groups, catastrophic patterns bounded by
  * PCRE2's match limit: an error, not a miss), cidr: (IPv4, IPv6 with

@@ -1,5 +1,5 @@
 /*
- * table_socketmap_test - check suite for lib/table_socketmap: the
+ * table_socketmap_test - check suite for lib/table/table_socketmap: the
  * Sendmail socket map protocol against a server played by a child
  * process (UNIX socket and TCP): found, not found, the server's
  * failures, a malformed reply, keys lowercased, a kept connection, the

@@ -1,5 +1,5 @@
 /*
- * table_test - check suite for lib/table*: building hash and btree
+ * table_test - check suite for lib/table/table*: building hash and btree
  * tables, lookups with case folding, malformed sources, atomic
  * replacement, static/inline/unix tables, specs, change detection,
  * bounds, ownership, and the DB_CONFIG defence.

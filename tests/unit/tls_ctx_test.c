@@ -1,5 +1,5 @@
 /*
- * tls_ctx_test - check suite for lib/tls_ctx: protocol and cipher
+ * tls_ctx_test - check suite for lib/tls/tls_ctx: protocol and cipher
  * values, certificate and key loading and its errors, chain files,
  * session tickets (resumption, key rotation), key file permissions.
  */

@@ -1,5 +1,5 @@
 /*
- * tlsio_test - check suite for lib/tlsio: lines and flushes in the clear
+ * tlsio_test - check suite for lib/tls/tlsio: lines and flushes in the clear
  * and over TLS, on the loop and without it, STARTTLS with plaintext
  * pending (discarded by a server, refused by a client), handshake
  * failures, peer verification, large transfers through small socket

@@ -1,5 +1,5 @@
 /*
- * trigger_test - check suite for lib/trigger: FIFO wake-ups, refused
+ * trigger_test - check suite for lib/util/trigger: FIFO wake-ups, refused
  * targets, full FIFO, vanished reader, non-blocking reads.
  */
 #include <sys/stat.h>

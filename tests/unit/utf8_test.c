@@ -1,4 +1,4 @@
-/* utf8_test - check suite for lib/utf8: strict UTF-8 (RFC 3629). */
+/* utf8_test - check suite for lib/util/utf8: strict UTF-8 (RFC 3629). */
 #include <check.h>
 #include <stdint.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* xtext_test - check suite for lib/xtext: RFC 3461 xtext. */
+/* xtext_test - check suite for lib/mail/xtext: RFC 3461 xtext. */
 #include <check.h>
 #include <string.h>
 

@@ -39,7 +39,7 @@
  *	Every transport (local, smtp, relay, discard, error, and any
  *	later agent) speaks this protocol, over a UNIX stream socket in
  *	private/ named after the transport's master.cf service, in
- *	lib/ipc.h messages (docs/INTERNALS.md, "Delivery agents"):
+ *	lib/ipc/ipc.h messages (docs/INTERNALS.md, "Delivery agents"):
  *
  *	DELIVERY_HELLO, from the agent, first on every connection it
  *	accepts: "version" num (DELIVERY_VERSION), "agent" str (its

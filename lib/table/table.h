@@ -238,7 +238,7 @@ typedef void table_done_fn(void *ctx, int r, const char *why);
 
 #define TABLE_PENDING		2	/* table_get_async(): done() will say */
 
-/* Callers read error; the other fields belong to lib/table*.c. */
+/* Callers read error; the other fields belong to lib/table/table*.c. */
 struct table {
 	char	error[TABLE_ERROR_MAX];	/* why the last call failed */
 	char   *spec;			/* "type:name" as given */

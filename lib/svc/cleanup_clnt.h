@@ -96,7 +96,7 @@
  *	cleanup process may serve others and retire).
  *
  *	struct cleanup_pool keeps idle connections for an event loop
- *	(smtpd), on lib/clnt_pool.h.  cleanup_pool_new(loop, max_idle,
+ *	(smtpd), on lib/ipc/clnt_pool.h.  cleanup_pool_new(loop, max_idle,
  *	idle_ms): at most max_idle idle connections are kept, each at most
  *	idle_ms, so that cleanup processes are not held longer than a
  *	burst lasts.  cleanup_pool_submit() sends env and content_fd on an

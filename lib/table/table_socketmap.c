@@ -11,7 +11,7 @@
  *	SOCKETMAP_REPLY_MAX, no reply within TABLE_SOCKETMAP_TIMEOUT_MS:
  *	-1 too.  Keys are lowercased (table.c, TABLE_FOLD_LOWER).
  *
- *	Connections are lib/clnt_pool's: kept between lookups, a request
+ *	Connections are lib/ipc/clnt_pool's: kept between lookups, a request
  *	that meets a kept connection the server closed is sent again once
  *	(a lookup changes nothing), a connection whose exchange went wrong
  *	is closed.  A lookup from a program without an event loop

@@ -92,7 +92,7 @@
  *	a slow socket map would block the loop there: direct mode is for
  *	tests and smtpd -s.
  *
- *	Connections (lib/clnt_pool.h): blocking calls keep one connection
+ *	Connections (lib/ipc/clnt_pool.h): blocking calls keep one connection
  *	per process; asynchronous calls share a pool of at most
  *	LOOKUP_POOL_CONNS connections, one call in flight on each (a
  *	slow table holds up only the calls behind it when all are busy),

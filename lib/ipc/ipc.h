@@ -115,7 +115,7 @@
  *	when the caller knows input is waiting (it polled already).
  *
  *	Messages as bytes, for a transport that is not an ipc_conn
- *	(lib/clnt_pool.h): ipc_msg_wire() finishes m's header (IPC_F_FD
+ *	(lib/ipc/clnt_pool.h): ipc_msg_wire() finishes m's header (IPC_F_FD
  *	when with_fd) and returns its bytes and their count (valid until
  *	m changes).  ipc_frame() says whether p[0..len) starts with a
  *	whole message of at most max payload bytes: its length in bytes

@@ -11,7 +11,7 @@
  * DESCRIPTION
  *	sandbox_enter() installs a seccomp filter that lets the process
  *	make the system calls of sandbox_common[] (what every daemon on
- *	lib/server.c does once it serves: I/O on its descriptors, memory,
+ *	lib/svc/server.c does once it serves: I/O on its descriptors, memory,
  *	signals, time, the event loop, UNIX sockets, opening files in the
  *	jail) and those in calls, and nothing else.  An entry is a system
  *	call's name as the kernel's headers spell it, or one of
@@ -31,7 +31,7 @@
  *	("#NR" when unknown) and returns buf.
  *
  *	To let a daemon make another call: add its name to the daemon's
- *	server_ops .syscalls (lib/server.h), or, when every daemon needs it
+ *	server_ops .syscalls (lib/svc/server.h), or, when every daemon needs it
  *	(a library all of them use), to sandbox_common[] in sandbox.c.  The
  *	whole test suite runs with the filters on: a missing call shows as
  *	a killed process and the master's log line naming it.

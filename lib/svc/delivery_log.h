@@ -36,7 +36,7 @@
  *	("0.31", "1.2", trailing zeros dropped), whole seconds above.
  * SECURITY
  *	Every piece comes from a checked request or reply (no control
- *	characters), and lib/log.h sanitises the line again.
+ *	characters), and lib/util/log.h sanitises the line again.
  */
 #ifndef POSTERN_DELIVERY_LOG_H
 #define POSTERN_DELIVERY_LOG_H

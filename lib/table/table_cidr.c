@@ -15,7 +15,7 @@
  *	"%scope" suffix are ignored; a v4-mapped IPv6 address is its
  *	IPv4 address); any other key is not found.  Rules are tried in
  *	file order and the first that matches answers with its result,
- *	as written.  Networks are parsed by lib/netmatch (bits set past
+ *	as written.  Networks are parsed by lib/mail/netmatch (bits set past
  *	the prefix are cleared with a warning, as Postfix does).
  */
 #include <arpa/inet.h>

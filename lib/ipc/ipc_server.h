@@ -1,7 +1,7 @@
 /*
  * NAME
  *	ipc_server - the connections of an event-driven service that
- *	answers lib/ipc.h requests (lookup, anvil)
+ *	answers lib/ipc/ipc.h requests (lookup, anvil)
  * SYNOPSIS
  *	#include "ipc_server.h"
  *

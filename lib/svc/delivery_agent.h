@@ -23,7 +23,7 @@
  *
  *	static void serve(int fd) { delivery_agent_serve(fd, &agent); }
  * DESCRIPTION
- *	The side of lib/delivery.h that every single-client agent (local,
+ *	The side of lib/svc/delivery.h that every single-client agent (local,
  *	discard, error) serves in the same way, written once:
  *	delivery_agent_serve() greets the connection (DELIVERY_HELLO with
  *	a->name), then, for each request until qmgr closes the connection
@@ -35,7 +35,7 @@
  *	a temporary failure), calls a->check once when set (a non-zero
  *	return: its result for every recipient), then a->deliver for each
  *	recipient in turn, logs each result's "to=" line
- *	(lib/delivery_log.h, delays a/b from the request, c = 0, d the
+ *	(lib/svc/delivery_log.h, delays a/b from the request, c = 0, d the
  *	recipient's own time), and sends one reply with every result.
  *
  *	a->wait(fd) waits for the next request: 1 when one is there, 0 to

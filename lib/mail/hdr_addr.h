@@ -26,7 +26,7 @@
  *	hdr_addr_walk() parses value[0..n), the value of an address
  *	header (RFC 5322 section 3.4 address-list; folded or unfolded,
  *	CR and LF count as white space), and calls fn once per address
- *	found, in order, with its canonical form as lib/addr.c makes it:
+ *	found, in order, with its canonical form as lib/mail/addr.c makes it:
  *	the local part unquoted when it is a dot-atom, else quoted
  *	minimally (addr_quote_local()), '@', the domain with ASCII
  *	letters lowercased, or the domain literal as written.

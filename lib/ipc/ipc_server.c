@@ -1,7 +1,7 @@
 /*
  * NAME
  *	ipc_server - the connections of an event-driven service that
- *	answers lib/ipc.h requests
+ *	answers lib/ipc/ipc.h requests
  * DESCRIPTION
  *	See ipc_server.h.  Every client is a struct ipc_server_client in
  *	a doubly linked list, with its ipc_conn, its ev_io and its idle

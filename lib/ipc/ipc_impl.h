@@ -4,7 +4,7 @@
  * SYNOPSIS
  *	#include "ipc_impl.h"
  * DESCRIPTION
- *	Not for use outside lib/ipc*.c.
+ *	Not for use outside lib/ipc/ipc*.c.
  *
  *	ipc_hdr_finish() writes the header of m for sending, with
  *	IPC_F_FD when with_fd.  ipc_hdr_parse() checks a received header

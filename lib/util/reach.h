@@ -8,7 +8,7 @@
  *	if (!reach_ok(path)) ... refuse ...
  * DESCRIPTION
  *	A daemon's server_ops name the endpoints it connects to
- *	(lib/server.h, "talks"); the skeleton hands that list to
+ *	(lib/svc/server.h, "talks"); the skeleton hands that list to
  *	reach_limit() before the first client, and ipc_connect() and
  *	trigger_open() ask reach_ok() before they touch a path.  An
  *	entry is a path relative to the queue directory ("private/lookup",
@@ -26,7 +26,7 @@
  *	("private/" and an asterisk, "*_maps", "smtpd_*_restrictions").
  *
  *	reach_endpoints() finds the UNIX-domain endpoints a configuration
- *	value names, for a declaration's "$name" entries (lib/server.h):
+ *	value names, for a declaration's "$name" entries (lib/svc/server.h):
  *	each word (words are separated by blanks and commas) that starts
  *	with "unix:" names the rest of the word (check_policy_service
  *	unix:private/policy); a word "socketmap:unix:PATH:MAP" names PATH;

@@ -18,7 +18,7 @@
  *	auth_clnt_free(a);
  * DESCRIPTION
  *	An asynchronous yes or no for a user name and password, on the
- *	process's event loop (lib/clnt_pool.h: kept connections, a
+ *	process's event loop (lib/ipc/clnt_pool.h: kept connections, a
  *	bound, a deadline, cancellation).  The mechanism (PLAIN or LOGIN)
  *	is the client's business with smtpd; the back end only ever sees
  *	the name, the password and an optional authorisation identity.
@@ -35,7 +35,7 @@
  *	delays a failure itself (auth_failure_delay).
  *
  *	type "postern": the auth service (auth/auth.c) on path, with
- *	lib/ipc messages: AUTH_REQ_CHECK "user", "password", "authzid",
+ *	lib/ipc/ipc messages: AUTH_REQ_CHECK "user", "password", "authzid",
  *	"service", "client_addr" str; AUTH_REP "status" num (AUTH_OK,
  *	AUTH_FAIL, AUTH_TEMP), "user" str, "reason" str.
  *	auth_request_build()/auth_request_parse() and auth_reply_build()/

@@ -10,7 +10,7 @@
  *	dovecot or postern and smtpd_sasl_path set; for postern,
  *	auth_passwd_file must be set, not readable or writable by
  *	everyone (it holds password hashes), and, when run as root, load
- *	(lib/auth_users.h: the very check auth makes at start).  One line
+ *	(lib/svc/auth_users.h: the very check auth makes at start).  One line
  *	per problem, prefixed with where; it returns their number.
  *	tls_params_check() runs it for main.cf and for every smtpd
  *	service whose -o options touch SMTP AUTH.

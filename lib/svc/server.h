@@ -55,7 +55,7 @@
  *
  *	"DAEMON -D" prints the declaration (server_declare()) and exits,
  *	before anything else: postern check holds master.cf against it
- *	(lib/daemon_decl.h), and a test holds SECURITY.md's privilege
+ *	(lib/svc/daemon_decl.h), and a test holds SECURITY.md's privilege
  *	table against it.  The lines are:
  *	  postern-daemon NAME
  *	  model single|event

@@ -51,7 +51,7 @@
  *			start with a whole reply?  Its length in bytes,
  *			0 when more must come, -1 when it is malformed or
  *			longer than max (why says what).  clnt_frame_ipc
- *			(one lib/ipc.h message), clnt_frame_line (one line
+ *			(one lib/ipc/ipc.h message), clnt_frame_line (one line
  *			ending in LF) and clnt_frame_para (lines up to an
  *			empty one: the policy delegation protocol) are here.
  *	  check		check(reply, len, why, whylen), when set: 0 the

@@ -97,7 +97,7 @@ run(const char *path, const char *user, struct buf *out, char *why, size_t whyle
 		return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
 		(void) str_fmt(why, whylen, "-D ended with status %d: not a postern daemon "
-			       "built on lib/server.c?", WIFEXITED(status)
+			       "built on lib/svc/server.c?", WIFEXITED(status)
 			       ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
 		return -1;
 	}

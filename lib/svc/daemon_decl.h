@@ -12,7 +12,7 @@
  * DESCRIPTION
  *	Every daemon's server_ops say whether it runs as root, whether it
  *	must, may or must not be chrooted, which endpoints it connects to
- *	and which main.cf parameters it reads (lib/server.h); "DAEMON -D"
+ *	and which main.cf parameters it reads (lib/svc/server.h); "DAEMON -D"
  *	prints that.  daemon_decl_get() runs path with -D (as user, when
  *	called as root; execve with a fixed argument vector and an empty
  *	environment; at most DECL_WAIT_MS) and parses the answer.  Answers

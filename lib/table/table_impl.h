@@ -1,6 +1,6 @@
 /*
  * NAME
- *	table_impl - what the table backends share (private to lib/table*.c)
+ *	table_impl - what the table backends share (private to lib/table/table*.c)
  * SYNOPSIS
  *	#include "table_impl.h"
  * DESCRIPTION

@@ -227,7 +227,7 @@ reply(const char *p, size_t len, struct buf *value)
 	return r == -2 ? -1 : r;
 }
 
-/* remote - one request, blocking (lib/clnt_pool.h: resent once on a new
+/* remote - one request, blocking (lib/ipc/clnt_pool.h: resent once on a new
  * connection when the kept one was closed) */
 static int
 remote(bool addr, const char *param, const char *key, struct buf *value)

@@ -6,7 +6,7 @@
  *	bytes go out whether the caller blocks or drives an event loop.
  *
  *	Kept connections, their reuse, the resend after a kept connection
- *	cleanup closed, the deadline and cancellation are lib/clnt_pool's,
+ *	cleanup closed, the deadline and cancellation are lib/ipc/clnt_pool's,
  *	for cleanup_submit() (a pool without a loop) as for the event-loop
  *	pool; this file builds the request and checks the reply.
  */
@@ -413,7 +413,7 @@ cleanup_submit(const struct cleanup_envelope *env, int content_fd,
 }
 
 /*
- * The pool for event loops: lib/clnt_pool.h does the connections.
+ * The pool for event loops: lib/ipc/clnt_pool.h does the connections.
  */
 
 struct cleanup_pool {

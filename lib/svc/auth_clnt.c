@@ -5,7 +5,7 @@
  * DESCRIPTION
  *	See auth_clnt.h.  Both back ends are a struct clnt_proto on one
  *	clnt_pool: Dovecot's with a hello, a greeting that ends in "DONE"
- *	and one line per answer; postern's with lib/ipc messages.  A
+ *	and one line per answer; postern's with lib/ipc/ipc messages.  A
  *	request that cannot be built (a name or password over its bound,
  *	a NUL in it) is answered from a 0 ms timer, so done never runs
  *	inside auth_clnt_check().
@@ -51,7 +51,7 @@ struct auth_call {
 static unsigned next_id;
 
 /* ------------------------------------------------------------------ */
-/* postern's auth service: lib/ipc messages.                          */
+/* postern's auth service: lib/ipc/ipc messages.                          */
 
 static int
 put(struct ipc_msg *m, const char *name, const char *v, size_t max)

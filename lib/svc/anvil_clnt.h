@@ -16,7 +16,7 @@
  *	anvil_clnt_free(a);
  * DESCRIPTION
  *	One connection to anvil per process, held for the life of the
- *	process as a conversation of lib/clnt_pool.h (CLNT_HOLD): anvil
+ *	process as a conversation of lib/ipc/clnt_pool.h (CLNT_HOLD): anvil
  *	counts a process's sessions per connection, so the connection is
  *	the process's identity there, and anvil forgets its sessions
  *	when it closes.  Operations queue in order and go out in batches:
@@ -49,7 +49,7 @@
  *	number of sessions reported again.  anvil_clnt_up() says whether
  *	it is connected.
  * WIRE PROTOCOL
- *	lib/ipc.h messages on private/anvil, one request at a time:
+ *	lib/ipc/ipc.h messages on private/anvil, one request at a time:
  *
  *	ANVIL_REQ	one to ANVIL_OPS_MAX operations, each three
  *			records: "op" num (ANVIL_OP_*), "addr" str, "net"
