@@ -229,7 +229,10 @@ class SchedulerTest(unittest.TestCase):
         kinds = [k for k, _ in events]
         self.assertEqual(kinds, ["mail", "data"] * n, kinds)
         gaps = [events[i + 1][1] - events[i][1] for i in range(1, 2 * n - 1, 2)]
-        self.assertTrue(all(g >= 1.0 for g in gaps), gaps)
+        # qmgr counts whole milliseconds of its loop's clock, read when
+        # the loop wakes: a gap may come out a millisecond or so short of
+        # the delay (without the delay they are a few milliseconds).
+        self.assertTrue(all(g >= 0.99 for g in gaps), gaps)
 
 
 if __name__ == "__main__":
