@@ -111,7 +111,10 @@
  *	sender_canonical_maps, recipient_canonical_maps,
  *	virtual_alias_maps, ipc_timeout, header_checks,
  *	mime_header_checks, nested_header_checks, body_checks,
- *	body_checks_size_limit (content checks: cleanup_checks.c).
+ *	body_checks_size_limit (content checks: cleanup_checks.c),
+ *	disable_mime_input_processing, mime_nesting_limit,
+ *	mime_boundary_length_limit (the MIME structure those checks see:
+ *	cleanup_mime.c).
  * SEE ALSO
  *	cleanup/cleanup.h (the modules), lib/svc/cleanup_clnt.h, lib/mail/qfile.h.
  */
@@ -321,9 +324,11 @@ static const char *const talks[] = {
 static const char *const params[] = {
 	"body_checks", "body_checks_size_limit", "canonical_maps",
 	"cleanup_recipient_limit",
-	"cleanup_replace_stray_cr_lf", "expansion_limit",
+	"cleanup_replace_stray_cr_lf", "disable_mime_input_processing",
+	"expansion_limit",
 	"header_checks", "header_size_limit", "hopcount_limit", "ipc_timeout",
-	"message_size_limit", "mime_header_checks", "mydestination",
+	"message_size_limit", "mime_boundary_length_limit", "mime_header_checks",
+	"mime_nesting_limit", "mydestination",
 	"myhostname", "myorigin", "nested_header_checks",
 	"queue_minfree", "recipient_canonical_maps", "recipient_delimiter",
 	"sender_canonical_maps", "virtual_alias_maps", NULL,

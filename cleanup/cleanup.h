@@ -16,8 +16,15 @@
  *			time; header_size_limit, hop count, stray CR,
  *			Bcc removal, recipient extraction, then the added
  *			Received:, Message-ID:, Date:, From: (cleanup_hdr_*).
+ *	cleanup_mime.c	the MIME structure of the body: which lines are
+ *			headers of parts and attached messages
+ *			(cleanup_mime_*).
+ *	cleanup_scan.c	the walk over the body: body_checks,
+ *			mime_header_checks, nested_header_checks and
+ *			the edits they ask for (cleanup_scan_body()).
  *	cleanup_body.c	the body: stray CR replacement, copied into the
- *			queue file (cleanup_body_put()).
+ *			queue file (cleanup_body_put()); an edited copy
+ *			of it (cleanup_edit_*).
  *	cleanup_addr.c	envelope addresses: syntax, @myorigin, canonical
  *			maps, virtual alias expansion, duplicate removal
  *			(cleanup_addr_*, cleanup_rcpts_*).
@@ -160,6 +167,7 @@ bool	cleanup_hdr_too_many_hops(const struct cleanup_hdr *h);
 int	cleanup_hdr_finish(struct cleanup_hdr *h, const struct cleanup_hdr_info *info,
 			   struct buf *out);
 void	cleanup_hdr_free(struct cleanup_hdr *h);
+bool	cleanup_hdr_start(const char *p, size_t n);
 void	cleanup_rfc5322_date(const struct timeval *tv, char *out, size_t size);
 size_t	cleanup_stray_cr(const char *in, size_t n, char *out, bool *pending_cr,
 			 bool last);
@@ -169,6 +177,82 @@ size_t	cleanup_stray_cr(const char *in, size_t n, char *out, bool *pending_cr,
 int	cleanup_body_put(struct qfile_writer *w, struct cleanup_src *s,
 			 uint64_t body_off, bool replace_cr, int tmpdir_fd,
 			 uint64_t *body_len);
+
+/*
+ * An edited copy of the body: cleanup_edit_put() says that the source
+ * bytes from..to become text (insertions: from == to), in increasing
+ * order; the first edit starts the copy in an unnamed file.
+ */
+struct cleanup_edit {
+	int	src;			/* the client's content */
+	uint64_t done;			/* source bytes before it are copied */
+	uint64_t end;			/* the end of the body in src */
+	int	out;			/* the copy, -1 while nothing is edited */
+	uint64_t out_len;
+	uint64_t max;			/* bound on out_len */
+	int	tmpdir_fd;
+	int	error;			/* errno of the first failure, EFBIG */
+};
+
+void	cleanup_edit_init(struct cleanup_edit *e, int src, uint64_t body_off,
+			  uint64_t end, uint64_t max, int tmpdir_fd);
+int	cleanup_edit_put(struct cleanup_edit *e, uint64_t from, uint64_t to,
+			 const char *text, size_t n);
+int	cleanup_edit_finish(struct cleanup_edit *e);
+void	cleanup_edit_free(struct cleanup_edit *e);
+
+/* -- cleanup_mime.c --------------------------------------------------- */
+
+enum { CLEANUP_MIME_TEXT, CLEANUP_MIME_HEADER };	/* ev->kind */
+enum { CLEANUP_MIME_PRIMARY, CLEANUP_MIME_PART, CLEANUP_MIME_NESTED };	/* ev->hclass */
+
+struct cleanup_mime_frag {		/* from cleanup_src_line() */
+	const char *p;
+	size_t	n;
+	bool	start, eol;
+	uint64_t pos;			/* its offset */
+	uint64_t next;			/* the offset after it and its LF */
+};
+
+struct cleanup_mime_ev {
+	int	kind;
+	int	hclass;			/* headers */
+	const char *text;
+	size_t	n;
+	uint64_t start, end;		/* the input bytes it stands for */
+	bool	line_start, eol;	/* text */
+};
+
+typedef void (*cleanup_mime_emit) (void *ctx, const struct cleanup_mime_ev *ev);
+
+struct cleanup_mime_bound;
+
+struct cleanup_mime {
+	size_t	nesting_limit;		/* mime_nesting_limit */
+	size_t	boundary_limit;		/* mime_boundary_length_limit */
+	size_t	header_limit;		/* header_size_limit */
+	bool	report_nesting;
+	bool	nesting_error;
+	char	nesting_text[128];
+	int	state;
+	int	ctype;
+	struct cleanup_mime_bound *stack;
+	size_t	depth, cap;
+	struct buf hdr;			/* the header being read */
+	bool	in_hdr;
+	uint64_t hdr_start, hdr_end;
+};
+
+bool	cleanup_mime_is_mime_header(const char *h, size_t n);
+void	cleanup_mime_init(struct cleanup_mime *m, size_t nesting_limit,
+			  size_t boundary_limit, size_t header_limit,
+			  bool report_nesting);
+void	cleanup_mime_header(struct cleanup_mime *m, const char *h, size_t n);
+void	cleanup_mime_body_start(struct cleanup_mime *m, bool blank);
+void	cleanup_mime_line(struct cleanup_mime *m, const struct cleanup_mime_frag *f,
+			  cleanup_mime_emit emit, void *ctx);
+void	cleanup_mime_eof(struct cleanup_mime *m, cleanup_mime_emit emit, void *ctx);
+void	cleanup_mime_free(struct cleanup_mime *m);
 
 /* -- cleanup_addr.c --------------------------------------------------- */
 
@@ -240,18 +324,27 @@ struct cleanup_checks {
 	char	reject[CLEANUP_REASON_MAX - 16];	/* "5.7.1 text", or "" */
 	char   *filter;
 	char   *redirect;
+	struct cleanup_mime mime;	/* the body's MIME structure */
 };
 
 void	cleanup_checks_init(void);
 void	cleanup_checks_free(void);
 bool	cleanup_checks_body_wanted(void);
+bool	cleanup_checks_part_wanted(void);
 void	cleanup_checks_begin(struct cleanup_checks *cc, const char *qid,
 			     const struct cleanup_req *req);
-int	cleanup_check_header(struct cleanup_checks *cc, const char *h, size_t n,
-			     struct buf *before, struct buf *instead);
+int	cleanup_check_header(struct cleanup_checks *cc, int hclass, const char *h,
+			     size_t n, struct buf *before, struct buf *instead);
+void	cleanup_check_mime_error(struct cleanup_checks *cc, const char *what,
+				 const char *text);
 int	cleanup_check_body(struct cleanup_checks *cc, const char *line, size_t n,
 			   struct buf *before, struct buf *instead);
 void	cleanup_checks_end(struct cleanup_checks *cc);
+
+/* -- cleanup_scan.c --------------------------------------------------- */
+
+int	cleanup_scan_body(struct cleanup_checks *cc, int fd, uint64_t body_off,
+			  uint64_t end, bool blank, struct cleanup_edit *ed);
 
 /* -- cleanup_msg.c ---------------------------------------------------- */
 

@@ -21,6 +21,21 @@
  *	*body_len receives the length stored.  Returns 0, or -1 with
  *	errno (EIO when the client's file is shorter than announced;
  *	ENOSPC and EDQUOT unchanged).
+ *
+ *	cleanup_edit_*() make the edited body that content checks ask for
+ *	(IGNORE, REPLACE, PREPEND in body_checks, mime_header_checks,
+ *	nested_header_checks): cleanup_edit_init() for the body at
+ *	body_off..end of src; cleanup_edit_put() for each edit, in
+ *	increasing order of the source: the bytes from..to are replaced
+ *	by text[0..n) (from == to inserts).  The first edit creates an
+ *	unnamed file (as above) and copies the body into it up to from;
+ *	each further one copies what lies between; cleanup_edit_finish()
+ *	copies the rest.  Then e->out (or -1: nothing was edited) holds
+ *	e->out_len bytes, which cleanup_body_put() stores through a
+ *	cleanup_src of its own.  The copy may not grow past max bytes
+ *	(EFBIG: message_size_limit).  Each returns 0, or -1 with the
+ *	errno in e->error (the first one is kept; later calls fail at
+ *	once).  cleanup_edit_free() closes the file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -154,4 +169,92 @@ fail_closed:
 	(void) close(tmp);
 	errno = saved;
 	return -1;
+}
+
+void
+cleanup_edit_init(struct cleanup_edit *e, int src, uint64_t body_off,
+		  uint64_t end, uint64_t max, int tmpdir_fd)
+{
+	e->src = src;
+	e->done = body_off;
+	e->end = end;
+	e->out = -1;
+	e->out_len = 0;
+	e->max = max;
+	e->tmpdir_fd = tmpdir_fd;
+	e->error = 0;
+}
+
+void
+cleanup_edit_free(struct cleanup_edit *e)
+{
+	if (e->out >= 0)
+		(void) close(e->out);
+	e->out = -1;
+}
+
+/* edit_fail - remember the first error */
+static int
+edit_fail(struct cleanup_edit *e, int err)
+{
+	if (e->error == 0)
+		e->error = err;
+	return -1;
+}
+
+/* edit_write - n more bytes of the copy */
+static int
+edit_write(struct cleanup_edit *e, const char *p, size_t n)
+{
+	if (n > e->max || e->out_len > e->max - n)
+		return edit_fail(e, EFBIG);
+	if (sf_write_all(e->out, p, n) < 0)
+		return edit_fail(e, errno);
+	e->out_len += n;
+	return 0;
+}
+
+/* edit_copy - the source up to offset "to" into the copy */
+static int
+edit_copy(struct cleanup_edit *e, uint64_t to)
+{
+	char    chunk[16 * 1024];
+
+	while (e->done < to) {
+		size_t  n = to - e->done < sizeof(chunk) ? (size_t) (to - e->done)
+		    : sizeof(chunk);
+
+		if (read_at(e->src, chunk, n, e->done) < 0)
+			return edit_fail(e, errno);
+		if (edit_write(e, chunk, n) < 0)
+			return -1;
+		e->done += n;
+	}
+	return 0;
+}
+
+int
+cleanup_edit_put(struct cleanup_edit *e, uint64_t from, uint64_t to,
+		 const char *text, size_t n)
+{
+	if (e->error)
+		return -1;
+	if (from < e->done || to < from || to > e->end)
+		return edit_fail(e, EINVAL);	/* out of order: a bug */
+	if (e->out < 0 && (e->out = scratch_file(e->tmpdir_fd)) < 0)
+		return edit_fail(e, errno);
+	if (edit_copy(e, from) < 0 || edit_write(e, text, n) < 0)
+		return -1;
+	e->done = to;
+	return 0;
+}
+
+int
+cleanup_edit_finish(struct cleanup_edit *e)
+{
+	if (e->error)
+		return -1;
+	if (e->out < 0)
+		return 0;
+	return edit_copy(e, e->end);
 }

@@ -13,15 +13,25 @@
  *	cleanup_checks_end(&cc);
  * DESCRIPTION
  *	Postfix's content checks (header_checks(5), body_checks(5)): each
- *	logical header of the message (with its continuation lines, line
- *	ends kept as "\n") is looked up in header_checks, or in
- *	mime_header_checks when it is a MIME header (MIME-Version:,
- *	Content-*:); each line of the body (without its line end), within
- *	the first body_checks_size_limit bytes of the body, in
- *	body_checks.  The tables are normally regexp: or pcre:; they are
- *	opened by cleanup before its chroot and read once (postern reload
- *	takes a changed file).  The first table of the list that matches
- *	answers, and its result is an action:
+ *	logical header (with its continuation lines, line ends kept as
+ *	"\n") and each line of text (without its line end) is looked up
+ *	in one list of tables, chosen as Postfix chooses it:
+ *
+ *	  header_checks		the top-level headers (cleanup_hdr.c), but
+ *	  mime_header_checks	MIME-Version: and Content-*: headers at any
+ *				level, and every header of a multipart's
+ *				parts (cleanup_mime.c finds them)
+ *	  nested_header_checks	the other headers of attached messages
+ *				(message/rfc822, at any depth)
+ *	  body_checks		every other line of the body: the text of
+ *				the parts and the boundary lines, within
+ *				the first body_checks_size_limit bytes of
+ *				the body
+ *
+ *	The tables are normally regexp: or pcre:; they are opened by
+ *	cleanup before its chroot and read once (postern reload takes a
+ *	changed file).  The first table of the list that matches answers,
+ *	and its result is an action:
  *
  *	  REJECT [text]		the message is refused: "5.7.1 text" (or
  *				"5.7.1 Message content rejected"); smtpd
@@ -37,14 +47,15 @@
  *	  PREPEND text		text goes in before it
  *	  DUNNO, OK		nothing
  *
- *	In body_checks, IGNORE, REPLACE and PREPEND are logged but do not
- *	change the body (which is copied into the queue file as it came).
- *	The first REJECT or DISCARD ends the checks of the message.  Each
- *	action is logged as Postfix does: "QUEUEID: reject: header
- *	Subject: buy now from NAME[ADDR]; from=<s> to=<r> proto=ESMTP
- *	helo=<h>: 5.7.1 text" ("body" for body lines, "warning" for WARN,
- *	"hold", "discard", "filter", "redirect", "replace", "prepend",
- *	"info"), the content cut to 200 bytes.
+ *	IGNORE, REPLACE and PREPEND change what is stored: the top-level
+ *	header section (cleanup_hdr.c), or the body (cleanup_scan.c makes
+ *	an edited copy).  The first REJECT or DISCARD ends the checks of
+ *	the message.  Each action is logged as Postfix does: "QUEUEID:
+ *	reject: header Subject: buy now from NAME[ADDR]; from=<s> to=<r>
+ *	proto=ESMTP helo=<h>: 5.7.1 text" ("header" for headers of any
+ *	level, "body" for body lines; "warning" for WARN, "hold",
+ *	"discard", "filter", "redirect", "replace", "prepend", "info"),
+ *	the content cut to 200 bytes.
  *
  *	A table that fails (a pcre: pattern past its match limit, a table
  *	that cannot be read) makes the message a temporary failure
@@ -52,14 +63,17 @@
  *	the administrator reads the log line naming the table and the
  *	pattern, and a pattern cannot be made to look like "no match" by
  *	whoever writes the message.
- * LIMITS
- *	MIME part headers and the headers of attached messages are not
- *	parsed out of the body: they are body lines here, so
- *	nested_header_checks and the mime_header_checks of parts do not
- *	apply (their values are accepted for Postfix main.cf files).
+ *
+ *	cleanup_checks_begin() also starts the message's MIME state
+ *	(cc->mime): the top-level Content-Type: passes through
+ *	cleanup_check_header() on its way.  With any header check
+ *	configured, MIME nesting deeper than mime_nesting_limit refuses
+ *	the message (5.6.0, cleanup_scan.c), so that nesting cannot hide a
+ *	header from the checks.
  * CONFIGURATION PARAMETERS
  *	header_checks, mime_header_checks, nested_header_checks,
- *	body_checks, body_checks_size_limit.
+ *	body_checks, body_checks_size_limit, mime_nesting_limit,
+ *	mime_boundary_length_limit, header_size_limit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +89,7 @@
 
 static struct table_list *header_tables;
 static struct table_list *mime_tables;
+static struct table_list *nested_tables;
 static struct table_list *body_tables;
 
 static struct table_list *
@@ -96,8 +111,8 @@ cleanup_checks_init(void)
 	cleanup_checks_free();
 	header_tables = open_list("header_checks", cfg->header_checks);
 	mime_tables = open_list("mime_header_checks", cfg->mime_header_checks);
+	nested_tables = open_list("nested_header_checks", cfg->nested_header_checks);
 	body_tables = open_list("body_checks", cfg->body_checks);
-	/* nested_header_checks: see LIMITS. */
 }
 
 void
@@ -105,14 +120,21 @@ cleanup_checks_free(void)
 {
 	table_list_close(header_tables);
 	table_list_close(mime_tables);
+	table_list_close(nested_tables);
 	table_list_close(body_tables);
-	header_tables = mime_tables = body_tables = NULL;
+	header_tables = mime_tables = nested_tables = body_tables = NULL;
 }
 
 bool
 cleanup_checks_body_wanted(void)
 {
-	return body_tables != NULL;
+	return body_tables != NULL || cleanup_checks_part_wanted();
+}
+
+bool
+cleanup_checks_part_wanted(void)
+{
+	return mime_tables != NULL || nested_tables != NULL;
 }
 
 void
@@ -122,7 +144,12 @@ cleanup_checks_begin(struct cleanup_checks *cc, const char *qid,
 	memset(cc, 0, sizeof(*cc));
 	cc->qid = qid;
 	cc->req = req;
-	cc->body_left = (uint64_t) cfg->body_checks_size_limit;
+	cc->body_left = body_tables != NULL ? (uint64_t) cfg->body_checks_size_limit : 0;
+	cleanup_mime_init(&cc->mime, (size_t) cfg->mime_nesting_limit,
+			  (size_t) cfg->mime_boundary_length_limit,
+			  (size_t) cfg->header_size_limit,
+			  header_tables != NULL || mime_tables != NULL
+			  || nested_tables != NULL);
 }
 
 void
@@ -131,6 +158,18 @@ cleanup_checks_end(struct cleanup_checks *cc)
 	free(cc->filter);
 	free(cc->redirect);
 	cc->filter = cc->redirect = NULL;
+	cleanup_mime_free(&cc->mime);
+}
+
+/* client - "NAME[ADDR]", or "local" */
+static void
+client(const struct cleanup_req *r, char *from, size_t size)
+{
+	if (r->client_name != NULL)
+		(void) str_fmt(from, size, "%s[%s]", r->client_name,
+			       r->client_addr ? r->client_addr : "unknown");
+	else
+		(void) str_copy(from, size, "local");
 }
 
 /* log_action - Postfix's line: "QID: what: class content from ...: text" */
@@ -141,11 +180,7 @@ log_action(const struct cleanup_checks *cc, const char *what, const char *class,
 	const struct cleanup_req *r = cc->req;
 	char    from[CLEANUP_HOST_MAX + 80];
 
-	if (r->client_name != NULL)
-		(void) str_fmt(from, sizeof(from), "%s[%s]", r->client_name,
-			       r->client_addr ? r->client_addr : "unknown");
-	else
-		(void) str_copy(from, sizeof(from), "local");
+	client(r, from, sizeof(from));
 	log_info("%s: %s: %s %.*s from %s; from=<%s> to=<%s> proto=%s helo=<%s>%s%s",
 		 cc->qid, what, class, (int) (n > 200 ? 200 : n), content, from,
 		 r->sender ? r->sender : "", r->nrcpts > 0 ? r->rcpts[0].addr : "",
@@ -266,22 +301,38 @@ check(struct cleanup_checks *cc, struct table_list *l, const char *class,
 	return r;
 }
 
-/* mime - a header that mime_header_checks looks at */
-static bool
-mime(const char *h, size_t n)
+int
+cleanup_check_header(struct cleanup_checks *cc, int hclass, const char *h,
+		     size_t n, struct buf *before, struct buf *instead)
 {
-	return (n >= 8 && str_ncasecmp(h, "Content-", 8) == 0)
-	    || (n >= 13 && str_ncasecmp(h, "MIME-Version:", 13) == 0);
+	struct table_list *l;
+
+	if (hclass == CLEANUP_MIME_PRIMARY)
+		cleanup_mime_header(&cc->mime, h, n);
+	if (hclass == CLEANUP_MIME_NESTED)
+		l = nested_tables;
+	else if (hclass == CLEANUP_MIME_PART || cleanup_mime_is_mime_header(h, n))
+		l = mime_tables;
+	else
+		l = header_tables;
+	return check(cc, l, "header", h, n, before, instead);
 }
 
-int
-cleanup_check_header(struct cleanup_checks *cc, const char *h, size_t n,
-		     struct buf *before, struct buf *instead)
+void
+cleanup_check_mime_error(struct cleanup_checks *cc, const char *what,
+			 const char *text)
 {
-	struct table_list *l = mime(h, n) && mime_tables != NULL ? mime_tables
-	    : header_tables;
+	const struct cleanup_req *r = cc->req;
+	char    from[CLEANUP_HOST_MAX + 80];
 
-	return check(cc, l, "header", h, n, before, instead);
+	if (cc->done || cc->failed)
+		return;
+	client(r, from, sizeof(from));
+	log_info("%s: reject: mime-error %s: %.100s from %s; from=<%s> to=<%s>",
+		 cc->qid, what, text, from, r->sender ? r->sender : "",
+		 r->nrcpts > 0 ? r->rcpts[0].addr : "unknown");
+	(void) str_fmt(cc->reject, sizeof(cc->reject), "5.6.0 %s", what);
+	cc->done = true;
 }
 
 int

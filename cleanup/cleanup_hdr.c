@@ -143,9 +143,9 @@ append_cur(struct cleanup_hdr *h, const char *p, size_t n)
 		(void) buf_append(&h->cur, p, n);
 }
 
-/* header_start - "name:" with a valid field name (white space before ':' allowed) */
-static bool
-header_start(const char *p, size_t n)
+/* cleanup_hdr_start - "name:" with a valid field name (white space before ':' allowed) */
+bool
+cleanup_hdr_start(const char *p, size_t n)
 {
 	const char *colon = memchr(p, ':', n);
 	size_t  k;
@@ -220,7 +220,7 @@ flush(struct cleanup_hdr *h)
 		if (t[i] == '\0' || (t[i] == '\r' && h->replace_cr))
 			t[i] = ' ';
 	colon = memchr(t, ':', n);
-	if (colon == NULL) {			/* cannot happen: header_start() */
+	if (colon == NULL) {			/* cannot happen: cleanup_hdr_start() */
 		buf_reset(&h->cur);
 		return;
 	}
@@ -269,7 +269,8 @@ flush(struct cleanup_hdr *h)
 
 		buf_init(&before, h->limit);
 		buf_init(&instead, h->limit);
-		switch (cleanup_check_header(h->checks, t, n, &before, &instead)) {
+		switch (cleanup_check_header(h->checks, CLEANUP_MIME_PRIMARY, t, n,
+					     &before, &instead)) {
 		case CLEANUP_CHECK_DROP:
 			keep = false;
 			break;
@@ -335,7 +336,7 @@ cleanup_hdr_line(struct cleanup_hdr *h, const char *p, size_t n, bool start,
 		return CLEANUP_HDR_MORE;
 	}
 	flush(h);
-	if (!header_start(p, n))
+	if (!cleanup_hdr_start(p, n))
 		return CLEANUP_HDR_JUNK;
 	h->in_header = true;
 	append_cur(h, p, n);

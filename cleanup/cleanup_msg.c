@@ -14,10 +14,15 @@
  *	     canonical_maps;
  *	  5. the header section (cleanup_hdr.c), read from the descriptor
  *	     with bounds, through header_checks; too many Received: is
- *	     5.4.6; smtpd's PREPEND headers go on top; then body_checks
- *	     (cleanup_checks.c): a REJECT is the reply (5.7.1), a
- *	     DISCARD says "queued" and writes nothing, a table that
- *	     fails is 4.3.0;
+ *	     5.4.6; smtpd's PREPEND headers go on top; then the body's
+ *	     checks: body_checks, and mime_header_checks and
+ *	     nested_header_checks on the headers of its MIME parts and
+ *	     attached messages (cleanup_scan.c): a REJECT is the reply
+ *	     (5.7.1; 5.6.0 for MIME nesting too deep), a DISCARD says
+ *	     "queued" and writes nothing, a table that fails is 4.3.0;
+ *	     IGNORE, REPLACE and PREPEND make an edited copy of the body,
+ *	     which is what step 7 stores (5.3.4 if it would outgrow
+ *	     message_size_limit);
  *	  6. the recipients: the client's, plus those of To/Cc/Bcc with
  *	     CLEANUP_F_EXTRACT; syntax, @myorigin,
  *	     recipient_canonical_maps and canonical_maps,
@@ -171,42 +176,13 @@ put_attrs(struct qfile_writer *w, const struct cleanup_req *req)
 		put_attr(w, "bounce", "1");
 }
 
-/* scan_body - body_checks over the body's lines (cleanup_checks.c) */
+/*
+ * read_headers - step 5; body_off receives where the body starts, blank
+ * whether an empty line ended the headers
+ */
 static int
-scan_body(struct cleanup_checks *cc, int fd, const struct cleanup_req *req,
-	  uint64_t body_off)
-{
-	struct cleanup_src b;
-	const char *p;
-	size_t  n;
-	bool    start, eol;
-	int     r;
-
-	if (!cleanup_checks_body_wanted())
-		return 0;
-	cleanup_src_init(&b, fd, body_off, req->offset + req->length - body_off,
-			 CLEANUP_READ_BUF);
-	while (!cc->done && !cc->failed && cc->body_left > 0
-	       && (r = cleanup_src_line(&b, &p, &n, &start, &eol)) == 1) {
-		struct buf before, instead;
-
-		if (!start)
-			continue;		/* a long line: its start is checked */
-		if (eol && n > 0 && p[n - 1] == '\r')
-			n--;
-		buf_init(&before, 1);
-		buf_init(&instead, TABLE_VALUE_MAX);
-		(void) cleanup_check_body(cc, p, n, &before, &instead);
-		buf_free(&before);
-		buf_free(&instead);
-	}
-	cleanup_src_free(&b);
-	return 0;
-}
-
-/* read_headers - step 5; body_off receives where the body starts */
-static int
-read_headers(struct cleanup_src *src, struct cleanup_hdr *h, uint64_t *body_off)
+read_headers(struct cleanup_src *src, struct cleanup_hdr *h, uint64_t *body_off,
+	     bool *blank)
 {
 	const char *p;
 	size_t  n;
@@ -219,6 +195,7 @@ read_headers(struct cleanup_src *src, struct cleanup_hdr *h, uint64_t *body_off)
 			continue;
 		case CLEANUP_HDR_END:
 			*body_off = cleanup_src_tell(src);
+			*blank = true;
 			return 0;
 		case CLEANUP_HDR_JUNK:
 			*body_off = src->frag_pos;
@@ -250,7 +227,10 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	uint64_t body_off = 0, body_len = 0;
 	int64_t free_bytes;
 	bool    utf8 = req->smtputf8 || (req->flags & CLEANUP_F_LOCAL), hold;
+	bool    blank = false;
 	struct cleanup_checks cc;
+	struct cleanup_edit ed;
+	struct cleanup_src edited = {0};
 
 	cleanup_hdr_init(&h, req->flags, (size_t) cfg->header_size_limit,
 			 cfg->hopcount_limit, cfg->cleanup_replace_stray_cr_lf,
@@ -258,6 +238,7 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	cleanup_rcpts_init(&rcpts, (size_t) cfg->cleanup_recipient_limit);
 	buf_init(&hdr, (size_t) cfg->header_size_limit + 64 * 1024);
 	cleanup_checks_begin(&cc, "NOQUEUE", req);
+	cleanup_edit_init(&ed, fd, 0, 0, 0, -1);
 
 	/* 1. The descriptor. */
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)
@@ -296,7 +277,7 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: the client went away");
 		goto out;
 	}
-	cleanup_checks_begin(&cc, qid, req);
+	cc.qid = qid;				/* begun above, for "out:" */
 	h.checks = &cc;
 
 	/* 4. Sender. */
@@ -309,7 +290,7 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 
 	/* 5. Headers. */
 	cleanup_src_init(&src, fd, req->offset, req->length, CLEANUP_READ_BUF);
-	if (read_headers(&src, &h, &body_off) < 0) {
+	if (read_headers(&src, &h, &body_off, &blank) < 0) {
 		log_warn("%s: cannot read the message content: %s", qid,
 			 errno == EIO ? "it is shorter than announced" : strerror(errno));
 		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: cannot read the message content");
@@ -331,8 +312,39 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		goto out;
 	}
 
-	/* 5b. Content checks: header_checks ran above, body_checks here. */
-	(void) scan_body(&cc, fd, req, body_off);
+	/*
+	 * 5b. Content checks: header_checks ran above; the body's here,
+	 * with the edits they make in a copy of it.
+	 */
+	cleanup_edit_init(&ed, fd, body_off, req->offset + req->length,
+			  cfg->message_size_limit ? cfg->message_size_limit
+			  : QFILE_BODY_ABS_MAX, cleanup_queue_dirfd());
+	if (cleanup_scan_body(&cc, fd, body_off, req->offset + req->length, blank,
+			      &ed) < 0) {
+		log_warn("%s: cannot read the message body: %s", qid,
+			 errno == EIO ? "it is shorter than announced" : strerror(errno));
+		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: cannot read the message content");
+		goto out;
+	}
+	if (ed.error == 0 && !cc.done && !cc.failed)
+		(void) cleanup_edit_finish(&ed);
+	if (ed.error == EFBIG) {
+		log_info("%s: reject: the content checks' changes make the body larger "
+			 "than message_size_limit %llu", qid,
+			 (unsigned long long) cfg->message_size_limit);
+		set(res, CLEANUP_STAT_PERM, "5.3.4 Message size exceeds fixed limit");
+		goto out;
+	}
+	if (ed.error == EIO) {
+		log_warn("%s: cannot read the message body: it is shorter than "
+			 "announced", qid);
+		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: cannot read the message content");
+		goto out;
+	}
+	if (ed.error) {
+		storage_error(res, qid, ed.error);
+		goto out;
+	}
 	if (cc.failed) {
 		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: content check failed");
 		goto out;
@@ -432,8 +444,11 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		(void) qfile_put_str(&w, QF_REC_RCPT, rcpts.v[i].addr);
 	}
 	(void) qfile_put(&w, QF_REC_HEADER, hdr.data, hdr.len);
-	if (cleanup_body_put(&w, &src, body_off, cfg->cleanup_replace_stray_cr_lf,
-			     cleanup_queue_dirfd(), &body_len) < 0) {
+	if (ed.out >= 0)			/* the edited body instead */
+		cleanup_src_init(&edited, ed.out, 0, ed.out_len, CLEANUP_READ_BUF);
+	if (cleanup_body_put(&w, ed.out >= 0 ? &edited : &src, ed.out >= 0 ? 0 : body_off,
+			     cfg->cleanup_replace_stray_cr_lf, cleanup_queue_dirfd(),
+			     &body_len) < 0) {
 		int     saved = w.error ? w.error : errno;
 		struct stat now;
 
@@ -489,6 +504,8 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 
 out:
 	cleanup_checks_end(&cc);
+	cleanup_edit_free(&ed);
+	cleanup_src_free(&edited);
 	cleanup_src_free(&src);
 	cleanup_hdr_free(&h);
 	cleanup_rcpts_free(&rcpts);
