@@ -401,6 +401,69 @@ START_TEST(test_disable_mime_input_processing)
 }
 END_TEST
 
+/*
+ * Malformed MIME: random messages made of boundary lines (right, wrong,
+ * closing, truncated), multipart and message/rfc822 headers, folds,
+ * empty lines, long lines and text.  Each is queued, with its body
+ * unchanged (no rule matches), and nothing crashes (make asan runs this
+ * suite with the sanitizers).
+ */
+START_TEST(test_malformed_mime_is_text)
+{
+	static const char *const bits[] = {
+		"--a\n", "--a--\n", "--b\n", "--b--  \n", "--\n", "-\n", "\n", "\n",
+		"Content-Type: multipart/mixed; boundary=a\n",
+		"Content-Type: multipart/digest; boundary=\"b\"; boundary=c\n",
+		"Content-Type: message/rfc822\n", "Content-Type: multipart/x\n",
+		"Content-Type: multipart/mixed; boundary=\"unterminated\n",
+		"Content-Type: (comment (nested)) multipart / mixed ; boundary = a\n",
+		"Content-type:\n", "\tfolded continuation\n", " \n", "Subject: x\n",
+		"text\n", "no colon here\n", ":\n", "\r\n", "--c", "Header:value",
+	};
+	struct cleanup_req req;
+	struct cleanup_result res;
+	struct buf msg;
+	uint32_t seed = 12345;
+	char   *b;
+
+	with("header_checks = %s\nbody_checks = %s\nmime_nesting_limit = 4\n"
+	     "cleanup_replace_stray_cr_lf = no\n",
+	     "/^Content-Type: never$/ REJECT\n", "/^never$/ REJECT\n", NULL);
+	buf_init(&msg, 1 << 20);
+	for (int round = 0; round < 300; round++) {
+		size_t  body_at;
+
+		buf_reset(&msg);
+		(void) buf_puts(&msg, "Subject: torture\n");
+		if (round % 3)
+			(void) buf_puts(&msg, "Content-Type: multipart/mixed; boundary=a\n");
+		(void) buf_puts(&msg, "\n");
+		body_at = msg.len;
+		for (int i = 0; i < 60; i++) {
+			seed = seed * 1103515245u + 12345u;
+			if ((seed >> 16) % 97 == 0) {
+				for (int k = 0; k < 70000; k++)
+					(void) buf_putc(&msg, 'L');
+				continue;
+			}
+			(void) buf_puts(&msg, bits[(seed >> 16) % (sizeof(bits) / sizeof(bits[0]))]);
+		}
+		req = smtp(rc1, 1);
+		submit(&req, msg.data, msg.len, &res);
+		if (res.status == CLEANUP_STAT_PERM) {
+			/* Only the nesting bound may refuse it. */
+			ck_assert_str_eq(res.reason, "5.6.0 MIME nesting exceeds safety limit");
+			continue;
+		}
+		b = stored(&res);
+		ck_assert_msg(strcmp(b, msg.data + body_at) == 0 || msg.data[msg.len - 1] != '\n',
+			      "round %d: the body changed", round);
+		free(b);
+	}
+	buf_free(&msg);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -421,6 +484,7 @@ suite(void)
 	tcase_add_test(tc, test_nesting_limit);
 	tcase_add_test(tc, test_digest_and_boundaries);
 	tcase_add_test(tc, test_disable_mime_input_processing);
+	tcase_add_test(tc, test_malformed_mime_is_text);
 	suite_add_tcase(s, tc);
 	return s;
 }
