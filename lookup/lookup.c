@@ -16,7 +16,10 @@
  *	alias_maps, virtual_alias_maps, canonical_maps,
  *	sender_canonical_maps, recipient_canonical_maps, transport_maps
  *	and local_recipient_maps (default "unix:passwd.byname
- *	$alias_maps": local users are found through unix:passwd.byname).
+ *	$alias_maps": local users are found through unix:passwd.byname),
+ *	smtpd_sender_login_maps, and the check_*_access tables of the
+ *	smtpd_*_restrictions lists: main.cf's, and those that the -o
+ *	options of smtpd lines in master.cf (read at start) give.
  *	The tables are opened before the privilege drop, so a table that
  *	only root may read is still served; a table is reopened when its
  *	file changed (checked at every request, one stat() per table file
@@ -53,7 +56,8 @@
  * SECURITY
  *	Unprivileged (mail_owner), not chrooted: it needs the table files
  *	and the user database.  It reads nothing but the tables main.cf
- *	lists for the parameters above, read-only, and every request is
+ *	(and master.cf's smtpd -o options) list for the parameters above,
+ *	read-only, and every request is
  *	checked before use.  The socket is in private/ (mail_owner only).
  * LIMITS
  *	Connections: at most LOOKUP_CLIENTS_MAX (or the descriptor limit,
@@ -66,23 +70,85 @@
  * SEE ALSO
  *	lib/svc/lookup_clnt.h (the client), lib/svc/lookup_maps.h (the tables).
  */
+#include <string.h>
 #include <sys/resource.h>
 
+#include "config.h"
 #include "log.h"
 #include "lookup_maps.h"
 #include "lookup_server.h"
+#include "mastercf.h"
 #include "params.h"
 #include "server.h"
+#include "str.h"
 
 #define LOOKUP_CLIENTS_MAX	4096
 #define FDS_RESERVED		64	/* tables, logging, listeners */
 
 static struct lookup_maps *maps;
 
+/* restriction_override - "-o smtpd_*_restrictions=..." */
+static bool
+restriction_override(const char *o)
+{
+	const char *eq = strchr(o, '=');
+
+	return eq != NULL && strncmp(o, "smtpd_", 6) == 0
+	    && (size_t) (eq - o) > 19 && memcmp(eq - 13, "_restrictions", 13) == 0;
+}
+
+/*
+ * service_lists - the restriction tables of smtpd services whose
+ * master.cf line overrides a restriction list (-o), as that smtpd sees
+ * its lists: main.cf with the service's -o options.
+ */
+static void
+service_lists(void)
+{
+	char    path[4096];
+	struct mastercf mc;
+	struct buf err;
+
+	if (str_fmt(path, sizeof(path), "%s/master.cf", server_config_dir()) < 0)
+		return;
+	buf_init(&err, 64 * 1024);
+	if (mastercf_load(path, cfg, &mc, &err) < 0) {
+		log_warn("%s: %s: the tables of smtpd -o restriction lists are not "
+			 "served (fix master.cf; postern check says more)", path,
+			 buf_str(&err));
+		buf_free(&err);
+		return;
+	}
+	for (size_t i = 0; i < mc.n; i++) {
+		const struct mastercf_entry *e = &mc.v[i];
+		struct params *p;
+		bool    any = false;
+
+		if (!str_eq(e->argv[0], "smtpd"))
+			continue;
+		for (int j = 0; j < e->n_overrides; j++)
+			any = any || restriction_override(e->overrides[j]);
+		if (!any)
+			continue;
+		buf_reset(&err);
+		p = config_load(server_config_dir(), (const char *const *) e->overrides,
+				(size_t) e->n_overrides, &err);
+		if (p == NULL) {
+			log_warn("%s, line %d: %s", path, e->line, buf_str(&err));
+			continue;
+		}
+		lookup_maps_add_lists(maps, p);
+		config_free(p);
+	}
+	mastercf_free(&mc);
+	buf_free(&err);
+}
+
 static void
 lookup_pre_jail(void)
 {
 	maps = lookup_maps_new(cfg, cfg->lookup_reopen_check_time * 1000);
+	service_lists();
 	(void) lookup_maps_open_all(maps);
 }
 

@@ -137,12 +137,18 @@ lookup_maps_new(const struct params *p, uint64_t check_ms)
 		m->e[i].param = lookup_maps_params[i];
 		m->e[i].value = xstrdup(value_of(p, lookup_maps_params[i]));
 	}
+	lookup_maps_add_lists(m, p);
+	return m;
+}
+
+void
+lookup_maps_add_lists(struct lookup_maps *m, const struct params *p)
+{
 	for (size_t i = 0; lookup_maps_restriction_params[i] != NULL; i++) {
 		struct add_ctx a = {.m = m, .param = lookup_maps_restriction_params[i]};
 
 		restriction_tables(value_of(p, a.param), add_table, &a);
 	}
-	return m;
 }
 
 /* note_problem - log a problem once, until it changes or goes away */

@@ -58,7 +58,10 @@
  *	smtpd_end_of_data_restrictions): each table that a check_*_access
  *	in one of those lists names (restriction.h), under the name of
  *	its list.  A client asks for one of them by parameter and table
- *	spec, never for a table no list names.
+ *	spec, never for a table no list names.  lookup_maps_add_lists()
+ *	adds the restriction tables of the lists in another set of
+ *	parameters (the main.cf of an smtpd service with its master.cf
+ *	-o overrides, which the lookup service reads at start).
  *
  *	lookup_maps_list() gives the tables to ask, for a caller that
  *	asks them itself (the lookup service's asynchronous requests):
@@ -71,7 +74,7 @@
  *	(NULL for another name).
  * SECURITY
  *	The list of parameters is fixed here; the table specs come from
- *	main.cf only.  A chrooted daemon that is taken over can ask for
+ *	main.cf and the -o options of master.cf only.  A chrooted daemon that is taken over can ask for
  *	keys in these tables and nothing else.
  */
 #ifndef POSTERN_LOOKUP_MAPS_H
@@ -94,6 +97,7 @@ struct lookup_maps;
 
 bool	lookup_maps_allowed(const char *param);
 struct lookup_maps *lookup_maps_new(const struct params *p, uint64_t check_ms);
+void	lookup_maps_add_lists(struct lookup_maps *m, const struct params *p);
 int	lookup_maps_open_all(struct lookup_maps *m);
 int	lookup_maps_get(struct lookup_maps *m, const char *param,
 			const char *key, struct buf *value, char *why,

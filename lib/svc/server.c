@@ -54,6 +54,7 @@ static uint64_t last_report_ms;		/* when the master last heard from us */
 static int svc_argc;
 static char **svc_argv;
 static const char **over_names;		/* -o name=value, for the check */
+static const char *config_dir_arg;	/* -c */
 
 int
 server_listen_count(void)
@@ -107,6 +108,12 @@ char **
 server_argv(void)
 {
 	return svc_argv;
+}
+
+const char *
+server_config_dir(void)
+{
+	return config_dir_arg;
 }
 
 /* report - one status record to the master; a lost master is fatal */
@@ -335,6 +342,7 @@ setup(int argc, char **argv)
 	svc_argv = argv + optind;
 	if (config_dir == NULL)
 		usage();
+	config_dir_arg = config_dir;
 
 	if (fcntl(MASTER_STATUS_FD, F_GETFD) < 0)
 		log_fatal("no status descriptor %d: this program is started by the "

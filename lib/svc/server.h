@@ -95,7 +95,8 @@
  *	server_loop() (event model), server_stopping(), server_exit(code)
  *	(runs ops->on_exit, then exit), server_progress() (a heartbeat now),
  *	server_foreground() (-S given), server_argc()/server_argv() (the
- *	service's own arguments from master.cf, after the options).
+ *	service's own arguments from master.cf, after the options),
+ *	server_config_dir() (-c: where main.cf and master.cf are).
  */
 #ifndef POSTERN_SERVER_H
 #define POSTERN_SERVER_H
@@ -148,6 +149,7 @@ bool	server_stopping(void);
 bool	server_foreground(void);
 int	server_argc(void);
 char  **server_argv(void);
+const char *server_config_dir(void);
 void	server_progress(void);
 int	server_wait_request(int fd, int timeout_ms);
 bool	server_use_request(void);

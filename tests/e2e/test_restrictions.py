@@ -476,6 +476,41 @@ class ContentChecks(unittest.TestCase):
         self.assertEqual(code, 250, text)
 
 
+class ServiceOptionTables(unittest.TestCase):
+    """A hash: table named only in an smtpd service's master.cf -o
+    restriction list is served by the lookup service (read from
+    master.cf at its start), so that service's smtpd can ask it."""
+
+    def test_hash_table_named_in_master_cf_only(self):
+        inst = Instance(self)
+        clients = os.path.join(inst.etc, "submission_clients")
+        with open(clients, "w") as f:
+            f.write("127.0.0.40 REJECT Not from this host\n")
+        run([os.path.join(BIN, "postmap"), "hash:" + clients])
+        port2 = _free_port()
+        inst.write_master(inst.master_cf() +
+                          "127.0.0.1:%d inet n - y - 1 smtpd\n"
+                          "  -o smtpd_client_restrictions=check_client_access,hash:%s\n"
+                          % (port2, clients))
+        inst.set_main({"smtpd_client_event_limit_exceptions": "127.0.0.0/8"})
+        inst.start()
+        replies = {}
+        for port in (inst.port, port2):
+            for source in ("127.0.0.40", "127.0.0.41"):
+                c = smtplib.SMTP(timeout=30, source_address=(source, 0))
+                c.connect("127.0.0.1", port)
+                c.ehlo("client.test")
+                self.assertEqual(c.mail("a@x.test")[0], 250)
+                replies[(port, source)] = c.rcpt("root@localhost")
+                c.close()
+        self.assertEqual(replies[(port2, "127.0.0.40")],
+                         (554, b"5.7.1 <unknown[127.0.0.40]>: Client host rejected: "
+                               b"Not from this host"))
+        self.assertEqual(replies[(port2, "127.0.0.41")], (250, b"2.1.5 Ok"))
+        # The main service's lists do not name the table.
+        self.assertEqual(replies[(inst.port, "127.0.0.40")], (250, b"2.1.5 Ok"))
+
+
 class LoginMismatch(unittest.TestCase):
     """reject_sender_login_mismatch with smtpd_sender_login_maps (served
     by the lookup service): a client that is not logged in may not use a
