@@ -153,9 +153,15 @@ static const char *const params[] = {
 	"anvil_rate_time_unit", NULL,
 };
 
+/* Counting needs nothing beyond the common set (lib/svc/sandbox.c). */
+static const char *const syscalls[] = {
+	NULL,
+};
+
 static const struct server_ops server = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.params = params,
 	.start = anvil_start,
 	.stop = anvil_stop,

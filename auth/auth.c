@@ -178,9 +178,15 @@ static const char *const params[] = {
 	"auth_passwd_file", "ipc_timeout", NULL,
 };
 
+/* crypt(3) is computation and memory: the common set (lib/svc/sandbox.c). */
+static const char *const syscalls[] = {
+	NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_SINGLE,
 	.chroot = SERVER_CHROOT_MUST,
+	.syscalls = syscalls,
 	.params = params,
 	.pre_jail = auth_pre_jail,
 	.serve = auth_serve,

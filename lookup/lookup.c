@@ -70,8 +70,11 @@
  * SEE ALSO
  *	lib/svc/lookup_clnt.h (the client), lib/svc/lookup_maps.h (the tables).
  */
-#include <string.h>
 #include <sys/resource.h>
+
+#include <grp.h>
+#include <pwd.h>
+#include <string.h>
 
 #include "config.h"
 #include "log.h"
@@ -167,9 +170,27 @@ max_clients(void)
 	return n;
 }
 
+/*
+ * load_nss - have the C library load the user database's modules now,
+ * before the seccomp filter: a name no database holds goes through
+ * every module of nsswitch.conf, and a module's start-up (nss_systemd
+ * loads libcap, whose constructor calls prctl) happens here, once.
+ */
+static void
+load_nss(void)
+{
+	static const char nobody[] = "postern-lookup-nss-probe";
+
+	(void) getpwnam(nobody);
+	(void) getgrnam(nobody);
+	endpwent();
+	endgrent();
+}
+
 static void
 lookup_start(struct ev_loop *loop)
 {
+	load_nss();
 	lookup_server_init(maps, cfg->ipc_timeout * 1000, max_clients());
 	for (int i = 0; i < server_listen_count(); i++)
 		lookup_server_listen(loop, server_listen_fd(i));
@@ -210,9 +231,21 @@ static const char *const talks[] = {
 	"$*_maps", "$smtpd_*_restrictions", NULL,
 };
 
+/*
+ * Beyond the common set (lib/svc/sandbox.c): socketmap:inet: servers and
+ * getaddrinfo() for their host names (glibc's resolver sends the A and
+ * AAAA questions with one sendmmsg).  Opening a table, Berkeley DB and
+ * the user database (NSS "files", and "systemd" over a UNIX socket) use
+ * common calls only.
+ */
+static const char *const syscalls[] = {
+	"socket:inet", "socket:inet6", "sendmmsg", NULL,
+};
+
 static const struct server_ops ops = {
 	.model = SERVER_EVENT,
 	.chroot = SERVER_CHROOT_NEVER,
+	.syscalls = syscalls,
 	.talks = talks,
 	.params = params,
 	.pre_jail = lookup_pre_jail,

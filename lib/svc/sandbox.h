@@ -41,9 +41,9 @@
  *	the filter then takes away what an attacker who controls the
  *	process could use next: execve, new network sockets (where not
  *	declared), ptrace, mount, module and keyring calls, and the rest.
- *	Filters are per process and inherited across fork: the daemons
- *	that fork (local) and the one that reads the user database
- *	(lookup) are not filtered.
+ *	Filters are per process and inherited across fork and execve:
+ *	local, whose children become users and run their commands, is not
+ *	filtered (nor is the master, which is not on this skeleton).
  */
 #ifndef POSTERN_SANDBOX_H
 #define POSTERN_SANDBOX_H

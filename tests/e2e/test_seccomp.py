@@ -1,10 +1,10 @@
 """test_seccomp - a system call outside a daemon's seccomp filter kills it,
 and the master's log names the call.
 
-Every daemon that declares .syscalls in its server_ops (smtpd, cleanup,
-qmgr, pickup, showq, smtp, discard, error) runs under a seccomp filter
-from the moment it serves (lib/svc/sandbox.c), and the whole test suite runs
-that way.  Here:
+Every daemon that declares .syscalls in its server_ops (all of them but
+local: "DAEMON -D" prints the list) runs under a seccomp filter from the
+moment it serves (lib/svc/sandbox.c), and the whole test suite runs that way.
+Here:
   - the test service (tests/testsvc, on the same skeleton, with no call
     beyond the common ones) is asked to call execve() and to make an
     IPv4 socket: each time it dies of SIGSYS and the master logs the
@@ -13,34 +13,51 @@ that way.  Here:
     in their code: the test attaches with ptrace to a running smtpd and
     cleanup and has them call execve() and socket(AF_INET) (x86-64 only:
     the registers are the architecture's);
-  - every running daemon that declares a filter has one (/proc status
-    "Seccomp: 2"), and local and lookup, which fork or read the user
-    database, do not.
+  - every daemon that declares a filter is brought to run (mail through
+    smtpd, pickup, cleanup, lookup, qmgr and local, to the discard, error
+    and smtp transports, an AUTH through auth, a count through anvil, a
+    listing from showq) and each of its processes has the filter
+    (/proc status "Seccomp: 2"); local, which does not declare one, has
+    none.
 """
 
+import base64
 import ctypes
 import os
 import platform
 import re
 import signal
+import smtplib
 import socket
 import time
 import unittest
 
-from harness import Instance, main, wait_for
+from harness import BIN, Instance, main, run, wait_for
+from test_privdecl import daemons, declaration
 
 ECHO_MASTER = """\
 echo unix - - y - - testsvc
 """
 
-FILTERED = ["smtpd", "cleanup", "qmgr", "pickup", "showq"]
+# An smtpd that offers AUTH without TLS, so that auth is asked.
+AUTH_MASTER = """\
+127.0.0.1:AUTHPORT inet n - y - 1 smtpd
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_sasl_type=postern
+  -o smtpd_tls_auth_only=no
+auth unix - - y - 4 auth
+"""
 
 
 def seccomp_mode(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("Seccomp:"):
-                return int(line.split()[1])
+    """Seccomp mode of pid (2: filter), or None when it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("Seccomp:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        return None
     return None
 
 
@@ -134,18 +151,59 @@ def inject(pid, nr, args):
 class RealDaemons(unittest.TestCase):
 
     def test_every_filtered_daemon_has_its_filter(self):
+        filtered = [d for d in daemons() if declaration(d).get("seccomp") != ["off"]]
+        unfiltered = [d for d in daemons() if d not in filtered]
+        self.assertEqual(unfiltered, ["local"], "only local runs without a filter")
+        authport = __import__("harness").free_port()
         inst = Instance(self)
+        with open(os.path.join(inst.etc, "master.cf"), "a") as f:
+            f.write(AUTH_MASTER.replace("AUTHPORT", str(authport)))
+        transport = os.path.join(inst.etc, "transport")
+        with open(transport, "w") as f:
+            f.write("quiet.example discard:\n"
+                    "gone.example error:5.1.1 gone\n"
+                    "far.example smtp:[127.0.0.1]:9\n")
+        users = os.path.join(inst.etc, "users")
+        with open(users, "w") as f:
+            f.write("alice@example.org:$6$salt$0123456789\n")
+        os.chmod(users, 0o600)
+        inst.set_main({"transport_maps": "texthash:" + transport,
+                       "auth_passwd_file": users})
         inst.start()
-        # cleanup is started on demand: one message brings it.
-        from delivery_util import send
-        send(inst, "x@example.org", "postmaster@localhost", subject="seccomp")
-        wait_for(lambda: inst.procs("cleanup"), 10, what="a cleanup process")
-        for role in FILTERED:
-            for r in inst.procs(role):
-                self.assertEqual(seccomp_mode(int(r["pid"])), 2, "%s runs unfiltered" % role)
-        for role in ("local", "lookup"):
-            for r in inst.procs(role):
-                self.assertEqual(seccomp_mode(int(r["pid"])), 0, role)
+        from delivery_util import mailq, send
+        # smtpd, anvil (the connection count), cleanup, lookup, qmgr, then
+        # local, discard, error and smtp (which cannot connect: deferred).
+        send(inst, "x@example.org", ["postmaster@localhost", "a@quiet.example",
+                                     "b@gone.example", "c@far.example"], subject="seccomp")
+        for agent in ("discard", "error", "smtp"):
+            inst.wait_log("postern/%s[" % agent)
+        # pickup: a message from the local sendmail.
+        run([os.path.join(BIN, "sendmail"), "-C", inst.etc, "-f", "x@example.org",
+             "postmaster@localhost"], input=b"Subject: pickup\n\nhello\n")
+        inst.wait_log("postern/pickup[")
+        # auth: a password check.
+        s = smtplib.SMTP("127.0.0.1", authport, timeout=30)
+        s.ehlo("client.example")
+        code, _ = s.docmd("AUTH", "PLAIN " + base64.b64encode(
+            b"\0alice@example.org\0wrong").decode())
+        self.assertEqual(code, 535)
+        # showq: a listing, while smtpd's session still holds auth.
+        self.assertIn("-Queue ID-", mailq(inst))
+        checked = {}
+        for role in filtered:
+            rows = wait_for(lambda: [r for r in inst.status() if r["role"] == role
+                                     or r.get("command") == role], 15,
+                            what="a running %s" % role)
+            for r in rows:
+                mode = seccomp_mode(int(r["pid"]))
+                if mode is not None:
+                    self.assertEqual(mode, 2, "%s pid %s runs unfiltered" % (role, r["pid"]))
+                    checked[role] = checked.get(role, 0) + 1
+        s.quit()
+        self.assertEqual(sorted(checked), sorted(filtered),
+                         "filtered daemons seen running: %r" % checked)
+        for r in inst.procs("local"):
+            self.assertEqual(seccomp_mode(int(r["pid"])) or 0, 0, "local")
 
     def test_execve_from_smtpd_and_inet_socket_from_cleanup(self):
         inst = Instance(self)
