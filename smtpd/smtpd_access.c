@@ -231,8 +231,8 @@ stage_of(enum restriction_code code, enum smtpd_stage list)
 	}
 }
 
-static int
-server_error(struct smtpd_check *c)
+int
+smtpd_check_server_error(struct smtpd_check *c)
 {
 	char    nb[600];
 
@@ -260,7 +260,7 @@ access_done(void *ctx, int r, const char *value, const char *why)
 	a->call = NULL;
 	if (r < 0) {
 		log_warn("%s: table lookup problem: %s", a->spec, why);
-		out = server_error(c);
+		out = smtpd_check_server_error(c);
 	} else if (r == 0)
 		out = SMTPD_R_DUNNO;
 	else
@@ -294,7 +294,7 @@ smtpd_access(struct smtpd_check *c, enum restriction_code code, const char *spec
 
 			if (r < 0) {
 				log_warn("%s: table lookup problem: %s", spec, local->error);
-				out = server_error(c);
+				out = smtpd_check_server_error(c);
 				break;
 			}
 			if (r > 0) {
@@ -472,23 +472,23 @@ smtpd_access_result(struct smtpd_check *c, const char *value, const char *origin
 		log_warn("access table %s has entry with lookup table: %.100s "
 			 "(name restrictions, not tables, in access table results)",
 			 origin, value);
-		return server_error(c);
+		return smtpd_check_server_error(c);
 	}
-	/* Restriction names, in turn. */
+	/* Restriction names: a list the walk enters (SMTPD_R_PUSH). */
 	{
 		struct restriction *l;
 		size_t  nl;
 		char    why[RESTRICTION_WHY_MAX];
-		int     out = SMTPD_R_DUNNO;
 
 		if (++c->depth > 100 || restriction_parse(value, &l, &nl, why, sizeof(why)) < 0) {
 			log_warn("access table %s: result \"%.100s\": %s", origin, value,
 				 c->depth > 100 ? "unreasonable recursion" : why);
-			return server_error(c);
+			return smtpd_check_server_error(c);
 		}
-		for (size_t i = 0; i < nl && out == SMTPD_R_DUNNO; i++)
-			out = smtpd_check_word(c, l[i].code, l[i].arg, NULL);
-		restriction_free(l, nl);
-		return out;
+		restriction_free(c->push_r, c->push_n);
+		c->push_r = l;
+		c->push_n = nl;
+		c->push_stage = c->stage;
+		return SMTPD_R_PUSH;
 	}
 }

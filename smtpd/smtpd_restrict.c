@@ -56,6 +56,13 @@
  *	are collected in s->actions and go with the message to cleanup;
  *	RSET and a new MAIL forget them.  WARN only logs.
  *
+ *	An access table result (or a policy service's action) that names
+ *	restrictions ("reject_rbl_client bl.example, reject") is a list
+ *	of its own, entered where the word stands (smtpd_restrict.h,
+ *	SMTPD_R_PUSH): its words run in order, waits included, and its
+ *	outcome is the outcome of the word whose result it was; its
+ *	replies name what that word looked up ("Client host rejected").
+ *
  *	Nothing blocks: a word that needs the lookup service, DNS or a
  *	policy server starts it and the evaluation goes on from its
  *	answer (smtpd_check_resume()); meanwhile the session reads no
@@ -687,10 +694,112 @@ list_done(struct smtpd_check *c)
 		c->s->helo_checked = true;
 }
 
+/* frames_free - the lists entered and the one about to be */
+static void
+frames_free(struct smtpd_check *c)
+{
+	while (c->nframes > 0) {
+		struct smtpd_frame *f = &c->frames[--c->nframes];
+
+		restriction_free(f->r, f->n);
+	}
+	restriction_free(c->push_r, c->push_n);
+	c->push_r = NULL;
+	c->push_n = 0;
+}
+
+/* check_free - an evaluation and what it holds */
+static void
+check_free(struct smtpd_check *c)
+{
+	frames_free(c);
+	free(c);
+}
+
+/* nested_warn - warn_if_reject before a word of a frame */
+static int
+nested_warn(struct smtpd_check *c, int out)
+{
+	char    text[700];
+
+	if (!c->nested_warn || out == SMTPD_R_WAIT || out == SMTPD_R_PUSH)
+		return out;
+	c->nested_warn = false;
+	if (out == SMTPD_R_REJECT) {
+		(void) str_fmt(text, sizeof(text), "%d %s %s", c->v.code, c->v.dsn,
+			       c->v.text);
+		smtpd_check_log(c, "reject_warning", text);
+		return SMTPD_R_DUNNO;
+	}
+	return out;
+}
+
+/*
+ * nested - out is the outcome of the word under way in the innermost
+ * frame (or of the list's own word when there is none); go on in the
+ * frames until the list's word has its outcome (returned), or a word
+ * waits (SMTPD_R_WAIT).  A permit or a rejection anywhere decides for
+ * the list's word; a frame that ends has no opinion, which is the
+ * outcome of the word whose result it was.
+ */
+static int
+nested(struct smtpd_check *c, int out)
+{
+	if (c->nframes > 0)
+		out = nested_warn(c, out);
+	for (;;) {
+		struct smtpd_frame *f;
+		const struct restriction *r;
+
+		if (out == SMTPD_R_PUSH) {
+			if (c->nframes == SMTPD_FRAMES) {
+				log_warn("access table results name restrictions more than "
+					 "%d deep: check the tables for results that name "
+					 "each other", SMTPD_FRAMES);
+				frames_free(c);
+				return smtpd_check_server_error(c);
+			}
+			f = &c->frames[c->nframes++];
+			f->r = c->push_r;
+			f->n = c->push_n;
+			f->i = 0;
+			f->stage = c->push_stage;
+			c->push_r = NULL;
+			c->push_n = 0;
+		} else if (c->nframes == 0) {
+			return out;
+		} else if (out == SMTPD_R_OK || out == SMTPD_R_REJECT) {
+			frames_free(c);
+			return out;
+		} else {
+			/* No opinion: the frame's next word. */
+			c->frames[c->nframes - 1].i++;
+		}
+		f = &c->frames[c->nframes - 1];
+		if (f->i >= f->n) {
+			c->nframes--;
+			restriction_free(f->r, f->n);
+			out = SMTPD_R_DUNNO;
+			continue;
+		}
+		r = &f->r[f->i];
+		if (r->code == R_WARN_IF_REJECT) {
+			c->nested_warn = true;
+			out = SMTPD_R_DUNNO;
+			continue;
+		}
+		c->stage = f->stage;
+		out = nested_warn(c, smtpd_check_word(c, r->code, r->arg, NULL));
+		if (out == SMTPD_R_WAIT)
+			return out;
+	}
+}
+
 /*
  * walk - evaluate from (si, ri) on; out is the outcome of the word at
- * ri when it had to wait, or -1.  Returns SMTPD_R_OK (accepted),
- * SMTPD_R_REJECT (c->v) or SMTPD_R_WAIT.
+ * ri (or of the word under way in its frames) when it had to wait, or
+ * -1.  Returns SMTPD_R_OK (accepted), SMTPD_R_REJECT (c->v) or
+ * SMTPD_R_WAIT.
  */
 static int
 walk(struct smtpd_check *c, int out)
@@ -700,7 +809,8 @@ walk(struct smtpd_check *c, int out)
 	while (c->si < c->nseq) {
 		struct smtpd_rlist *l = &smtpd_rlists[c->seq[c->si]];
 
-		c->stage = c->seq[c->si];
+		if (c->nframes == 0)
+			c->stage = c->seq[c->si];
 		if (c->stage == SMTPD_STAGE_UNLISTED && out < 0) {
 			/* Postfix: a pending defer_if_permit answers first. */
 			if (c->defer_if_permit.code != 0)
@@ -731,6 +841,9 @@ walk(struct smtpd_check *c, int out)
 			if (out == SMTPD_R_WAIT)
 				return out;
 		}
+		if ((out = nested(c, out)) == SMTPD_R_WAIT)
+			return out;
+		c->stage = c->seq[c->si];
 		if (c->warn_armed) {
 			c->warn_armed = false;
 			if (out == SMTPD_R_REJECT) {
@@ -804,7 +917,7 @@ smtpd_check_resume(struct smtpd_check *c, int outcome)
 		char    addr[ADDR_CANON_MAX + 1];
 
 		(void) str_copy(addr, sizeof(addr), c->addr);
-		free(c);
+		check_free(c);
 		done(s, &v, addr);
 		return;
 	}
@@ -893,7 +1006,7 @@ smtpd_restrict(struct smtpd_session *s, enum smtpd_when when, const char *addr,
 	}
 	s->check = NULL;
 	end(c, out, v);
-	free(c);
+	check_free(c);
 	return true;
 }
 
@@ -906,6 +1019,6 @@ smtpd_restrict_cancel(struct smtpd_session *s)
 		return;
 	if (c->cancel != NULL)
 		c->cancel(c->cancel_arg);
-	free(c);
+	check_free(c);
 	s->check = NULL;
 }

@@ -17,6 +17,14 @@
  *	it started a lookup, a DNS query or a policy request, set
  *	c->cancel and c->cancel_arg, and will call smtpd_check_resume(c,
  *	outcome) from the loop when the answer is in.  Nothing blocks.
+ *
+ *	SMTPD_R_PUSH: an access table's result named restrictions
+ *	(smtpd_access_result() put them in c->push_r, c->push_n, with the
+ *	stage that names its replies in c->push_stage); the walk evaluates
+ *	them as a list of their own (a frame, up to SMTPD_FRAMES deep),
+ *	with waits like any word's, and that list's outcome (a permit, a
+ *	rejection, or no opinion at its end) is the outcome of the word
+ *	whose result it was.
  */
 #ifndef POSTERN_SMTPD_RESTRICT_H
 #define POSTERN_SMTPD_RESTRICT_H
@@ -30,6 +38,9 @@
 #define SMTPD_R_OK	1
 #define SMTPD_R_REJECT	2
 #define SMTPD_R_WAIT	3
+#define SMTPD_R_PUSH	4
+
+#define SMTPD_FRAMES	16		/* access results naming restrictions, nested */
 
 #define SMTPD_ACCESS_KEYS	16	/* keys of one access lookup */
 
@@ -38,6 +49,12 @@ struct smtpd_rlist {
 	struct restriction *r;
 	size_t	n;
 	struct table **local;		/* per entry: a table read whole, or NULL */
+};
+
+struct smtpd_frame {
+	struct restriction *r;		/* owned */
+	size_t	n, i;			/* i: the word under way */
+	enum smtpd_stage stage;		/* its replies name this */
 };
 
 struct smtpd_check {
@@ -59,6 +76,12 @@ struct smtpd_check {
 	void	(*cancel)(void *arg);	/* what to call to abandon the wait */
 	void   *cancel_arg;
 	int	depth;			/* access results naming restrictions */
+	struct smtpd_frame frames[SMTPD_FRAMES];
+	size_t	nframes;
+	struct restriction *push_r;	/* SMTPD_R_PUSH: the list to enter */
+	size_t	push_n;
+	enum smtpd_stage push_stage;
+	bool	nested_warn;		/* warn_if_reject inside a frame */
 };
 
 extern struct smtpd_rlist smtpd_rlists[SMTPD_STAGES];
@@ -76,6 +99,8 @@ void	smtpd_check_log(const struct smtpd_check *c, const char *what,
 			const char *text);
 void	smtpd_check_action(struct smtpd_check *c, unsigned flag, const char *arg);
 const char *smtpd_check_rcpt_addr(const struct smtpd_check *c);
+
+int	smtpd_check_server_error(struct smtpd_check *c);
 
 /* smtpd_access.c */
 int	smtpd_access(struct smtpd_check *c, enum restriction_code code,

@@ -146,7 +146,10 @@ class RealSite(unittest.TestCase):
             blocklist = os.path.join(inst.etc, "blocklist")
             with open(blocklist, "w") as f:
                 f.write("# the site's blocklist\n127.0.0.66\tREJECT Blocked by the "
-                        "site's list\n127.0.0.67 DISCARD\n")
+                        "site's list\n127.0.0.67 DISCARD\n"
+                        # Restrictions as a result: the DNS list waits, then
+                        # "reject" is evaluated (not forgotten).
+                        "127.0.0.68 reject_rbl_client bl.test, reject\n")
             inst.set_main({
                 "mynetworks": "127.0.0.1/32",
                 "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
@@ -201,6 +204,9 @@ class RealSite(unittest.TestCase):
              "local recipient table"),
             # DISCARD permits (and the message would be thrown away).
             ("127.0.0.67", "root@localhost", 250, "2.1.5 Ok"),
+            # An access result's own restriction list goes on after a wait.
+            ("127.0.0.68", "root@localhost", 554,
+             "5.7.1 <unknown[127.0.0.68]>: Client host rejected: Access denied"),
         ]
         for source, rcpt, code, text in cases:
             with self.subTest(client=source, rcpt=rcpt):
