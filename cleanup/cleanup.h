@@ -294,6 +294,7 @@ struct cleanup_qfile {
 int	cleanup_queue_init(void);
 int	cleanup_queue_dirfd(void);
 int	cleanup_queue_create(struct cleanup_qfile *q);
+int	cleanup_queue_sync(struct cleanup_qfile *q);
 int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold);
 void	cleanup_queue_abort(struct cleanup_qfile *q);
 int	cleanup_queue_sweep(void);

@@ -480,6 +480,14 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		goto out;
 	}
 	qfile_writer_free(&w);
+	/*
+	 * The file's sync first: the client's confirmation of the queue
+	 * ID normally arrives meanwhile, so waiting for it adds nothing.
+	 */
+	if (cleanup_queue_sync(&q) < 0) {
+		storage_error(res, qid, errno);
+		goto out;
+	}
 	/* The client's line for this queue ID comes before qmgr's. */
 	if (hooks != NULL && hooks->confirmed(hooks->ctx, qid) < 0) {
 		cleanup_queue_abort(&q);

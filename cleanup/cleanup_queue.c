@@ -20,13 +20,20 @@
  *	on the kernels this runs on, and cleanup has no capabilities.  The
  *	dot name costs nothing but the sweep below.
  *
- *	cleanup_queue_commit() makes the file durable and visible: fsync()
- *	of the file, renameat2(RENAME_NOREPLACE) to incoming/QUEUEID (a
- *	queue file is never replaced, whatever happens to queue IDs), and
- *	an fsync() of the directory that began after the rename, shared
- *	with the other cleanup processes (cleanup_commit.c).  Only after this returns 0 may the
- *	client hear "queued".  On failure the temporary file is removed
- *	and -1 returned with errno: nothing half-written is left.
+ *	cleanup_queue_sync() makes the written file durable (fsync(); on
+ *	failure the temporary file is removed and -1 returned with errno).
+ *	It is separate from the commit so that what must happen between
+ *	the two (waiting for the client's confirmation of the queue ID)
+ *	overlaps the sync instead of adding to it.
+ *
+ *	cleanup_queue_commit(), after cleanup_queue_sync(), makes the
+ *	file visible and its name durable: renameat2(RENAME_NOREPLACE) to
+ *	incoming/QUEUEID (a queue file is never replaced, whatever happens
+ *	to queue IDs), and an fsync() of the directory that began after
+ *	the rename, shared with the other cleanup processes
+ *	(cleanup_commit.c).  Only after this returns 0 may the client hear
+ *	"queued".  On failure the temporary file is removed and -1
+ *	returned with errno: nothing half-written is left.
  *	cleanup_queue_abort() closes and removes the temporary file.
  *
  *	cleanup_queue_sweep() removes temporary files of processes that
@@ -115,6 +122,16 @@ cleanup_queue_abort(struct cleanup_qfile *q)
 }
 
 int
+cleanup_queue_sync(struct cleanup_qfile *q)
+{
+	if (fsync(q->fd) < 0) {
+		cleanup_queue_abort(q);
+		return -1;
+	}
+	return 0;
+}
+
+int
 cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold)
 {
 	uint64_t token;
@@ -125,8 +142,6 @@ cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold)
 		errno = ENOENT;			/* no hold/ at start */
 		goto fail;
 	}
-	if (fsync(q->fd) < 0)
-		goto fail;
 	token = hold ? 0 : cleanup_commit_begin();
 	r = renameat2(dirfd_incoming, q->tmp, dfd, qid, RENAME_NOREPLACE);
 	if (r < 0 && errno == EINVAL) {
