@@ -349,6 +349,7 @@ static const struct server_ops ops = {
 	.pre_jail = cleanup_pre_jail,
 	.post_jail = cleanup_post_jail,
 	.serve = cleanup_serve,
+	.on_exit = cleanup_queue_close,		/* removes the spare file */
 };
 
 int

@@ -295,6 +295,8 @@ int	cleanup_queue_init(void);
 int	cleanup_queue_dirfd(void);
 int	cleanup_queue_create(struct cleanup_qfile *q);
 int	cleanup_queue_sync(struct cleanup_qfile *q);
+void	cleanup_queue_spare(void);
+const char *cleanup_queue_spare_name(void);
 int	cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold);
 void	cleanup_queue_abort(struct cleanup_qfile *q);
 int	cleanup_queue_sweep(void);

@@ -47,11 +47,32 @@ def cleanup_pids(inst):
     return pids
 
 
+SPARE = re.compile(r"^\.tmp-(\d+)-\d+$")
+
+
 def incoming_all(inst):
+    """Every name in incoming/ (dot files too), but the spare file each
+    cleanup process keeps for its next message: one per live cleanup
+    process, empty."""
+    d = os.path.join(inst.queue, "incoming")
     try:
-        return sorted(os.listdir(os.path.join(inst.queue, "incoming")))
+        names = sorted(os.listdir(d))
     except OSError:
         return []
+    live = set(cleanup_pids(inst))
+    out, spares = [], set()
+    for n in names:
+        m = SPARE.match(n)
+        if m and int(m.group(1)) in live and m.group(1) not in spares:
+            try:
+                empty = os.stat(os.path.join(d, n)).st_size == 0
+            except OSError:
+                continue		# taken or removed meanwhile
+            if empty:
+                spares.add(m.group(1))
+                continue
+        out.append(n)
+    return out
 
 
 def postcat(*args, check=False):
