@@ -11,7 +11,10 @@ instance's mail log is printed.
 Every daemon that declares a seccomp filter runs under it in every test.
 A process killed for a forbidden system call fails the test that owned
 the instance (cleanup() raises with the master's log lines), unless the
-test set allow_seccomp_kills (only test_seccomp, which makes them).
+test set allow_seccomp_kills (only test_seccomp, which makes them).  In
+a build with AddressSanitizer and UBSan (make asan) a daemon's reports
+go to the instance's log (lib/svc/server.c), and a report there fails
+the test the same way, unless it set allow_sanitizer_reports.
 """
 
 import contextlib
@@ -116,6 +119,7 @@ class Instance:
         self.started = False
         self._children = []
         self.allow_seccomp_kills = False
+        self.allow_sanitizer_reports = False
         init_instance(self.port, self.dir)
         # DNS only from a server a test starts: without one, the SMTP
         # client's queries go to a loopback port where nothing answers
@@ -261,6 +265,12 @@ class Instance:
                 if "which its seccomp filter forbids" in line
                 or "(SIGSYS: a system call its seccomp filter forbids)" in line]
 
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer or UBSan reports in the log."""
+        return [line for line in self.log().splitlines()
+                if re.search(r"ERROR: AddressSanitizer|: runtime error: "
+                             r"|SUMMARY: (Address|UndefinedBehavior)Sanitizer", line)]
+
     def cleanup(self, test=None):
         failed = test is not None and _failed(test)
         if failed:
@@ -282,10 +292,14 @@ class Instance:
             self.postern("abort", check=False)
         self.kill_all()
         kills = [] if self.allow_seccomp_kills else self.seccomp_kills()
+        reports = [] if self.allow_sanitizer_reports else self.sanitizer_reports()
         for u in self.users:
             with accounts_lock():
                 run(["/usr/sbin/userdel", "--force", "--remove", u], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if reports:
+            raise AssertionError("a daemon's AddressSanitizer or UBSan report is in "
+                                 "the log:\n" + "\n".join(reports))
         if kills:
             raise AssertionError("a daemon made a system call its seccomp filter "
                                  "forbids (add it to that daemon's server_ops "

@@ -13,6 +13,11 @@ Here:
     in their code: the test attaches with ptrace to a running smtpd and
     cleanup and has them call execve() and socket(AF_INET) (x86-64 only:
     the registers are the architecture's);
+  - in a build with AddressSanitizer and UBSan (make asan), the test
+    service is made to read a freed heap block and to overflow a signed
+    int: each report reaches the instance's log whole, through the
+    filter (no process is killed for a system call), and the process
+    ends with the sanitizers' exit status 1.
   - every daemon that declares a filter is brought to run (mail through
     smtpd, pickup, cleanup, lookup, qmgr and local, to the discard, error
     and smtp transports, an AUTH through auth, a count through anvil, a
@@ -32,7 +37,7 @@ import socket
 import time
 import unittest
 
-from harness import BIN, Instance, main, run, wait_for
+from harness import BIN, LIBEXEC, Instance, main, run, wait_for
 from test_privdecl import daemons, declaration
 
 ECHO_MASTER = """\
@@ -90,6 +95,29 @@ class TestService(unittest.TestCase):
         # The service goes on: the next client gets a new process.
         pid = self.ask(inst, "quit")
         self.assertGreater(pid, 0)
+
+
+def sanitized_build():
+    """True when the daemons are built with AddressSanitizer (make asan)."""
+    with open(os.path.join(LIBEXEC, "smtpd"), "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+@unittest.skipUnless(sanitized_build(), "only a make asan build has sanitizer reports "
+                     "to check; make asan runs this")
+class SanitizerReports(unittest.TestCase):
+
+    def test_reports_pass_the_filter(self):
+        inst = Instance(self, master_cf=ECHO_MASTER, extra_libexec=["testsvc"])
+        inst.allow_sanitizer_reports = True
+        inst.start()
+        for line, report in (("asan", "ERROR: AddressSanitizer: heap-use-after-free"),
+                             ("ubsan", "runtime error: signed integer overflow")):
+            pid = TestService.ask(self, inst, line)
+            inst.wait_log(report)
+            inst.wait_log("pid %d exit status 1" % pid)
+        self.assertEqual(inst.seccomp_kills(), [], "a sanitizer's call was trapped")
+        self.assertIn("SUMMARY: AddressSanitizer: heap-use-after-free", inst.log())
 
 
 # -- ptrace: a forbidden call in a running daemon, without a hook ----------

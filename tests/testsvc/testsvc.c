@@ -12,12 +12,17 @@
  *	must throttle its restarts.  The line "execve" makes it call
  *	execve(), and "socket inet" socket(AF_INET): both outside its
  *	seccomp filter (it declares no call beyond the common ones), so
- *	each kills it, and the master logs the call.
+ *	each kills it, and the master logs the call.  In a build with
+ *	AddressSanitizer and UBSan (make asan), "asan" reads a heap
+ *	block after freeing it and "ubsan" overflows a signed int: each report must reach
+ *	the log through the seccomp filter.
  *	Only the end-to-end tests of the master use it; it is not installed.
  */
 #include <sys/socket.h>
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +68,37 @@ forbidden(const char *line, size_t len)
 		(void) socket(AF_INET, SOCK_STREAM, 0);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* sanitized - the bugs make asan's sanitizers must report, on request */
+static void
+sanitized(const char *line, size_t len)
+{
+	if (len == 4 && memcmp(line, "asan", 4) == 0) {
+		char   *p = malloc(8), *volatile kept = p;
+		volatile char c;
+
+		if (p == NULL)
+			return;
+		p[0] = 'x';
+		free(p);
+		c = kept[0];		/* after free (volatile: hidden from gcc) */
+		(void) c;
+	}
+	if (len == 5 && memcmp(line, "ubsan", 5) == 0) {
+		volatile int big = INT_MAX;
+
+		big += (int) len;	/* signed overflow */
+	}
+}
+#else
+static void
+sanitized(const char *line, size_t len)
+{
+	(void) line;
+	(void) len;
+}
+#endif
+
 static void
 serve(int fd)
 {
@@ -85,6 +121,7 @@ serve(int fd)
 		if (l.len == 4 && memcmp(l.data, "quit", 4) == 0)
 			break;
 		forbidden(l.data, l.len);
+		sanitized(l.data, l.len);
 		if (sf_write_all(fd, l.data, l.len) < 0 || sf_write_all(fd, "\n", 1) < 0)
 			break;
 	}
