@@ -271,8 +271,7 @@ authorized(const char *login)
 		buf_free(&v);
 		table_close(t);
 	}
-	if (n > 0)
-		config_list_free(items, n);
+	config_list_free(items, n);
 	return ok;
 }
 

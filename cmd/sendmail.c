@@ -149,8 +149,7 @@ newaliases(void)
 		status = r == TABLE_EDATA ? EX_DATAERR : r == TABLE_EUSAGE ? EX_USAGE
 			: r == TABLE_ENOINPUT ? EX_NOINPUT : EX_TEMPFAIL;
 	}
-	if (n > 0)
-		config_list_free(items, n);
+	config_list_free(items, n);
 	buf_free(&err);
 	return status;
 }

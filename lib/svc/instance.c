@@ -109,8 +109,7 @@ check_protocols(const struct params *p, struct buf *problems)
 	for (int i = 0; i < k; i++)
 		if (strcmp(items[i], "all") && strcmp(items[i], "ipv4") && strcmp(items[i], "ipv6"))
 			bad = 1;
-	if (k > 0)
-		config_list_free(items, k);
+	config_list_free(items, k);
 	if (k <= 0 || bad) {
 		buf_appendf(problems, "main.cf: inet_protocols = %s: use all, ipv4, ipv6 "
 			    "or \"ipv4, ipv6\"\n", p->inet_protocols);
@@ -520,8 +519,7 @@ check_alias_database(const struct params *p, struct buf *problems)
 			n++;
 		}
 	}
-	if (k > 0)
-		config_list_free(items, k);
+	config_list_free(items, k);
 	return n;
 }
 
@@ -644,8 +642,7 @@ instance_table_files(const struct params *p, char **out, int max)
 			else
 				out[n++] = buf_steal(&b), buf_free(&b);
 		}
-		if (k > 0)
-			config_list_free(items, k);
+		config_list_free(items, k);
 	}
 	return n;
 }
