@@ -41,6 +41,15 @@ LIBEXEC = os.path.join(BUILD, "libexec")
 TESTLIBEXEC = os.path.join(BUILD, "tests", "libexec")
 
 
+def sanitized_build():
+    """True when the daemons are built with AddressSanitizer (make asan)."""
+    try:
+        with open(os.path.join(LIBEXEC, "smtpd"), "rb") as f:
+            return b"__asan_init" in f.read()
+    except OSError:
+        return False
+
+
 def free_port():
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

@@ -199,6 +199,11 @@ class SkeletonRefuses(unittest.TestCase):
                                          "unix", "-u", "-S"])
         self.assertNotEqual(rc, 0, out)
         self.assertIn("local runs as root", out)
+        # Started by root without -u (master.cf unpriv n), smtpd refuses.
+        rc, out = self.run_daemon(inst, [smtpd, "-c", inst.etc, "-n", "smtpd", "-t",
+                                         "inet", "-z", "-S"])
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("refusing to run as root", out)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import unittest
 
 from harness import Instance, TESTLIBEXEC, main, wait_for
@@ -131,6 +132,10 @@ class RootNeverActsOnMailOwnerPaths(unittest.TestCase):
         racer.send_signal(signal.SIGTERM)
         out, err = racer.communicate(timeout=10)
         counts = dict(re.findall(r"(\w+)=(\d+)", out.decode()))
+        sys.stderr.write("race: %d cycles (%d starts and %d reloads taken, %d refused "
+                         "while the racer held a name), racer: %s\n"
+                         % (cycles, starts_ok, reloads_ok,
+                            cycles - starts_ok - reloads_ok, out.decode().strip()))
         self.assertGreaterEqual(cycles, 200)
         self.assertGreater(int(counts.get("swaps", 0)), 0,
                            "the racer never swapped an endpoint: %r %r" % (out, err))

@@ -37,7 +37,7 @@ import socket
 import time
 import unittest
 
-from harness import BIN, LIBEXEC, Instance, main, run, wait_for
+from harness import BIN, Instance, main, run, sanitized_build, wait_for
 from test_privdecl import daemons, declaration
 
 ECHO_MASTER = """\
@@ -95,12 +95,6 @@ class TestService(unittest.TestCase):
         # The service goes on: the next client gets a new process.
         pid = self.ask(inst, "quit")
         self.assertGreater(pid, 0)
-
-
-def sanitized_build():
-    """True when the daemons are built with AddressSanitizer (make asan)."""
-    with open(os.path.join(LIBEXEC, "smtpd"), "rb") as f:
-        return b"__asan_init" in f.read()
 
 
 @unittest.skipUnless(sanitized_build(), "only a make asan build has sanitizer reports "

@@ -79,12 +79,18 @@ class SuiteTest(unittest.TestCase):
                 self.assertEqual(root, "/", r)
             else:
                 self.fail("unexpected process %r" % r)
-            # Nothing unprivileged can get root back: no capabilities.
+            # Nothing unprivileged can get root back: no capabilities, no
+            # privilege from a set-id program (no_new_privs), and not
+            # dumpable (the files in its /proc directory stay root's).
             if uid != 0:
                 with open("/proc/%d/status" % pid) as f:
-                    caps = {l.split(":")[0]: l.split()[1] for l in f if l.startswith("Cap")}
-                self.assertEqual(int(caps["CapEff"], 16), 0, r)
-                self.assertEqual(int(caps["CapPrm"], 16), 0, r)
+                    status = {l.split(":")[0]: l.split()[1] for l in f
+                              if ":" in l and len(l.split()) > 1}
+                self.assertEqual(int(status["CapEff"], 16), 0, r)
+                self.assertEqual(int(status["CapPrm"], 16), 0, r)
+                self.assertEqual(status["NoNewPrivs"], "1", r)
+                self.assertEqual(os.stat("/proc/%d/status" % pid).st_uid, 0,
+                                 "%r is dumpable: /proc says it is its user's" % r)
         self.assertTrue({"master", "smtpd", "qmgr", "pickup", "lookup", "smtp", "anvil"} <= seen,
                         seen)
         # smtpd may hold smtpd_client_limit sessions: its descriptor soft
