@@ -82,6 +82,8 @@
 #include "lookup_server.h"
 #include "mastercf.h"
 #include "params.h"
+#include "restriction.h"
+#include "restriction_params.h"
 #include "server.h"
 #include "str.h"
 
@@ -150,6 +152,11 @@ service_lists(void)
 static void
 lookup_pre_jail(void)
 {
+	char    why[RESTRICTION_WHY_MAX];
+
+	/* smtpd refuses to start on a bad class; here its tables are just missing. */
+	if (restriction_params_classes(cfg, why, sizeof(why)) < 0)
+		log_warn("smtpd_restriction_classes: %s", why);
 	maps = lookup_maps_new(cfg, cfg->lookup_reopen_check_time * 1000);
 	service_lists();
 	(void) lookup_maps_open_all(maps);
@@ -222,7 +229,7 @@ static const char *const params[] = {
 	"alias_maps", "canonical_maps", "ipc_timeout",
 	"local_recipient_maps", "lookup_reopen_check_time",
 	"recipient_canonical_maps", "sender_canonical_maps",
-	"smtpd_*_restrictions", "smtpd_sender_login_maps",
+	"smtpd_*_restrictions", "smtpd_restriction_classes", "smtpd_sender_login_maps",
 	"transport_maps", "virtual_alias_maps", NULL,
 };
 

@@ -485,10 +485,6 @@ smtpd_access_result(struct smtpd_check *c, const char *value, const char *origin
 				 c->depth > 100 ? "unreasonable recursion" : why);
 			return smtpd_check_server_error(c);
 		}
-		restriction_free(c->push_r, c->push_n);
-		c->push_r = l;
-		c->push_n = nl;
-		c->push_stage = c->stage;
-		return SMTPD_R_PUSH;
+		return smtpd_check_push(c, l, nl);
 	}
 }

@@ -62,6 +62,11 @@
  *	SMTPD_R_PUSH): its words run in order, waits included, and its
  *	outcome is the outcome of the word whose result it was; its
  *	replies name what that word looked up ("Client host rejected").
+ *	A restriction class (smtpd_restriction_classes; its list is a
+ *	main.cf parameter of that name, lib/svc/restriction_params.h) is
+ *	entered the same way wherever its name stands, in a list or as an
+ *	access table result; its list is parsed and its whole tables are
+ *	opened at start, like the seven lists.
  *
  *	Nothing blocks: a word that needs the lookup service, DNS or a
  *	policy server starts it and the evaluation goes on from its
@@ -80,7 +85,8 @@
  *	smtpd_client_restrictions, smtpd_helo_restrictions,
  *	smtpd_sender_restrictions, smtpd_relay_restrictions,
  *	smtpd_recipient_restrictions, smtpd_data_restrictions,
- *	smtpd_end_of_data_restrictions, smtpd_delay_reject,
+ *	smtpd_end_of_data_restrictions, smtpd_restriction_classes,
+ *	smtpd_delay_reject,
  *	smtpd_reject_unlisted_recipient, reject_code, defer_code,
  *	relay_domains_reject_code, unknown_client_reject_code,
  *	invalid_hostname_reject_code, non_fqdn_reject_code,
@@ -99,6 +105,7 @@
 #include "log.h"
 #include "mem.h"
 #include "params.h"
+#include "restriction_params.h"
 #include "smtpd.h"
 #include "smtpd_restrict.h"
 #include "str.h"
@@ -141,34 +148,87 @@ list_value(enum smtpd_stage st)
 	}
 }
 
-void
-smtpd_restrict_init(void)
+/* The restriction classes, opened like the lists. */
+static struct smtpd_rlist *classes;
+static size_t n_classes;
+
+/*
+ * rlist_open - parse a list, open its whole tables (as root, before the
+ * chroot hides them), prepare its policy services; fatal on a problem
+ */
+static void
+rlist_open(struct smtpd_rlist *l, const char *param, const char *value)
 {
 	char    why[RESTRICTION_WHY_MAX], err[TABLE_ERROR_MAX];
 
-	smtpd_restrict_free();
-	for (int st = 0; st < SMTPD_STAGE_UNLISTED; st++) {
-		struct smtpd_rlist *l = &smtpd_rlists[st];
+	l->param = param;
+	if (restriction_parse(value, &l->r, &l->n, why, sizeof(why)) < 0)
+		log_fatal("%s: %s (fix main.cf or the service's -o)", param, why);
+	l->local = xcalloc(l->n + 1, sizeof(*l->local));
+	for (size_t i = 0; i < l->n; i++) {
+		const struct restriction *r = &l->r[i];
+		const struct restriction_word *w = restriction_word(r->name);
 
-		l->param = list_params[st];
-		if (restriction_parse(list_value(st), &l->r, &l->n, why, sizeof(why)) < 0)
-			log_fatal("%s: %s (fix main.cf or the service's -o)", l->param, why);
-		l->local = xcalloc(l->n + 1, sizeof(*l->local));
-		for (size_t i = 0; i < l->n; i++) {
-			const struct restriction *r = &l->r[i];
-			const struct restriction_word *w = restriction_word(r->name);
-
-			if (w->arg == RESTR_ARG_TABLE && table_spec_whole(r->arg)) {
-				/* Read now, as root, before the chroot hides it. */
-				if ((l->local[i] = table_open(r->arg, 0, err, sizeof(err))) == NULL)
-					log_fatal("%s: %s", l->param, err);
-			}
-			if (w->arg == RESTR_ARG_ENDPOINT
-			    && smtpd_policy_init(r->arg, why, sizeof(why)) < 0)
-				log_fatal("%s: check_policy_service %s: %s", l->param,
-					  r->arg, why);
-		}
+		if (w == NULL)			/* a class: opened on its own */
+			continue;
+		if (w->arg == RESTR_ARG_TABLE && table_spec_whole(r->arg)
+		    && (l->local[i] = table_open(r->arg, 0, err, sizeof(err))) == NULL)
+			log_fatal("%s: %s", param, err);
+		if (w->arg == RESTR_ARG_ENDPOINT
+		    && smtpd_policy_init(r->arg, why, sizeof(why)) < 0)
+			log_fatal("%s: check_policy_service %s: %s", param, r->arg, why);
 	}
+}
+
+static void
+rlist_free(struct smtpd_rlist *l)
+{
+	for (size_t i = 0; l->local != NULL && i < l->n; i++)
+		table_close(l->local[i]);
+	free(l->local);
+	restriction_free(l->r, l->n);
+	memset(l, 0, sizeof(*l));
+}
+
+/* class_lists - each restriction class, opened like the lists */
+static void
+class_lists(void)
+{
+	char  **names;
+	int     n = config_list_split(cfg->smtpd_restriction_classes,
+				      RESTRICTION_CLASSES_MAX, &names);
+
+	if (n > 0) {
+		classes = xcalloc((size_t) n, sizeof(*classes));
+		for (int i = 0; i < n; i++)	/* param: restriction.h's copy of the name */
+			rlist_open(&classes[i], restriction_class_name(names[i]),
+				   restriction_class(names[i]));
+		n_classes = (size_t) n;
+	}
+	config_list_free(names, n > 0 ? n : 0);	/* allocated for an empty list too */
+}
+
+/* class_find - a class's opened list, or NULL */
+static struct smtpd_rlist *
+class_find(const char *name)
+{
+	for (size_t i = 0; i < n_classes; i++)
+		if (str_eq(classes[i].param, name))
+			return &classes[i];
+	return NULL;
+}
+
+void
+smtpd_restrict_init(void)
+{
+	char    why[RESTRICTION_WHY_MAX];
+
+	smtpd_restrict_free();
+	if (restriction_params_classes(cfg, why, sizeof(why)) < 0)
+		log_fatal("smtpd_restriction_classes: %s (fix main.cf)", why);
+	class_lists();
+	for (int st = 0; st < SMTPD_STAGE_UNLISTED; st++)
+		rlist_open(&smtpd_rlists[st], list_params[st], list_value(st));
 	if (!restriction_relay_ok(cfg->smtpd_relay_restrictions)
 	    && !restriction_relay_ok(cfg->smtpd_recipient_restrictions))
 		log_fatal("in parameter smtpd_relay_restrictions or "
@@ -186,15 +246,13 @@ smtpd_restrict_init(void)
 void
 smtpd_restrict_free(void)
 {
-	for (int st = 0; st < SMTPD_STAGE_UNLISTED; st++) {
-		struct smtpd_rlist *l = &smtpd_rlists[st];
-
-		for (size_t i = 0; l->local != NULL && i < l->n; i++)
-			table_close(l->local[i]);
-		free(l->local);
-		restriction_free(l->r, l->n);
-		memset(l, 0, sizeof(*l));
-	}
+	for (int st = 0; st < SMTPD_STAGE_UNLISTED; st++)
+		rlist_free(&smtpd_rlists[st]);
+	for (size_t i = 0; i < n_classes; i++)
+		rlist_free(&classes[i]);
+	free(classes);
+	classes = NULL;
+	n_classes = 0;
 	memset(&smtpd_rlists[SMTPD_STAGE_UNLISTED], 0, sizeof(smtpd_rlists[0]));
 	smtpd_policy_end();
 }
@@ -205,6 +263,10 @@ smtpd_restrict_needs_dns(void)
 	for (int st = 0; st < SMTPD_STAGES; st++)
 		for (size_t i = 0; i < smtpd_rlists[st].n; i++)
 			if (smtpd_dns_needed(smtpd_rlists[st].r[i].code))
+				return true;
+	for (size_t c = 0; c < n_classes; c++)
+		for (size_t i = 0; i < classes[c].n; i++)
+			if (smtpd_dns_needed(classes[c].r[i].code))
 				return true;
 	return false;
 }
@@ -598,6 +660,36 @@ login_mismatch(struct smtpd_check *c, enum restriction_code code)
 /* ------------------------------------------------------------------ */
 /* One word.                                                          */
 
+/* class_word - a restriction class: its opened list, entered as a frame */
+static int
+class_word(struct smtpd_check *c, const char *name)
+{
+	const struct smtpd_rlist *l = class_find(name);
+
+	if (l == NULL || ++c->depth > 100) {
+		log_warn("restriction class %s: %s", name, l == NULL ? "unknown"
+			 : "unreasonable recursion (classes that name each other?)");
+		return smtpd_check_server_error(c);
+	}
+	restriction_free(c->push_r, c->push_n);
+	c->push_r = NULL;
+	c->push_n = 0;
+	c->push_class = l;
+	c->push_stage = c->stage;
+	return SMTPD_R_PUSH;
+}
+
+int
+smtpd_check_push(struct smtpd_check *c, struct restriction *l, size_t n)
+{
+	restriction_free(c->push_r, c->push_n);
+	c->push_r = l;
+	c->push_n = n;
+	c->push_class = NULL;
+	c->push_stage = c->stage;
+	return SMTPD_R_PUSH;
+}
+
 int
 smtpd_check_word(struct smtpd_check *c, enum restriction_code code,
 		 const char *arg, struct table *local)
@@ -673,6 +765,8 @@ smtpd_check_word(struct smtpd_check *c, enum restriction_code code,
 	case R_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH:
 	case R_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH:
 		return login_mismatch(c, code);
+	case R_CLASS:
+		return class_word(c, arg);
 	case R_COUNT:
 		break;
 	}
@@ -701,7 +795,8 @@ frames_free(struct smtpd_check *c)
 	while (c->nframes > 0) {
 		struct smtpd_frame *f = &c->frames[--c->nframes];
 
-		restriction_free(f->r, f->n);
+		if (f->class == NULL)
+			restriction_free(f->r, f->n);
 	}
 	restriction_free(c->push_r, c->push_n);
 	c->push_r = NULL;
@@ -760,12 +855,14 @@ nested(struct smtpd_check *c, int out)
 				return smtpd_check_server_error(c);
 			}
 			f = &c->frames[c->nframes++];
-			f->r = c->push_r;
-			f->n = c->push_n;
+			f->class = c->push_class;
+			f->r = f->class ? f->class->r : c->push_r;
+			f->n = f->class ? f->class->n : c->push_n;
 			f->i = 0;
 			f->stage = c->push_stage;
 			c->push_r = NULL;
 			c->push_n = 0;
+			c->push_class = NULL;
 		} else if (c->nframes == 0) {
 			return out;
 		} else if (out == SMTPD_R_OK || out == SMTPD_R_REJECT) {
@@ -778,7 +875,8 @@ nested(struct smtpd_check *c, int out)
 		f = &c->frames[c->nframes - 1];
 		if (f->i >= f->n) {
 			c->nframes--;
-			restriction_free(f->r, f->n);
+			if (f->class == NULL)
+				restriction_free(f->r, f->n);
 			out = SMTPD_R_DUNNO;
 			continue;
 		}
@@ -789,7 +887,8 @@ nested(struct smtpd_check *c, int out)
 			continue;
 		}
 		c->stage = f->stage;
-		out = nested_warn(c, smtpd_check_word(c, r->code, r->arg, NULL));
+		out = nested_warn(c, smtpd_check_word(c, r->code, r->arg,
+						      f->class ? f->class->local[f->i] : NULL));
 		if (out == SMTPD_R_WAIT)
 			return out;
 	}

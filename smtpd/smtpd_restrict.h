@@ -18,9 +18,10 @@
  *	c->cancel and c->cancel_arg, and will call smtpd_check_resume(c,
  *	outcome) from the loop when the answer is in.  Nothing blocks.
  *
- *	SMTPD_R_PUSH: an access table's result named restrictions
- *	(smtpd_access_result() put them in c->push_r, c->push_n, with the
- *	stage that names its replies in c->push_stage); the walk evaluates
+ *	SMTPD_R_PUSH: an access table's result named restrictions, or the
+ *	word was a restriction class (smtpd_check_push() put the list in
+ *	c->push_r, c->push_n, with the stage that names its replies in
+ *	c->push_stage); the walk evaluates
  *	them as a list of their own (a frame, up to SMTPD_FRAMES deep),
  *	with waits like any word's, and that list's outcome (a permit, a
  *	rejection, or no opinion at its end) is the outcome of the word
@@ -45,14 +46,17 @@
 #define SMTPD_ACCESS_KEYS	16	/* keys of one access lookup */
 
 struct smtpd_rlist {
-	const char *param;		/* main.cf name, for logs and lookup */
+	const char *param;		/* main.cf name (a class's name) */
 	struct restriction *r;
 	size_t	n;
 	struct table **local;		/* per entry: a table read whole, or NULL */
 };
 
+struct smtpd_rlist;
+
 struct smtpd_frame {
-	struct restriction *r;		/* owned */
+	const struct smtpd_rlist *class; /* a restriction class, or NULL: */
+	struct restriction *r;		/* owned when not a class's */
 	size_t	n, i;			/* i: the word under way */
 	enum smtpd_stage stage;		/* its replies name this */
 };
@@ -78,8 +82,9 @@ struct smtpd_check {
 	int	depth;			/* access results naming restrictions */
 	struct smtpd_frame frames[SMTPD_FRAMES];
 	size_t	nframes;
-	struct restriction *push_r;	/* SMTPD_R_PUSH: the list to enter */
+	struct restriction *push_r;	/* SMTPD_R_PUSH: the list to enter, */
 	size_t	push_n;
+	const struct smtpd_rlist *push_class;	/* or the class */
 	enum smtpd_stage push_stage;
 	bool	nested_warn;		/* warn_if_reject inside a frame */
 };
@@ -101,6 +106,7 @@ void	smtpd_check_action(struct smtpd_check *c, unsigned flag, const char *arg);
 const char *smtpd_check_rcpt_addr(const struct smtpd_check *c);
 
 int	smtpd_check_server_error(struct smtpd_check *c);
+int	smtpd_check_push(struct smtpd_check *c, struct restriction *l, size_t n);
 
 /* smtpd_access.c */
 int	smtpd_access(struct smtpd_check *c, enum restriction_code code,

@@ -18,6 +18,7 @@
 #include "instance.h"
 #include "lookup_maps.h"
 #include "restriction.h"
+#include "restriction_params.h"
 #include "log.h"
 #include "mem.h"
 #include "netmatch.h"
@@ -333,7 +334,7 @@ refers_to(const char *text, const char *name)
 static bool
 user_defined(const struct instance *in, const struct param_unused *u)
 {
-	if (u->used)
+	if (u->used || config_list_contains(in->params->smtpd_restriction_classes, u->name))
 		return true;
 	for (size_t i = 0; i < in->mc.n; i++)
 		for (int j = 0; j < in->mc.v[i].n_overrides; j++) {
@@ -438,6 +439,11 @@ check_restrictions(const struct instance *in, struct buf *problems)
 	char    why[RESTRICTION_WHY_MAX];
 	int     n = 0;
 
+	/* The classes first: their names are words of the lists. */
+	if (restriction_params_classes(p, why, sizeof(why)) < 0) {
+		buf_appendf(problems, "main.cf: smtpd_restriction_classes: %s\n", why);
+		n++;
+	}
 	for (size_t i = 0; names[i] != NULL; i++) {
 		const struct param_info *pi = param_find(names[i]);
 		const char *v = *(const char *const *) ((const char *) p + pi->offset);

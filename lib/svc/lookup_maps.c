@@ -148,6 +148,8 @@ lookup_maps_add_lists(struct lookup_maps *m, const struct params *p)
 		struct add_ctx a = {.m = m, .param = lookup_maps_restriction_params[i]};
 
 		restriction_tables(value_of(p, a.param), add_table, &a);
+		/* An access table result may name any class, in any list. */
+		restriction_classes_tables(add_table, &a);
 	}
 }
 

@@ -61,7 +61,10 @@
  *	spec, never for a table no list names.  lookup_maps_add_lists()
  *	adds the restriction tables of the lists in another set of
  *	parameters (the main.cf of an smtpd service with its master.cf
- *	-o overrides, which the lookup service reads at start).
+ *	-o overrides, which the lookup service reads at start).  The
+ *	tables of every restriction class (restriction.h: set them
+ *	before lookup_maps_new()) are served under each list's name,
+ *	since an access table result may name a class in any list.
  *
  *	lookup_maps_list() gives the tables to ask, for a caller that
  *	asks them itself (the lookup service's asynchronous requests):

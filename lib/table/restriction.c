@@ -64,6 +64,67 @@ const struct restriction_word restriction_words[] = {
 	{NULL, R_COUNT, RESTR_ARG_NONE, false},
 };
 
+/* The restriction classes: names and their lists. */
+static char **class_names;
+static char **class_values;
+static size_t n_classes;
+
+int
+restriction_classes_set(const char *const *names, const char *const *values,
+			size_t n)
+{
+	for (size_t i = 0; i < n_classes; i++) {
+		free(class_names[i]);
+		free(class_values[i]);
+	}
+	free(class_names);
+	free(class_values);
+	class_names = class_values = NULL;
+	n_classes = 0;
+	if (n > RESTRICTION_CLASSES_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	if (n == 0)
+		return 0;
+	class_names = xcalloc(n, sizeof(*class_names));
+	class_values = xcalloc(n, sizeof(*class_values));
+	for (size_t i = 0; i < n; i++) {
+		class_names[i] = xstrdup(names[i]);
+		class_values[i] = xstrdup(values[i]);
+	}
+	n_classes = n;
+	return 0;
+}
+
+/* class_index - the position of a class, or n_classes */
+static size_t
+class_index(const char *name)
+{
+	size_t  i;
+
+	for (i = 0; i < n_classes; i++)
+		if (str_eq(class_names[i], name))
+			break;
+	return i;
+}
+
+const char *
+restriction_class_name(const char *name)
+{
+	size_t  i = class_index(name);
+
+	return i < n_classes ? class_names[i] : NULL;
+}
+
+const char *
+restriction_class(const char *name)
+{
+	size_t  i = class_index(name);
+
+	return i < n_classes ? class_values[i] : NULL;
+}
+
 /* The name Postfix uses today for each code (old spellings map here). */
 static const char *
 canonical_name(enum restriction_code code)
@@ -189,6 +250,20 @@ restriction_parse(const char *value, struct restriction **list, size_t *n,
 		char   *word = xmemdup(start, (size_t) len);
 		const struct restriction_word *w = restriction_word(word);
 
+		if (w == NULL && restriction_class(word) != NULL) {
+			if (count == RESTRICTION_MAX) {
+				free(word);
+				(void) str_fmt(why, whylen, "more than %d restrictions",
+					       RESTRICTION_MAX);
+				goto bad;
+			}
+			l = xreallocarray(l, count + 1, sizeof(*l));
+			l[count].code = R_CLASS;
+			l[count].arg = word;
+			l[count].name = word;
+			count++;
+			continue;
+		}
 		if (w == NULL) {
 			(void) str_fmt(why, whylen, "unknown restriction \"%.100s\" "
 				       "(see the list in README: an unknown "
@@ -246,23 +321,44 @@ restriction_free(struct restriction *list, size_t n)
 	free(list);
 }
 
-void
-restriction_tables(const char *value, void (*fn)(void *ctx, const char *spec),
-		   void *ctx)
+/* tables - restriction_tables() at a class depth */
+static void
+tables(const char *value, int depth, void (*fn)(void *ctx, const char *spec),
+       void *ctx)
 {
 	struct restriction *l;
 	size_t  n;
 	char    why[RESTRICTION_WHY_MAX];
 
-	if (restriction_parse(value, &l, &n, why, sizeof(why)) < 0)
+	if (depth > RESTRICTION_CLASS_DEPTH
+	    || restriction_parse(value, &l, &n, why, sizeof(why)) < 0)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		const struct restriction_word *w = restriction_word(l[i].name);
+		const struct restriction_word *w;
 
+		if (l[i].code == R_CLASS) {
+			tables(restriction_class(l[i].arg), depth + 1, fn, ctx);
+			continue;
+		}
+		w = restriction_word(l[i].name);
 		if (w != NULL && w->arg == RESTR_ARG_TABLE)
 			fn(ctx, l[i].arg);
 	}
 	restriction_free(l, n);
+}
+
+void
+restriction_tables(const char *value, void (*fn)(void *ctx, const char *spec),
+		   void *ctx)
+{
+	tables(value, 0, fn, ctx);
+}
+
+void
+restriction_classes_tables(void (*fn)(void *ctx, const char *spec), void *ctx)
+{
+	for (size_t i = 0; i < n_classes; i++)
+		tables(class_values[i], 0, fn, ctx);
 }
 
 bool

@@ -43,6 +43,18 @@
  *	list holds what Postfix requires of one of them: a restriction
  *	that stops unauthorised relaying (reject_unauth_destination,
  *	defer_unauth_destination, reject, defer, defer_if_permit).
+ *
+ *	Restriction classes (Postfix's smtpd_restriction_classes):
+ *	restriction_classes_set() makes names[i] stand for the list
+ *	values[i] (copied; it replaces any earlier set; at most
+ *	RESTRICTION_CLASSES_MAX).  From then on restriction_parse() takes
+ *	such a name as a word (code R_CLASS, arg and name the class
+ *	name), restriction_class() gives a class's list (NULL: not a
+ *	class), restriction_class_name() the registry's copy of its name, and restriction_tables() also reports the tables of the
+ *	classes a list names, and of the classes those name, up to
+ *	RESTRICTION_CLASS_DEPTH.  restriction_classes_tables() reports
+ *	the tables of every class (an access table result may name any
+ *	class).
  */
 #ifndef POSTERN_RESTRICTION_H
 #define POSTERN_RESTRICTION_H
@@ -52,6 +64,8 @@
 
 #define RESTRICTION_MAX		200	/* words in one list */
 #define RESTRICTION_WHY_MAX	512
+#define RESTRICTION_CLASSES_MAX	100
+#define RESTRICTION_CLASS_DEPTH	10
 
 enum restriction_arg {
 	RESTR_ARG_NONE,
@@ -81,6 +95,7 @@ enum restriction_code {
 	R_REJECT_SENDER_LOGIN_MISMATCH,
 	R_REJECT_AUTHENTICATED_SENDER_LOGIN_MISMATCH,
 	R_REJECT_UNAUTHENTICATED_SENDER_LOGIN_MISMATCH,
+	R_CLASS,			/* a restriction class: arg names it */
 	R_COUNT
 };
 
@@ -106,5 +121,11 @@ void	restriction_free(struct restriction *list, size_t n);
 void	restriction_tables(const char *value,
 			   void (*fn)(void *ctx, const char *spec), void *ctx);
 bool	restriction_relay_ok(const char *value);
+int	restriction_classes_set(const char *const *names,
+				const char *const *values, size_t n);
+const char *restriction_class(const char *name);
+const char *restriction_class_name(const char *name);
+void	restriction_classes_tables(void (*fn)(void *ctx, const char *spec),
+				   void *ctx);
 
 #endif

@@ -482,6 +482,67 @@ class ContentChecks(unittest.TestCase):
         self.assertEqual(code, 250, text)
 
 
+class RestrictionClasses(unittest.TestCase):
+    """smtpd_restriction_classes: a class named in a list, and a class
+    named by an access table's result (a hash: table asked through the
+    lookup service, so the class is entered after a wait); the classes'
+    own tables are served too; postern check knows the class names."""
+
+    def test_classes(self):
+        inst = Instance(self)
+        tables = {"strict_clients": "127.0.0.52 REJECT Strict says no\n",
+                  "host_clients": "127.0.0.54 REJECT Hosts says no\n",
+                  "senders": "vip@x.test vip\nbad@y.test strict\n"}
+        for name, text in tables.items():
+            with open(os.path.join(inst.etc, name), "w") as f:
+                f.write(text)
+        run([os.path.join(BIN, "postmap"), "hash:" + os.path.join(inst.etc, "senders")])
+        inst.set_main({
+            "mynetworks": "127.0.0.1/32",
+            "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
+            "smtpd_restriction_classes": "vip, strict, hosts",
+            "vip": "permit",
+            "strict": "check_client_access cidr:%s/strict_clients" % inst.etc,
+            "hosts": "check_client_access cidr:%s/host_clients" % inst.etc,
+            "smtpd_recipient_restrictions":
+                "permit_mynetworks, reject_unauth_destination, "
+                "check_sender_access hash:%s/senders, hosts" % inst.etc,
+        })
+        out = inst.postern("check", check=False)
+        text = (out.stdout + out.stderr).decode()
+        self.assertEqual(out.returncode, 0, text)
+        for name in ("vip", "strict", "hosts"):
+            self.assertNotIn(name, text)
+        inst.start()
+        cases = [
+            # the class "hosts", named in the list
+            ("127.0.0.54", "a@x.test", (554, b"5.7.1 <unknown[127.0.0.54]>: Client "
+                                             b"host rejected: Hosts says no")),
+            ("127.0.0.52", "a@x.test", (250, b"2.1.5 Ok")),
+            # the class "vip" as the sender's access result: it permits
+            # before "hosts" is reached
+            ("127.0.0.54", "vip@x.test", (250, b"2.1.5 Ok")),
+            # the class "strict" as the sender's access result (after the
+            # lookup service's answer), with its own cidr: table
+            ("127.0.0.52", "bad@y.test", (554, b"5.7.1 <unknown[127.0.0.52]>: Client "
+                                               b"host rejected: Strict says no")),
+        ]
+        for source, sender, want in cases:
+            with self.subTest(client=source, sender=sender):
+                c = smtplib.SMTP(timeout=30, source_address=(source, 0))
+                c.connect("127.0.0.1", inst.port)
+                c.ehlo("client.test")
+                self.assertEqual(c.mail(sender)[0], 250)
+                self.assertEqual(c.rcpt("root@localhost"), want)
+                c.close()
+        # A class main.cf does not define is an error of postern check.
+        inst.set_main({"smtpd_restriction_classes": "vip, strict, hosts, missing"})
+        out = inst.postern("check", check=False)
+        self.assertNotEqual(out.returncode, 0)
+        self.assertIn("class missing is not set in main.cf",
+                      (out.stdout + out.stderr).decode())
+
+
 class ServiceOptionTables(unittest.TestCase):
     """A hash: table named only in an smtpd service's master.cf -o
     restriction list is served by the lookup service (read from
