@@ -11,6 +11,7 @@ instance sees a trusted client, a listed one, a blocked one ...; only
 
 import os
 import pwd
+import re
 import select
 import smtplib
 import socket
@@ -150,6 +151,9 @@ class RealSite(unittest.TestCase):
                         # Restrictions as a result: the DNS list waits, then
                         # "reject" is evaluated (not forgotten).
                         "127.0.0.68 reject_rbl_client bl.test, reject\n")
+            # One smtpd process: test_policy_request counts the policy
+            # connections, which are kept per process.
+            inst.write_master(re.sub(r"-(\s+smtpd\n)", r"1\1", inst.master_cf()))
             inst.set_main({
                 "mynetworks": "127.0.0.1/32",
                 "smtpd_client_event_limit_exceptions": "127.0.0.0/8",
