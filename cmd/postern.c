@@ -288,7 +288,8 @@ cmd_start(bool foreground)
 			dup2(null, 1);
 			dup2(null, 2);
 		}
-		if (dup2(pfd[1], 5) < 0)
+		/* dup2 onto itself would keep O_CLOEXEC: the master would get no fd 5 */
+		if (pfd[1] == 5 ? fcntl(5, F_SETFD, 0) < 0 : dup2(pfd[1], 5) < 0)
 			_exit(127);
 		close_range(6, ~0U, 0);
 		argv[n++] = "-R";

@@ -20,6 +20,8 @@
  *	-f stays in the foreground and logs to stderr as well (children
  *	too).  -R fd: write "ok" to fd once the suite is up, or the reason
  *	it could not start, then close it (used by `postern start`).
+ *	Every other descriptor above 2 that the master inherits is closed
+ *	first: a lock or a file its starter held stays the starter's.
  * SIGNALS
  *	SIGHUP	reload: re-read and validate both files; on any problem log
  *		it (file and line) and keep running the old configuration.
@@ -379,6 +381,20 @@ usage(void)
 		  "(normally started by: postern start)");
 }
 
+/*
+ * close_inherited - every descriptor above 2 but keep (-R's) goes: what
+ * the program that started us held open (a lock, a terminal's files, a
+ * socket) is not the master's, and a master that kept it would hold it,
+ * a lock included, for as long as the mail system runs.
+ */
+static void
+close_inherited(int keep)
+{
+	if (keep > 3)
+		(void) close_range(3, (unsigned) keep - 1, 0);
+	(void) close_range(keep >= 3 ? (unsigned) keep + 1 : 3U, ~0U, 0);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -388,7 +404,8 @@ main(int argc, char **argv)
 	int     c;
 
 	umask(022);
-	log_init("master", LOG_DEST_SYSLOG | LOG_DEST_STDERR);
+	/* stderr only until inherited descriptors are gone: syslog's is ours */
+	log_init("master", LOG_DEST_STDERR);
 	while ((c = getopt(argc, argv, "c:fR:")) != -1) {
 		switch (c) {
 		case 'c':
@@ -407,6 +424,8 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	close_inherited(ready_fd);
+	log_set_dest(LOG_DEST_SYSLOG | LOG_DEST_STDERR);
 	if (master_config_dir[0] != '/')
 		log_fatal("-c %s: the configuration directory must be an absolute path",
 			  master_config_dir);

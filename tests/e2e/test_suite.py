@@ -4,6 +4,7 @@ daemon killed and replaced, reload while an SMTP session is held, a table
 change while a session is held, stop.
 """
 
+import fcntl
 import os
 import pwd
 import re
@@ -216,6 +217,40 @@ class SuiteTest(unittest.TestCase):
             wait_for(lambda: not alive(pid), timeout=15, what="pid %d to exit" % pid)
         self.assertEqual(inst.instance_pids(), [])
 
+
+    def test_master_keeps_no_inherited_descriptor(self):
+        # A lock held by whoever ran "postern start" (a script under
+        # flock, a configuration tool) must not stay locked for as long
+        # as the mail system runs.
+        inst = self.inst
+        inst.stop()
+        wait_for(lambda: inst.master_pid() is None and not inst.instance_pids(),
+                 timeout=15, what="the instance to stop")
+        lock = os.path.join(inst.dir, "starter.lock")
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            run([os.path.join(BIN, "postern"), "-c", inst.etc, "start"], pass_fds=[fd])
+        finally:
+            os.close(fd)
+        inst.started = True
+        master = inst.master_pid()
+        self.assertIsNotNone(master)
+        held = []
+        for pid in [master] + inst.instance_pids():
+            try:
+                held += [os.readlink("/proc/%d/fd/%s" % (pid, n))
+                         for n in os.listdir("/proc/%d/fd" % pid)]
+            except OSError:
+                pass                    # a process that just exited
+        self.assertNotIn(lock, held)
+        other = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)   # raises if still held
+        finally:
+            os.close(other)
+        self.send("after restart")
+        wait_for(lambda: b"Subject: after restart" in self.mbox(), what="delivery")
 
 def _greets(port, text):
     """An SMTP session whose greeting holds text, or None."""
