@@ -79,7 +79,7 @@ $(LIBA): $(LIB_OBJ) $(B)/layers.ok
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $(LIB_OBJ)
 
-$(B)/layers.ok: tools/check-layers $(wildcard lib/* lib/*/*)
+$(B)/layers.ok: tools/check-layers $(filter-out $(addprefix lib/,$(LAYERS)),$(wildcard lib/* lib/*/*))
 	@mkdir -p $(dir $@)
 	tools/check-layers $(LAYERS) && touch $@
 
