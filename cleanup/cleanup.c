@@ -311,6 +311,8 @@ cleanup_serve(int fd)
 		/* After the reply: the client's log line goes first (cleanup_msg.c). */
 		if (res.status == CLEANUP_STAT_OK)
 			cleanup_wake_qmgr();
+		/* The next message's file, while nobody waits (cleanup_queue.c). */
+		cleanup_queue_spare();
 		if (r < 0)
 			break;
 	}

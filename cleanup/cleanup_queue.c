@@ -16,14 +16,11 @@
  *
  *	cleanup_queue_spare() makes the file the next cleanup_queue_create()
  *	will hand out (at most one; nothing when one is waiting or it
- *	cannot be made: create makes one then); cleanup_queue_commit()
- *	calls it just before its rename.  Why: on ext4 without a journal
- *	the first fsync() of a new file also writes its directory, one
- *	synchronous write more on the path to "queued".  A file made
- *	before the rename has its entry made durable by that rename's
- *	directory sync, so the next message's file sync writes the file
- *	alone (measured: the file's fsync 0.14 ms instead of 0.17 ms, median,
- *	one session).  cleanup_queue_spare_name() names it (NULL: none), and
+ *	cannot be made: create makes one then).  cleanup calls it after
+ *	its reply, while no client waits: making a file is the costliest
+ *	step of a submission on ext4 without a journal, which walks past
+ *	every inode freed in the last minute before it reuses one (with a
+ *	busy queue, thousands).  cleanup_queue_spare_name() names it (NULL: none), and
  *	cleanup_queue_close() removes it: the spare is always empty, and
  *	one left by a killed process goes with the sweep below.
  *
@@ -186,12 +183,6 @@ cleanup_queue_commit(struct cleanup_qfile *q, const char *qid, bool hold)
 		goto fail;
 	}
 	token = hold ? 0 : cleanup_commit_begin();
-	/*
-	 * The next message's file, made now: its directory entry becomes
-	 * durable with this rename's directory sync, so that the next
-	 * file's own sync has no directory to write.
-	 */
-	cleanup_queue_spare();
 	r = renameat2(dirfd_incoming, q->tmp, dfd, qid, RENAME_NOREPLACE);
 	if (r < 0 && errno == EINVAL) {
 		/* A file system without RENAME_NOREPLACE: link() cannot replace. */
