@@ -236,6 +236,8 @@ struct smtpd_session {
 	struct smtpd_check *check;	/* restrictions under way, or NULL */
 	struct smtpd_actions *actions;	/* HOLD, DISCARD ... asked for, or NULL */
 	struct smtpd_verdict *refusal;	/* smtpd_delay_reject = no: the client's */
+	struct smtpd_verdict *early_defer;	/* no: the client, HELO, sender lists' */
+						/* defer_if_permit, for RCPT; or NULL */
 	struct smtpd_dnscache *dnscache;	/* DNS list answers of the session */
 	unsigned char name_status;	/* 0 name confirmed, 4 unknown for now, 5 unknown */
 	unsigned char reverse_status;	/* the same for the PTR record alone */

@@ -42,6 +42,12 @@
  *	word).  defer_if_permit turns a final acceptance into 450,
  *	defer_if_reject a later rejection into 450, warn_if_reject makes
  *	the rejection of the next word a logged "reject_warning" instead.
+ *	As in Postfix, defer_if_reject and warn_if_reject hold within the
+ *	lists evaluated together (the client list; the HELO list; the
+ *	sender list; the relay and recipient lists), defer_if_permit up to
+ *	the RCPT verdict: with smtpd_delay_reject = no, one named in the
+ *	client, HELO or sender list refuses nothing at HELO or MAIL and
+ *	is kept in the session (early_defer) for the RCPTs.
  *	After the relay and recipient lists, when
  *	smtpd_reject_unlisted_recipient = yes and no reject_unlisted_
  *	recipient ran, the recipient must be known (as Postfix does:
@@ -411,12 +417,30 @@ domain_of(const char *addr)
 	return at ? at + 1 : "";
 }
 
+/*
+ * undotted - a name without its one trailing dot ("host.example." is
+ * judged as "host.example"; "host.example.." keeps both), as Postfix
+ */
+static const char *
+undotted(const char *name, char *buf, size_t len)
+{
+	size_t  n = strlen(name);
+
+	if (n < 2 || name[n - 1] != '.' || name[n - 2] == '.'
+	    || str_fmt(buf, len, "%.*s", (int) (n - 1), name) < 0)
+		return name;
+	return buf;
+}
+
 /* fqdn - a domain with a dot, valid, or an address literal */
 static bool
 fqdn(const char *d)
 {
+	char    b[ADDR_CANON_MAX + 1];
+
 	if (d[0] == '[')
 		return true;
+	d = undotted(d, b, sizeof(b));
 	return strchr(d, '.') != NULL && addr_domain_valid(d, false);
 }
 
@@ -471,7 +495,8 @@ non_fqdn(struct smtpd_check *c, enum restriction_code code)
 static int
 invalid_helo(struct smtpd_check *c)
 {
-	const char *h = c->s->helo;
+	char    b[SMTPD_HELO_MAX + 1];
+	const char *h = undotted(c->s->helo, b, sizeof(b));
 	bool    ok;
 
 	if (h[0] == '\0')
@@ -491,7 +516,7 @@ invalid_helo(struct smtpd_check *c)
 	if (ok)
 		return SMTPD_R_DUNNO;
 	return smtpd_check_reject(c, (int) cfg->invalid_hostname_reject_code, "5.5.2",
-				  "<%s>: Helo command rejected: Invalid name", h);
+				  "<%s>: Helo command rejected: Invalid name", c->s->helo);
 }
 
 static int
@@ -776,6 +801,56 @@ smtpd_check_word(struct smtpd_check *c, enum restriction_code code,
 /* ------------------------------------------------------------------ */
 /* The walk.                                                          */
 
+/*
+ * keep_deferral - smtpd_delay_reject = no: what the client, HELO or
+ * sender list (st) leaves pending for RCPT (Postfix carries a
+ * defer_if_permit of these lists to the RCPT verdict)
+ */
+static void
+keep_deferral(struct smtpd_check *c, enum smtpd_stage st)
+{
+	struct smtpd_session *s = c->s;
+
+	if (s->early_defer == NULL) {
+		if (c->defer_if_permit.code == 0)
+			return;
+		s->early_defer = xcalloc(SMTPD_STAGE_SENDER + 1, sizeof(*s->early_defer));
+	}
+	s->early_defer[st] = c->defer_if_permit;
+}
+
+/*
+ * seed_deferral - smtpd_delay_reject = no: the defer_if_permit the
+ * lists evaluated at earlier commands left: the client's for HELO, the
+ * client's and HELO's for MAIL, all three for RCPT and VRFY
+ */
+static void
+seed_deferral(struct smtpd_check *c)
+{
+	struct smtpd_session *s = c->s;
+	enum smtpd_stage from;
+
+	if (cfg->smtpd_delay_reject || s->early_defer == NULL)
+		return;
+	switch (c->when) {
+	case SMTPD_AT_HELO:
+		from = SMTPD_STAGE_CLIENT;
+		break;
+	case SMTPD_AT_MAIL:
+		from = s->helo_checked ? SMTPD_STAGE_HELO : SMTPD_STAGE_CLIENT;
+		break;
+	case SMTPD_AT_RCPT:
+	case SMTPD_AT_VRFY:
+		from = SMTPD_STAGE_SENDER;
+		break;
+	default:
+		return;
+	}
+	if (c->nseq > 0 && c->seq[0] <= from)
+		return;				/* that list runs now */
+	c->defer_if_permit = s->early_defer[from];
+}
+
 /* list_done - a list was evaluated to its end or a permit */
 static void
 list_done(struct smtpd_check *c)
@@ -786,6 +861,34 @@ list_done(struct smtpd_check *c)
 		c->s->client_checked = true;
 	else if (st == SMTPD_STAGE_HELO)
 		c->s->helo_checked = true;
+	if (!cfg->smtpd_delay_reject && st <= SMTPD_STAGE_SENDER)
+		keep_deferral(c, st);
+}
+
+/*
+ * group - the lists Postfix evaluates as one: the client's, the HELO's,
+ * the sender's, the relay and recipient lists together, DATA's, the end
+ * of data's.  defer_if_reject and warn_if_reject hold within a group.
+ */
+static enum smtpd_stage
+group(enum smtpd_stage st)
+{
+	return st == SMTPD_STAGE_RECIPIENT || st == SMTPD_STAGE_UNLISTED
+	    ? SMTPD_STAGE_RELAY : st;
+}
+
+/* next_list - on to the next list; a new group starts afresh */
+static void
+next_list(struct smtpd_check *c)
+{
+	enum smtpd_stage from = c->seq[c->si];
+
+	c->si++;
+	c->ri = 0;
+	if (c->si < c->nseq && group(c->seq[c->si]) != group(from)) {
+		memset(&c->defer_if_reject, 0, sizeof(c->defer_if_reject));
+		c->warn_armed = false;
+	}
 }
 
 /* frames_free - the lists entered and the one about to be */
@@ -915,14 +1018,13 @@ walk(struct smtpd_check *c, int out)
 			if (c->defer_if_permit.code != 0)
 				break;
 			if (c->unlisted_done) {
-				c->si++;
+				next_list(c);
 				continue;
 			}
 		}
 		if (c->ri >= l->n) {
 			list_done(c);
-			c->si++;
-			c->ri = 0;
+			next_list(c);
 			continue;
 		}
 		if (out < 0) {
@@ -960,13 +1062,14 @@ walk(struct smtpd_check *c, int out)
 		}
 		if (out == SMTPD_R_OK) {
 			list_done(c);
-			c->si++;
-			c->ri = 0;
+			next_list(c);
 		} else
 			c->ri++;
 		out = -1;
 	}
-	if (c->defer_if_permit.code != 0) {
+	/* At HELO and MAIL (smtpd_delay_reject = no) it waits for RCPT. */
+	if (c->defer_if_permit.code != 0 && c->when != SMTPD_AT_HELO
+	    && c->when != SMTPD_AT_MAIL) {
 		c->v = c->defer_if_permit;
 		return SMTPD_R_REJECT;
 	}
@@ -1089,6 +1192,7 @@ smtpd_restrict(struct smtpd_session *s, enum smtpd_when when, const char *addr,
 	c->done = done;
 	(void) str_copy(c->addr, sizeof(c->addr), addr ? addr : "");
 	sequence(c);
+	seed_deferral(c);
 	for (size_t i = 0; i < c->nseq; i++)
 		words += smtpd_rlists[c->seq[i]].n;
 	if (words == 0) {			/* nothing to evaluate */

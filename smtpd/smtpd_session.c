@@ -334,6 +334,7 @@ smtpd_session_free(struct smtpd_session *s)
 	smtpd_actions_reset(s);
 	smtpd_dnscache_free(s);
 	free(s->refusal);
+	free(s->early_defer);
 	free(s->reverse_name);
 	if (s->state == SMTPD_ST_DELIVER)
 		smtpd_deliver_abort(s);
