@@ -75,12 +75,8 @@ local_result_set(struct local_result *r, int status, const char *dsn,
 	r->status = status;
 	(void) str_copy(r->dsn, sizeof(r->dsn), dsn);
 	va_start(ap, fmt);
-	(void) vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	str_vline(r->text, sizeof(r->text), fmt, ap);	/* one printable line */
 	va_end(ap);
-	/* A result is one line of printable text. */
-	for (char *p = r->text; *p; p++)
-		if ((unsigned char) *p < ' ' || *p == 0x7f)
-			*p = ' ';
 }
 
 const char *

@@ -333,7 +333,6 @@ void	qmgr_msg_bounce_done(struct qmgr_msg *m, bool ok, const char *queue_id,
 			     const char *why);
 bool	qmgr_has_room(void);
 size_t	qmgr_msg_inflight(void);
-void	qmgr_sanitize(const char *in, char *out, size_t size);
 
 /*
  * qmgr_deliver.c

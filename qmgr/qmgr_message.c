@@ -61,8 +61,8 @@
  *	FD_BUDGET queue files are held open by messages that wait for a
  *	connection; the others are opened again when their turn comes.
  *
- *	qmgr_sanitize() makes text one printable line (control
- *	characters become spaces), for status records and logs.
+ *	Reasons written into status records are made one printable line
+ *	first (str_line()).
  * SECURITY
  *	A queue file is read with the strict reader and trusted for
  *	nothing else: addresses go to the agents, which check them again,
@@ -121,18 +121,6 @@ qmgr_has_room(void)
 		return true;
 	return qmgr_active_count < (size_t) cfg->qmgr_message_active_limit
 	    && qmgr_rcpt_count < (size_t) cfg->qmgr_message_recipient_limit;
-}
-
-void
-qmgr_sanitize(const char *in, char *out, size_t size)
-{
-	size_t  o = 0;
-
-	if (size == 0)
-		return;
-	for (; *in && o + 1 < size; in++)
-		out[o++] = ((unsigned char) *in < ' ' || *in == 0x7f) ? ' ' : *in;
-	out[o] = '\0';
 }
 
 static double
@@ -212,7 +200,7 @@ set_reason(struct qmgr_rcpt *r, const char *dsn, const char *reason)
 	char    clean[QMGR_REASON_MAX];
 
 	(void) str_copy(r->dsn, sizeof(r->dsn), dsn);
-	qmgr_sanitize(reason ? reason : "", clean, sizeof(clean));
+	str_line(clean, sizeof(clean), reason);
 	free(r->reason);
 	r->reason = xstrdup(clean);
 }

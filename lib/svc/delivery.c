@@ -325,17 +325,6 @@ delivery_request_free(struct delivery_request *rq)
  * Reply.
  */
 
-/* one_line - s as one printable line of at most max bytes */
-static void
-one_line(const char *s, char *out, size_t max)
-{
-	size_t  o = 0;
-
-	for (; s != NULL && *s && o < max; s++)
-		out[o++] = ((unsigned char) *s < ' ' || *s == 0x7f) ? ' ' : *s;
-	out[o] = '\0';
-}
-
 void
 delivery_reply_init(struct ipc_msg *m, struct delivery_request *rq)
 {
@@ -356,8 +345,8 @@ delivery_reply_add(struct ipc_msg *m, struct delivery_request *rq, size_t i,
 		errno = EINVAL;
 		return -1;
 	}
-	one_line(text, t, DELIVERY_TEXT_MAX);
-	one_line(relay, rl, DELIVERY_RELAY_MAX);
+	str_line(t, sizeof(t), text);
+	str_line(rl, sizeof(rl), relay);
 	if (ipc_put_num(m, "index", rq->rcpts[i].index) < 0
 	    || ipc_put_num(m, "status", (uint64_t) status) < 0
 	    || ipc_put_str(m, "dsn", dsn) < 0
@@ -381,7 +370,7 @@ delivery_reply_end(struct ipc_msg *m, struct delivery_request *rq,
 		errno = EINVAL;
 		return -1;
 	}
-	one_line(site_text, t, DELIVERY_TEXT_MAX);
+	str_line(t, sizeof(t), site_text);
 	if (rq->nreplied != rq->nrcpts) {
 		errno = EINVAL;
 		return -1;

@@ -33,11 +33,8 @@ delivery_agent_set(struct delivery_agent_result *r, int status, const char *dsn,
 	r->status = status;
 	(void) str_copy(r->dsn, sizeof(r->dsn), dsn);
 	va_start(ap, fmt);
-	(void) vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	str_vline(r->text, sizeof(r->text), fmt, ap);
 	va_end(ap);
-	for (char *p = r->text; *p; p++)
-		if ((unsigned char) *p < ' ' || *p == 0x7f)
-			*p = ' ';
 }
 
 int

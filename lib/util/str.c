@@ -107,6 +107,35 @@ str_has_ctl(const char *p, size_t n)
 	return false;
 }
 
+/* printable - c, or a space for a control character */
+static inline char
+printable(char c)
+{
+	return ((unsigned char) c < 0x20 || c == 0x7f) ? ' ' : c;
+}
+
+void
+str_line(char *dst, size_t size, const char *src)
+{
+	size_t  o = 0;
+
+	if (size == 0)
+		return;
+	for (; src != NULL && src[o] && o + 1 < size; o++)
+		dst[o] = printable(src[o]);
+	dst[o] = '\0';
+}
+
+void
+str_vline(char *dst, size_t size, const char *fmt, va_list ap)
+{
+	if (size == 0)
+		return;
+	(void) vsnprintf(dst, size, fmt, ap);
+	for (char *p = dst; *p; p++)
+		*p = printable(*p);
+}
+
 static inline bool
 is_space(int c)
 {

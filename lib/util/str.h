@@ -14,6 +14,10 @@
  *	(locale never matters to mail).  str_lower() lowercases ASCII
  *	letters in place.  str_has_prefix_nocase() tests an ASCII prefix.
  *	str_has_ctl(p, n) is true when p[0..n) holds a byte < 0x20 or 0x7f.
+ *	str_line(dst, size, src) copies src (NULL: empty) as one printable
+ *	line: every byte < 0x20 and 0x7f becomes a space, the copy is cut
+ *	to size - 1 bytes; str_vline(dst, size, fmt, ap) formats, then the
+ *	same (the text of a delivery result, a reason in a queue file).
  *	str_trim() removes leading and trailing ASCII white space in place
  *	and returns the first non-space character.
  *	str_split(&p, delims) returns the next token of *p separated by any
@@ -24,6 +28,7 @@
 #ifndef POSTERN_STR_H
 #define POSTERN_STR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +43,9 @@ int	str_ncasecmp(const char *a, const char *b, size_t n);
 void	str_lower(char *s);
 bool	str_has_prefix_nocase(const char *s, const char *prefix);
 bool	str_has_ctl(const char *p, size_t n);
+void	str_line(char *dst, size_t size, const char *src);
+void	str_vline(char *dst, size_t size, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 char   *str_trim(char *s);
 char   *str_split(char **p, const char *delims);
 uint64_t str_hash(const char *s);

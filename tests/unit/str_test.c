@@ -1,5 +1,6 @@
 /* str_test - check suite for lib/util/str: bounded copies and ASCII helpers. */
 #include <check.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "check_main.h"
@@ -42,6 +43,35 @@ START_TEST(test_case)
 }
 END_TEST
 
+static void
+vline(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	str_vline(dst, size, fmt, ap);
+	va_end(ap);
+}
+
+START_TEST(test_line)
+{
+	char    b[8];
+
+	str_line(b, sizeof(b), "a\r\nb\x7f\tc");
+	ck_assert_str_eq(b, "a  b  c");
+	str_line(b, sizeof(b), "0123456789");	/* cut to size - 1 */
+	ck_assert_str_eq(b, "0123456");
+	str_line(b, sizeof(b), NULL);
+	ck_assert_str_eq(b, "");
+	str_line(b, sizeof(b), "\xc3\xa9");	/* 8-bit bytes stay */
+	ck_assert_str_eq(b, "\xc3\xa9");
+	vline(b, sizeof(b), "%s:%d", "x\ny", 42);
+	ck_assert_str_eq(b, "x y:42");
+	vline(b, sizeof(b), "%s", "long\nlong text");
+	ck_assert_str_eq(b, "long lo");
+}
+END_TEST
+
 START_TEST(test_ctl_trim_split)
 {
 	char    t[] = "  \t hello world \r\n";
@@ -73,6 +103,7 @@ suite(void)
 	tcase_add_test(tc, test_copy_bounds);
 	tcase_add_test(tc, test_case);
 	tcase_add_test(tc, test_ctl_trim_split);
+	tcase_add_test(tc, test_line);
 	suite_add_tcase(s, tc);
 	return s;
 }
