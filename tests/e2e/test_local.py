@@ -197,7 +197,10 @@ class LocalTest(unittest.TestCase):
                               r"\(forwarded as ([0-9A-Z]{15})\)")
         newid = m.group(1)
         wait_log_re(inst, r"%s: to=<partner@example\.net>, relay=none, .*status=deferred" % newid)
-        qf = QueueFile(os.path.join(inst.queue, "deferred", newid))
+        # The agent logs "deferred" before qmgr moves the file out of active/.
+        path = os.path.join(inst.queue, "deferred", newid)
+        wait_for(lambda: os.path.exists(path), 10, what="%s in deferred/" % newid)
+        qf = QueueFile(path)
         self.assertEqual(qf.sender, "origin@example.org")
         self.assertEqual(qf.rcpts, ["partner@example.net"])
         self.assertIn(("Delivered-To", "fwd@localhost"), qf.headers())
@@ -314,7 +317,8 @@ class LocalTest(unittest.TestCase):
         send(inst, "x@example.org", "%s@localhost" % user, subject="via hard link")
         wait_log_re(inst, r"dsn=4\.2\.0, status=deferred \(cannot open mailbox .*hard link")
         self.assertEqual(read_bytes(mine), b"mine\n")
-        self.assertEqual(len(inst.queue_files("deferred")), 2)
+        wait_for(lambda: len(inst.queue_files("deferred")) == 2, 10,
+                 what="two messages in deferred/")
 
     def test_root_mailbox(self):
         # The default aliases send postmaster to root; root's own mailbox
@@ -435,8 +439,8 @@ class LocalTest(unittest.TestCase):
         self.assertEqual(msgs[0]["Subject"], "Postmaster Copy: Undelivered Mail")
         self.assertTrue(msgs[0]["Return-Path"].startswith("<double-bounce@"), msgs[0]["Return-Path"])
         wait_log_re(inst, r"postmaster non-delivery notification")
+        wait_for(lambda: not inst.queue_files("active"), 10, what="active/ empty")
         self.assertEqual(inst.queue_files("deferred"), [])
-        self.assertEqual(inst.queue_files("active"), [])
         # A null-sender message that fails goes to postmaster as well.
         send(inst, "", "failme@localhost", subject="null sender")
         wait_count(lambda: mbox_messages(spool_box(inst, pm[0])), 2, inst,

@@ -297,7 +297,8 @@ class SMTPClientTest(unittest.TestCase):
         self.assertEqual(srv.messages, [])
         cmds = [c.split()[0] for c, tls in srv.commands()]
         self.assertEqual(cmds, ["EHLO", "STARTTLS"], srv.commands())
-        self.assertEqual(len(self.inst.queue_files("deferred")), 1)
+        wait_for(lambda: len(self.inst.queue_files("deferred")) == 1, 10,
+                 what="the message in deferred/")
 
     # -- AUTH ------------------------------------------------------------
 
