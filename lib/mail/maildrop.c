@@ -206,10 +206,8 @@ attr_ok(const char *p, size_t n)
 	size_t  i;
 
 	for (i = 0; i < n && p[i] != '='; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')
-		      || p[i] == '_'))
-			return false;
-	return i > 0 && i < n;
+		;
+	return i > 0 && i < n && str_all_in(p, i, STR_LOWER STR_DIGITS "_");
 }
 
 static size_t

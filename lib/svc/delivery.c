@@ -50,14 +50,8 @@ delivery_transport_valid(const char *s)
 {
 	size_t  n = s ? strlen(s) : 0;
 
-	if (n == 0 || n > DELIVERY_TRANSPORT_MAX || s[0] == '.')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
-		      || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'
-		      || *s == '.'))
-			return false;
-	return true;
+	return n > 0 && n <= DELIVERY_TRANSPORT_MAX && s[0] != '.'
+	    && str_all_in(s, n, STR_LOWER STR_UPPER STR_DIGITS "-_.");
 }
 
 /* agent_valid - [a-z0-9_-], 1..DELIVERY_AGENT_MAX */
@@ -66,13 +60,7 @@ agent_valid(const char *s)
 {
 	size_t  n = strlen(s);
 
-	if (n == 0 || n > DELIVERY_AGENT_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
-		      || *s == '-' || *s == '_'))
-			return false;
-	return true;
+	return n > 0 && n <= DELIVERY_AGENT_MAX && str_all_in(s, n, STR_LOWER STR_DIGITS "-_");
 }
 
 static bool

@@ -90,14 +90,8 @@ safe_name(const char *s, size_t max)
 {
 	size_t  n = strlen(s);
 
-	if (n == 0 || n > max || str_eq(s, ".") || str_eq(s, ".."))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
-		      || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'
-		      || *s == '.'))
-			return false;
-	return true;
+	return n > 0 && n <= max && !str_eq(s, ".") && !str_eq(s, "..")
+	    && str_all_in(s, n, STR_LOWER STR_UPPER STR_DIGITS "-_.");
 }
 
 /* valid_host - an IPv4 address or a host name */

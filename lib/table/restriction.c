@@ -173,13 +173,8 @@ zone_ok(const char *z)
 	const char *eq = strchr(z, '=');
 	size_t  zl = eq ? (size_t) (eq - z) : strlen(z);
 
-	if (zl == 0 || zl > 200)
+	if (zl == 0 || zl > 200 || !str_all_in(z, zl, STR_LOWER STR_UPPER STR_DIGITS "-._"))
 		return false;
-	for (size_t i = 0; i < zl; i++)
-		if (!((z[i] >= 'a' && z[i] <= 'z') || (z[i] >= 'A' && z[i] <= 'Z')
-		      || (z[i] >= '0' && z[i] <= '9') || z[i] == '-' || z[i] == '.'
-		      || z[i] == '_'))
-			return false;
 	if (eq != NULL) {
 		const char *p = eq + 1;
 

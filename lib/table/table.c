@@ -91,13 +91,7 @@ table_set_value(struct table *t, const char *key, struct buf *value,
 static bool
 valid_type(const char *p, size_t n)
 {
-	if (n == 0)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((p[i] >= 'a' && p[i] <= 'z') || (p[i] >= '0' && p[i] <= '9')
-		      || p[i] == '_' || p[i] == '-'))
-			return false;
-	return true;
+	return n > 0 && str_all_in(p, n, STR_LOWER STR_DIGITS "_-");
 }
 
 /*

@@ -107,6 +107,15 @@ str_has_ctl(const char *p, size_t n)
 	return false;
 }
 
+bool
+str_all_in(const char *p, size_t n, const char *set)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '\0' || strchr(set, p[i]) == NULL)
+			return false;
+	return true;
+}
+
 /* printable - c, or a space for a control character */
 static inline char
 printable(char c)

@@ -14,6 +14,10 @@
  *	(locale never matters to mail).  str_lower() lowercases ASCII
  *	letters in place.  str_has_prefix_nocase() tests an ASCII prefix.
  *	str_has_ctl(p, n) is true when p[0..n) holds a byte < 0x20 or 0x7f.
+ *	str_all_in(p, n, set) is true when every byte of p[0..n) is one of
+ *	set's (a NUL in p never is); STR_LOWER, STR_UPPER and STR_DIGITS
+ *	spell the usual sets, to be joined by string concatenation (the
+ *	names of transports, hosts, table types and attributes).
  *	str_line(dst, size, src) copies src (NULL: empty) as one printable
  *	line: every byte < 0x20 and 0x7f becomes a space, the copy is cut
  *	to size - 1 bytes; str_vline(dst, size, fmt, ap) formats, then the
@@ -43,6 +47,7 @@ int	str_ncasecmp(const char *a, const char *b, size_t n);
 void	str_lower(char *s);
 bool	str_has_prefix_nocase(const char *s, const char *prefix);
 bool	str_has_ctl(const char *p, size_t n);
+bool	str_all_in(const char *p, size_t n, const char *set);
 void	str_line(char *dst, size_t size, const char *src);
 void	str_vline(char *dst, size_t size, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
@@ -51,5 +56,9 @@ char   *str_split(char **p, const char *delims);
 uint64_t str_hash(const char *s);
 
 #define str_eq(a, b)	(strcmp((a), (b)) == 0)
+
+#define STR_LOWER	"abcdefghijklmnopqrstuvwxyz"
+#define STR_UPPER	"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+#define STR_DIGITS	"0123456789"
 
 #endif

@@ -53,6 +53,22 @@ vline(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+START_TEST(test_all_in)
+{
+	const char *name = STR_LOWER STR_UPPER STR_DIGITS "-_.";
+
+	ck_assert(str_all_in("smtp-relay_2.example", 20, name));
+	ck_assert(str_all_in("", 0, name));
+	ck_assert(!str_all_in("a b", 3, name));
+	ck_assert(!str_all_in("a/b", 3, name));
+	/* Only p[0..n) counts, and a NUL inside it never matches. */
+	ck_assert(str_all_in("ab/", 2, name));
+	ck_assert(!str_all_in("a\0b", 3, name));
+	ck_assert(!str_all_in("Abc", 3, STR_LOWER));
+	ck_assert(!str_all_in("\xc3\xa9", 2, name));
+}
+END_TEST
+
 START_TEST(test_line)
 {
 	char    b[8];
@@ -104,6 +120,7 @@ suite(void)
 	tcase_add_test(tc, test_case);
 	tcase_add_test(tc, test_ctl_trim_split);
 	tcase_add_test(tc, test_line);
+	tcase_add_test(tc, test_all_in);
 	suite_add_tcase(s, tc);
 	return s;
 }
