@@ -180,6 +180,25 @@ class Instance:
         self.started = False
         return p
 
+    def reload(self):
+        """postern reload, then wait until every process of an older
+        generation has exited.  The old processes get SIGTERM and finish
+        what they hold; until they are gone an idle one may still take
+        a new client with the configuration it read at its start."""
+        out = _s(self.postern("reload").stdout)
+        m = re.search(r"generation (\d+)", out)
+        if not m:
+            raise AssertionError("postern reload said %r" % out)
+        gen = m.group(1)
+
+        def old():
+            return [r for r in self.status() if r["role"] != "master" and r["gen"] != gen]
+        try:
+            wait_for(lambda: not old(), 30, what="the processes of older generations to exit")
+        except AssertionError as e:
+            raise AssertionError("%s: %r" % (e, old()))
+        return int(gen)
+
     def master_pid(self):
         try:
             with open(os.path.join(self.dir, "data", "master.pid")) as f:
@@ -236,6 +255,40 @@ class Instance:
             return sorted(n for n in os.listdir(d) if not n.startswith("."))
         except OSError:
             return []
+
+    IN_FLIGHT = ("maildrop", "incoming", "active")
+
+    def queue_state(self):
+        """Names in maildrop/, incoming/, active/ and deferred/, listed in
+        the order mail moves through them, so a file that moves while
+        they are read is seen once (or, when qmgr takes it back from
+        deferred/, not at all: callers read twice)."""
+        return {q: self.queue_files(q) for q in self.IN_FLIGHT + ("deferred",)}
+
+    def wait_queue_settled(self, deferred=0, timeout=30.0):
+        """Wait until no mail is in flight (maildrop/, incoming/ and
+        active/ empty) and deferred/ holds `deferred` messages, the same
+        in two readings in a row; returns deferred/'s names.
+
+        Then every result is final: an agent logs its result before qmgr
+        moves or removes the file, and a notification or a forwarded
+        copy is in incoming/ before the message that caused it leaves
+        active/, so whatever a message led to has been delivered too (or
+        waits in deferred/).  This is the point after which a test may
+        assert that something did not happen or happened exactly n times.
+        """
+        def settled():
+            a = self.queue_state()
+            if any(a[q] for q in self.IN_FLIGHT) or len(a["deferred"]) != deferred:
+                return None
+            if self.queue_state() != a:
+                return None
+            return [a["deferred"]]          # true even when deferred/ is empty
+        try:
+            return wait_for(settled, timeout,
+                            what="no mail in flight and %d in deferred/" % deferred)[0]
+        except AssertionError as e:
+            raise AssertionError("%s; the queue: %r" % (e, self.queue_state()))
 
     # -- users ---------------------------------------------------------
 
