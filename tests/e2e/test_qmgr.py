@@ -156,9 +156,8 @@ class QmgrTest(unittest.TestCase):
             peak = max(peak, running)
         self.assertLessEqual(peak, 2, read_bytes(trace))
         self.assertEqual(peak, 2, "both connections used")
-        # The command's trace is written before its "to=" line.
-        wait_for(lambda: inst.log().count("status=sent (delivered to command") >= 8,
-                 timeout=10, what="8 status=sent lines")
+        # Every message has left the queue: all "to=" lines are written.
+        inst.wait_queue_settled()
         self.assertEqual(inst.log().count("status=sent (delivered to command"), 8)
 
     def test_destinations_in_parallel(self):
@@ -168,8 +167,14 @@ class QmgrTest(unittest.TestCase):
         users = [inst.add_user(), inst.add_user()]
         trace = os.path.join(inst.dir, "trace")
         write_file(trace, "", mode=0o666)
-        write_aliases(inst, 'slow: "|/bin/sh -c \'echo s >> %s; sleep 3; echo e >> %s\'"\n'
-                      % (trace, trace))
+        # Each command waits until the test opens the gate (no time
+        # limit: the other users' mail must go while slow's commands run,
+        # however slow the machine).
+        gate = os.path.join(inst.dir, "gate")
+        self.addCleanup(write_file, gate, "")   # no command is left waiting
+        write_aliases(inst, 'slow: "|/bin/sh -c \'echo s >> %s; '
+                      'while [ ! -e %s ]; do sleep 0.05; done; echo e >> %s\'"\n'
+                      % (trace, gate, trace))
         inst.start()
         for i in range(3):
             send(inst, "x@example.org", "slow@localhost", subject="s%d" % i)
@@ -184,6 +189,7 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(seen.split(), [b"s", b"s"],
                          "the other users' mail must not wait for slow's commands, and "
                          "slow gets at most 2 at a time: trace %r%s" % (seen, log_context(inst)))
+        write_file(gate, "")
         wait_for(lambda: read_bytes(trace).count(b"e") >= 3, 20, what="3 deliveries to slow")
         events = read_bytes(trace).split()
         running = peak = 0
@@ -192,9 +198,7 @@ class QmgrTest(unittest.TestCase):
             peak = max(peak, running)
         self.assertEqual(peak, 2, events)
         self.assertEqual(events[:3], [b"s", b"s", b"e"], "the third waits for one of two")
-        # The command's trace is written before its "to=" line.
-        wait_for(lambda: inst.log().count("status=sent (delivered to command") >= 3,
-                 timeout=10, what="3 status=sent lines")
+        inst.wait_queue_settled()
         self.assertEqual(inst.log().count("status=sent (delivered to command"), 3)
 
     def test_stop_and_start_with_work_in_flight(self):
@@ -216,7 +220,8 @@ class QmgrTest(unittest.TestCase):
         self.assertEqual(inst.queue_files("deferred"), [])
         inst.start()
         wait_for(lambda: read_bytes(trace).count(b"d") >= 6, 30, what="all six delivered")
-        time.sleep(0.5)
+        # A delivery made twice would run before its message leaves the queue.
+        inst.wait_queue_settled()
         self.assertEqual(read_bytes(trace).count(b"d"), 6, "each exactly once")
 
     def test_resume_from_active_at_start(self):
