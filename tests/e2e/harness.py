@@ -267,8 +267,9 @@ class Instance:
 
     def wait_queue_settled(self, deferred=0, timeout=30.0):
         """Wait until no mail is in flight (maildrop/, incoming/ and
-        active/ empty) and deferred/ holds `deferred` messages, the same
-        in two readings in a row; returns deferred/'s names.
+        active/ empty) and deferred/ holds `deferred` messages (None: any
+        number, for an instance other tests share), the same in two
+        readings in a row; returns deferred/'s names.
 
         Then every result is final: an agent logs its result before qmgr
         moves or removes the file, and a notification or a forwarded
@@ -279,14 +280,16 @@ class Instance:
         """
         def settled():
             a = self.queue_state()
-            if any(a[q] for q in self.IN_FLIGHT) or len(a["deferred"]) != deferred:
+            if any(a[q] for q in self.IN_FLIGHT) or (
+                    deferred is not None and len(a["deferred"]) != deferred):
                 return None
             if self.queue_state() != a:
                 return None
             return [a["deferred"]]          # true even when deferred/ is empty
         try:
             return wait_for(settled, timeout,
-                            what="no mail in flight and %d in deferred/" % deferred)[0]
+                            what="no mail in flight and %s in deferred/"
+                            % ("any number" if deferred is None else deferred))[0]
         except AssertionError as e:
             raise AssertionError("%s; the queue: %r" % (e, self.queue_state()))
 

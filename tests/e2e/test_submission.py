@@ -189,7 +189,7 @@ class Submission(unittest.TestCase):
         p = self.sendmail([self.users[0]], "Subject: big\n\n" + ("x" * 99 + "\n") * 2100)
         self.assertEqual(p.returncode, 65, describe(p))
         self.assertIn(b"message_size_limit", p.stderr)
-        time.sleep(0.2)
+        # sendmail has waited for postdrop: whatever it left is there now.
         self.assertEqual([n for n in maildrop(self.inst) if n not in before], [])
 
     def test_user_cannot_write_maildrop(self):
@@ -262,8 +262,9 @@ class Submission(unittest.TestCase):
         self.inst.wait_log("removed maildrop/%s" % temp)
         line = [l for l in self.inst.log().splitlines() if temp in l][0]
         self.assertIn("uid=%d:" % pwd.getpwnam(self.sender).pw_uid, line)
-        # Nothing of it was ever delivered.
-        time.sleep(0.5)
+        # Nothing of it was ever delivered (had pickup taken it, it
+        # would be in the mailbox once no mail is in flight).
+        self.inst.wait_queue_settled(deferred=None)
         self.assertNotIn(tag.encode(), mailbox(self.inst, self.users[0]))
 
     def test_log_lines_name_the_uid(self):
