@@ -6,6 +6,7 @@ skeleton, plus the real daemons where they matter; the instance is real:
 master as root, children chrooted and unprivileged.
 """
 
+import math
 import os
 import pwd
 import re
@@ -107,14 +108,24 @@ class MasterTest(unittest.TestCase):
         inst.start()
         # A waiting client keeps the listener readable, so the master keeps
         # trying to start the crashing service.
+        t0 = time.monotonic()
         c = socket.create_connection(("127.0.0.1", port2))
-        time.sleep(10)
+        wait_for(lambda: inst.log().count("crashing on purpose") >= 4, 60,
+                 what="four starts of the crashing service")
+        elapsed = time.monotonic() - t0
         starts = inst.log().count("crashing on purpose")
         c.close()
-        # Delays 1, 2, 4, 8 s: about four starts in ten seconds, never a storm.
-        self.assertGreaterEqual(starts, 3, inst.log()[-2000:])
-        self.assertLessEqual(starts, 6, inst.log()[-2000:])
-        self.assertIn("throttling restarts", inst.log())
+        # Delays 1, 2, 4 s between the starts, each twice the last ...
+        delays = [int(d) for d in re.findall(r"process exited abnormally \(\d+ in a row\) "
+                                             r"-- throttling restarts for (\d+) s", inst.log())]
+        self.assertEqual(delays[:3], [1, 2, 4], inst.log()[-2000:])
+        # ... and never a storm: start k comes 2^(k-1) - 1 s after the
+        # first at the earliest, so in `elapsed` seconds there can be at
+        # most 1 + log2(elapsed + 1) starts (one more for the start that
+        # may be under way).  A slow machine makes fewer, never more.
+        allowed = 2 + int(math.log2(elapsed + 1))
+        self.assertLessEqual(starts, allowed, "%d starts in %.1f s%s"
+                             % (starts, elapsed, inst.log()[-2000:]))
 
     def test_wedged_daemon_is_killed(self):
         inst = self.instance(main_cf={"daemon_wedge_time": "10s"})
