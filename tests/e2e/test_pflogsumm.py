@@ -36,7 +36,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from harness import TOP, BIN, Instance, free_port, main, run, wait_for
@@ -164,7 +163,27 @@ class PflogsummTest(unittest.TestCase):
                            timeout=60)
         self.assertEqual(p.returncode, 0, p.stdout)
 
-    def settle(self, log_path, want_sent):
+    def settle(self, mta_, want_sent):
+        """Wait for the deliveries' log lines, then until no mail is in
+        flight and every message qmgr took that is not in deferred/ has
+        its "removed" line in the log (Postfix's lines reach the file
+        through postlogd, after the fact): the log is whole then."""
+        log_path = mta_.maillog
+
+        def files(*queues):
+            return [n for q in queues
+                    for d, _, names in os.walk(os.path.join(mta_.queue, q))
+                    for n in names if not n.startswith(".")]
+
+        def complete():
+            if files("maildrop", "incoming", "active"):
+                return False
+            with open(log_path, errors="replace") as f:
+                text = f.read()
+            taken = set(re.findall(r"\b([0-9A-Za-z]+): from=<[^>]*>, size=", text))
+            removed = set(re.findall(r"\b([0-9A-Za-z]+): removed\b", text))
+            return not taken - removed - set(files("deferred"))
+
         def done():
             try:
                 with open(log_path, errors="replace") as f:
@@ -178,7 +197,7 @@ class PflogsummTest(unittest.TestCase):
         except AssertionError as e:
             with open(log_path, errors="replace") as f:
                 raise AssertionError("%s\n%s" % (e, "".join(f.readlines()[-60:])))
-        time.sleep(1)
+        wait_for(complete, 60, what="no mail in flight in %s and its log whole" % mta_.queue)
 
     def test_same_summary_as_postfix(self):
         # 6 messages to users (7 recipients, one is the bounce's), one
@@ -188,12 +207,12 @@ class PflogsummTest(unittest.TestCase):
         self.traffic(self.pn.port, [os.path.join(BIN, "sendmail"), "-C",
                                     os.path.join(self.pn.etc, "main.cf")],
                      {"PATH": "/usr/bin:/bin"})
-        self.settle(self.pn.maillog, want_sent)
+        self.settle(self.pn, want_sent)
         self.pn.stop()
 
         self.pf.start()
         self.traffic(self.pf.port, [mta.Postfix.tool("sendmail")], mta.Postfix.env(self.pf.etc))
-        self.settle(self.pf.maillog, want_sent)
+        self.settle(self.pf, want_sent)
         self.pf.stop()
 
         ours = pflogsumm(self.pn.maillog, "postern")
