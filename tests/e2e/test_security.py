@@ -476,6 +476,9 @@ class ForwardFileOwner(unittest.TestCase):
                                      r"has the wrong owner" % alice)
         self.assertEqual([m["Subject"] for m in mbox_messages(spool_box(inst, alice))],
                          ["for alice"])
+        # A forwarded copy would be queued before alice's message leaves
+        # the queue, and in bob's mailbox once nothing is in flight.
+        inst.wait_queue_settled()
         self.assertEqual(mbox_messages(spool_box(inst, bob)), [])
 
 

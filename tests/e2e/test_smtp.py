@@ -127,7 +127,9 @@ class SMTPClientTest(unittest.TestCase):
         tls = self.wait_line(r"TLS connection established to mx1.remote.test")
         self.assertRegex(tls, r"Verified TLS connection established to mx1.remote.test\[%s\]:%d: "
                          r"TLSv1.[23] with cipher \S+" % (re.escape(self.addrs[1]), self.port))
-        # The queue manager logs no second to= line.
+        # The queue manager logs no second to= line (it would before the
+        # message leaves the queue).
+        inst.wait_queue_settled()
         self.assertEqual(self.log_lines(r"postern/qmgr.*to=<user@remote.test>"), [])
         # Once the idle connection is given up (QUIT), the next message
         # gets a new connection, which resumes the TLS session.
