@@ -54,6 +54,8 @@
  *	data_directory/master.pid	pid, fcntl-locked: one master per
  *					instance
  *	data_directory/master.ctl	control socket (postern status)
+ *	data_directory/ticket.seed	the secret of smtpd's TLS session
+ *					tickets, new at each start (0600)
  * SECURITY
  *	Runs as root and never reads mail or talks to a client.  Children
  *	get a fixed environment (POSTERN_GENERATION, POSTERN_LISTEN_FDS,
@@ -83,6 +85,7 @@
 #include "safefile.h"
 #include "sd_notify.h"
 #include "str.h"
+#include "ticket_seed.h"
 #include "version.h"
 
 #define STOP_GRACE_MS	10000
@@ -401,6 +404,7 @@ main(int argc, char **argv)
 	struct buf problems;
 	long long v;
 	const char *why;
+	char	seed_why[600];
 	int     c;
 
 	umask(022);
@@ -465,6 +469,10 @@ main(int argc, char **argv)
 		startup_failed("cannot start", &problems);
 	}
 
+	/* One seed for every smtpd's TLS session tickets; new at each start. */
+	if (ticket_seed_make(cfg->data_directory, seed_why, sizeof(seed_why)) < 0)
+		log_warn("%s: each smtpd process will open only its own TLS session "
+			 "tickets", seed_why);
 	master_loop = ev_loop_new();
 	ev_signal(master_loop, SIGCHLD, on_signal);
 	ev_signal(master_loop, SIGHUP, on_signal);

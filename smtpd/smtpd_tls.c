@@ -21,6 +21,10 @@
  *	starts new smtpd processes, which read the certificate again; the
  *	processes of the old generation keep theirs until their sessions
  *	end, so a renewed certificate is served to new sessions at once.
+ *	Session tickets are sealed with keys derived from the instance's
+ *	seed (lib/svc/ticket_seed.h, read here as root), so a ticket from
+ *	any smtpd process, of this generation or an earlier one, resumes
+ *	in any other.
  *
  *	STARTTLS: "220 2.0.0 Ready to start TLS", then the handshake
  *	under the session's command deadline (smtpd_timeout).  Every byte
@@ -47,10 +51,13 @@
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "log.h"
 #include "params.h"
 #include "smtpd.h"
 #include "str.h"
+#include "ticket_seed.h"
 #include "tls_params.h"
 
 static SSL_CTX *server_ctx;		/* NULL: no TLS */
@@ -58,13 +65,23 @@ static SSL_CTX *server_ctx;		/* NULL: no TLS */
 void
 smtpd_tls_init(void)
 {
+	static unsigned char seed[TLS_TICKET_SEED_LEN];
 	struct tls_server_conf c;
 	char	why[600];
 
 	if (!tls_params_smtpd_wanted(cfg))
 		return;
 	tls_params_smtpd(cfg, &c);
-	if ((server_ctx = tls_ctx_server(&c, why, sizeof(why))) == NULL)
+	/* Tickets that every smtpd process of the instance can open. */
+	if (c.ticket_lifetime > 0) {
+		if (ticket_seed_read(cfg->data_directory, seed, why, sizeof(why)) == 0)
+			c.ticket_seed = seed;
+		else
+			log_warn("TLS session tickets of this process open only here: %s", why);
+	}
+	server_ctx = tls_ctx_server(&c, why, sizeof(why));
+	OPENSSL_cleanse(seed, sizeof(seed));	/* the context has its copy */
+	if (server_ctx == NULL)
 		log_fatal("TLS for smtpd (smtpd_tls_security_level = %s%s): %s",
 			  cfg->smtpd_tls_security_level, cfg->smtpd_tls_wrappermode
 			  ? ", smtpd_tls_wrappermode = yes" : "", why);

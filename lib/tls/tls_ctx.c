@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
@@ -202,12 +203,15 @@ struct ticket_key {
 	unsigned char aes[32];
 	unsigned char hmac[32];
 	time_t	made;
+	uint64_t period;		/* seeded: now / lifetime when made */
 };
 
 struct ticket_ring {
 	struct ticket_key cur, prev;
 	bool	have_prev;
+	bool	seeded, have_cur;	/* seeded: cur is derived */
 	uint64_t lifetime;
+	unsigned char seed[TLS_TICKET_SEED_LEN];
 };
 
 static int ring_index = -1;
@@ -232,6 +236,62 @@ key_new(struct ticket_key *k)
 		return -1;
 	k->made = time(NULL);
 	return 0;
+}
+
+/*
+ * key_derive - the key of one period from the seed: HKDF-SHA256 with
+ * the period's number as info, cut into name, AES key and HMAC key
+ */
+static int
+key_derive(const struct ticket_ring *r, uint64_t period, struct ticket_key *k)
+{
+	static const char label[] = "postern session ticket key";
+	unsigned char info[sizeof(label) - 1 + 8], out[16 + 32 + 32];
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[4];
+	int	ok;
+
+	memcpy(info, label, sizeof(label) - 1);
+	for (int i = 0; i < 8; i++)
+		info[sizeof(label) - 1 + i] = (unsigned char) (period >> (56 - 8 * i));
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *) r->seed,
+						      sizeof(r->seed));
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof(info));
+	params[3] = OSSL_PARAM_construct_end();
+	ok = kctx != NULL && EVP_KDF_derive(kctx, out, sizeof(out), params) == 1;
+	EVP_KDF_CTX_free(kctx);
+	EVP_KDF_free(kdf);
+	if (ok) {
+		memcpy(k->name, out, 16);
+		memcpy(k->aes, out + 16, 32);
+		memcpy(k->hmac, out + 48, 32);
+		k->made = (time_t) (period * r->lifetime);
+		k->period = period;
+	}
+	OPENSSL_cleanse(out, sizeof(out));
+	return ok ? 0 : -1;
+}
+
+/*
+ * ring_follow - a seeded ring's keys for the period of now: cur is that
+ * period's, prev the one before (derived again after a gap)
+ */
+static int
+ring_follow(struct ticket_ring *r, time_t now)
+{
+	uint64_t p = (uint64_t) (now < 0 ? 0 : now) / r->lifetime;
+
+	if (r->have_cur && r->cur.period == p)
+		return 0;
+	if (r->have_cur && r->cur.period + 1 == p) {
+		r->prev = r->cur;
+		r->have_prev = true;
+	} else
+		r->have_prev = p > 0 && key_derive(r, p - 1, &r->prev) == 0;
+	r->have_cur = key_derive(r, p, &r->cur) == 0;
+	return r->have_cur ? 0 : -1;
 }
 
 static int
@@ -279,8 +339,11 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 
 	if (r == NULL)
 		return -1;
+	if (r->seeded && ring_follow(r, now) < 0)
+		return -1;
 	if (enc) {
-		if (now - r->cur.made >= (time_t) r->lifetime && ring_rotate(r) < 0)
+		if (!r->seeded && now - r->cur.made >= (time_t) r->lifetime
+		    && ring_rotate(r) < 0)
 			return -1;
 		if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(EVP_aes_256_cbc())) != 1)
 			return -1;
@@ -297,7 +360,8 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 }
 
 static int
-tickets_setup(SSL_CTX *ctx, uint64_t lifetime, char *why, size_t size)
+tickets_setup(SSL_CTX *ctx, uint64_t lifetime, const unsigned char *seed,
+	      char *why, size_t size)
 {
 	struct ticket_ring *r;
 
@@ -313,7 +377,12 @@ tickets_setup(SSL_CTX *ctx, uint64_t lifetime, char *why, size_t size)
 	}
 	r = xcalloc(1, sizeof(*r));
 	r->lifetime = lifetime;
-	if (key_new(&r->cur) < 0 || SSL_CTX_set_ex_data(ctx, ring_index, r) != 1) {
+	if (seed != NULL) {
+		r->seeded = true;
+		memcpy(r->seed, seed, sizeof(r->seed));
+	}
+	if ((r->seeded ? ring_follow(r, time(NULL)) : key_new(&r->cur)) < 0
+	    || SSL_CTX_set_ex_data(ctx, ring_index, r) != 1) {
 		ring_free(NULL, r, NULL, 0, 0, NULL);
 		fail(why, size, "cannot make a session ticket key", NULL);
 		return -1;
@@ -333,7 +402,7 @@ tls_ctx_rotate_tickets(SSL_CTX *ctx)
 	struct ticket_ring *r = ring_index < 0 ? NULL
 	    : SSL_CTX_get_ex_data(ctx, ring_index);
 
-	return r == NULL ? -1 : ring_rotate(r);
+	return r == NULL || r->seeded ? -1 : ring_rotate(r);
 }
 
 /* ------------------------------------------------------------------ */
@@ -456,7 +525,7 @@ tls_ctx_server(const struct tls_server_conf *c, char *why, size_t size)
 	if (ctx == NULL)
 		return NULL;
 	if (load_keys(ctx, c, why, size) < 0
-	    || tickets_setup(ctx, c->ticket_lifetime, why, size) < 0)
+	    || tickets_setup(ctx, c->ticket_lifetime, c->ticket_seed, why, size) < 0)
 		goto bad;
 	SSL_CTX_set_dh_auto(ctx, 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

@@ -26,11 +26,17 @@
  *	as in Postfix), protocols and ciphers as below, ECDHE on X25519
  *	and the NIST curves (and DHE with built-in groups), no
  *	renegotiation, no compression, and stateless session tickets
- *	sealed with a key the process makes itself (AES-256-CBC and
- *	HMAC-SHA256, random): a new key every ticket_lifetime seconds,
- *	the previous one still opens tickets for one more lifetime, and
- *	a ticket opened with it is renewed.  ticket_lifetime 0: no
- *	tickets.  Nothing is cached on the server side, so a client
+ *	sealed with AES-256-CBC and HMAC-SHA256: a new key every
+ *	ticket_lifetime seconds, the previous one still opens tickets for
+ *	one more lifetime, and a ticket opened with it is renewed.
+ *	Without ticket_seed the process makes its keys at random, and
+ *	only it can open its tickets.  With ticket_seed
+ *	(TLS_TICKET_SEED_LEN bytes, shared by every smtpd process of an
+ *	instance: lib/svc/ticket_seed.h), the key of each period of
+ *	ticket_lifetime seconds since the epoch is derived from the seed
+ *	and the period's number (HKDF-SHA256), so every process with the
+ *	seed seals and opens the same tickets, and all of them rotate
+ *	together.  ticket_lifetime 0: no tickets.  Nothing is cached on the server side, so a client
  *	costs no memory after it leaves.  The key files are read here,
  *	once: call it before the privilege drop (root reads them).
  *
@@ -61,8 +67,10 @@
  *	other grades (low, export, null) are refused.  tls_ciphers_check()
  *	validates a value.
  *
- *	tls_ctx_rotate_tickets() starts a new ticket key at once (the
- *	current one becomes the previous); it exists for tests.
+ *	tls_ctx_rotate_tickets() starts a new random ticket key at once
+ *	(the current one becomes the previous); it exists for tests, and
+ *	returns -1 for a context with a ticket_seed (its keys follow the
+ *	clock).
  *
  *	tls_key_file_check() says whether a private key file may be used:
  *	-1 with why when it is readable or writable by everyone, owned by
@@ -90,7 +98,10 @@ struct tls_server_conf {
 	const char *protocols;
 	const char *ciphers;
 	uint64_t ticket_lifetime;	/* seconds; 0: no tickets */
+	const unsigned char *ticket_seed; /* TLS_TICKET_SEED_LEN, or NULL */
 };
+
+#define TLS_TICKET_SEED_LEN	32
 
 struct tls_client_conf {
 	const char *CAfile;

@@ -69,15 +69,16 @@ def client_context():
     return ctx
 
 
-def starttls(raw):
-    """EHLO, STARTTLS on a RawSMTP; returns it speaking TLS."""
+def starttls(raw, ctx=None, session=None):
+    """EHLO, STARTTLS on a RawSMTP; returns it speaking TLS (offering
+    session, to resume it: ctx must be the context that made it)."""
     code, _ = raw.reply()
     assert code == 220, code
     code, lines = raw.cmd("EHLO client.example")
     assert code == 250 and "250-STARTTLS" in lines, lines
     code, lines = raw.cmd("STARTTLS")
     assert code == 220, lines
-    raw.sock = client_context().wrap_socket(raw.sock)
+    raw.sock = (ctx or client_context()).wrap_socket(raw.sock, session=session)
     return raw
 
 
@@ -264,6 +265,44 @@ class Reload(unittest.TestCase):
             self.assertEqual(code, 221)
         finally:
             old.close()
+
+    def test_ticket_resumes_after_reload(self):
+        """A ticket from one smtpd process opens in another: the keys come
+        from the instance's seed (data/ticket.seed, root's, 0600), and a
+        reload starts new processes with the same seed."""
+        inst = Instance(self, master_cf=MASTER.replace("WRAPPORT", str(free_port())))
+        crt, key = make_cert(inst.etc, "server", "mx.example")
+        inst.set_main({"smtpd_tls_cert_file": crt, "smtpd_tls_key_file": key,
+                       "smtpd_tls_security_level": "may"})
+        inst.start()
+        st = os.stat(os.path.join(inst.dir, "data", "ticket.seed"))
+        self.assertEqual((st.st_uid, st.st_mode & 0o777, st.st_size), (0, 0o600, 32))
+        ctx = client_context()
+        # TLS 1.2: a ticket resumes more than once, so one session serves both checks.
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+
+        def session(offer=None):
+            raw = starttls(RawSMTP(inst.port), ctx, offer)
+            try:
+                code, lines = raw.cmd("EHLO client.example")
+                self.assertEqual(code, 250, lines)
+                reused, sess = raw.sock.session_reused, raw.sock.session
+                raw.cmd("QUIT")
+                return reused, sess
+            finally:
+                raw.close()
+
+        reused, sess = session()
+        self.assertFalse(reused)
+        self.assertTrue(sess.has_ticket, "smtpd sent a session ticket")
+        before = {p["pid"] for p in inst.procs("smtpd")}
+        self.assertTrue(before, inst.status())
+        inst.postern("reload")
+        wait_for(lambda: not before & {p["pid"] for p in inst.procs("smtpd")}, 20,
+                 what="the smtpd processes of the old generation gone")
+        reused, _ = session(sess)
+        self.assertTrue(reused, "a ticket of the old generation resumed in the new one")
+        self.assertNotIn("open only here", inst.log())
 
     @staticmethod
     def _subject(inst):

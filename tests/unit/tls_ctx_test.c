@@ -49,12 +49,19 @@ teardown(void)
 }
 
 static SSL_CTX *
+server_seeded(const char *cert, const char *key, const char *chain, const char *protocols,
+	      uint64_t tickets, const unsigned char *seed, char *why, size_t size)
+{
+	struct tls_server_conf c = {cert, key, chain, protocols, "medium", tickets, seed};
+
+	return tls_ctx_server(&c, why, size);
+}
+
+static SSL_CTX *
 server(const char *cert, const char *key, const char *chain, const char *protocols,
        uint64_t tickets, char *why, size_t size)
 {
-	struct tls_server_conf c = {cert, key, chain, protocols, "medium", tickets};
-
-	return tls_ctx_server(&c, why, size);
+	return server_seeded(cert, key, chain, protocols, tickets, NULL, why, size);
 }
 
 START_TEST(test_protocols)
@@ -111,7 +118,7 @@ START_TEST(test_cipher_lists_sound)
 
 	for (size_t g = 0; g < 2; g++) {
 		struct tls_server_conf c = {path("ec.crt"), path("ec.key"), "",
-			">=TLSv1.2", grades[g], 0};
+			">=TLSv1.2", grades[g], 0, NULL};
 		SSL_CTX *ctx = tls_ctx_server(&c, why, sizeof(why));
 		SSL    *ssl;
 		STACK_OF(SSL_CIPHER) *list;
@@ -283,6 +290,57 @@ START_TEST(test_tickets)
 }
 END_TEST
 
+/*
+ * Contexts made with the same seed (two smtpd processes, or one before
+ * and one after a reload) open each other's tickets; another seed, or
+ * none, does not.
+ */
+START_TEST(test_tickets_seeded)
+{
+	static const int versions[] = {TLS1_3_VERSION, TLS1_2_VERSION};
+	struct tls_client_conf cc = {"", "", "", "", ">=TLSv1.2", "medium"};
+	unsigned char seed[TLS_TICKET_SEED_LEN], other[TLS_TICKET_SEED_LEN];
+	char	why[600];
+	SSL_CTX *a, *b, *c, *d, *cctx;
+
+	memset(seed, 0x5a, sizeof(seed));
+	memset(other, 0xa5, sizeof(other));
+	a = server_seeded(path("ec.crt"), path("ec.key"), "", ">=TLSv1.2", 3600, seed,
+			  why, sizeof(why));
+	b = server_seeded(path("ec.crt"), path("ec.key"), "", ">=TLSv1.2", 3600, seed,
+			  why, sizeof(why));
+	c = server_seeded(path("ec.crt"), path("ec.key"), "", ">=TLSv1.2", 3600, other,
+			  why, sizeof(why));
+	d = server(path("ec.crt"), path("ec.key"), "", ">=TLSv1.2", 3600, why, sizeof(why));
+	cctx = tls_ctx_client(&cc, why, sizeof(why));
+	ck_assert(a && b && c && d && cctx);
+	SSL_CTX_set_session_cache_mode(cctx, SSL_SESS_CACHE_CLIENT);
+	/* Seeded keys follow the clock; nothing rotates them by hand. */
+	ck_assert_int_eq(tls_ctx_rotate_tickets(a), -1);
+	for (size_t v = 0; v < 2; v++) {
+		SSL_SESSION *sess = NULL;
+
+		ck_assert(!handshake(a, cctx, NULL, &sess, versions[v]));
+		ck_assert_msg(handshake(b, cctx, sess, NULL, versions[v]),
+			      "same seed: resumed (v%zu)", v);
+		SSL_SESSION_free(sess);
+		ck_assert(!handshake(a, cctx, NULL, &sess, versions[v]));
+		ck_assert_msg(!handshake(c, cctx, sess, NULL, versions[v]),
+			      "other seed: full handshake (v%zu)", v);
+		SSL_SESSION_free(sess);
+		ck_assert(!handshake(a, cctx, NULL, &sess, versions[v]));
+		ck_assert_msg(!handshake(d, cctx, sess, NULL, versions[v]),
+			      "no seed: full handshake (v%zu)", v);
+		SSL_SESSION_free(sess);
+	}
+	tls_ctx_free(a);
+	tls_ctx_free(b);
+	tls_ctx_free(c);
+	tls_ctx_free(d);
+	tls_ctx_free(cctx);
+}
+END_TEST
+
 START_TEST(test_client_ca_errors)
 {
 	struct tls_client_conf cc = {"/nonexistent/ca.pem", "", "", "", ">=TLSv1.2", "high"};
@@ -356,6 +414,7 @@ suite(void)
 	tcase_add_test(tc, test_load_errors);
 	tcase_add_test(tc, test_chain_files);
 	tcase_add_test(tc, test_tickets);
+	tcase_add_test(tc, test_tickets_seeded);
 	tcase_add_test(tc, test_client_ca_errors);
 	if (geteuid() == 0)
 		tcase_add_test(tc, test_key_file_check);
