@@ -61,7 +61,11 @@
  *	CLEANUP_REQ_SUBMIT, with the content descriptor:
  *	  "flags" num		CLEANUP_F_EXTRACT 1, CLEANUP_F_LOCAL 2,
  *				CLEANUP_F_BOUNCE 4, CLEANUP_F_ANNOUNCE 8,
- *				CLEANUP_F_HOLD 16, CLEANUP_F_DISCARD 32
+ *				CLEANUP_F_HOLD 16, CLEANUP_F_DISCARD 32,
+ *				CLEANUP_F_NO_CHECKS 64 (no header or
+ *				body checks), CLEANUP_F_NO_MAPS 128 (no
+ *				canonical or virtual alias mapping): the
+ *				client's receive_override_options
  *	  "offset" num, "length" num	where the message is in the file
  *	  optional, at most once each, in this order:
  *	  "client_name" str (host name or "unknown"), "client_addr" str

@@ -279,7 +279,7 @@ int	cleanup_rcpts_add(struct cleanup_rcpts *l, const char *addr,
 			  const char *orcpt, const char *notify);
 void	cleanup_rcpts_free(struct cleanup_rcpts *l);
 int	cleanup_addr_virtual(struct cleanup_rcpts *out, const char *addr,
-			     const char *orcpt, const char *notify,
+			     const char *orcpt, const char *notify, bool map,
 			     struct cleanup_err *e);
 void	cleanup_err_set(struct cleanup_err *e, int status, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -29,7 +29,9 @@
  *	accepted until the table is fixed.  A final recipient that is not
  *	the original address records the original (or the client's
  *	ORCPT) as its original recipient.  Returns 0, or -1 with e set
- *	(also 5.5.3 when out is full).
+ *	(also 5.5.3 when out is full).  With map false (the
+ *	submission's receive_override_options say no_address_mappings)
+ *	the address goes into out as it is.
  *
  *	cleanup_rcpts_*: the list of final recipients, without duplicates
  *	(compared without regard to ASCII case; the first one's ORCPT and
@@ -335,14 +337,15 @@ final(struct cleanup_rcpts *out, const char *addr, const char *orig,
 
 int
 cleanup_addr_virtual(struct cleanup_rcpts *out, const char *addr,
-		     const char *orcpt, const char *notify, struct cleanup_err *e)
+		     const char *orcpt, const char *notify, bool map,
+		     struct cleanup_err *e)
 {
 	struct pending *q = NULL;
 	size_t  nq = 0, qcap = 0, head = 0, made = 0;
 	struct buf v;
 	int     ret = 0;
 
-	if (cfg->virtual_alias_maps[0] == '\0')
+	if (!map || cfg->virtual_alias_maps[0] == '\0')
 		return final(out, addr, addr, orcpt, notify, e);
 
 	buf_init(&v, TABLE_VALUE_MAX);

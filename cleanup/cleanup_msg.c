@@ -130,14 +130,17 @@ add_rcpt(struct cleanup_rcpts *out, const struct cleanup_req *req,
 	 struct cleanup_err *e)
 {
 	char    a[CLEANUP_ADDR_MAX + 1], c[CLEANUP_ADDR_MAX + 1];
+	bool    map = !(req->flags & CLEANUP_F_NO_MAPS);
 
 	if (cleanup_addr_check(addr, false, req->smtputf8 || (req->flags & CLEANUP_F_LOCAL),
 			       a, sizeof(a), e) < 0)
 		return -1;
-	if (cleanup_addr_canon("recipient_canonical_maps", a, c, sizeof(c), e) < 0)
+	if (!map)
+		(void) str_copy(c, sizeof(c), a);
+	else if (cleanup_addr_canon("recipient_canonical_maps", a, c, sizeof(c), e) < 0)
 		return -1;
 	return cleanup_addr_virtual(out, c, orcpt ? orcpt : (str_eq(c, addr) ? NULL : addr),
-				    notify, e);
+				    notify, map, e);
 }
 
 /* put_attr - one A record "name=value" when value is set */
@@ -278,12 +281,15 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 		goto out;
 	}
 	cc.qid = qid;				/* begun above, for "out:" */
-	h.checks = &cc;
+	/* receive_override_options = no_header_body_checks: none at all. */
+	h.checks = (req->flags & CLEANUP_F_NO_CHECKS) ? NULL : &cc;
 
 	/* 4. Sender. */
 	if (cleanup_addr_check(req->sender, true, utf8, tmp, sizeof(tmp), &e) < 0
-	    || cleanup_addr_canon("sender_canonical_maps", tmp, sender,
-				  sizeof(sender), &e) < 0) {
+	    || ((req->flags & CLEANUP_F_NO_MAPS)
+		? str_copy(sender, sizeof(sender), tmp) < 0
+		: cleanup_addr_canon("sender_canonical_maps", tmp, sender,
+				     sizeof(sender), &e) < 0)) {
 		set_err(res, &e);
 		goto out;
 	}
@@ -319,8 +325,9 @@ cleanup_message(const struct cleanup_req *req, int fd, struct cleanup_result *re
 	cleanup_edit_init(&ed, fd, body_off, req->offset + req->length,
 			  cfg->message_size_limit ? cfg->message_size_limit
 			  : QFILE_BODY_ABS_MAX, cleanup_queue_dirfd());
-	if (cleanup_scan_body(&cc, fd, body_off, req->offset + req->length, blank,
-			      &ed) < 0) {
+	if (h.checks != NULL
+	    && cleanup_scan_body(&cc, fd, body_off, req->offset + req->length, blank,
+				 &ed) < 0) {
 		log_warn("%s: cannot read the message body: %s", qid,
 			 errno == EIO ? "it is shorter than announced" : strerror(errno));
 		set(res, CLEANUP_STAT_TEMP, "4.3.0 Error: cannot read the message content");

@@ -61,7 +61,10 @@
  *	runs again, so heartbeats and SIGTERM are never starved).
  * CONFIGURATION PARAMETERS
  *	myorigin, myhostname, maildrop_grace_time, sendmail_recipient_limit,
- *	message_size_limit, bounce_size_limit, smtpd_spool_directory.
+ *	message_size_limit, bounce_size_limit, smtpd_spool_directory,
+ *	content_filter (every message goes to the after-queue filter),
+ *	receive_override_options (no_address_mappings,
+ *	no_header_body_checks: passed to cleanup).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -94,6 +97,8 @@ static struct ev_timer scan_timer;
 static bool strange_dir_logged;
 
 /* set_aside - move a file that is not deliverable to corrupt/ */
+static struct cleanup_overrides overrides;	/* receive_override_options */
+
 static void
 set_aside(int dfd, const char *name, unsigned long uid, const char *why)
 {
@@ -221,6 +226,10 @@ deliver_one(int dfd, const char *name)
 	}
 	m.cenv.announced = announced;
 	m.cenv.announced_ctx = &m;
+	/* content_filter and receive_override_options, as for smtpd. */
+	m.cenv.flags |= overrides.flags;
+	if (cfg->content_filter[0] != '\0')
+		m.cenv.filter = cfg->content_filter;
 	switch (cleanup_submit(&m.cenv, fd, &res)) {
 	case CLEANUP_STAT_OK:
 		if (unlinkat(dfd, name, 0) < 0)
@@ -357,6 +366,12 @@ on_wake(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 static void
 pickup_start(struct ev_loop *loop)
 {
+	char	why[256];
+
+	if (cleanup_overrides_parse(cfg->receive_override_options, &overrides, why,
+				    sizeof(why)) < 0)
+		log_fatal("receive_override_options = %s: %s", cfg->receive_override_options,
+			  why);
 	if (server_listen_count() < 1)
 		log_fatal("no wake-up FIFO: master.cf must declare pickup as a fifo service");
 	ev_io_init(&wake_io, server_listen_fd(0), on_wake, NULL);
@@ -379,8 +394,8 @@ static const char *const talks[] = {
 	"private/cleanup", NULL,
 };
 static const char *const params[] = {
-	"bounce_size_limit", "maildrop_grace_time", "message_size_limit",
-	"myhostname", "myorigin", "sendmail_recipient_limit",
+	"bounce_size_limit", "content_filter", "maildrop_grace_time", "message_size_limit",
+	"myhostname", "myorigin", "receive_override_options", "sendmail_recipient_limit",
 	"smtpd_spool_directory", NULL,
 };
 

@@ -44,11 +44,12 @@
  *
  *	qmgr_resolve_filter() routes the recipients of a message that
  *	carries a content filter (the queue file's "filter" attribute,
- *	from a header_checks or access table FILTER action or
- *	smtpd_*_restrictions): every recipient goes to the filter's
- *	"transport:nexthop" instead (Postfix's content_filter), an empty
- *	part taking the class's as above; without a filter it is
- *	qmgr_resolve().
+ *	from content_filter, or from a header_checks or access table
+ *	FILTER action in smtpd_*_restrictions): every recipient goes to
+ *	the filter's "transport:nexthop" instead; an empty transport
+ *	takes the class's as above, an empty next hop
+ *	default_filter_nexthop, or the class's when that is empty too;
+ *	without a filter it is qmgr_resolve().
  *
  *	qmgr_is_local_domain() is the mydestination test (ASCII
  *	case-insensitive).  qmgr_resolve_set_lookup() replaces the lookup
@@ -232,6 +233,7 @@ qmgr_resolve_filter(const char *rcpt, const char *filter, struct qmgr_route *rt)
 	if (tp[0] == '\0')
 		(void) str_copy(tp, sizeof(tp), ctp);
 	if (hop[0] == '\0')
-		(void) str_copy(hop, sizeof(hop), chop);
+		(void) str_copy(hop, sizeof(hop), cfg->default_filter_nexthop[0] != '\0'
+				? cfg->default_filter_nexthop : chop);
 	route_set(rt, tp, hop);
 }

@@ -152,6 +152,11 @@
  *	mydestination, relay_domains		local and relayed domains
  *	local_recipient_maps, virtual_alias_maps, recipient_delimiter,
  *	smtpd_reject_unlisted_recipient		local recipient validation
+ *	content_filter				the after-queue filter of
+ *						every message (FILTER wins)
+ *	receive_override_options		no_unknown_recipient_checks,
+ *						no_address_mappings,
+ *						no_header_body_checks
  *	line_length_limit, message_size_limit, header_size_limit,
  *	queue_minfree, smtpd_recipient_limit,
  *	smtpd_recipient_overshoot_limit		bounds
@@ -305,10 +310,10 @@ static const char *const talks[] = {
 static const char *const params[] = {
 	"smtpd_*", "*_reject_code", "reject_code", "access_map_defer_code",
 	"defer_code",
-	"anvil_rate_time_unit", "disable_vrfy_command",
+	"anvil_rate_time_unit", "content_filter", "data_directory", "disable_vrfy_command",
 	"header_size_limit", "line_length_limit", "local_recipient_maps",
 	"message_size_limit", "mydestination", "myhostname", "mynetworks",
-	"queue_minfree", "recipient_delimiter", "relay_domains",
+	"queue_minfree", "receive_override_options", "recipient_delimiter", "relay_domains",
 	"resolver_servers", "smtputf8_enable", "virtual_alias_maps", NULL,
 };
 

@@ -67,6 +67,7 @@ struct smtpd_conf {
 	const char *deliver_dir;	/* -D: messages become files here */
 	const char *cleanup_path;	/* "private/cleanup" */
 	bool	standalone;		/* -s: one session on stdin/stdout */
+	struct cleanup_overrides overrides; /* receive_override_options */
 };
 
 extern struct smtpd_conf smtpd_conf;

@@ -113,6 +113,12 @@ smtpd_conf_init(void)
 	const char *bare = cfg->smtpd_forbid_bare_newline;
 	uint64_t minfree;
 
+	char	why[256];
+
+	if (cleanup_overrides_parse(cfg->receive_override_options, &smtpd_conf.overrides,
+				    why, sizeof(why)) < 0)
+		log_fatal("receive_override_options = %s: %s", cfg->receive_override_options,
+			  why);
 	smtpd_conf.mynetworks = net_list("mynetworks", cfg->mynetworks);
 	smtpd_conf.bare_exclusions = net_list("smtpd_forbid_bare_newline_exclusions",
 					      cfg->smtpd_forbid_bare_newline_exclusions);

@@ -213,13 +213,18 @@ start(struct smtpd_session *s, struct cleanup_result *res)
 					CLEANUP_POOL_IDLE_MS);
 	for (size_t i = 0; i < s->nrcpt; i++)
 		rc[i].addr = s->rcpt[i];
+	env.flags |= smtpd_conf.overrides.flags;
+	/* An after-queue content filter; a FILTER action below wins. */
+	if (cfg->content_filter[0] != '\0')
+		env.filter = cfg->content_filter;
 	if (s->actions != NULL) {
 		/* What the restrictions asked of the message (smtpd_access.c). */
 		if (s->actions->flags & SMTPD_ACT_HOLD)
 			env.flags |= CLEANUP_F_HOLD;
 		if (s->actions->flags & SMTPD_ACT_DISCARD)
 			env.flags |= CLEANUP_F_DISCARD;
-		env.filter = s->actions->filter;
+		if (s->actions->filter != NULL)
+			env.filter = s->actions->filter;
 		env.redirect = s->actions->redirect;
 		if (s->actions->prepend.len > 0)
 			env.prepend = buf_str(&s->actions->prepend);

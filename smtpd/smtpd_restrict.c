@@ -623,6 +623,9 @@ unlisted(struct smtpd_check *c, enum restriction_code code)
 
 	if (!sender)
 		c->unlisted_done = true;
+	/* receive_override_options = no_unknown_recipient_checks (a filter's way back). */
+	if (!sender && smtpd_conf.overrides.no_unknown_rcpt)
+		return SMTPD_R_DUNNO;
 	if (a == NULL || *a == '\0' || !smtpd_domain_local(domain_of(a))
 	    || cfg->local_recipient_maps[0] == '\0')
 		return SMTPD_R_DUNNO;

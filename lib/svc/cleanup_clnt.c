@@ -468,3 +468,32 @@ cleanup_pool_cancel(struct cleanup_call *c)
 	clnt_pool_cancel(c->cc);
 	free(c);
 }
+
+int
+cleanup_overrides_parse(const char *value, struct cleanup_overrides *o, char *why,
+			size_t size)
+{
+	char   *copy = xstrdup(value), *p = copy, *w;
+	int	ret = 0;
+
+	memset(o, 0, sizeof(*o));
+	while ((w = str_split(&p, " \t\r\n,")) != NULL) {
+		if (str_casecmp(w, "no_unknown_recipient_checks") == 0)
+			o->no_unknown_rcpt = true;
+		else if (str_casecmp(w, "no_address_mappings") == 0)
+			o->flags |= CLEANUP_F_NO_MAPS;
+		else if (str_casecmp(w, "no_header_body_checks") == 0)
+			o->flags |= CLEANUP_F_NO_CHECKS;
+		else if (str_casecmp(w, "no_milters") == 0)
+			continue;		/* postern has no milters */
+		else {
+			(void) str_fmt(why, size, "unknown option \"%.64s\": want "
+				       "no_unknown_recipient_checks, no_address_mappings, "
+				       "no_header_body_checks or no_milters", w);
+			ret = -1;
+			break;
+		}
+	}
+	free(copy);
+	return ret;
+}

@@ -47,6 +47,13 @@
  *				(no Received: header is added)
  *	  CLEANUP_F_HOLD	queue it on hold (smtpd's HOLD action)
  *	  CLEANUP_F_DISCARD	accept it and throw it away (DISCARD)
+ *	  CLEANUP_F_NO_CHECKS	no header_checks, mime_header_checks,
+ *				nested_header_checks or body_checks
+ *	  CLEANUP_F_NO_MAPS	no canonical or virtual alias mapping
+ *	cleanup_overrides_parse() reads receive_override_options (a list
+ *	of no_unknown_recipient_checks, no_address_mappings,
+ *	no_header_body_checks, no_milters) into those flags and smtpd's
+ *	no_unknown_rcpt; -1 with why for a word it does not know.
  *	filter, redirect and prepend carry smtpd's FILTER, REDIRECT and
  *	PREPEND actions (NULL: none): prepend is header lines separated
  *	by LF, added at the top of the header section.
@@ -164,7 +171,18 @@
 #define CLEANUP_F_ANNOUNCE	0x8	/* set by cleanup_request_build() */
 #define CLEANUP_F_HOLD		0x10	/* smtpd's HOLD: queue it on hold */
 #define CLEANUP_F_DISCARD	0x20	/* smtpd's DISCARD: accept, throw away */
-#define CLEANUP_F_MASK		0x3f
+#define CLEANUP_F_NO_CHECKS	0x40	/* no header_checks, body_checks, ... */
+#define CLEANUP_F_NO_MAPS	0x80	/* no canonical_maps, virtual_alias_maps */
+#define CLEANUP_F_MASK		0xff
+
+/* receive_override_options, parsed (smtpd, pickup, postern check) */
+struct cleanup_overrides {
+	unsigned flags;			/* CLEANUP_F_NO_CHECKS, CLEANUP_F_NO_MAPS */
+	bool	no_unknown_rcpt;	/* smtpd: no unknown recipient checks */
+};
+
+int	cleanup_overrides_parse(const char *value, struct cleanup_overrides *o,
+				char *why, size_t size);
 
 /* reply status */
 #define CLEANUP_STAT_OK		0

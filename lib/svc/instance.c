@@ -12,8 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cleanup_clnt.h"
 #include "config.h"
 #include "daemon_decl.h"
+#include "delivery.h"
 #include "dns.h"
 #include "instance.h"
 #include "lookup_maps.h"
@@ -492,6 +494,90 @@ check_restrictions(const struct instance *in, struct buf *problems)
 }
 
 /*
+ * filter_why - why a content_filter or default_filter_nexthop value
+ * cannot work (NULL: it can): transport:nexthop, the transport one of
+ * master.cf's services
+ */
+static const char *
+filter_why(const struct instance *in, const char *v, char *why, size_t size)
+{
+	const char *colon = strchr(v, ':');
+	char	tp[DELIVERY_TRANSPORT_MAX + 1];
+
+	if (*v == '\0')
+		return NULL;
+	if (colon == NULL || colon == v
+	    || str_fmt(tp, sizeof(tp), "%.*s", (int) (colon - v), v) < 0
+	    || !delivery_transport_valid(tp)) {
+		(void) str_copy(why, size, "want transport:nexthop, as "
+				"smtp-amavis:[127.0.0.1]:10024 (nexthop may be empty)");
+		return why;
+	}
+	for (size_t i = 0; i < in->mc.n; i++)
+		if (str_eq(in->mc.v[i].name, tp))
+			return NULL;
+	(void) str_fmt(why, size, "transport %s is not a master.cf service (add one, "
+		       "as a copy of the smtp line named %s)", tp, tp);
+	return why;
+}
+
+/* override_why - why a receive_override_options value is refused */
+static const char *
+override_why(const char *v, char *why, size_t size)
+{
+	struct cleanup_overrides o;
+
+	return cleanup_overrides_parse(v, &o, why, size) < 0 ? why : NULL;
+}
+
+/*
+ * check_filters - content_filter and receive_override_options, in
+ * main.cf and in every service's -o: smtpd and pickup would refuse to
+ * start on a bad override list, and a filter transport that does not
+ * exist would defer every message
+ */
+static int
+check_filters(const struct instance *in, struct buf *problems)
+{
+	const struct params *p = in->params;
+	char	why[300];
+	const char *w;
+	int	n = 0;
+
+	if ((w = filter_why(in, p->content_filter, why, sizeof(why))) != NULL) {
+		buf_appendf(problems, "main.cf: content_filter = %s: %s\n", p->content_filter, w);
+		n++;
+	}
+	if ((w = override_why(p->receive_override_options, why, sizeof(why))) != NULL) {
+		buf_appendf(problems, "main.cf: receive_override_options = %s: %s\n",
+			    p->receive_override_options, w);
+		n++;
+	}
+	for (size_t i = 0; i < in->mc.n; i++) {
+		const struct mastercf_entry *e = &in->mc.v[i];
+
+		for (int j = 0; j < e->n_overrides; j++) {
+			const char *nv = e->overrides[j], *eq = strchr(nv, '=');
+
+			if (eq == NULL || strchr(eq, '$') != NULL)
+				continue;
+			if (strncmp(nv, "content_filter=", 15) == 0)
+				w = filter_why(in, eq + 1, why, sizeof(why));
+			else if (strncmp(nv, "receive_override_options=", 25) == 0)
+				w = override_why(eq + 1, why, sizeof(why));
+			else
+				continue;
+			if (w != NULL) {
+				buf_appendf(problems, "master.cf, line %d: service %s: -o %s: %s\n",
+					    e->line, e->name, nv, w);
+				n++;
+			}
+		}
+	}
+	return n;
+}
+
+/*
  * check_alias_database - newaliases can build every table of
  * alias_database: a hash: or btree: table whose source file exists
  */
@@ -578,6 +664,7 @@ instance_check(const struct instance *in, struct buf *problems)
 	n += check_tables(p, problems);
 	n += check_override_tables(in, problems);
 	n += check_restrictions(in, problems);
+	n += check_filters(in, problems);
 	n += check_alias_database(p, problems);
 	n += check_protocols(p, problems);
 	n += check_resolver(p, problems);

@@ -253,6 +253,29 @@ submit(struct cleanup_pool *p, int fd)
 	return r;
 }
 
+/* receive_override_options: Postfix's words, any separators, no others. */
+START_TEST(test_overrides_parse)
+{
+	struct cleanup_overrides o;
+	char	why[300];
+
+	ck_assert_int_eq(cleanup_overrides_parse("", &o, why, sizeof(why)), 0);
+	ck_assert_uint_eq(o.flags, 0);
+	ck_assert(!o.no_unknown_rcpt);
+	ck_assert_int_eq(cleanup_overrides_parse("no_unknown_recipient_checks, "
+						 "no_header_body_checks\tno_milters,"
+						 "NO_ADDRESS_MAPPINGS", &o, why,
+						 sizeof(why)), 0);
+	ck_assert_uint_eq(o.flags, CLEANUP_F_NO_CHECKS | CLEANUP_F_NO_MAPS);
+	ck_assert(o.no_unknown_rcpt);
+	ck_assert_int_eq(cleanup_overrides_parse("no_milters", &o, why, sizeof(why)), 0);
+	ck_assert_uint_eq(o.flags, 0);
+	ck_assert_int_eq(cleanup_overrides_parse("no_address_mappings, no_such_thing", &o,
+						 why, sizeof(why)), -1);
+	ck_assert_msg(strstr(why, "\"no_such_thing\"") != NULL, "%s", why);
+}
+END_TEST
+
 START_TEST(test_pool_reuses_a_connection)
 {
 	struct cleanup_pool *p;
@@ -619,6 +642,7 @@ suite(void)
 	signal(SIGPIPE, SIG_IGN);
 	log_init("cleanup_clnt_test", LOG_DEST_STDERR);
 	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_overrides_parse);
 	tcase_add_test(tc, test_pool_reuses_a_connection);
 	tcase_add_test(tc, test_pool_closes_idle_connections);
 	tcase_add_test(tc, test_pool_bounds_idle_connections);

@@ -336,7 +336,7 @@ END_TEST
 
 START_TEST(test_client_build_refuses)
 {
-	struct cleanup_envelope env = {.uid = -1, .sender = "", .flags = 0x80};
+	struct cleanup_envelope env = {.uid = -1, .sender = "", .flags = 0x100};
 	struct ipc_msg m;
 
 	ck_assert_int_eq(cleanup_request_build(&m, &env), -1);

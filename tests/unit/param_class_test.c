@@ -117,7 +117,7 @@ START_TEST(test_the_issue_examples)
 	static const char *const unsupported[] = {
 		"smtpd_milters", "non_smtpd_milters",
 		"virtual_mailbox_domains", "virtual_mailbox_maps",
-		"mailbox_transport", "content_filter", "smtp_tls_fingerprint_digest",
+		"mailbox_transport", "internal_mail_filter_classes", "smtp_tls_fingerprint_digest",
 		"smtp_bind_address", "smtp_tls_session_cache_database",
 		"smtpd_use_tls", "relay_recipient_maps",
 	};

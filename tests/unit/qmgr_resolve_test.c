@@ -278,6 +278,15 @@ START_TEST(test_filter)
 	qmgr_resolve_filter("alice@example.com", "a/b:x", &rt);
 	ck_assert_int_eq(rt.status, 4);
 	ck_assert_str_eq(rt.dsn, "4.3.0");
+
+	/* default_filter_nexthop fills an empty next hop, never a given one. */
+	load_cfg("default_filter_nexthop = [127.0.0.1]:10024\n");
+	reset();
+	qmgr_resolve_filter("x@elsewhere.org", "smtp:", &rt);
+	ck_assert_str_eq(rt.transport, "smtp");
+	ck_assert_str_eq(rt.nexthop, "[127.0.0.1]:10024");
+	qmgr_resolve_filter("x@elsewhere.org", "smtp:[192.0.2.1]:25", &rt);
+	ck_assert_str_eq(rt.nexthop, "[192.0.2.1]:25");
 }
 END_TEST
 
