@@ -51,10 +51,23 @@ def sanitized_build():
 
 
 def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing uses right now, below the
+    kernel's ephemeral range.  Ports in that range are what the kernel
+    gives every outgoing connection (and bind(0)): with test files
+    running side by side, one of their many client connections could
+    take the port between this call and the bind of the instance that
+    uses it (postern start: address in use)."""
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low = int(f.read().split()[0])
+    for _ in range(1000):
+        port = random.randint(max(1024, low - 20000), low - 1)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no free port below %d on 127.0.0.1" % low)
 
 
 def wait_for(pred, timeout=10.0, step=0.05, what="condition"):

@@ -22,7 +22,7 @@ import unittest
 
 from delivery_util import maildir_files, read_bytes, wait_count
 from dns_util import BlackHole, Dnsmasq
-from harness import BIN, Instance, main, run, wait_for
+from harness import BIN, Instance, free_port, main, run, wait_for
 from remote_util import Server
 
 MSG = b"From: a@x.test\r\nSubject: hello\r\n\r\nhello\r\n"
@@ -271,7 +271,7 @@ class Postgrey(unittest.TestCase):
                         "%s is missing: run 'make deps' (tools/deps installs "
                         "postgrey)" % self.POSTGREY)
         inst = Instance(self)
-        port = _free_port()
+        port = free_port()
         dbdir = os.path.join(inst.dir, "postgrey")
         os.mkdir(dbdir)
         run(["chown", "postgrey:postgrey", dbdir])
@@ -304,12 +304,6 @@ class Postgrey(unittest.TestCase):
         self.assertEqual(c.rcpt("root@localhost")[0], 250)
         c.close()
         self.assertIsNone(pg.poll(), "postgrey died")
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _listening(port):
@@ -558,7 +552,7 @@ class ServiceOptionTables(unittest.TestCase):
         with open(clients, "w") as f:
             f.write("127.0.0.40 REJECT Not from this host\n")
         run([os.path.join(BIN, "postmap"), "hash:" + clients])
-        port2 = _free_port()
+        port2 = free_port()
         inst.write_master(inst.master_cf() +
                           "127.0.0.1:%d inet n - y - 1 smtpd\n"
                           "  -o smtpd_client_restrictions=check_client_access,hash:%s\n"

@@ -26,35 +26,23 @@ the settings allow for the time that actually passed.
 """
 
 import os
-import random
 import smtplib
-import socket
 import threading
 import time
 import unittest
 
-from harness import BIN, Instance, main, run, wait_for
+from harness import BIN, Instance, free_port, main, run, wait_for
 from delivery_util import flush, mailq
 import remote_util
 
 
 def quiet_ports(n):
-    """n TCP ports free on 127.0.0.1, below the kernel's ephemeral range
-    (so no outgoing connection of the SMTP client takes one of them
-    while the servers are away)."""
-    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-        low = int(f.read().split()[0])
+    """n distinct TCP ports free on 127.0.0.1, below the kernel's
+    ephemeral range (so no outgoing connection of the SMTP client takes
+    one of them while the servers are away)."""
     ports = set()
     while len(ports) < n:
-        port = random.randint(max(1024, low - 20000), low - 1)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            s.bind(("127.0.0.1", port))
-            ports.add(port)
-        except OSError:
-            pass
-        finally:
-            s.close()
+        ports.add(free_port())
     return sorted(ports)
 
 
