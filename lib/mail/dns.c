@@ -47,7 +47,9 @@
 #include "num.h"
 #include "str.h"
 
-enum dns_kind { Q_PTR, Q_HOST, Q_MX, Q_TXT };
+enum dns_kind { Q_PTR, Q_HOST, Q_MX, Q_TXT, Q_TLSA, Q_PROBE };
+
+#define DNS_EDNS_SIZE	1232	/* UDP payload offered with DNSSEC */
 
 struct dns_sock {
 	struct ev_io io;
@@ -63,9 +65,12 @@ struct dns_query {
 		dns_names_cb *names;
 		dns_addrs_cb *addrs;
 		dns_mx_cb *mx;
+		dns_tlsa_cb *tlsa;
 	}	cb;
+	ares_callback raw_cb;		/* after on_raw(), with DNSSEC */
 	void   *ctx;
 	bool	cancelled;
+	bool	secure;			/* the answer had the AD bit */
 	int	status;
 	const char *why;		/* static text */
 	size_t	n;
@@ -73,7 +78,9 @@ struct dns_query {
 		char	(*names)[DNS_NAME_MAX + 1];
 		struct dns_addr *addrs;
 		struct dns_mx *mx;
+		struct dns_tlsa *tlsa;
 	}	res;
+	unsigned char *raw;		/* Q_TLSA: the answer res.tlsa points into */
 	struct dns_query *next;		/* d->ready */
 };
 
@@ -87,6 +94,7 @@ struct dns {
 	struct ev_timer ready_timer;	/* results known at start */
 	struct dns_query *ready, **ready_tail;
 	unsigned starting;		/* inside a call that starts a lookup */
+	bool	dnssec;			/* DO and AD bits in every query */
 	bool	destroying;
 };
 
@@ -334,6 +342,7 @@ dns_new(const struct dns_conf *conf, char *why, size_t whylen)
 		return NULL;
 	}
 	d->ready_tail = &d->ready;
+	d->dnssec = conf->dnssec;
 	return d;
 }
 
@@ -357,6 +366,7 @@ query_free(struct dns_query *q)
 {
 	q->dns->nqueries--;
 	free(q->res.names);		/* whichever member: one pointer */
+	free(q->raw);
 	free(q);
 }
 
@@ -381,6 +391,9 @@ deliver(struct dns_query *q)
 	const char *names[DNS_NAMES_MAX];
 
 	switch (q->kind) {
+	case Q_PROBE:
+		q->cb.names(q->ctx, q->status, q->why, NULL, 0);
+		break;
 	case Q_PTR:
 	case Q_TXT:
 		for (size_t i = 0; i < q->n; i++)
@@ -392,6 +405,9 @@ deliver(struct dns_query *q)
 		break;
 	case Q_MX:
 		q->cb.mx(q->ctx, q->status, q->why, q->res.mx, q->n);
+		break;
+	case Q_TLSA:
+		q->cb.tlsa(q->ctx, q->status, q->why, q->res.tlsa, q->n);
 		break;
 	}
 	query_free(q);
@@ -570,6 +586,221 @@ on_txt(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	complete(q, status);
 }
 
+/* ------------------------------------------------------------------ */
+/* DNSSEC: queries with the DO and AD bits, the AD bit of answers.    */
+
+#define DNS_HEADER	12		/* RFC 1035 section 4.1.1 */
+
+static unsigned
+get16(const unsigned char *p)
+{
+	return (unsigned) p[0] << 8 | p[1];
+}
+
+/*
+ * on_raw - an answer to a query sent with ares_send(): its AD bit,
+ * and the response code turned into what ares_query() would say
+ * (c-ares has already moved on to the next server for SERVFAIL,
+ * NOTIMP and REFUSED)
+ */
+static void
+on_raw(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+
+	if (status == ARES_SUCCESS) {
+		if (abuf == NULL || alen < DNS_HEADER)
+			status = ARES_EBADRESP;
+		else {
+			unsigned rcode = abuf[3] & 0x0f;
+
+			q->secure = (abuf[3] & 0x20) != 0;
+			if (rcode == 3)
+				status = ARES_ENOTFOUND;
+			else if (rcode != 0)
+				status = ARES_ESERVFAIL;
+			else if (get16(abuf + 6) == 0)
+				status = ARES_ENODATA;
+		}
+	}
+	q->raw_cb(arg, status, timeouts, abuf, alen);
+}
+
+/*
+ * start_raw - a query of type for name; with DNSSEC built here, with
+ * EDNS0 (c-ares writes the OPT record last), the DO bit (RFC 3225) and
+ * the AD bit (RFC 6840 section 5.7) set: either asks a validating
+ * resolver to say in its answer whether it validated it
+ */
+static void
+start_raw(struct dns *d, struct dns_query *q, const char *name, int type,
+	  ares_callback cb)
+{
+	unsigned char *buf;
+	int	len, r;
+
+	if (!d->dnssec) {
+		ares_query(d->chan, name, ns_c_in, type, cb, q);
+		return;
+	}
+	r = ares_create_query(name, ns_c_in, type, 0, 1, &buf, &len, DNS_EDNS_SIZE);
+	if (r != ARES_SUCCESS) {
+		complete(q, r);
+		return;
+	}
+	buf[3] |= 0x20;
+	/* OPT: root name, type 41, class, TTL (rcode, version, flags), rdlen 0 */
+	if (len >= DNS_HEADER + 11 && buf[len - 11] == 0
+	    && get16(buf + len - 10) == ns_t_opt)
+		buf[len - 4] |= 0x80;
+	else
+		log_panic("dns: c-ares built a query without an OPT record");
+	q->raw_cb = cb;
+	ares_send(d->chan, buf, len, on_raw, q);
+	ares_free_string(buf);
+}
+
+bool
+dns_secure(const struct dns_query *q)
+{
+	return q->secure;
+}
+
+/* on_addr_raw - A or AAAA records from the raw answer (DNSSEC) */
+static void
+on_addr_raw(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct ares_addrttl a4[DNS_ADDRS_MAX];
+	struct ares_addr6ttl a6[DNS_ADDRS_MAX];
+	int	n = DNS_ADDRS_MAX;
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS)
+		status = q->family == AF_INET
+		    ? ares_parse_a_reply(abuf, alen, NULL, a4, &n)
+		    : ares_parse_aaaa_reply(abuf, alen, NULL, a6, &n);
+	if (status == ARES_SUCCESS) {
+		q->res.addrs = xcalloc(DNS_ADDRS_MAX, sizeof(*q->res.addrs));
+		for (int i = 0; i < n && i < DNS_ADDRS_MAX; i++) {
+			struct dns_addr *a = &q->res.addrs[q->n];
+
+			a->family = q->family;
+			if (q->family == AF_INET)
+				memcpy(a->a, &a4[i].ipaddr, 4);
+			else
+				memcpy(a->a, &a6[i].ip6addr, 16);
+			if (!dns_addr_match(q->res.addrs, q->n, a->family, a->a))
+				q->n++;
+		}
+	}
+	complete(q, status);
+}
+
+/* skip_name - past a possibly compressed name at *pos; -1: malformed */
+static int
+skip_name(const unsigned char *msg, size_t len, size_t *pos)
+{
+	size_t	p = *pos;
+
+	for (;;) {
+		if (p >= len)
+			return -1;
+		if (msg[p] == 0) {
+			*pos = p + 1;
+			return 0;
+		}
+		if ((msg[p] & 0xc0) == 0xc0) {
+			if (p + 2 > len)
+				return -1;
+			*pos = p + 2;
+			return 0;
+		}
+		if ((msg[p] & 0xc0) != 0)
+			return -1;		/* RFC 6891's extended labels */
+		p += 1 + (size_t) msg[p];
+	}
+}
+
+int
+dns_tlsa_parse(const unsigned char *msg, size_t len, struct dns_tlsa *out,
+	       size_t max, size_t *n, char *why, size_t whylen)
+{
+	size_t	p = DNS_HEADER, qd, an;
+
+	*n = 0;
+	if (len < DNS_HEADER) {
+		(void) str_fmt(why, whylen, "answer of %zu bytes, shorter than a "
+			       "DNS header", len);
+		return -1;
+	}
+	qd = get16(msg + 4);
+	an = get16(msg + 6);
+	for (size_t i = 0; i < qd; i++) {
+		if (skip_name(msg, len, &p) < 0 || len - p < 4) {
+			(void) str_fmt(why, whylen, "question %zu runs past the end "
+				       "of the answer", i + 1);
+			return -1;
+		}
+		p += 4;
+	}
+	for (size_t i = 0; i < an; i++) {
+		unsigned type, class, rdlen;
+
+		if (skip_name(msg, len, &p) < 0 || len - p < 10) {
+			(void) str_fmt(why, whylen, "record %zu runs past the end of "
+				       "the answer", i + 1);
+			return -1;
+		}
+		type = get16(msg + p);
+		class = get16(msg + p + 2);
+		rdlen = get16(msg + p + 8);
+		p += 10;
+		if (rdlen > len - p) {
+			(void) str_fmt(why, whylen, "record %zu: %u bytes of data, %zu "
+				       "left in the answer", i + 1, rdlen, len - p);
+			return -1;
+		}
+		if (type == 52 && class == ns_c_in) {
+			if (rdlen < 3) {
+				(void) str_fmt(why, whylen, "TLSA record of %u bytes "
+					       "(at least 3)", rdlen);
+				return -1;
+			}
+			if (*n < max) {
+				out[*n] = (struct dns_tlsa) {
+					.usage = msg[p], .selector = msg[p + 1],
+					.mtype = msg[p + 2], .len = rdlen - 3u,
+					.data = msg + p + 3,
+				};
+				(*n)++;
+			}
+		}
+		p += rdlen;
+	}
+	return 0;
+}
+
+static void
+on_tlsa(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	char	why[128];
+
+	(void) timeouts;
+	if (status == ARES_SUCCESS) {
+		q->raw = xmalloc((size_t) alen);
+		memcpy(q->raw, abuf, (size_t) alen);
+		q->res.tlsa = xcalloc(DNS_TLSA_MAX, sizeof(*q->res.tlsa));
+		if (dns_tlsa_parse(q->raw, (size_t) alen, q->res.tlsa, DNS_TLSA_MAX,
+				   &q->n, why, sizeof(why)) < 0) {
+			log_warn("malformed TLSA answer: %s", why);
+			status = ARES_EBADRESP;
+		}
+	}
+	complete(q, status);
+}
+
 static struct dns_query *
 query_new(struct dns *d, enum dns_kind kind, void *ctx)
 {
@@ -636,7 +867,7 @@ dns_ptr(struct dns *d, int family, const void *addr, dns_names_cb *cb, void *ctx
 	 * a server failure from an address without a name.
 	 */
 	reverse_name(family, addr, name, sizeof(name));
-	ares_query(d->chan, name, ns_c_in, ns_t_ptr, on_ptr, q);
+	start_raw(d, q, name, ns_t_ptr, on_ptr);
 	query_started(d);
 	return q;
 }
@@ -682,6 +913,12 @@ dns_host(struct dns *d, const char *name, int family, dns_addrs_cb *cb, void *ct
 		query_started(d);
 		return q;
 	}
+	if (d->dnssec) {
+		/* A plain query: getaddrinfo hides the answer's header. */
+		start_raw(d, q, name, family == AF_INET ? ns_t_a : ns_t_aaaa, on_addr_raw);
+		query_started(d);
+		return q;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family;
 	hints.ai_flags = ARES_AI_NOSORT;
@@ -690,25 +927,68 @@ dns_host(struct dns *d, const char *name, int family, dns_addrs_cb *cb, void *ct
 	return q;
 }
 
+/*
+ * raw_lookup - a query of type whose answer on() parses; the caller
+ * sets the callback on the handle (nothing is delivered before the
+ * loop runs)
+ */
+static struct dns_query *
+raw_lookup(struct dns *d, enum dns_kind kind, const char *name, int type,
+	   ares_callback on, void *ctx)
+{
+	struct dns_query *q = query_new(d, kind, ctx);
+
+	start_raw(d, q, name, type, on);
+	query_started(d);
+	return q;
+}
+
 struct dns_query *
 dns_mx(struct dns *d, const char *name, dns_mx_cb *cb, void *ctx)
 {
-	struct dns_query *q = query_new(d, Q_MX, ctx);
+	struct dns_query *q = raw_lookup(d, Q_MX, name, ns_t_mx, on_mx, ctx);
 
 	q->cb.mx = cb;
-	ares_query(d->chan, name, ns_c_in, ns_t_mx, on_mx, q);
-	query_started(d);
 	return q;
 }
 
 struct dns_query *
 dns_txt(struct dns *d, const char *name, dns_names_cb *cb, void *ctx)
 {
-	struct dns_query *q = query_new(d, Q_TXT, ctx);
+	struct dns_query *q = raw_lookup(d, Q_TXT, name, ns_t_txt, on_txt, ctx);
 
 	q->cb.names = cb;
-	ares_query(d->chan, name, ns_c_in, ns_t_txt, on_txt, q);
-	query_started(d);
+	return q;
+}
+
+/* on_probe - only whether there is an answer, and its AD bit */
+static void
+on_probe(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+
+	(void) timeouts;
+	(void) abuf;
+	(void) alen;
+	q->n = status == ARES_SUCCESS;		/* an answer: not "no data" */
+	complete(q, status);
+}
+
+struct dns_query *
+dns_probe(struct dns *d, int type, const char *name, dns_names_cb *cb, void *ctx)
+{
+	struct dns_query *q = raw_lookup(d, Q_PROBE, name, type, on_probe, ctx);
+
+	q->cb.names = cb;
+	return q;
+}
+
+struct dns_query *
+dns_tlsa(struct dns *d, const char *name, dns_tlsa_cb *cb, void *ctx)
+{
+	struct dns_query *q = raw_lookup(d, Q_TLSA, name, 52, on_tlsa, ctx);
+
+	q->cb.tlsa = cb;
 	return q;
 }
 

@@ -15,6 +15,9 @@
  *	q = dns_host(d, "mx.example.org", AF_INET6, on_addrs, ctx); // AAAA
  *	q = dns_mx(d, "example.org", on_mx, ctx);		// MX
  *	q = dns_txt(d, "2.0.0.127.zen.example", on_txt, ctx);	// TXT
+ *	q = dns_tlsa(d, "_25._tcp.mx.example.org", on_tlsa, ctx); // TLSA
+ *	q = dns_probe(d, 2, ".", on_names, ctx);	// any type: status, AD
+ *	...in a callback: dns_secure(q)	// the answer carried AD
  *	dns_cancel(q);		// the callback will not run
  *
  *	dns_servers_csv("127.0.0.1:5353 [::1]", out, sizeof(out), why, n);
@@ -74,6 +77,30 @@
  *	there), at most DNS_NAMES_MAX, each cut to DNS_NAME_MAX bytes,
  *	any byte outside printable ASCII made '?'.
  *
+ *	dns_tlsa(): the TLSA records (RFC 6698, type 52) of a name, at
+ *	most DNS_TLSA_MAX, each as usage, selector, matching type and
+ *	the association data (pointing into the answer: bounded by its
+ *	size), parsed from the raw answer by dns_tlsa_parse(), which
+ *	checks every name and length against the message and refuses a
+ *	TLSA record shorter than its three fixed bytes.  A malformed
+ *	answer is DNS_TEMPFAIL.  The owner name of a record is not
+ *	compared with the name asked (the resolver followed CNAMEs).
+ *
+ *	DNSSEC.  With conf->dnssec (smtp_dns_support_level = dnssec)
+ *	every query is sent with EDNS0, the DO bit and the AD bit set
+ *	(RFC 6840 section 5.7), and dns_secure(q), called from inside q's
+ *	callback, tells whether the answer came with the AD bit: the
+ *	resolver says it validated the answer (or the denial of it).
+ *	Nothing here validates signatures: the resolver must validate,
+ *	and the path to it must be trusted (the same host, or a
+ *	protected network).  Without conf->dnssec, dns_secure() is
+ *	always false.  Address lookups (dns_host) then use plain A/AAAA
+ *	queries instead of c-ares's getaddrinfo, so that the answer's
+ *	header can be read.
+ *
+ *	dns_probe(): a query of any type (dnssec_probe), for its status
+ *	and dns_secure() only: the callback gets no names.
+ *
  *	dns_addr_match() tells whether one of n addresses equals the
  *	address family/bin.  dns_servers_csv() checks a resolver_servers
  *	list and writes it as c-ares's "ip:port,[ipv6]:port" text.
@@ -110,6 +137,7 @@
 #define DNS_NAMES_MAX	8	/* PTR names kept from one answer */
 #define DNS_ADDRS_MAX	64	/* addresses kept from one answer */
 #define DNS_MX_MAX	32	/* MX records kept from one answer */
+#define DNS_TLSA_MAX	16	/* TLSA records kept from one answer */
 #define DNS_SERVERS_MAX	8	/* entries of a resolver_servers list */
 #define DNS_SERVERS_CSV	(DNS_SERVERS_MAX * 56)	/* dns_servers_csv() output */
 
@@ -129,10 +157,19 @@ struct dns_mx {
 	char	name[DNS_NAME_MAX + 1];
 };
 
+struct dns_tlsa {
+	unsigned char usage;	/* 0 PKIX-TA .. 3 DANE-EE */
+	unsigned char selector;	/* 0 full certificate, 1 SubjectPublicKeyInfo */
+	unsigned char mtype;	/* 0 exact, 1 SHA-256, 2 SHA-512 */
+	size_t	len;
+	const unsigned char *data;	/* len bytes */
+};
+
 struct dns_conf {
 	const char *servers;	/* resolver_servers; NULL or "": resolv.conf */
 	unsigned timeout_ms;	/* first try; 0: c-ares's default */
 	unsigned tries;		/* 0: c-ares's default */
+	bool	dnssec;		/* DO and AD bits; dns_secure() */
 };
 
 struct dns;
@@ -144,6 +181,8 @@ typedef void dns_addrs_cb(void *ctx, int status, const char *why,
 			  const struct dns_addr *addrs, size_t n);
 typedef void dns_mx_cb(void *ctx, int status, const char *why,
 		       const struct dns_mx *mx, size_t n);
+typedef void dns_tlsa_cb(void *ctx, int status, const char *why,
+			 const struct dns_tlsa *tlsa, size_t n);
 
 struct dns *dns_new(const struct dns_conf *conf, char *why, size_t whylen);
 void	dns_attach(struct dns *d, struct ev_loop *loop);
@@ -157,7 +196,14 @@ struct dns_query *dns_mx(struct dns *d, const char *name, dns_mx_cb *cb,
 			 void *ctx);
 struct dns_query *dns_txt(struct dns *d, const char *name, dns_names_cb *cb,
 			  void *ctx);
+struct dns_query *dns_tlsa(struct dns *d, const char *name, dns_tlsa_cb *cb,
+			  void *ctx);
+struct dns_query *dns_probe(struct dns *d, int type, const char *name,
+			    dns_names_cb *cb, void *ctx);
 void	dns_cancel(struct dns_query *q);
+bool	dns_secure(const struct dns_query *q);
+int	dns_tlsa_parse(const unsigned char *msg, size_t len, struct dns_tlsa *out,
+		       size_t max, size_t *n, char *why, size_t whylen);
 
 bool	dns_addr_match(const struct dns_addr *addrs, size_t n, int family,
 		       const void *bin);

@@ -644,10 +644,44 @@ drain_kernel(int fd)
 	return total;
 }
 
+/*
+ * dane_setup - the TLSA records the server's chain must match (the
+ * SSL_CTX must have had SSL_CTX_dane_enable()).  The base domain is
+ * the first reference name for a DANE-TA(2) match; DANE-EE(3) matches
+ * the key alone, without a name check (RFC 7672 section 3.1.1).
+ * Records OpenSSL cannot use are skipped; none left: -2 with io->err
+ * set; -1: OpenSSL failed (its error queue says why).
+ */
+static int
+dane_setup(struct tlsio *io, const struct tlsio_peer *peer)
+{
+	size_t	added = 0;
+
+	if (SSL_dane_enable(io->ssl, peer->dane_base) <= 0)
+		return -1;
+	(void) SSL_dane_set_flags(io->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < peer->ntlsa; i++) {
+		const struct tlsio_tlsa *t = &peer->tlsa[i];
+
+		if (SSL_dane_tlsa_add(io->ssl, t->usage, t->selector, t->mtype,
+				      t->data, t->len) > 0)
+			added++;
+	}
+	if (added == 0) {
+		ERR_clear_error();
+		(void) str_fmt(io->err, sizeof(io->err), "TLS set-up: none of the "
+			       "%zu TLSA records is usable (DANE)", peer->ntlsa);
+		return -2;
+	}
+	return 0;
+}
+
 /* start - the SSL object and the handshake; the clear part goes first */
 static int
 start(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer)
 {
+	int	dane;
+
 	ERR_clear_error();
 	if ((io->ssl = SSL_new(ctx)) == NULL) {
 		ssl_error(io, "SSL_new", SSL_ERROR_SSL);
@@ -665,8 +699,13 @@ start(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer)
 		    && SSL_set_tlsext_host_name(io->ssl, peer->sni) != 1)
 			goto fail;
 		SSL_set_hostflags(io->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		if (peer->ntlsa > 0 && (dane = dane_setup(io, peer)) < 0) {
+			if (dane == -2)
+				goto failed;
+			goto fail;
+		}
 		for (size_t i = 0; i < peer->nnames; i++)
-			if ((i == 0 ? SSL_set1_host(io->ssl, peer->names[i])
+			if ((i == 0 && peer->ntlsa == 0 ? SSL_set1_host(io->ssl, peer->names[i])
 			     : SSL_add1_host(io->ssl, peer->names[i])) != 1)
 				goto fail;
 		SSL_set_verify(io->ssl, peer->verify ? SSL_VERIFY_PEER
@@ -685,6 +724,7 @@ start(struct tlsio *io, SSL_CTX *ctx, const struct tlsio_peer *peer)
 
 fail:
 	ssl_error(io, "TLS set-up", SSL_ERROR_SSL);
+failed:
 	SSL_free(io->ssl);
 	io->ssl = NULL;
 	return -1;
@@ -910,11 +950,15 @@ tlsio_verified(const struct tlsio *io)
 const char *
 tlsio_verify_error(const struct tlsio *io)
 {
+	long	r;
+
 	if (io->ssl == NULL)
 		return "no TLS";
-	if (SSL_get0_peer_certificate(io->ssl) == NULL)
+	r = SSL_get_verify_result(io->ssl);
+	/* A chain refused in the handshake is not kept: its reason is. */
+	if (SSL_get0_peer_certificate(io->ssl) == NULL && r == X509_V_OK)
 		return "no certificate";
-	return X509_verify_cert_error_string(SSL_get_verify_result(io->ssl));
+	return X509_verify_cert_error_string(r);
 }
 
 bool

@@ -178,6 +178,19 @@ struct tlsio_peer {
 	size_t	nnames;
 	bool	verify;			/* fail unless verified and matched */
 	struct ssl_session_st *session;	/* SSL_SESSION to resume, or NULL */
+	/* DANE (RFC 7671, 7672): verify against these TLSA records. */
+	const char *dane_base;		/* the TLSA base domain (the MX host) */
+	const struct tlsio_tlsa *tlsa;	/* valid during the call only */
+	size_t	ntlsa;			/* 0: no DANE */
+};
+
+/* One TLSA record (RFC 6698): usage, selector, matching type, data. */
+struct tlsio_tlsa {
+	unsigned char usage;
+	unsigned char selector;
+	unsigned char mtype;
+	const unsigned char *data;
+	size_t	len;
 };
 
 struct tlsio {

@@ -3,7 +3,10 @@
  * lookups through c-ares on a real event loop against a DNS server in
  * the same process (fake_dns.h): PTR, A, AAAA, MX, no such name, no
  * data, server failure, no answer at all, cancelled lookups, results
- * known at once, bounds on what is kept, sockets closed when idle.
+ * known at once, bounds on what is kept, sockets closed when idle;
+ * TLSA answers parsed from hand-made messages (good ones, bounds, every
+ * truncation, bad lengths and labels); DNSSEC queries (DO and AD bits
+ * sent, the answer's AD bit read).
  */
 #include <check.h>
 #include <arpa/inet.h>
@@ -130,6 +133,11 @@ static const struct fake_rr zone[] = {
 	{"slow.example.org", FAKE_A, 0, true, {NULL}},
 	{"refused.example.org", FAKE_A, 5, false, {NULL}},
 	{"nx.example.org", FAKE_A, 3, false, {NULL}},
+	{"_25._tcp.mail.example.org", FAKE_TLSA, 0, false,
+	 {"3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+	  "2 0 0 3082"}},
+	{"_25._tcp.broken.example.org", FAKE_TLSA, 2, false, {NULL}},
+	{"_25._tcp.short.example.org", FAKE_TLSA, 0, false, {"3 1"}},
 	{NULL, 0, 0, false, {NULL}},
 };
 
@@ -146,18 +154,30 @@ struct result {
 	char	names[DNS_NAMES_MAX][DNS_NAME_MAX + 1];
 	struct dns_addr addrs[DNS_ADDRS_MAX];
 	struct dns_mx mx[DNS_MX_MAX];
+	struct dns_tlsa tlsa[DNS_TLSA_MAX];
+	unsigned char tlsa_data[DNS_TLSA_MAX][64];
+	struct dns_query *q;		/* set by the test: for dns_secure() */
+	bool	secure;
 };
+
+/* got - what every callback records */
+static void
+got(struct result *r, int status, const char *why, size_t n)
+{
+	r->called = true;
+	r->calls++;
+	r->status = status;
+	(void) snprintf(r->why, sizeof(r->why), "%s", why);
+	r->n = n;
+	r->secure = r->q != NULL && dns_secure(r->q);
+}
 
 static void
 on_names(void *ctx, int status, const char *why, const char *const *names, size_t n)
 {
 	struct result *r = ctx;
 
-	r->called = true;
-	r->calls++;
-	r->status = status;
-	(void) snprintf(r->why, sizeof(r->why), "%s", why);
-	r->n = n;
+	got(r, status, why, n);
 	ck_assert_uint_le(n, DNS_NAMES_MAX);
 	for (size_t i = 0; i < n; i++)
 		(void) snprintf(r->names[i], sizeof(r->names[i]), "%s", names[i]);
@@ -168,11 +188,7 @@ on_addrs(void *ctx, int status, const char *why, const struct dns_addr *a, size_
 {
 	struct result *r = ctx;
 
-	r->called = true;
-	r->calls++;
-	r->status = status;
-	(void) snprintf(r->why, sizeof(r->why), "%s", why);
-	r->n = n;
+	got(r, status, why, n);
 	ck_assert_uint_le(n, DNS_ADDRS_MAX);
 	if (n > 0)
 		memcpy(r->addrs, a, n * sizeof(*a));
@@ -183,13 +199,24 @@ on_mx(void *ctx, int status, const char *why, const struct dns_mx *mx, size_t n)
 {
 	struct result *r = ctx;
 
-	r->called = true;
-	r->calls++;
-	r->status = status;
-	(void) snprintf(r->why, sizeof(r->why), "%s", why);
-	r->n = n;
+	got(r, status, why, n);
 	if (n > 0)
 		memcpy(r->mx, mx, n * sizeof(*mx));
+}
+
+static void
+on_tlsa(void *ctx, int status, const char *why, const struct dns_tlsa *t, size_t n)
+{
+	struct result *r = ctx;
+
+	got(r, status, why, n);
+	ck_assert_uint_le(n, DNS_TLSA_MAX);
+	for (size_t i = 0; i < n; i++) {
+		r->tlsa[i] = t[i];
+		ck_assert_uint_le(t[i].len, sizeof(r->tlsa_data[i]));
+		memcpy(r->tlsa_data[i], t[i].data, t[i].len);
+		r->tlsa[i].data = r->tlsa_data[i];
+	}
 }
 
 static void
@@ -217,7 +244,7 @@ static void
 setup(void)
 {
 	char	servers[64], why[256];
-	struct dns_conf conf = {servers, 150, 1};
+	struct dns_conf conf = {servers, 150, 1, false};
 
 	loop = ev_loop_new();
 	ck_assert_int_eq(fake_dns_start(&fake, loop, zone), 0);
@@ -533,7 +560,7 @@ START_TEST(test_free_with_pending)
 	ck_assert(!r.called);
 	{
 		char	servers[64], why[256];
-		struct dns_conf conf = {servers, 150, 1};
+		struct dns_conf conf = {servers, 150, 1, false};
 
 		(void) snprintf(servers, sizeof(servers), "127.0.0.1:%d", fake.port);
 		dns = dns_new(&conf, why, sizeof(why));
@@ -546,7 +573,7 @@ END_TEST
 START_TEST(test_new_bad_servers)
 {
 	char	why[256];
-	struct dns_conf conf = {"ns.example.org", 0, 0};
+	struct dns_conf conf = {"ns.example.org", 0, 0, false};
 
 	ck_assert_ptr_null(dns_new(&conf, why, sizeof(why)));
 	ck_assert_ptr_nonnull(strstr(why, "ns.example.org"));
@@ -559,7 +586,7 @@ START_TEST(test_unreachable_server)
 	unsigned char a[4] = {192, 0, 2, 1};
 	char	why[256];
 	struct dns *d2;
-	struct dns_conf conf = {NULL, 150, 1};
+	struct dns_conf conf = {NULL, 150, 1, false};
 	char	servers[64];
 	int	fd;
 	struct sockaddr_in sin;
@@ -585,6 +612,320 @@ START_TEST(test_unreachable_server)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* DNSSEC: DO and AD asked, the answer's AD read; TLSA on the wire    */
+
+static struct dns *
+dns_dnssec(void)
+{
+	char	servers[64], why[256];
+	struct dns_conf conf = {servers, 150, 1, true};
+	struct dns *d;
+
+	(void) snprintf(servers, sizeof(servers), "127.0.0.1:%d", fake.port);
+	d = dns_new(&conf, why, sizeof(why));
+	ck_assert_msg(d != NULL, "dns_new: %s", why);
+	dns_attach(d, loop);
+	return d;
+}
+
+START_TEST(test_dnssec_ad_bit)
+{
+	struct dns *d = dns_dnssec();
+	struct result r = {0};
+
+	/* Not signed: no AD, but DO and AD were asked. */
+	r.q = dns_mx(d, "mail.example.org", on_mx, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(!r.secure);
+	ck_assert(fake.last_ad);
+	ck_assert(fake.last_do);
+
+	/* Signed: MX, A (a plain query, not getaddrinfo), a denial. */
+	fake.signed_zone = "example.org";
+	memset(&r, 0, sizeof(r));
+	r.q = dns_mx(d, "mail.example.org", on_mx, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert(r.secure);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_host(d, "mail.example.org", AF_INET, on_addrs, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert_uint_eq(r.n, 2);		/* the duplicate dropped */
+	ck_assert(r.secure);
+	ck_assert_int_eq(fake.last_type, FAKE_A);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_host(d, "nowhere.example.org", AF_INET6, on_addrs, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_NOTFOUND);
+	ck_assert(r.secure);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_host(d, "refused.example.org", AF_INET, on_addrs, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_TEMPFAIL);
+
+	/* dns_probe: any type, a status and the AD bit, no names. */
+	memset(&r, 0, sizeof(r));
+	r.q = dns_probe(d, FAKE_MX, "mail.example.org", on_names, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert_uint_eq(r.n, 0);
+	ck_assert(r.secure);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_probe(d, 2, "elsewhere.test", on_names, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_NOTFOUND);
+	ck_assert(!r.secure);
+	ck_assert_int_eq(fake.last_type, 2);
+
+	/* Without dnssec in the conf: nothing asked, nothing believed. */
+	memset(&r, 0, sizeof(r));
+	r.q = dns_mx(dns, "mail.example.org", on_mx, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert(!r.secure);
+	ck_assert(!fake.last_ad);
+	ck_assert(!fake.last_do);
+	fake.signed_zone = NULL;
+	dns_free(d);
+}
+END_TEST
+
+START_TEST(test_tlsa_lookup)
+{
+	struct dns *d = dns_dnssec();
+	struct result r = {0};
+
+	fake.signed_zone = "example.org";
+	r.q = dns_tlsa(d, "_25._tcp.mail.example.org", on_tlsa, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert(r.secure);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert_uint_eq(r.tlsa[0].usage, 3);
+	ck_assert_uint_eq(r.tlsa[0].selector, 1);
+	ck_assert_uint_eq(r.tlsa[0].mtype, 1);
+	ck_assert_uint_eq(r.tlsa[0].len, 32);
+	ck_assert_int_eq(r.tlsa[0].data[1], 0x11);
+	ck_assert_int_eq(r.tlsa[0].data[31], 0xff);
+	ck_assert_uint_eq(r.tlsa[1].usage, 2);
+	ck_assert_uint_eq(r.tlsa[1].len, 2);
+	ck_assert_int_eq(fake.last_type, FAKE_TLSA);
+
+	/* No such records (a name with other types), SERVFAIL, malformed. */
+	memset(&r, 0, sizeof(r));
+	r.q = dns_tlsa(d, "mail.example.org", on_tlsa, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_NOTFOUND);
+	ck_assert(r.secure);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_tlsa(d, "_25._tcp.broken.example.org", on_tlsa, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_TEMPFAIL);
+	memset(&r, 0, sizeof(r));
+	r.q = dns_tlsa(d, "_25._tcp.short.example.org", on_tlsa, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_TEMPFAIL);
+	ck_assert_uint_eq(r.n, 0);
+
+	/* Through a plain resolver too (no DNSSEC): never secure. */
+	memset(&r, 0, sizeof(r));
+	r.q = dns_tlsa(dns, "_25._tcp.mail.example.org", on_tlsa, &r);
+	wait_for(&r.called, 2000);
+	ck_assert_int_eq(r.status, DNS_OK);
+	ck_assert_uint_eq(r.n, 2);
+	ck_assert(!r.secure);
+	fake.signed_zone = NULL;
+	dns_free(d);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* dns_tlsa_parse: the raw answer, every length checked               */
+
+struct msg {
+	unsigned char b[1024];
+	size_t	n;
+};
+
+static void
+put(struct msg *m, const void *p, size_t n)
+{
+	ck_assert_uint_le(m->n + n, sizeof(m->b));
+	memcpy(m->b + m->n, p, n);
+	m->n += n;
+}
+
+static void
+put16(struct msg *m, unsigned v)
+{
+	unsigned char b[2] = {(unsigned char) (v >> 8), (unsigned char) v};
+
+	put(m, b, 2);
+}
+
+/* header: id 1, QR, AD, one question, an answers */
+static void
+header(struct msg *m, unsigned an)
+{
+	m->n = 0;
+	put16(m, 1);
+	put16(m, 0x81a0);
+	put16(m, 1);
+	put16(m, an);
+	put16(m, 0);
+	put16(m, 0);
+	/* _25._tcp.mx.example */
+	put(m, "\3_25\4_tcp\2mx\7example", 21);	/* and its final 0 */
+	put16(m, 52);
+	put16(m, 1);
+}
+
+/* rr - a record owned by the question's name (pointer to offset 12) */
+static void
+rr(struct msg *m, unsigned type, const void *rdata, unsigned rdlen)
+{
+	put(m, "\xc0\x0c", 2);
+	put16(m, type);
+	put16(m, 1);
+	put(m, "\0\0\1\0", 4);
+	put16(m, rdlen);
+	put(m, rdata, rdlen);
+}
+
+static int
+parse(const struct msg *m, struct dns_tlsa *t, size_t max, size_t *n, char *why)
+{
+	return dns_tlsa_parse(m->b, m->n, t, max, n, why, 256);
+}
+
+START_TEST(test_tlsa_parse_good)
+{
+	struct msg m;
+	struct dns_tlsa t[4];
+	unsigned char ee[35] = {3, 1, 1}, ta[3 + 64] = {2, 0, 2};
+	char	why[256];
+	size_t	n;
+
+	memset(ee + 3, 0xab, 32);
+	memset(ta + 3, 0xcd, 64);
+	header(&m, 3);
+	rr(&m, 5, "\2mx\7example\0", 12);	/* a CNAME: skipped */
+	rr(&m, 52, ee, sizeof(ee));
+	rr(&m, 52, ta, sizeof(ta));
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(t[0].usage, 3);
+	ck_assert_uint_eq(t[0].selector, 1);
+	ck_assert_uint_eq(t[0].mtype, 1);
+	ck_assert_uint_eq(t[0].len, 32);
+	ck_assert_int_eq(t[0].data[0], 0xab);
+	ck_assert_int_eq(t[0].data[31], 0xab);
+	ck_assert_uint_eq(t[1].usage, 2);
+	ck_assert_uint_eq(t[1].mtype, 2);
+	ck_assert_uint_eq(t[1].len, 64);
+	ck_assert_ptr_eq(t[1].data, m.b + m.n - 64);
+
+	/* No answers: nothing, no error. */
+	header(&m, 0);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), 0);
+	ck_assert_uint_eq(n, 0);
+
+	/* Three bytes and no data: kept (its use is the caller's call). */
+	header(&m, 1);
+	rr(&m, 52, "\3\1\1", 3);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(t[0].len, 0);
+}
+END_TEST
+
+START_TEST(test_tlsa_parse_bounded)
+{
+	struct msg m;
+	struct dns_tlsa t[2];
+	char	why[256];
+	size_t	n;
+
+	header(&m, 5);
+	for (int i = 0; i < 5; i++)
+		rr(&m, 52, "\3\1\1\x42", 4);
+	ck_assert_int_eq(parse(&m, t, 2, &n, why), 0);
+	ck_assert_uint_eq(n, 2);
+}
+END_TEST
+
+START_TEST(test_tlsa_parse_bad_lengths)
+{
+	struct msg m, cut;
+	struct dns_tlsa t[4];
+	unsigned char ee[35] = {3, 1, 1};
+	char	why[256];
+	size_t	n, qend;
+
+	/* Shorter than a header. */
+	header(&m, 0);
+	m.n = 11;
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "header"));
+
+	/* The question cut anywhere. */
+	header(&m, 0);
+	for (size_t len = 12; len < m.n; len++) {
+		cut = m;
+		cut.n = len;
+		ck_assert_msg(parse(&cut, t, 4, &n, why) == -1, "question cut at %zu", len);
+	}
+
+	/* An answer cut anywhere: never a record, always an error. */
+	header(&m, 0);
+	qend = m.n;
+	header(&m, 1);
+	rr(&m, 52, ee, sizeof(ee));
+	for (size_t len = qend; len < m.n; len++) {
+		cut = m;
+		cut.n = len;
+		ck_assert_msg(parse(&cut, t, 4, &n, why) == -1, "answer cut at %zu", len);
+		ck_assert_uint_eq(n, 0);
+	}
+
+	/* rdlength beyond the message. */
+	header(&m, 1);
+	rr(&m, 52, ee, sizeof(ee));
+	m.b[m.n - 35 - 2] = 0;
+	m.b[m.n - 35 - 1] = 36;
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "36 bytes"));
+
+	/* A TLSA record shorter than usage, selector, matching type. */
+	header(&m, 1);
+	rr(&m, 52, "\3\1", 2);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "at least 3"));
+
+	/* More answers announced than there are. */
+	header(&m, 2);
+	rr(&m, 52, ee, sizeof(ee));
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+
+	/* A label with the reserved 0x40 bit, a pointer cut in half. */
+	header(&m, 1);
+	put(&m, "\x41", 1);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+	header(&m, 1);
+	put(&m, "\xc0", 1);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+
+	/* A label longer than what is left. */
+	header(&m, 1);
+	put(&m, "\x3fxyz", 4);
+	ck_assert_int_eq(parse(&m, t, 4, &n, why), -1);
+}
+END_TEST
+
 static Suite *
 suite(void)
 {
@@ -597,6 +938,9 @@ suite(void)
 	tcase_add_test(t, test_servers_bounds);
 	tcase_add_test(t, test_addr_match);
 	tcase_add_test(t, test_new_bad_servers);
+	tcase_add_test(t, test_tlsa_parse_good);
+	tcase_add_test(t, test_tlsa_parse_bounded);
+	tcase_add_test(t, test_tlsa_parse_bad_lengths);
 	suite_add_tcase(s, t);
 
 	tcase_add_checked_fixture(l, setup, teardown);
@@ -615,6 +959,8 @@ suite(void)
 	tcase_add_test(l, test_callback_starts_lookup);
 	tcase_add_test(l, test_free_with_pending);
 	tcase_add_test(l, test_unreachable_server);
+	tcase_add_test(l, test_dnssec_ad_bit);
+	tcase_add_test(l, test_tlsa_lookup);
 	suite_add_tcase(s, l);
 	return s;
 }

@@ -26,6 +26,12 @@
  *	answer (no data); any other name NXDOMAIN.  Test code only: it
  *	trusts its input as far as a test needs and checks bounds so a
  *	malformed query cannot crash the test.
+ *
+ *	DNSSEC, as a validating resolver answers: names equal to or under
+ *	f.signed_zone (set after start; NULL: none) get the AD bit when
+ *	the query had the AD or DO bit; f.last_ad and f.last_do tell
+ *	what the last query had.  TLSA answers: "USAGE SELECTOR MTYPE
+ *	HEX".
  */
 #ifndef POSTERN_FAKE_DNS_H
 #define POSTERN_FAKE_DNS_H
@@ -45,6 +51,7 @@
 #define FAKE_PTR	12
 #define FAKE_MX		15
 #define FAKE_AAAA	28
+#define FAKE_TLSA	52
 #define FAKE_ANSWERS	12
 
 struct fake_rr {
@@ -63,6 +70,8 @@ struct fake_dns {
 	int	queries;		/* datagrams received */
 	char	last[256];		/* the last question's name */
 	int	last_type;
+	const char *signed_zone;	/* AD for names under it, or NULL */
+	bool	last_ad, last_do;	/* bits of the last query */
 };
 
 static size_t
@@ -104,6 +113,22 @@ fake_rdata(unsigned char *p, size_t room, int type, const char *ans)
 		return room >= 16 && inet_pton(AF_INET6, ans, p) == 1 ? 16 : 0;
 	case FAKE_PTR:
 		return fake_put_name(p, room, ans);
+	case FAKE_TLSA:
+		{
+			unsigned u, s, m, byte;
+			int	off = 0;
+			size_t	n = 3;
+			const char *hex;
+
+			if (room < 3 || sscanf(ans, "%u %u %u %n", &u, &s, &m, &off) != 3)
+				return 0;
+			p[0] = (unsigned char) u;
+			p[1] = (unsigned char) s;
+			p[2] = (unsigned char) m;
+			for (hex = ans + off; n < room && sscanf(hex, "%2x", &byte) == 1; hex += 2)
+				p[n++] = (unsigned char) byte;
+			return n;
+		}
 	case FAKE_MX:
 		{
 			unsigned pref = 0;
@@ -158,6 +183,11 @@ fake_dns_on_query(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	type = q[pos + 1] << 8 | q[pos + 2];
 	f->last_type = type;
 	qend = pos + 5;
+	f->last_ad = (q[3] & 0x20) != 0;
+	/* An OPT record right after the question: DO is in its TTL. */
+	f->last_do = (q[10] << 8 | q[11]) >= 1 && qend + 11 <= (size_t) n
+	    && q[qend] == 0 && (q[qend + 1] << 8 | q[qend + 2]) == 41
+	    && (q[qend + 7] & 0x80) != 0;
 	for (const struct fake_rr *z = f->zone; z && z->name; z++) {
 		if (strcasecmp(z->name, f->last) != 0)
 			continue;
@@ -174,6 +204,13 @@ fake_dns_on_query(struct ev_loop *loop, struct ev_io *io, unsigned revents)
 	memcpy(r, q, qend);
 	r[2] = (unsigned char) (0x84 | (q[2] & 0x01));	/* QR AA, RD copied */
 	r[3] = (unsigned char) (0x80 | rcode);		/* RA, rcode */
+	if (f->signed_zone != NULL && (f->last_ad || f->last_do)) {
+		size_t	zl = strlen(f->signed_zone), nl = strlen(f->last);
+
+		if (nl >= zl && strcasecmp(f->last + nl - zl, f->signed_zone) == 0
+		    && (nl == zl || f->last[nl - zl - 1] == '.'))
+			r[3] |= 0x20;				/* AD */
+	}
 	fake_put16(r + 4, 1);
 	fake_put16(r + 8, 0);
 	fake_put16(r + 10, 0);

@@ -169,7 +169,7 @@ static void
 tls_up(struct cl *c)
 {
 	static const char *const names[] = {"mx.example.com"};
-	struct tlsio_peer p = {"mx.example.com", names, 1, false, NULL};
+	struct tlsio_peer p = {"mx.example.com", names, 1, false, NULL, NULL, NULL, 0};
 
 	ck_assert_int_eq(tlsio_starttls(&c->io, cctx, &p, NULL), 0);
 	for (int i = 0; i < 2000 && !c->up && !c->failed; i++)

@@ -2,7 +2,7 @@
  * tlsio_test - check suite for lib/tls/tlsio: lines and flushes in the clear
  * and over TLS, on the loop and without it, STARTTLS with plaintext
  * pending (discarded by a server, refused by a client), handshake
- * failures, peer verification, large transfers through small socket
+ * failures, peer verification, DANE-EE matches and mismatches, large transfers through small socket
  * buffers, deadlines.  Both ends of each conversation run on one loop
  * over a socket pair (or two pipes).
  */
@@ -14,7 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "check_main.h"
 #include "scratch.h"
@@ -172,7 +175,7 @@ teardown(void)
 }
 
 static const char *const mx_names[] = {"mx.example"};
-static const struct tlsio_peer mx_peer = {"mx.example", mx_names, 1, true, NULL};
+static const struct tlsio_peer mx_peer = {"mx.example", mx_names, 1, true, NULL, NULL, NULL, 0};
 
 /* ------------------------------------------------------------------ */
 /* In the clear.                                                      */
@@ -713,7 +716,7 @@ START_TEST(test_verify_name_mismatch)
 	struct end s, c;
 	int	sv[2];
 	static const char *const other[] = {"other.example", "mail.other.example"};
-	struct tlsio_peer p = {"other.example", other, 2, true, NULL};
+	struct tlsio_peer p = {"other.example", other, 2, true, NULL, NULL, NULL, 0};
 
 	pair(sv);
 	up_pair(loop, &s, &c, sv, &p);
@@ -734,6 +737,82 @@ START_TEST(test_verify_name_mismatch)
 	ck_assert(tlsio_peer_cert(&c.io));
 	ck_assert_str_ne(tlsio_verify_error(&c.io), "ok");
 	finish(loop, &s, &c, sv);
+}
+END_TEST
+
+/* DANE (RFC 7671): a DANE-EE(3) SPKI digest matches without a name check. */
+static void
+spki_sha256(unsigned char out[32])
+{
+	FILE   *f = fopen(cert, "r");
+	X509   *x;
+	unsigned char *der = NULL;
+	int	len;
+
+	ck_assert_ptr_nonnull(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ck_assert_ptr_nonnull(x);
+	len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	ck_assert_int_gt(len, 0);
+	ck_assert_ptr_nonnull(SHA256(der, (size_t) len, out));
+	OPENSSL_free(der);
+	X509_free(x);
+}
+
+START_TEST(test_dane_ee)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct end s, c;
+	int	sv[2];
+	unsigned char good[32], bad[32];
+	static const char *const other[] = {"other.example"};
+	struct tlsio_tlsa t[2] = {
+		{.usage = 3, .selector = 1, .mtype = 1, .data = bad, .len = 32},
+		{.usage = 3, .selector = 1, .mtype = 1, .data = good, .len = 32},
+	};
+	struct tlsio_peer p = {"mx.example", other, 1, true, NULL, "mx.example", t, 2};
+
+	ck_assert_int_gt(SSL_CTX_dane_enable(cctx), 0);
+	spki_sha256(good);
+	memset(bad, 0x5a, sizeof(bad));
+
+	/* One record of two matches; the name is not checked for DANE-EE. */
+	pair(sv);
+	up_pair(loop, &s, &c, sv, &p);
+	RUN_UNTIL(loop, s.ups == 1 && c.ups == 1);
+	ck_assert(tlsio_verified(&c.io));
+	end_free(&s);
+	end_free(&c);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* None matches: the handshake fails, though a CA would vouch. */
+	pair(sv);
+	p.ntlsa = 1;
+	p.names = mx_names;
+	up_pair(loop, &s, &c, sv, &p);
+	RUN_UNTIL(loop, c.fails == 1 && (s.fails == 1 || s.eofs == 1));
+	ck_assert_msg(strstr(tlsio_error(&c.io), "certificate verify failed") != NULL,
+		      "%s", tlsio_error(&c.io));
+	ck_assert_msg(strstr(tlsio_verify_error(&c.io), "TLSA") != NULL, "%s",
+		      tlsio_verify_error(&c.io));
+	end_free(&s);
+	end_free(&c);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* No record OpenSSL can use: refused before the handshake. */
+	t[0].usage = 9;
+	pair(sv);
+	end_init(&c, loop, sv[1], sv[1]);
+	ck_assert_int_eq(tlsio_wrap(&c.io, cctx, &p), -1);
+	ck_assert_msg(strstr(tlsio_error(&c.io), "none of the 1 TLSA records is usable") != NULL,
+		      "%s", tlsio_error(&c.io));
+	end_free(&c);
+	close(sv[0]);
+	close(sv[1]);
+	ev_loop_free(loop);
 }
 END_TEST
 
@@ -817,6 +896,7 @@ suite(void)
 	tcase_add_test(tc, test_wrap_hello_waiting);
 	tcase_add_test(tc, test_fail_inside_flush);
 	tcase_add_test(tc, test_verify_name_mismatch);
+	tcase_add_test(tc, test_dane_ee);
 	tcase_add_test(tc, test_old_protocol_refused);
 	tcase_add_test(tc, test_tls_pending_after_pause);
 	suite_add_tcase(s, tc);
