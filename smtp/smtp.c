@@ -25,6 +25,16 @@
  *	defers); "[host]" or "[host]:port" (relayhost = [smarthost]:587,
  *	transport_maps "smtp:[10.0.0.2]:2525") skips the MX lookup.
  *
+ *	DANE (smtp_dane.c, RFC 7672): at smtp_tls_security_level dane or
+ *	dane-only, with smtp_dns_support_level = dnssec, a server whose
+ *	MX and address answers the resolver validated has its TLSA
+ *	records (_PORT._tcp.HOST) looked up; usable ones (DANE-TA(2),
+ *	DANE-EE(3)) make TLS mandatory and the chain must match one
+ *	(OpenSSL's DANE verification; DANE-EE without a name check).
+ *	Otherwise dane is may (encrypt when records exist but none is
+ *	usable) and dane-only defers; a TLSA lookup that fails defers
+ *	the server (4.7.5).
+ *
  *	How (smtp_deliver.c, smtp_session.c, smtp_proto.c): the next
  *	address when a server cannot be reached or answers 4xx, EHLO
  *	(HELO when refused), STARTTLS as smtp_tls_security_level and
@@ -78,7 +88,12 @@
  *	reply ("host mx.example.org[192.0.2.1] said: 550 5.1.1 ... (in
  *	reply to RCPT TO command)") otherwise.  Per TLS handshake:
  *	"QID: Verified TLS connection established to
- *	mx.example.org[192.0.2.1]:25: TLSv1.3 with cipher ...".
+ *	mx.example.org[192.0.2.1]:25: TLSv1.3 with cipher ..." (Verified:
+ *	the chain matched the CAs, or at level dane a TLSA record;
+ *	Untrusted: not checked).  DANE: "QID: HOST[ADDR]:PORT: TLSA lookup
+ *	error for _25._tcp.HOST: ..." (deferred, 4.7.5), "Server
+ *	certificate not verified: no matching DANE TLSA records (TLS
+ *	security level dane, server ...)".
  * CONFIGURATION PARAMETERS
  *	smtp_connect_timeout, smtp_helo_timeout, smtp_starttls_timeout,
  *	smtp_mail_timeout, smtp_rcpt_timeout, smtp_data_init_timeout,
@@ -91,10 +106,16 @@
  *	smtp_skip_5xx_greeting, smtp_address_preference,
  *	inet_protocols				which servers, in which order
  *	resolver_servers			the name servers
+ *	smtp_dns_support_level			dnssec: ask for DNSSEC and
+ *						believe the resolver's AD
+ *						bit (for level dane)
+ *	dnssec_probe				a query whose answer
+ *						should be validated
  *	smtp_line_length_limit, disable_mime_output_conversion	content
  *	smtp_connection_cache_time_limit, smtp_connection_reuse_time_limit,
  *	smtp_connection_reuse_count_limit	connection reuse
- *	smtp_tls_security_level, smtp_tls_policy_maps, smtp_tls_CAfile,
+ *	smtp_tls_security_level (none, may, encrypt, dane, dane-only,
+ *	verify, secure), smtp_tls_policy_maps, smtp_tls_CAfile,
  *	smtp_tls_CApath, smtp_tls_secure_cert_match, smtp_tls_protocols,
  *	smtp_tls_mandatory_protocols, smtp_tls_ciphers,
  *	smtp_tls_mandatory_ciphers, smtp_tls_wrappermode	TLS
@@ -106,7 +127,12 @@
  *	From qmgr: the delivery protocol (lib/svc/delivery.h): DELIVERY_HELLO
  *	from smtp on each connection, then DELIVERY_REQ with a queue file
  *	descriptor, answered by one DELIVERY_REP each, in order.
- *	To the name servers: MX, A and AAAA queries.  To the servers:
+ *	To the name servers: MX, A and AAAA queries, and TLSA queries
+ *	(_PORT._tcp.HOST) for level dane; with smtp_dns_support_level =
+ *	dnssec every query carries EDNS0 with the DO bit and the AD bit,
+ *	and an answer's AD bit is taken as the resolver's word that it
+ *	validated it: the resolver must validate and be trusted (local).
+ *	To the servers:
  *	SMTP (RFC 5321) with STARTTLS (RFC 3207), AUTH (RFC 4954),
  *	PIPELINING (RFC 2920), SIZE (RFC 1870), 8BITMIME (RFC 6152),
  *	SMTPUTF8 (RFC 6531), DSN (RFC 3461).
@@ -130,6 +156,59 @@
 #define SMTP_DNS_TRIES	2
 
 static struct dns *resolver;
+static struct dns_query *probe_q;
+
+/* on_probe - the resolver should have validated the dnssec_probe answer */
+static void
+on_probe(void *ctx, int status, const char *why, const char *const *names, size_t n)
+{
+	bool	secure = dns_secure(probe_q);
+
+	(void) ctx;
+	(void) names;
+	(void) n;
+	probe_q = NULL;
+	if (status == DNS_OK && secure)
+		return;
+	log_warn("DNSSEC validation may be unavailable: the answer to dnssec_probe "
+		 "%s %s; level dane needs a validating resolver in resolver_servers "
+		 "or /etc/resolv.conf", cfg->dnssec_probe, status != DNS_OK ? why
+		 : "came without the AD bit");
+}
+
+/*
+ * probe - as Postfix: with DNSSEC, one query for dnssec_probe
+ * ("TYPE:NAME", empty: none), to warn when the resolver does not validate
+ */
+static void
+probe(void)
+{
+	static const struct {
+		const char *name;
+		int	type;
+	} types[] = {
+		{"a", 1}, {"ns", 2}, {"soa", 6}, {"ptr", 12}, {"mx", 15},
+		{"txt", 16}, {"aaaa", 28}, {"tlsa", 52},
+	};
+	const char *colon = strchr(cfg->dnssec_probe, ':');
+	char	word[8];
+
+	if (str_casecmp(cfg->smtp_dns_support_level, "dnssec") != 0
+	    || cfg->dnssec_probe[0] == '\0')
+		return;
+	if (colon != NULL && colon[1] != '\0' && (size_t) (colon - cfg->dnssec_probe) < sizeof(word)) {
+		memcpy(word, cfg->dnssec_probe, (size_t) (colon - cfg->dnssec_probe));
+		word[colon - cfg->dnssec_probe] = '\0';
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (str_casecmp(word, types[i].name) == 0) {
+				probe_q = dns_probe(resolver, types[i].type, colon + 1, on_probe, NULL);
+				return;
+			}
+	}
+	log_warn("dnssec_probe = %s: expected TYPE:NAME with TYPE one of a, aaaa, "
+		 "mx, ns, ptr, soa, tlsa, txt (Postfix's default is ns:.); no probe",
+		 cfg->dnssec_probe);
+}
 
 static void
 pre_jail(void)
@@ -138,10 +217,15 @@ pre_jail(void)
 		.servers = cfg->resolver_servers,
 		.timeout_ms = SMTP_DNS_TRY_MS,
 		.tries = SMTP_DNS_TRIES,
+		.dnssec = str_casecmp(cfg->smtp_dns_support_level, "dnssec") == 0,
 	};
 	struct tls_client_conf tc;
 	char	why[512];
 
+	if (!dc.dnssec && cfg->smtp_dns_support_level[0] != '\0'
+	    && str_casecmp(cfg->smtp_dns_support_level, "enabled") != 0)
+		log_fatal("smtp_dns_support_level = %s: expected enabled or dnssec "
+			  "(or nothing)", cfg->smtp_dns_support_level);
 	if ((resolver = dns_new(&dc, why, sizeof(why))) == NULL)
 		log_fatal("cannot start the DNS resolver: %s (check resolver_servers "
 			  "and /etc/resolv.conf)", why);
@@ -155,6 +239,9 @@ pre_jail(void)
 				  "and smtp_tls_%sciphers)", why, mandatory ? "mandatory_" : "",
 				  mandatory ? "mandatory_" : "");
 	}
+	/* Level dane uses the mandatory context (RFC 7671 verification). */
+	if (dc.dnssec && SSL_CTX_dane_enable(smtp_tls_ctx_mandatory) <= 0)
+		log_fatal("cannot enable DANE in the TLS client context (OpenSSL)");
 	if (smtp_tls_policy_open(why, sizeof(why)) < 0)
 		log_fatal("%s", why);
 	if (smtp_sasl_open(why, sizeof(why)) < 0)
@@ -171,6 +258,8 @@ start(struct ev_loop *loop)
 	smtp_loop = loop;
 	dns_attach(resolver, loop);
 	smtp_resolve_init(loop, resolver);
+	smtp_dane_init(resolver);
+	probe();
 	smtp_listen_start(loop);
 }
 
@@ -182,7 +271,7 @@ stop(struct ev_loop *loop)
 
 static const char *const params[] = {
 	"smtp_*", "disable_mime_output_conversion", "inet_protocols",
-	"myhostname", "resolver_servers", NULL,
+	"myhostname", "resolver_servers", "dnssec_probe", NULL,
 };
 
 static const char *const syscalls[] = {

@@ -15,6 +15,7 @@
  *			long lines, 8-bit detection (no I/O)
  *	smtp_mime.c	8-bit to quoted-printable for a 7-bit server
  *	smtp_tls_policy.c smtp_tls_security_level and smtp_tls_policy_maps
+ *	smtp_dane.c	TLSA records and what levels dane, dane-only make of them
  *	smtp_sasl.c	AUTH PLAIN / LOGIN as a client
  *	smtp_session.c	one connection: connect, I/O, timers, TLS
  *	smtp_cache.c	idle connections kept per destination
@@ -75,6 +76,7 @@ struct smtp_addr {
 	struct dns_addr addr;
 	unsigned port;
 	unsigned pref;
+	bool	dnssec;		/* MX (if any) and address answers had AD */
 };
 
 struct smtp_resolve;
@@ -228,6 +230,8 @@ enum smtp_expect {
 enum smtp_tls_level {
 	SMTP_TLS_NONE, SMTP_TLS_MAY, SMTP_TLS_ENCRYPT, SMTP_TLS_VERIFY,
 	SMTP_TLS_SECURE,
+	SMTP_TLS_DANE,			/* here: TLSA records to match */
+	SMTP_TLS_DANE_ONLY,
 };
 
 /* What smtp_proto_reply() asks the session to do next. */
@@ -334,6 +338,49 @@ int	smtp_tls_policy_open(char *why, size_t whylen);
 void	smtp_tls_policy_close(void);
 int	smtp_tls_policy_for(const struct smtp_nexthop *nh,
 			    struct smtp_tls_policy *pol, char *why, size_t whylen);
+bool	smtp_tls_dane_level(enum smtp_tls_level level);
+
+/* ------------------------------------------------------------------ */
+/* DANE (smtp_dane.c).                                                */
+
+#define SMTP_TLSA_MAX		8	/* usable records kept per server */
+#define SMTP_TLSA_DATA_MAX	4096	/* matching type 0: a certificate */
+
+struct smtp_dane {			/* a server's usable TLSA records */
+	size_t	n;
+	struct smtp_tlsa {
+		unsigned char usage, selector, mtype;
+		size_t	len;
+		unsigned char data[SMTP_TLSA_DATA_MAX];
+	}	r[SMTP_TLSA_MAX];
+};
+
+enum smtp_dane_verdict {
+	SMTP_DANE_VERIFY,		/* TLS, chain matched to the records */
+	SMTP_DANE_ENCRYPT,		/* records, none usable: TLS, unverified */
+	SMTP_DANE_MAY,			/* insecure or no records: opportunistic */
+	SMTP_DANE_FAIL,			/* defer this server (4.7.5) */
+};
+
+struct smtp_dane_lookup;
+typedef void smtp_dane_cb(void *ctx, enum smtp_dane_verdict v, const char *why,
+			  struct smtp_dane *dane);
+
+void	smtp_dane_init(struct dns *dns);
+struct smtp_dane_lookup *smtp_dane_start(const struct smtp_addr *a,
+					 enum smtp_tls_level level,
+					 smtp_dane_cb *cb, void *ctx);
+void	smtp_dane_cancel(struct smtp_dane_lookup *l);
+enum smtp_dane_verdict smtp_dane_decide(enum smtp_tls_level level,
+					const char *tlsa_name, int status,
+					const char *dns_why, bool secure,
+					const struct dns_tlsa *t, size_t n,
+					struct smtp_dane *out, char *why,
+					size_t whylen);
+enum smtp_dane_verdict smtp_dane_insecure(enum smtp_tls_level level,
+					  const struct smtp_addr *a, char *why,
+					  size_t whylen);
+
 size_t	smtp_tls_names(const struct smtp_tls_policy *pol,
 		       const struct smtp_nexthop *nh, const char *mxhost,
 		       const char **names, char *storage, size_t size);

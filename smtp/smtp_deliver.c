@@ -45,6 +45,7 @@
  *	connection), so qmgr can back off the destination; a 4xx to a
  *	recipient says nothing about the destination.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,7 @@ struct smtp_job {
 	struct smtp_nexthop nh;
 	struct smtp_session_conf sc;
 	struct smtp_resolve *res;
+	struct smtp_dane_lookup *daneq;	/* TLSA of addrs[next - 1] */
 	struct smtp_addr addrs[SMTP_ADDRS_MAX];
 	size_t	naddrs, next;
 	bool	resolved;
@@ -120,6 +122,7 @@ job_free(struct smtp_job *job)
 {
 	if (job->res != NULL)
 		smtp_resolve_cancel(job->res);
+	smtp_dane_cancel(job->daneq);
 	if (job->prev)
 		job->prev->next_job = job->next_job;
 	else
@@ -191,13 +194,84 @@ fail_all(struct smtp_job *job, int status, const char *dsn, const char *why)
 static void on_outcome(void *owner, struct smtp_session *s,
 		       const struct smtp_outcome *o);
 static void start_resolve(struct smtp_job *job);
+static void next_server(struct smtp_job *job);
+
+/* open_server - a session to a, at TLS level (DANE: with its records) */
+static void
+open_server(struct smtp_job *job, const struct smtp_addr *a,
+	    enum smtp_tls_level level, const struct smtp_dane *dane)
+{
+	struct smtp_session_conf sc = job->sc;
+
+	sc.tls.level = level;
+	sc.dane = dane;
+	sc.nnames = smtp_tls_names(&sc.tls, &job->nh, a->host, sc.names,
+				   sc.name_store, sizeof(sc.name_store));
+	(void) str_copy(sc.sni, sizeof(sc.sni), job->nh.literal.family ? "" : a->host);
+	job->sess = smtp_session_open(a, &sc, job->rq, job->bits, on_outcome, job);
+}
+
+/*
+ * server_failed - a without a session (DANE said no): its reason
+ * stays with the open recipients for the next server, or the deferral
+ */
+static void
+server_failed(struct smtp_job *job, const struct smtp_addr *a, const char *why)
+{
+	struct smtp_request *rq = job->rq;
+	char	text[INET6_ADDRSTRLEN], relay[SMTP_PEER_MAX];
+
+	if (inet_ntop(a->addr.family, a->addr.a, text, sizeof(text)) == NULL)
+		(void) str_copy(text, sizeof(text), "?");
+	(void) str_fmt(relay, sizeof(relay), "%s[%s]:%u", a->host, text, a->port);
+	log_info("%s: %s: %s", rq->qid, relay, why);
+	for (size_t i = 0; i < rq->nrcpts; i++) {
+		struct smtp_rcpt *r = &rq->rcpts[i];
+
+		if (r->stat != SMTP_R_TODO)
+			continue;
+		smtp_rcpt_keep(r, "4.7.5", why);
+		r->kept = false;
+		r->site_decided = true;
+		(void) str_copy(r->relay, sizeof(r->relay), relay);
+	}
+	(void) str_copy(rq->site_dsn, sizeof(rq->site_dsn), "4.7.5");
+	(void) str_copy(rq->site_why, sizeof(rq->site_why), why);
+}
+
+static void
+on_dane(void *ctx, enum smtp_dane_verdict v, const char *why, struct smtp_dane *dane)
+{
+	struct smtp_job *job = ctx;
+	const struct smtp_addr *a = &job->addrs[job->next - 1];
+
+	job->daneq = NULL;
+	switch (v) {
+	case SMTP_DANE_VERIFY:
+		open_server(job, a, job->sc.tls.level, dane);
+		free(dane);
+		return;
+	case SMTP_DANE_ENCRYPT:
+		log_info("%s: %s: TLS security level encrypt", job->rq->qid, why);
+		open_server(job, a, SMTP_TLS_ENCRYPT, NULL);
+		return;
+	case SMTP_DANE_MAY:
+		open_server(job, a, SMTP_TLS_MAY, NULL);
+		return;
+	case SMTP_DANE_FAIL:
+		server_failed(job, a, why);
+		next_server(job);
+		return;
+	}
+}
 
 static void
 next_server(struct smtp_job *job)
 {
 	while (job->next < job->naddrs) {
 		const struct smtp_addr *a;
-		struct smtp_session_conf sc;
+		enum smtp_tls_level level = job->sc.tls.level;
+		char	why[SMTP_REASON_MAX];
 
 		if (cfg->smtp_mx_session_limit > 0
 		    && job->sessions >= (unsigned) cfg->smtp_mx_session_limit)
@@ -207,16 +281,21 @@ next_server(struct smtp_job *job)
 		    && memcmp(a->addr.a, job->skip_addr.a, 16) == 0
 		    && a->port == job->skip_port)
 			continue;	/* the cached connection's server said no */
-		sc = job->sc;
-		sc.nnames = smtp_tls_names(&sc.tls, &job->nh, a->host, sc.names,
-					   sc.name_store, sizeof(sc.name_store));
-		(void) str_copy(sc.sni, sizeof(sc.sni),
-				job->nh.literal.family ? "" : a->host);
-		if (job->plain_retry && !sc.wrapper) {
-			sc.tls.level = SMTP_TLS_NONE;
+		if (job->plain_retry && !job->sc.wrapper) {
+			level = SMTP_TLS_NONE;
 			job->plain_retry = false;
+		} else if (smtp_tls_dane_level(level)) {
+			if (a->dnssec) {
+				job->daneq = smtp_dane_start(a, level, on_dane, job);
+				return;
+			}
+			if (smtp_dane_insecure(level, a, why, sizeof(why)) == SMTP_DANE_FAIL) {
+				server_failed(job, a, why);
+				continue;
+			}
+			level = SMTP_TLS_MAY;
 		}
-		job->sess = smtp_session_open(a, &sc, job->rq, job->bits, on_outcome, job);
+		open_server(job, a, level, NULL);
 		return;
 	}
 	finish(job);

@@ -28,6 +28,12 @@
  *	For [host] the host's own addresses, the same way; for an
  *	address literal the address, without DNS.
  *
+ *	Each address carries dnssec: with smtp_dns_support_level =
+ *	dnssec, whether the resolver marked as validated (AD) both the
+ *	MX answer (or its denial, for a domain without MX; none for
+ *	[host]) and the answer that gave the address.  Level dane acts
+ *	on it (smtp_dane.c).
+ *
  *	status 0: addrs holds n >= 1 candidates.  4: try later (a
  *	lookup failed temporarily and nothing was found elsewhere: DNS
  *	timeout, SERVFAIL), 5: never (no such domain, no address for
@@ -58,6 +64,7 @@ struct smtp_resolve {
 	struct dns_query *mxq;
 	struct dns_mx mx[DNS_MX_MAX];
 	size_t	nmx;
+	bool	mx_secure;		/* the MX answer (or denial) had AD */
 	struct hostq {
 		struct smtp_resolve *r;
 		size_t	rank;		/* index in mx[] */
@@ -223,6 +230,7 @@ on_addrs(void *ctx, int status, const char *why, const struct dns_addr *a, size_
 	struct hostq *h = ctx;
 	struct smtp_resolve *r = h->r;
 	const struct dns_mx *mx = &r->mx[h->rank];
+	bool	secure = dns_secure(h->q) && (!r->nh.mx || r->mx_secure);
 
 	h->q = NULL;
 	if (status == DNS_OK) {
@@ -233,6 +241,7 @@ on_addrs(void *ctx, int status, const char *why, const struct dns_addr *a, size_
 			c->addr = a[i];
 			c->port = r->nh.port;
 			c->pref = mx->pref;
+			c->dnssec = secure;
 			r->rank[r->nfound++] = h->rank;
 		}
 	} else {
@@ -293,6 +302,7 @@ on_mx(void *ctx, int status, const char *why, const struct dns_mx *mx, size_t n)
 	char	text[SMTP_REASON_MAX];
 	bool	loops;
 
+	r->mx_secure = dns_secure(r->mxq);
 	r->mxq = NULL;
 	if (status == DNS_TEMPFAIL) {
 		(void) str_fmt(text, sizeof(text), "Host or domain name not found. "

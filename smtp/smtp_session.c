@@ -413,14 +413,28 @@ tls_failed(struct smtp_session *s, const char *err)
 static bool
 start_tls(struct smtp_session *s)
 {
+	struct tlsio_tlsa tlsa[SMTP_TLSA_MAX];
+	const struct smtp_dane *dane = s->conf.dane;
 	struct tlsio_peer peer = {
 		.sni = s->conf.sni[0] ? s->conf.sni : NULL,
 		.names = s->conf.names,
 		.nnames = s->conf.nnames,
 		.verify = s->conf.tls.level >= SMTP_TLS_VERIFY,
-		.session = tls_session_find(s),
+		/* No resumption with DANE: a session carries no TLSA match. */
+		.session = dane != NULL ? NULL : tls_session_find(s),
 	};
 
+	if (dane != NULL) {
+		for (size_t i = 0; i < dane->n && i < SMTP_TLSA_MAX; i++)
+			tlsa[i] = (struct tlsio_tlsa) {
+				.usage = dane->r[i].usage, .selector = dane->r[i].selector,
+				.mtype = dane->r[i].mtype, .data = dane->r[i].data,
+				.len = dane->r[i].len,
+			};
+		peer.tlsa = tlsa;
+		peer.ntlsa = dane->n < SMTP_TLSA_MAX ? dane->n : SMTP_TLSA_MAX;
+		peer.dane_base = s->addr.host;
+	}
 	SSL_CTX *ctx = s->conf.tls.level >= SMTP_TLS_ENCRYPT ? smtp_tls_ctx_mandatory
 	    : smtp_tls_ctx;
 
@@ -498,7 +512,7 @@ reply_line(struct smtp_session *s, const struct lb_line *l)
 		s->tx_replies++;
 	if (s->tls_keep) {		/* the first reply inside TLS */
 		s->tls_keep = false;
-		if (!tlsio_reused(&s->io))
+		if (!tlsio_reused(&s->io) && s->conf.dane == NULL)
 			tls_session_keep(s);
 	}
 	a = smtp_proto_reply(&s->proto, &s->reply);
@@ -518,6 +532,10 @@ on_io(struct tlsio *io, unsigned events, void *ctx)
 		return;
 	}
 	if (events & TLSIO_TLS_UP) {
+		if (s->conf.dane != NULL && !tlsio_verified(&s->io)) {
+			tls_failed(s, "the server's chain matched no TLSA record");
+			return;
+		}
 		s->state = SMTP_S_TALK;
 		tls_log(s);
 		s->tls_keep = true;
@@ -659,6 +677,12 @@ smtp_session_open(const struct smtp_addr *a, const struct smtp_session_conf *con
 
 	s->addr = *a;
 	s->conf = *conf;
+	if (conf->dane != NULL) {
+		struct smtp_dane *d = xmalloc(sizeof(*d));
+
+		memcpy(d, conf->dane, sizeof(*d));
+		s->conf.dane = d;
+	}
 	for (size_t i = 0; i < s->conf.nnames; i++)	/* into our own copy */
 		s->conf.names[i] = s->conf.name_store + (conf->names[i] - conf->name_store);
 	s->conf.proto.sasl_user = s->conf.sasl_user;
@@ -799,6 +823,7 @@ session_free(struct smtp_session *s)
 	if (s->mime_active)
 		smtp_mime_free(&s->mime);
 	OPENSSL_cleanse(s->conf.sasl_pass, sizeof(s->conf.sasl_pass));
+	free((void *) s->conf.dane);
 	free(s);
 	smtp_session_count--;
 }

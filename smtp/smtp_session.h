@@ -32,6 +32,8 @@ struct smtp_session_conf {
 	char	sasl_pass[256];
 	char	key[SMTP_KEY_MAX + 72];		/* the connection cache key */
 	bool	wrapper;			/* TLS from the first byte (465) */
+	const struct smtp_dane *dane;		/* level dane: the records to */
+						/* match (copied by open) */
 };
 
 /* How a server did for one transaction (the owner's callback). */

@@ -21,8 +21,19 @@
  *	  secure	the same, for the next-hop domain
  *			(smtp_tls_secure_cert_match: nexthop and its
  *			subdomains), so a forged MX record is caught
- *	("dane", "dane-only", "fingerprint" are refused: not
- *	implemented.)
+ *	  dane		RFC 7672: when the MX lookup (for [host], the
+ *			address lookup) and the host's addresses are
+ *			DNSSEC-validated and _PORT._tcp.HOST has usable
+ *			TLSA records, TLS is mandatory and the chain
+ *			must match one (smtp_dane.c); TLSA records none
+ *			of which is usable: encrypt; insecure DNS or no
+ *			TLSA records: may; a TLSA lookup that fails:
+ *			the server is deferred (4.7.5)
+ *	  dane-only	the same with no fallback: anything but a chain
+ *			matched to usable TLSA records defers
+ *	Both need smtp_dns_support_level = dnssec: without it, as
+ *	Postfix, dane is used as may (with a warning) and dane-only
+ *	defers.  ("fingerprint" is refused: not implemented.)
  *
  *	smtp_tls_policy_maps, when set, is asked first with the next
  *	hop as qmgr gave it ("[mail.example.org]:587", "example.org"),
@@ -61,7 +72,8 @@ smtp_tls_level_parse(const char *s, enum smtp_tls_level *level)
 	} levels[] = {
 		{"none", SMTP_TLS_NONE}, {"may", SMTP_TLS_MAY},
 		{"encrypt", SMTP_TLS_ENCRYPT}, {"verify", SMTP_TLS_VERIFY},
-		{"secure", SMTP_TLS_SECURE},
+		{"secure", SMTP_TLS_SECURE}, {"dane", SMTP_TLS_DANE},
+		{"dane-only", SMTP_TLS_DANE_ONLY},
 	};
 
 	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
@@ -75,7 +87,8 @@ smtp_tls_level_parse(const char *s, enum smtp_tls_level *level)
 const char *
 smtp_tls_level_name(enum smtp_tls_level level)
 {
-	static const char *const names[] = {"none", "may", "encrypt", "verify", "secure"};
+	static const char *const names[] = {"none", "may", "encrypt", "verify", "secure",
+		"dane", "dane-only"};
 
 	return names[level];
 }
@@ -100,7 +113,7 @@ smtp_tls_policy_parse(const char *value, struct smtp_tls_policy *pol, char *why,
 			if (smtp_tls_level_parse(word, &pol->level) < 0) {
 				(void) str_fmt(why, whylen, "unsupported TLS security "
 					       "level \"%.40s\" (postern knows none, may, "
-					       "encrypt, verify, secure)", word);
+					       "encrypt, dane, dane-only, verify, secure)", word);
 				return -1;
 			}
 			first = false;
@@ -125,7 +138,7 @@ smtp_tls_policy_open(char *why, size_t whylen)
 
 	if (smtp_tls_level_parse(cfg->smtp_tls_security_level, &l) < 0) {
 		(void) str_fmt(why, whylen, "smtp_tls_security_level = %.40s: expected "
-			       "none, may, encrypt, verify or secure",
+			       "none, may, encrypt, dane, dane-only, verify or secure",
 			       cfg->smtp_tls_security_level);
 		return -1;
 	}
@@ -172,6 +185,34 @@ out:
 	return r;
 }
 
+bool
+smtp_tls_dane_level(enum smtp_tls_level level)
+{
+	return level == SMTP_TLS_DANE || level == SMTP_TLS_DANE_ONLY;
+}
+
+/*
+ * dane_needs_dnssec - as Postfix: without DNSSEC lookups dane becomes
+ * may (with a warning) and dane-only defers
+ */
+static int
+dane_needs_dnssec(const struct smtp_nexthop *nh, struct smtp_tls_policy *pol,
+		  char *why, size_t whylen)
+{
+	if (!smtp_tls_dane_level(pol->level) || str_casecmp(cfg->smtp_dns_support_level,
+							   "dnssec") == 0)
+		return 0;
+	if (pol->level == SMTP_TLS_DANE_ONLY) {
+		(void) str_fmt(why, whylen, "TLS security level dane-only for %s needs "
+			       "smtp_dns_support_level = dnssec", nh->key);
+		return -1;
+	}
+	log_warn("%s: TLS security level dane needs smtp_dns_support_level = "
+		 "dnssec: using level may", nh->key);
+	pol->level = SMTP_TLS_MAY;
+	return 0;
+}
+
 int
 smtp_tls_policy_for(const struct smtp_nexthop *nh, struct smtp_tls_policy *pol,
 		    char *why, size_t whylen)
@@ -182,7 +223,7 @@ smtp_tls_policy_for(const struct smtp_nexthop *nh, struct smtp_tls_policy *pol,
 	memset(pol, 0, sizeof(*pol));
 	(void) smtp_tls_level_parse(cfg->smtp_tls_security_level, &pol->level);
 	if (policy_maps == NULL)
-		return 0;
+		return dane_needs_dnssec(nh, pol, why, whylen);
 	buf_init(&val, TABLE_VALUE_MAX);
 	switch (lookup(nh, &val, why, whylen)) {
 	case 1:
@@ -201,6 +242,8 @@ smtp_tls_policy_for(const struct smtp_nexthop *nh, struct smtp_tls_policy *pol,
 		r = -1;
 	}
 	buf_free(&val);
+	if (r == 0)
+		r = dane_needs_dnssec(nh, pol, why, whylen);
 	return r;
 }
 

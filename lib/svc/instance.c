@@ -219,8 +219,9 @@ one_of(const char *v, const char *const *words)
 static int
 check_smtp(const struct params *p, struct buf *problems)
 {
-	static const char *const levels[] = {"none", "may", "encrypt", "verify",
-		"secure", NULL};
+	static const char *const levels[] = {"none", "may", "encrypt", "dane",
+		"dane-only", "verify", "secure", NULL};
+	static const char *const dns_levels[] = {"", "enabled", "dnssec", NULL};
 	static const char *const prefs[] = {"any", "ipv4", "ipv6", NULL};
 	static const char *const ports[] = {"smtp", "submission", "smtps", NULL};
 	long long port;
@@ -229,9 +230,23 @@ check_smtp(const struct params *p, struct buf *problems)
 
 	if (!one_of(p->smtp_tls_security_level, levels)) {
 		buf_appendf(problems, "main.cf: smtp_tls_security_level = %s: want none, "
-			    "may, encrypt, verify or secure\n", p->smtp_tls_security_level);
+			    "may, encrypt, dane, dane-only, verify or secure\n",
+			    p->smtp_tls_security_level);
 		n++;
 	}
+	if (!one_of(p->smtp_dns_support_level, dns_levels)) {
+		buf_appendf(problems, "main.cf: smtp_dns_support_level = %s: want "
+			    "enabled or dnssec (\"disabled\" is not supported: "
+			    "postern's smtp always uses DNS)\n", p->smtp_dns_support_level);
+		n++;
+	} else if ((str_casecmp(p->smtp_tls_security_level, "dane") == 0
+		    || str_casecmp(p->smtp_tls_security_level, "dane-only") == 0)
+		   && str_casecmp(p->smtp_dns_support_level, "dnssec") != 0)
+		/* As Postfix: a warning; smtp then uses may, or defers dane-only. */
+		log_warn("main.cf: smtp_tls_security_level = %s needs "
+			 "smtp_dns_support_level = dnssec: without it smtp uses level "
+			 "may for dane and defers mail for dane-only",
+			 p->smtp_tls_security_level);
 	if (!one_of(p->smtp_address_preference, prefs)) {
 		buf_appendf(problems, "main.cf: smtp_address_preference = %s: want any, "
 			    "ipv4 or ipv6\n", p->smtp_address_preference);
