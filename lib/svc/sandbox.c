@@ -71,6 +71,19 @@ static const char *const sanitizer_calls[] = {
 static const char *const sanitizer_calls[] = {NULL};
 #endif
 
+/*
+ * arg_eq - "argument arg equals v" (libseccomp's SCMP_A0() and kin leave
+ * datum_b to the compiler, which clang's -Wmissing-field-initializers
+ * refuses)
+ */
+static struct scmp_arg_cmp
+arg_eq(unsigned arg, scmp_datum_t v)
+{
+	struct scmp_arg_cmp c = {.arg = arg, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
+
+	return c;
+}
+
 static int status_fd = -1;
 static struct master_status trap_record;
 
@@ -104,7 +117,7 @@ allow(scmp_filter_ctx f, const char *name, char *why, size_t whylen)
 
 	if (str_eq(name, "kill:probe")) {
 		if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1,
-				     SCMP_A1(SCMP_CMP_EQ, 0)) < 0) {
+				     arg_eq(1, 0)) < 0) {
 			(void) str_fmt(why, whylen, "cannot allow %s", name);
 			return -1;
 		}
@@ -113,7 +126,7 @@ allow(scmp_filter_ctx f, const char *name, char *why, size_t whylen)
 	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
 		if (str_eq(name, families[i].name)) {
 			if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-					     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) families[i].family)) < 0) {
+					     arg_eq(0, (scmp_datum_t) families[i].family)) < 0) {
 				(void) str_fmt(why, whylen, "cannot allow %s", name);
 				return -1;
 			}
@@ -157,12 +170,12 @@ sandbox_enter(const char *who, const char *const *calls, int fd, uint32_t genera
 		r = allow(f, *c, why, sizeof(why));
 	for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]) && r == 0; i++)
 		if (seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-				     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t) ioctls[i])) < 0) {
+				     arg_eq(1, (scmp_datum_t) ioctls[i])) < 0) {
 			(void) str_copy(why, sizeof(why), "cannot allow ioctl");
 			r = -1;
 		}
 	if (r == 0 && seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				       SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) getpid())) < 0) {
+				       arg_eq(0, (scmp_datum_t) getpid())) < 0) {
 		(void) str_copy(why, sizeof(why), "cannot allow tgkill");
 		r = -1;
 	}
