@@ -358,7 +358,21 @@ void	qmgr_scan_request(unsigned what);
 unsigned qmgr_trigger_bits(const char *codes, size_t n);
 void	qmgr_scan_recover(void);
 void	qmgr_scan_stop(void);
+
+/*
+ * qmgr_move.c
+ */
 int	qmgr_move(const char *from_queue, const char *qid, const char *to_queue);
+int	qmgr_move_add(const char *from_queue, const char *qid, const char *to_queue,
+		      bool activate);
+int	qmgr_move_later(const char *from_queue, const char *qid, const char *to_queue);
+size_t	qmgr_move_pending(void);
+void	qmgr_move_commit(void);
+void	qmgr_move_later_init(struct ev_loop *loop);
+void	qmgr_move_later_stop(void);
+struct stat;
+ssize_t	qmgr_names_keep(const struct stat *const st[], size_t n);
+bool	qmgr_stale_name(const char *qid, const unsigned char *head, size_t n);
 
 /*
  * qmgr_bounce.c

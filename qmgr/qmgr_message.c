@@ -357,7 +357,7 @@ to_deferred(struct qmgr_msg *m)
 	ts[1].tv_nsec = 0;
 	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
 		log_warn("%s: cannot set the next attempt time: %m", m->qid);
-	if (qmgr_move("active", m->qid, "deferred") < 0)
+	if (qmgr_move_later("active", m->qid, "deferred") < 0)
 		log_error("%s: cannot move to deferred/: %m (it stays in active/ "
 			  "until qmgr restarts)", m->qid);
 }

@@ -61,12 +61,19 @@
  *	directory, and a postponed one simply has not been moved.
  *
  *	qmgr_scan_recover() is the start-up step that makes a crash or a
- *	stop lose nothing: every file left in active/ goes back to
- *	incoming/ (its status records say what was done already), then
- *	incoming/ and deferred/ are scanned.
+ *	stop lose nothing: names of one file left in two queue directories
+ *	by a crash inside a move become one, every file left in active/
+ *	goes back to incoming/ (its status records say what was done
+ *	already), then incoming/ and deferred/ are scanned.
  *
- *	qmgr_move() renames QUEUE/QID to QUEUE2/QID, never replacing a
- *	file that is there already.
+ *	Files go from one queue directory to another through
+ *	qmgr_move.c, which keeps a durable name at every instant: a scan
+ *	links its batch into active/, syncs active/ once, removes the old
+ *	names, then activates the batch; a batch left by anything else
+ *	(deferrals) is committed before a scan lists a directory.  A crash
+ *	inside a move leaves one file under two names: the recovery
+ *	keeps one (qmgr_names_keep(): deferred/, else incoming/, else
+ *	active/) and removes the others, so nothing is delivered twice.
  *
  *	Bounds: SCAN_NAMES_MAX names (not remembered as postponed) are
  *	taken from a directory per scan, plus the newest SCAN_PROBE of
@@ -98,6 +105,7 @@
 #define SCAN_READS_MAX	256		/* files read to decide, per scan */
 #define SCAN_PROBE	16		/* the newest names, looked at first */
 #define PASS_MAX	256		/* postponed files taken per pass */
+#define BATCH_MAX	256		/* files linked per sync of active/ */
 
 static struct ev_loop *sloop;
 static struct ev_io fifo_io;
@@ -109,27 +117,6 @@ static uint64_t last_scan_ms;
 static bool stopped;
 static bool incoming_backlog;
 static bool deferred_backlog;
-
-int
-qmgr_move(const char *from, const char *qid, const char *to)
-{
-	char    a[64], b[64];
-
-	if (str_fmt(a, sizeof(a), "%s/%s", from, qid) < 0
-	    || str_fmt(b, sizeof(b), "%s/%s", to, qid) < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -1;
-	/* No RENAME_NOREPLACE here: link, then unlink. */
-	if (link(a, b) < 0)
-		return -1;
-	(void) unlink(a);
-	return 0;
-}
 
 unsigned
 qmgr_trigger_bits(const char *codes, size_t n)
@@ -252,6 +239,20 @@ order(size_t k, size_t n, bool probe)
 	return k < p ? n - 1 - k : k - p;
 }
 
+/*
+ * settle - commit the batch of moves into active/ before it could fill
+ * more than the room the active queue has, or make it crowded unseen
+ */
+static void
+settle(void)
+{
+	size_t  p = qmgr_move_pending();
+
+	if (p > 0 && (p >= BATCH_MAX
+		      || 2 * (qmgr_active_count + p) >= (size_t) cfg->qmgr_message_active_limit))
+		qmgr_move_commit();
+}
+
 /* queue_code - QMGR_PP_* of a queue directory name */
 static int
 queue_code(const char *queue)
@@ -274,12 +275,8 @@ take(const char *queue, const char *qid, size_t *reads, bool *backlog)
 	size_t  n;
 
 	if (!qmgr_crowded()) {
-		if (qmgr_move(queue, qid, "active") < 0) {
-			if (errno != ENOENT)
-				log_warn("%s: cannot move from %s/ to active/: %m", qid, queue);
-			return true;
-		}
-		(void) qmgr_msg_activate(qid);
+		if (qmgr_move_add(queue, qid, "active", true) < 0 && errno != ENOENT)
+			log_warn("%s: cannot move from %s/ to active/: %m", qid, queue);
 		return true;
 	}
 	/* A full memory of postponed files reads only the newest. */
@@ -304,6 +301,7 @@ scan_incoming(void)
 
 	backlog = more;
 	for (size_t k = 0; k < n && !stopped; k++) {
+		settle();
 		if (!qmgr_has_room()) {
 			backlog = true;
 			break;
@@ -311,6 +309,7 @@ scan_incoming(void)
 		if (!take("incoming", v[order(k, n, probe)], &reads, &backlog))
 			break;
 	}
+	qmgr_move_commit();
 	incoming_backlog = backlog;
 	free_names(v, n);
 }
@@ -342,8 +341,10 @@ scan_deferred(bool flush)
 				break;
 			continue;
 		}
+		settle();
 		reading = take("deferred", qid, &reads, &backlog);
 	}
+	qmgr_move_commit();
 	deferred_backlog = backlog;
 	free_names(v, n);
 }
@@ -368,21 +369,18 @@ postponed(void)
 	int     queue;
 	size_t  k = 0;
 
-	while (!stopped && qmgr_has_room() && qmgr_pp_count > 0) {
+	while (!stopped && (settle(), qmgr_has_room()) && qmgr_pp_count > 0) {
 		if (k++ == PASS_MAX) {
 			qmgr_scan_request(QMGR_SCAN_POSTPONED);
-			return;
+			break;
 		}
 		if (!qmgr_pp_take(qmgr_crowded() ? busy : NULL, qid, sizeof(qid), &queue))
-			return;
-		if (qmgr_move(queue == QMGR_PP_DEFERRED ? "deferred" : "incoming", qid,
-			      "active") < 0) {
-			if (errno != ENOENT)
-				log_warn("%s: cannot move to active/: %m", qid);
-			continue;
-		}
-		(void) qmgr_msg_activate(qid);
+			break;
+		if (qmgr_move_add(queue == QMGR_PP_DEFERRED ? "deferred" : "incoming", qid,
+				  "active", true) < 0 && errno != ENOENT)
+			log_warn("%s: cannot move to active/: %m", qid);
 	}
+	qmgr_move_commit();
 }
 
 static void
@@ -395,6 +393,8 @@ scan_now(struct ev_loop *loop, struct ev_timer *t)
 	last_scan_ms = ev_now(loop);
 	if (stopped)
 		return;
+	/* Moves made since the last scan: no file is listed under an old name. */
+	qmgr_move_commit();
 	/* Listen to the FIFO again (fifo_ready() paused it). */
 	if (fifo_fd >= 0 && !ev_io_active(&fifo_io))
 		ev_io_start(loop, &fifo_io, EV_READ);
@@ -488,11 +488,97 @@ qmgr_scan_init(struct ev_loop *loop, int fd)
 	ev_timer_init(&scan_timer, scan_now, NULL);
 	ev_timer_init(&run_timer, run_due, NULL);
 	ev_timer_start(loop, &run_timer, cfg->queue_run_delay * 1000);
+	qmgr_move_later_init(loop);
 	fifo_fd = fd;
 	if (fifo_fd >= 0) {
 		ev_io_init(&fifo_io, fifo_fd, fifo_ready, NULL);
 		ev_io_start(loop, &fifo_io, EV_READ);
 	}
+}
+
+/*
+ * one_name - a crash inside a move left qid under more than one of
+ * deferred/, incoming/, active/: keep the name qmgr_names_keep() picks,
+ * remove the others (the same file); different files are left alone
+ */
+static void
+one_name(const char *qid)
+{
+	static const char *const dirs[] = {"deferred", "incoming", "active"};
+	struct stat sb[3];
+	const struct stat *st[3];
+	char    path[64];
+	size_t  n = 0;
+	ssize_t keep;
+
+	for (size_t i = 0; i < 3; i++) {
+		(void) str_fmt(path, sizeof(path), "%s/%s", dirs[i], qid);
+		st[i] = lstat(path, &sb[i]) == 0 ? &sb[i] : NULL;
+		n += st[i] != NULL;
+	}
+	if (n < 2)
+		return;
+	if ((keep = qmgr_names_keep(st, 3)) < 0) {
+		log_error("%s: different files under this queue ID in deferred/, incoming/ "
+			  "or active/; left as they are: remove or rename the wrong one "
+			  "with postsuper", qid);
+		return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		if (st[i] == NULL || i == (size_t) keep)
+			continue;
+		(void) str_fmt(path, sizeof(path), "%s/%s", dirs[i], qid);
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_warn("%s: cannot remove the extra name %s: %m", qid, path);
+		else
+			log_info("%s: %s was a second name left by a crash; %s/%s stays",
+				 qid, path, dirs[keep], qid);
+	}
+}
+
+/*
+ * stale - dir/qid has more than one link and is not the queue file
+ * qid (qmgr_stale_name()): a name that a removal lost in a crash left
+ * on a reused inode; remove the name, the file keeps its other one
+ */
+static void
+stale(const char *dir, const char *qid)
+{
+	unsigned char head[256];
+	char    path[64];
+	struct stat st, fst;
+	ssize_t n;
+	int     fd;
+
+	(void) str_fmt(path, sizeof(path), "%s/%s", dir, qid);
+	if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink < 2)
+		return;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = fstat(fd, &fst) == 0 && fst.st_ino == st.st_ino && fst.st_dev == st.st_dev
+	    ? pread(fd, head, sizeof(head), 0) : -1;
+	(void) close(fd);
+	if (n < 0 || !qmgr_stale_name(qid, head, (size_t) n))
+		return;
+	if (unlink(path) < 0)
+		log_warn("%s: cannot remove %s, a stale name of another file: %m", qid, path);
+	else
+		log_warn("%s: removed %s: a name whose removal a crash undid, now on "
+			 "another file (%lu links)", qid, path, (unsigned long) st.st_nlink);
+}
+
+/* stale_all - stale() for every name in dir */
+static void
+stale_all(const char *dir)
+{
+	char  **v;
+	bool    more;
+	size_t  n = names(dir, &v, &more);
+
+	for (size_t i = 0; i < n; i++)
+		stale(dir, v[i]);
+	free_names(v, n);
 }
 
 void
@@ -503,12 +589,24 @@ qmgr_scan_recover(void)
 	size_t  n;
 	int     rounds = 0;
 
+	/* Names that a crash brought back onto other files: without a journal. */
+	stale_all("active");
+	stale_all("incoming");
+	stale_all("deferred");
+	/* Two names of one file: only a crash between link and unlink. */
+	n = names("incoming", &v, &more);
+	for (size_t i = 0; i < n; i++)
+		one_name(v[i]);
+	free_names(v, n);
 	do {
 		n = names("active", &v, &more);
-		for (size_t i = 0; i < n; i++)
-			if (qmgr_move("active", v[i], "incoming") < 0 && errno != ENOENT)
+		for (size_t i = 0; i < n; i++) {
+			one_name(v[i]);
+			if (qmgr_move_add("active", v[i], "incoming", false) < 0 && errno != ENOENT)
 				log_warn("%s: cannot move from active/ back to incoming/: %m", v[i]);
+		}
 		free_names(v, n);
+		qmgr_move_commit();
 	} while (more && n > 0 && ++rounds < 100);
 	qmgr_scan_request(QMGR_SCAN_INCOMING | QMGR_SCAN_DEFERRED);
 }
@@ -517,6 +615,7 @@ void
 qmgr_scan_stop(void)
 {
 	stopped = true;
+	qmgr_move_later_stop();
 	ev_timer_stop(sloop, &scan_timer);
 	ev_timer_stop(sloop, &run_timer);
 	if (ev_io_active(&fifo_io))
