@@ -69,6 +69,7 @@
 #include "mem.h"
 #include "qid.h"
 #include "qmgr.h"
+#include "safefile.h"
 #include "str.h"
 
 struct move {
@@ -94,22 +95,6 @@ paths(const char *from, const char *qid, const char *to, char *a, char *b, size_
 	return 0;
 }
 
-/* sync_dir - fsync(2) of a queue directory; -1 with errno */
-static int
-sync_dir(const char *dir)
-{
-	int     fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int     r, err;
-
-	if (fd < 0)
-		return -1;
-	r = fsync(fd);
-	err = errno;
-	(void) close(fd);
-	errno = err;
-	return r;
-}
-
 int
 qmgr_move(const char *from, const char *qid, const char *to)
 {
@@ -117,7 +102,7 @@ qmgr_move(const char *from, const char *qid, const char *to)
 
 	if (paths(from, qid, to, a, b, sizeof(a)) < 0 || link(a, b) < 0)
 		return -1;
-	if (sync_dir(to) < 0) {
+	if (sf_fsync_dir(to) < 0) {
 		int     err = errno;
 
 		log_warn("%s: cannot sync %s/: %m; it stays in %s/", qid, to, from);
@@ -191,7 +176,7 @@ qmgr_move_commit(void)
 			ok[i] = ok[j];
 			continue;
 		}
-		ok[i] = sync_dir(v[i].to) == 0;
+		ok[i] = sf_fsync_dir(v[i].to) == 0;
 		if (!ok[i])
 			log_warn("cannot sync %s/: %m; the files moved there stay where "
 				 "they were", v[i].to);
