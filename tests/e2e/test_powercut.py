@@ -45,7 +45,22 @@ systems than ext4.  This kernel has no device-mapper (dm-flakey,
 dm-log-writes), so the disk is modelled in user space (FUSE) instead;
 the file system above it cannot tell the difference.
 
-The test takes about 5 s.
+PowerCutNoJournalTest does the same three times on ext4 without a
+journal (mkfs.ext4 -O ^has_journal,^dir_index): nothing replays, the boot's
+e2fsck -fy repairs the crash image before the mount.  There a rename()
+across directories is two independent directory writes: before qmgr
+moved files by link, fsync, unlink (qmgr/qmgr_move.c), 5 of 6 cuts
+left 5 to 34 acknowledged queue files nameless in lost+found.  Names of
+finished queue files whose removal the cut undid may point at reused
+inodes (not that queue file): counted as stale, not as queue files
+(qmgr's recovery removes them, or sets them aside in corrupt/).  The
+variant's directories are linear (-O ^dir_index): what a journal-less
+file system cannot promise to anyone is a hashed directory's block
+split, which moves names that were durable into a new block; a cut that
+keeps the old block's rewrite but not the new block loses them, whoever
+wrote them (docs/INTERNALS.md, "Queue files").
+
+The test takes about 5 s, 15 s with the no-journal variant.
 """
 
 import email
@@ -75,6 +90,30 @@ def payload(n, i):
     return "payload %d %d line\r\n" % (n, i) * (1 + i % 30)
 
 
+def queue_file_records(data, most=12):
+    """The first record types and lengths of a queue file, for a report."""
+    out, pos = [], 0
+    while pos + 5 <= len(data) and len(out) < most:
+        (length,) = struct.unpack(">I", data[pos + 1:pos + 5])
+        out.append("%r:%d" % (data[pos:pos + 1], length))
+        pos += 5 + length
+    return " ".join(out)
+
+
+def queue_file_qid(data):
+    """The data of a queue file's Q record, or None."""
+    pos = 0
+    while pos + 5 <= len(data):
+        rtype = data[pos:pos + 1]
+        (length,) = struct.unpack(">I", data[pos + 1:pos + 5])
+        if rtype == b"Q":
+            return data[pos + 5:pos + 5 + length].decode("ascii", "replace")
+        if rtype == b"E":
+            break
+        pos += 5 + length
+    return None
+
+
 def queue_file_ok(data):
     """True when data is a complete queue file: records up to 'E'."""
     pos = 0
@@ -90,6 +129,10 @@ def queue_file_ok(data):
 
 
 class PowerCutTest(unittest.TestCase):
+    maxDiff = None
+    MKFS_FEATURES = []          # mkfs.ext4 -O ... (none: ext4's defaults)
+    JOURNAL = True              # False: e2fsck -fy repairs before the mount
+    RUNS = 1                    # power cuts per test
 
     def setUp(self):
         for need in ("/dev/fuse", "/usr/sbin/mkfs.ext4", "/usr/sbin/losetup",
@@ -147,10 +190,19 @@ class PowerCutTest(unittest.TestCase):
         return disk
 
     def test_power_cut_under_load_loses_nothing_acknowledged(self):
+        for n in range(self.RUNS):
+            if n > 0:
+                self.doCleanups()
+                self.setUp()
+            with self.subTest(run=n):
+                self.one_cut()
+
+    def one_cut(self):
         disk = self.start_disk()
         dev = self.loop(os.path.join(self.fuse, "disk"))
         run(["mkfs.ext4", "-q", "-F", "-E",
-             "lazy_itable_init=0,lazy_journal_init=0,nodiscard", dev])
+             "lazy_itable_init=0,lazy_journal_init=0,nodiscard"]
+            + self.MKFS_FEATURES + [dev])
         self.mount(dev, self.fs)
 
         inst = Instance(self, main_cf={
@@ -170,6 +222,8 @@ class PowerCutTest(unittest.TestCase):
                  "--shell", "/bin/sh", name])
         inst.users.append(name)
         inst.start()
+        # The queue and the home were made long before the cut: on disk.
+        run(["sync", "-f", queue])
         rcpt = "%s@localhost" % name
 
         acked = {}
@@ -215,6 +269,13 @@ class PowerCutTest(unittest.TestCase):
         self.teardown_devices()
 
         # The machine comes back: mount the crash image (the journal replays).
+        repair = ""
+        if not self.JOURNAL:
+            # Nothing replays: the boot's fsck repairs what the cut left.
+            fix = run(["e2fsck", "-fy", self.image], check=False)
+            repair = fix.stdout.decode(errors="replace")
+            self.assertLess(fix.returncode, 4, "e2fsck -fy could not repair the "
+                            "crash image:\n%s" % repair)
         dev2 = self.loop(self.image)
         self.mount(dev2, self.after)
         after_home = os.path.join(self.after, "home", name)
@@ -229,6 +290,7 @@ class PowerCutTest(unittest.TestCase):
                 if mid in acked and not data.endswith(acked[mid]):
                     problems.append("half-written in the Maildir: %s (%s)" % (fn, mid))
                 found.setdefault(mid, []).append("Maildir/%s/%s" % (sub, fn))
+        stale = []
         for state in ("incoming", "active", "deferred", "hold"):
             d = os.path.join(self.after, "queue", state)
             for fn in sorted(os.listdir(d)) if os.path.isdir(d) else []:
@@ -236,25 +298,70 @@ class PowerCutTest(unittest.TestCase):
                     continue
                 with open(os.path.join(d, fn), "rb") as f:
                     data = f.read()
+                links = os.stat(os.path.join(d, fn)).st_nlink
+                if (not self.JOURNAL
+                        and (not data.startswith(b"V") or queue_file_qid(data) != fn)):
+                    # Without a journal, the removal of a finished queue
+                    # file may be lost while its inode, reused by a newer
+                    # file (a maildir file, another queue file), is not.
+                    # It holds nothing of its own: qmgr's recovery removes
+                    # the name when the file has another (qmgr_stale_name()),
+                    # else sets it aside in corrupt/.  A queue file cut
+                    # short still starts with V and its own Q: reported.
+                    stale.append("%s/%s (%d links)" % (state, fn, links))
+                    continue
                 if not queue_file_ok(data):
-                    problems.append("incomplete queue file %s/%s (%d bytes)"
-                                    % (state, fn, len(data)))
+                    problems.append("incomplete queue file %s/%s (%d bytes, %d links: %s)"
+                                    % (state, fn, len(data), links,
+                                       queue_file_records(data)))
                 for m in re.findall(rb"<cut-\d+-\d+@test\.example>", data):
                     found.setdefault(m.decode(), []).append("%s/%s" % (state, fn))
         lost = sorted(set(acked) - set(found))
+        # Where a lost message went: fsck puts a file without a name in lost+found.
+        orphans = {}
+        lf = os.path.join(self.after, "lost+found")
+        for fn in sorted(os.listdir(lf)) if lost and os.path.isdir(lf) else []:
+            path = os.path.join(lf, fn)
+            if not os.path.isfile(path):
+                continue
+            with open(path, "rb") as f:
+                data = f.read()
+            kind = "queue file" if queue_file_ok(data) else "file"
+            for m in re.findall(rb"<cut-\d+-\d+@test\.example>", data):
+                if m.decode() in lost:
+                    orphans.setdefault(m.decode(), []).append("lost+found/%s (%s)"
+                                                              % (fn, kind))
         self.teardown_devices()
         fsck = run(["e2fsck", "-fn", self.image], check=False)
 
         report = ("%s; %d acknowledged (%d when the power went), %d found after the "
-                  "cut (%d in the Maildir)" % (
+                  "cut (%d in the Maildir); %d stale queue file names" % (
                       cut_line, len(acked), before_cut, len(set(found) & set(acked)),
-                      sum(1 for v in found.values() if any("Maildir" in p for p in v))))
+                      sum(1 for v in found.values() if any("Maildir" in p for p in v)),
+                      len(stale)))
         print("\n" + report)
-        self.assertEqual(lost, [], "acknowledged and lost after the power cut: %r\n%s"
-                         % (lost, report))
+        if repair and (lost or problems):
+            print("e2fsck -fy before the mount:\n" + repair)
+        self.assertEqual(lost, [], "acknowledged and lost after the power cut: %r\n"
+                         "found in lost+found: %r\n%s" % (lost, orphans, report))
         self.assertEqual(problems, [], report)
         self.assertEqual(fsck.returncode, 0, "e2fsck of the crash image:\n%s"
                          % fsck.stdout.decode(errors="replace"))
+
+
+class PowerCutNoJournalTest(PowerCutTest):
+    """The same on ext4 without a journal: after the cut the boot's
+    e2fsck -fy repairs the file system (nothing replays) and every
+    acknowledged message must still be in the Maildir or under its
+    queue ID name in a queue directory, never only in lost+found."""
+    # Linear directories (^dir_index): a hashed directory's block split
+    # moves durable names into a new block, and without a journal a cut
+    # can keep the old block's rewrite and lose the new one, whoever
+    # made those names (seen in 2 cuts of 75 on Maildir/new/); no order
+    # of syncs avoids it, so that case is documented, not tested.
+    MKFS_FEATURES = ["-O", "^has_journal,^dir_index"]
+    JOURNAL = False
+    RUNS = 3
 
 
 if __name__ == "__main__":
