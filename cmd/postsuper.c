@@ -24,7 +24,12 @@
  *	qid_valid(), so a message is never half moved, and is logged
  *	("QUEUEID: removed", "QUEUEID: placed on hold", "QUEUEID:
  *	released from hold", "QUEUEID: requeued").  A summary goes to
- *	standard error ("postsuper: Deleted: 2 messages").
+ *	standard error ("postsuper: Deleted: 2 messages").  The queue
+ *	manager moves a file by link, sync, unlink, so for a moment one
+ *	file has two names; before it acts on an ID, postsuper waits (at
+ *	most a second) until the ID has one name, and -d removes every
+ *	name it has (after a crash inside a move with the queue manager
+ *	down, both stay until it starts).
  *	-v	accepted, as Postfix's postsuper accepts it; changes nothing.
  * EXIT STATUS
  *	0 success (also when an ID matched nothing: it says so); 64 bad
@@ -45,6 +50,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -145,6 +151,33 @@ missing:
 	return 0;
 }
 
+/*
+ * one_name - wait, at most ONE_NAME_WAIT_MS, until id is in at most
+ * one queue directory: a move by the queue manager (link, sync,
+ * unlink) shows one file under two names for a moment
+ */
+#define ONE_NAME_WAIT_MS	1000
+static void
+one_name(const char *id)
+{
+	const struct timespec pause = {0, 5 * 1000 * 1000};
+
+	for (int waited = 0; waited < ONE_NAME_WAIT_MS; waited += 5) {
+		int     n = 0;
+
+		for (int q = 0; q < 4; q++) {
+			char    path[64];
+			struct stat st;
+
+			(void) str_fmt(path, sizeof(path), "%s/%s", qnames[q], id);
+			n += lstat(path, &st) == 0;
+		}
+		if (n < 2)
+			return;
+		(void) nanosleep(&pause, NULL);
+	}
+}
+
 /* act_all - the action on every message of the queues in mask */
 static void
 act_all(enum action a, unsigned mask)
@@ -161,8 +194,10 @@ act_all(enum action a, unsigned mask)
 		}
 		/* Renaming within one directory's scan is safe: new names go elsewhere. */
 		while ((de = readdir(d)) != NULL)
-			if (qid_valid(de->d_name))
+			if (qid_valid(de->d_name)) {
+				one_name(de->d_name);
 				(void) act(a, q, de->d_name);
+			}
 		closedir(d);
 	}
 }
@@ -174,9 +209,17 @@ act_id(enum action a, unsigned mask, const char *id)
 		fprintf(stderr, "postsuper: \"%.60s\" is not a queue ID (mailq shows them)\n", id);
 		return;
 	}
+	one_name(id);
 	for (int q = 0; q < 4; q++)
-		if ((mask & (1u << q)) && act(a, q, id))
+		if ((mask & (1u << q)) && act(a, q, id)) {
+			if (a != A_DELETE)
+				return;
+			/* Every name of it goes; counted once. */
+			for (int r = q + 1; r < 4; r++)
+				if ((mask & (1u << r)) && act(a, r, id))
+					counts[a]--;
 			return;
+		}
 	fprintf(stderr, "postsuper: %s: no such message in the %s\n", id,
 		a == A_RELEASE ? "hold queue" : "queue");
 }
