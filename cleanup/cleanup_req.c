@@ -70,7 +70,7 @@ static const struct attr_def attrs[] = {
 	{"envid", V_TOKEN, CLEANUP_ENVID_MAX, F(envid)},
 	{"ret", V_RET, 4, F(ret)},
 	{"smtputf8", V_NUM_BOOL, 0, F(smtputf8)},
-	{"filter", V_TOKEN, CLEANUP_ATTR_MAX, F(filter)},
+	{"filter", V_TOKEN, CLEANUP_FILTER_MAX, F(filter)},
 	{"redirect", V_TOKEN, CLEANUP_ADDR_MAX, F(redirect)},
 	{"prepend", V_LINES, 64 * 1024, F(prepend)},
 };

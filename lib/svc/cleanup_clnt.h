@@ -175,6 +175,8 @@
 #define CLEANUP_F_NO_MAPS	0x80	/* no canonical_maps, virtual_alias_maps */
 #define CLEANUP_F_MASK		0xff
 
+#define CLEANUP_FILTER_MAX	256	/* "filter": printable ASCII, no space */
+
 /* receive_override_options, parsed (smtpd, pickup, postern check) */
 struct cleanup_overrides {
 	unsigned flags;			/* CLEANUP_F_NO_CHECKS, CLEANUP_F_NO_MAPS */

@@ -521,6 +521,13 @@ filter_why(const struct instance *in, const char *v, char *why, size_t size)
 
 	if (*v == '\0')
 		return NULL;
+	/* What cleanup takes for the queue file's filter attribute. */
+	if (strlen(v) > CLEANUP_FILTER_MAX
+	    || !str_all_in(v, strlen(v), STR_LOWER STR_UPPER STR_DIGITS STR_PUNCT)) {
+		(void) str_fmt(why, size, "want at most %d printable characters and no "
+			       "space (cleanup refuses anything else)", CLEANUP_FILTER_MAX);
+		return why;
+	}
 	if (colon == NULL || colon == v
 	    || str_fmt(tp, sizeof(tp), "%.*s", (int) (colon - v), v) < 0
 	    || !delivery_transport_valid(tp)) {

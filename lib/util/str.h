@@ -15,9 +15,10 @@
  *	letters in place.  str_has_prefix_nocase() tests an ASCII prefix.
  *	str_has_ctl(p, n) is true when p[0..n) holds a byte < 0x20 or 0x7f.
  *	str_all_in(p, n, set) is true when every byte of p[0..n) is one of
- *	set's (a NUL in p never is); STR_LOWER, STR_UPPER and STR_DIGITS
- *	spell the usual sets, to be joined by string concatenation (the
- *	names of transports, hosts, table types and attributes).
+ *	set's (a NUL in p never is); STR_LOWER, STR_UPPER, STR_DIGITS and
+ *	STR_PUNCT (the other printable ASCII but space) spell the usual
+ *	sets, to be joined by string concatenation (the names of
+ *	transports, hosts, table types and attributes).
  *	str_line(dst, size, src) copies src (NULL: empty) as one printable
  *	line: every byte < 0x20 and 0x7f becomes a space, the copy is cut
  *	to size - 1 bytes; str_vline(dst, size, fmt, ap) formats, then the
@@ -60,5 +61,6 @@ uint64_t str_hash(const char *s);
 #define STR_LOWER	"abcdefghijklmnopqrstuvwxyz"
 #define STR_UPPER	"ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 #define STR_DIGITS	"0123456789"
+#define STR_PUNCT	"!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
 #endif

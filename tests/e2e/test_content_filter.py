@@ -147,6 +147,11 @@ class Check(unittest.TestCase):
         self.assertIn('receive_override_options = no_header_body_checks, no_such: '
                       'unknown option "no_such"', out)
         self.assertIn("-o content_filter=nocolon: want transport:nexthop", out)
+        # cleanup would refuse every message with it: refused here instead.
+        inst.set_main({"content_filter": "smtp:[127.0.0.1]:%s" % ("9" * 300)})
+        p = inst.postern("check", check=False)
+        self.assertIn("want at most 256 printable characters and no space",
+                      (p.stdout + p.stderr).decode())
         # Fixed, it passes.
         inst.set_main({"content_filter": "smtp:[127.0.0.1]:10024",
                        "receive_override_options": "no_header_body_checks"})
