@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "../../qmgr/qmgr.h"
 
@@ -23,16 +24,6 @@
 
 static char dir[] = "/tmp/qmgr_move_test.XXXXXX";
 static char cwd[1024];
-
-static void
-make(const char *path, const char *data)
-{
-	int     fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, data, strlen(data)), (ssize_t) strlen(data));
-	close(fd);
-}
 
 static void
 setup(void)
@@ -71,8 +62,8 @@ links(const char *path)
 
 START_TEST(test_batch_keeps_a_name)
 {
-	make("incoming/" QA, "a");
-	make("incoming/" QB, "b");
+	scratch_write("incoming/" QA, "a", O_EXCL);
+	scratch_write("incoming/" QB, "b", O_EXCL);
 	ck_assert_int_eq(qmgr_move_add("incoming", QA, "active", false), 0);
 	ck_assert_int_eq(qmgr_move_add("incoming", QB, "deferred", false), 0);
 	ck_assert_uint_eq(qmgr_move_pending(), 2);
@@ -94,8 +85,8 @@ END_TEST
 
 START_TEST(test_never_replaces)
 {
-	make("incoming/" QA, "new");
-	make("active/" QA, "old");
+	scratch_write("incoming/" QA, "new", O_EXCL);
+	scratch_write("active/" QA, "old", O_EXCL);
 	ck_assert_int_eq(qmgr_move_add("incoming", QA, "active", false), -1);
 	ck_assert_int_eq(errno, EEXIST);
 	ck_assert_uint_eq(qmgr_move_pending(), 0);
@@ -113,7 +104,7 @@ END_TEST
 START_TEST(test_later_without_loop)
 {
 	/* Without an event loop a later move is committed at once. */
-	make("active/" QA, "a");
+	scratch_write("active/" QA, "a", O_EXCL);
 	ck_assert_int_eq(qmgr_move_later("active", QA, "deferred"), 0);
 	ck_assert_uint_eq(qmgr_move_pending(), 0);
 	ck_assert_int_eq(access("active/" QA, F_OK), -1);

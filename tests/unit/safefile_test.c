@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "scratch.h"
 
 #include "safefile.h"
 #include "str.h"
@@ -65,16 +66,6 @@ tpath(char *out, size_t len, const char *name)
 	return out;
 }
 
-static void
-put_file(const char *path, const char *content)
-{
-	int     fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, content, strlen(content)), (ssize_t) strlen(content));
-	close(fd);
-}
-
 /* get_file - read up to len-1 bytes of path as a string; -1 if absent */
 static ssize_t
 get_file(const char *path, char *buf, size_t len)
@@ -114,7 +105,7 @@ START_TEST(test_open_regular)
 	struct stat st;
 	int     fd;
 
-	put_file(tpath(p, sizeof(p), "f"), "hello");
+	scratch_write(tpath(p, sizeof(p), "f"), "hello", O_TRUNC);
 	fd = sf_open(AT_FDCWD, p, O_RDONLY, 0, SF_ANY_UID, &st, &why);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(st.st_size, 5);
@@ -144,7 +135,7 @@ START_TEST(test_open_symlink_refused)
 	char    p[256], target[256];
 	const char *why = NULL;
 
-	put_file(tpath(target, sizeof(target), "target"), "secret");
+	scratch_write(tpath(target, sizeof(target), "target"), "secret", O_TRUNC);
 	ck_assert_int_eq(symlink(target, tpath(p, sizeof(p), "link")), 0);
 	errno = 0;
 	ck_assert_int_eq(sf_open(AT_FDCWD, p, O_RDONLY, 0, SF_ANY_UID, NULL, &why), -1);
@@ -167,7 +158,7 @@ START_TEST(test_open_hardlink_refused)
 	char    p[256], q[256], buf[64];
 	const char *why = NULL;
 
-	put_file(tpath(p, sizeof(p), "orig"), "keep me");
+	scratch_write(tpath(p, sizeof(p), "orig"), "keep me", O_TRUNC);
 	ck_assert_int_eq(link(p, tpath(q, sizeof(q), "planted")), 0);
 	errno = 0;
 	ck_assert_int_eq(sf_open(AT_FDCWD, q, O_RDONLY, 0, SF_ANY_UID, NULL, &why), -1);
@@ -190,7 +181,7 @@ START_TEST(test_open_wrong_owner)
 	const char *why = NULL;
 	int     fd;
 
-	put_file(tpath(p, sizeof(p), "f"), "x");
+	scratch_write(tpath(p, sizeof(p), "f"), "x", O_TRUNC);
 	errno = 0;
 	ck_assert_int_eq(sf_open(AT_FDCWD, p, O_RDONLY, 0, geteuid() + 1, NULL, &why), -1);
 	ck_assert_int_eq(errno, EPERM);
@@ -318,7 +309,7 @@ START_TEST(test_fsync_dir)
 	errno = 0;
 	ck_assert_int_eq(sf_fsync_dir(tpath(p, sizeof(p), "missing")), -1);
 	ck_assert_int_eq(errno, ENOENT);
-	put_file(tpath(p, sizeof(p), "file"), "x");
+	scratch_write(tpath(p, sizeof(p), "file"), "x", O_TRUNC);
 	errno = 0;
 	ck_assert_int_eq(sf_fsync_dir(p), -1);		/* not a directory */
 	ck_assert_int_eq(errno, ENOTDIR);
@@ -438,7 +429,7 @@ START_TEST(test_replace_begin_commit_abort)
 	char    p[256], buf[64];
 	struct stat st;
 
-	put_file(tpath(p, sizeof(p), "aliases.db"), "old");
+	scratch_write(tpath(p, sizeof(p), "aliases.db"), "old", O_TRUNC);
 
 	ck_assert_int_eq(sf_replace_begin(&r, p, 0640), 0);
 	ck_assert_int_ge(r.fd, 0);
@@ -491,7 +482,7 @@ START_TEST(test_lock_conflict)
 	int     fd, go[2], done[2], status;
 	pid_t   pid;
 
-	put_file(tpath(p, sizeof(p), "mbox"), "");
+	scratch_write(tpath(p, sizeof(p), "mbox"), "", O_TRUNC);
 	fd = open(p, O_RDWR);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(sf_lock(fd, 1, 0), 0);
@@ -689,7 +680,7 @@ START_TEST(test_mkdir_owned)
 	ck_assert_int_eq(st.st_uid, 0);
 
 	/* A regular file in the way. */
-	put_file(tpath(f, sizeof(f), "file"), "x");
+	scratch_write(tpath(f, sizeof(f), "file"), "x", O_TRUNC);
 	errno = 0;
 	ck_assert_int_eq(sf_mkdir_owned(f, 0, 0, 0755), -1);
 	ck_assert_int_eq(errno, ENOTDIR);
