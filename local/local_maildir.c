@@ -55,7 +55,6 @@
  *	or opened; 4.3.0 or 4.2.2 a full disk or quota (local_errno_dsn());
  *	5.3.5 a path too long.
  */
-#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -255,27 +254,6 @@ tx_write(struct tx *t, const struct local_maildir_job *j, const char *host,
 	return 0;
 }
 
-/*
- * sync_newdir - fsync of new/, one process at a time (see above); the
- * lock goes with the descriptor
- */
-static int
-sync_newdir(const char *dir)
-{
-	int	fd, r, saved;
-
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return -1;
-	while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
-		;
-	if (r == 0)
-		r = sf_sync(fd);
-	saved = errno;
-	(void) close(fd);
-	errno = saved;
-	return r;
-}
-
 /* tx_sync - fsync and close the file in tmp/; -1 sets r */
 static int
 tx_sync(struct tx *t, struct local_result *r)
@@ -378,7 +356,7 @@ local_maildir_deliver_batch(const struct local_maildir_job *jobs, size_t n,
 
 		if (!tx[i].moved)
 			continue;
-		if (sync_newdir(tx[i].newd) == 0) {
+		if (sf_fsync_dir_locked(tx[i].newd) == 0) {
 			for (size_t k = i; k < n; k++)
 				if (tx[k].moved && str_eq(tx[k].newd, tx[i].newd)) {
 					tx[k].moved = false;

@@ -51,6 +51,7 @@
  *	has the same window; the fcntl() lock, taken as well, is the one
  *	that does not race.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
@@ -216,18 +217,35 @@ sf_sync(int fd)
 	return 0;
 }
 
-int
-sf_fsync_dir(const char *dir)
+/* fsync_dir - sf_sync() of a directory, under its flock when locked */
+static int
+fsync_dir(const char *dir, bool locked)
 {
-	int     fd, r, saved;
+	int     fd, r = 0, saved;
 
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
-	r = sf_sync(fd);
+	if (locked)
+		while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
+			;
+	if (r == 0)
+		r = sf_sync(fd);
 	saved = errno;
-	(void) close(fd);
+	(void) close(fd);		/* the lock goes with it */
 	errno = saved;
 	return r;
+}
+
+int
+sf_fsync_dir(const char *dir)
+{
+	return fsync_dir(dir, false);
+}
+
+int
+sf_fsync_dir_locked(const char *dir)
+{
+	return fsync_dir(dir, true);
 }
 
 int

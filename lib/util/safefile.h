@@ -25,7 +25,11 @@
  *	I/O error (ext4's errors=remount-ro) reports later fsyncs as done
  *	without writing anything, so such a sync cannot be trusted.
  *	sf_fsync_dir() opens a directory and sf_sync()s it, so a rename or
- *	create in it is durable.  sf_fsync_parent() does it for the
+ *	create in it is durable.  sf_fsync_dir_locked() does the same
+ *	under an exclusive flock() of the directory, so that processes
+ *	that all use it sync one directory one at a time (without a
+ *	journal, two syncs of one directory at once can both miss a
+ *	block: local's Maildir new/).  sf_fsync_parent() does it for the
  *	directory holding path.
  *
  *	sf_replace() writes n bytes to a temporary file in the same
@@ -85,6 +89,7 @@ int	sf_pwrite_all(int fd, const void *p, size_t n, off_t off);
 ssize_t	sf_read_all(int fd, void *p, size_t n);
 int	sf_sync(int fd);
 int	sf_fsync_dir(const char *dir);
+int	sf_fsync_dir_locked(const char *dir);
 int	sf_fsync_parent(const char *path);
 int	sf_replace(const char *path, const void *p, size_t n, mode_t mode);
 int	sf_replace_begin(struct sf_replace *r, const char *path, mode_t mode);

@@ -6,6 +6,7 @@
  * Each test works in a fresh mkdtemp() directory under /tmp.  Tests
  * that change owners need root; run as another user they fail.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -317,6 +318,20 @@ START_TEST(test_fsync_dir)
 	ck_assert_int_eq(sf_fsync_parent("relative-name"), 0);	/* "." */
 	ck_assert_int_eq(sf_fsync_parent("/tmp"), 0);		/* "/" */
 	ck_assert_int_eq(sf_fsync_parent(tpath(p, sizeof(p), "missing/x")), -1);
+
+	/* The locked variant: the same results, and the lock is let go. */
+	ck_assert_int_eq(sf_fsync_dir_locked(tmpdir), 0);
+	ck_assert_int_eq(sf_fsync_dir_locked(tmpdir), 0);
+	errno = 0;
+	ck_assert_int_eq(sf_fsync_dir_locked(tpath(p, sizeof(p), "missing")), -1);
+	ck_assert_int_eq(errno, ENOENT);
+	{
+		int	fd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+		close(fd);
+	}
 }
 END_TEST
 
